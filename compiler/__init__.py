@@ -1,0 +1,29 @@
+"""ramguard: rules as code for Alibaba Cloud RAM deny policies.
+
+Public API::
+
+    policy = compile_rules(["policies/"])
+    policy.decide("ecs:RunInstances", {"source_ip": "203.0.113.9"})  # -> Decision
+    policy.ram_documents()                                           # -> [dict, ...]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .language.diagnostics import CompileError, Diagnostic, Severity, Span
+from .policy import Policy, compile_rules, compile_sources
+from .trie import Decision, Match
+
+__all__ = [
+    "CompileError",
+    "Decision",
+    "Diagnostic",
+    "Match",
+    "Policy",
+    "Severity",
+    "Span",
+    "__version__",
+    "compile_rules",
+    "compile_sources",
+]

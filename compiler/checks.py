@@ -1,0 +1,471 @@
+"""AST → checked rules (IR): resolve services and operations against the catalog, validate
+conditions, and push ``unless`` into disjunctive normal form.
+
+The stages, in order (each needs the one before):
+
+1. header    — policy name and description are valid RAM values;
+2. target    — service (name, alias or glob), API version, operations (exact or glob);
+3. condition — key, operator for that key's kind, each value parsed (CIDR, time, bool);
+4. normalise — ``unless`` negated into DNF; equal conditions merged; values sorted.
+
+Every problem becomes a Diagnostic; nothing stops at the first one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .catalog import Catalog, Service
+from .glob import glob_match, has_glob
+from .ir import Condition, Conjunction, PolicyIR, Rule
+from .keys import LANGUAGE_KEYS, KeyKind
+from .language.ast import ConditionNode, RuleNode, SourceFile, Value
+from .language.diagnostics import Diagnostic, Span, error, warning
+
+_POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_MAX_POLICY_NAME = 128
+_MAX_DESCRIPTION = 1024
+_DIGITS = frozenset("0123456789")
+
+# rules-language operator → RAM operator, per key kind.
+_OPERATORS: dict[KeyKind, dict[str, str]] = {
+    KeyKind.IP: {"in": "IpAddress", "not in": "NotIpAddress"},
+    KeyKind.STRING: {"in": "StringEquals", "not in": "StringNotEquals"},
+    KeyKind.BOOL: {"=": "Bool"},
+    KeyKind.TIME: {"before": "DateLessThan", "after": "DateGreaterThan"},
+}
+_KIND_USAGE = {
+    KeyKind.IP: "`in [CIDR, …]` or `not in [CIDR, …]`",
+    KeyKind.STRING: "`in [VALUE, …]` or `not in [VALUE, …]`",
+    KeyKind.BOOL: "`= true` or `= false`",
+    KeyKind.TIME: "`before TIME` or `after TIME` (ISO 8601 in UTC, e.g. 2026-12-01T00:00:00Z)",
+}
+# Operators whose repeated use on one key can be merged by uniting the values: "not in A and
+# not in B" is "not in A ∪ B". Positive repeats intersect and are rejected instead.
+_UNION_MERGEABLE = frozenset({"NotIpAddress", "StringNotEquals"})
+
+
+def check_file(
+    source: SourceFile, catalog: Catalog, first_index: int = 0
+) -> tuple[PolicyIR | None, list[Diagnostic]]:
+    """Resolve one parsed file. Returns the policy (None when there are errors) and every
+    diagnostic, warnings included."""
+    diags: list[Diagnostic] = []
+    name, description = _check_header(source, diags)
+    rules: list[Rule] = []
+    if not source.rules:
+        diags.append(
+            error(
+                "E0200",
+                "no rules in this file",
+                Span(source.path, 1, 1, 1, 1),
+                help="a rules file holds at least one `deny` rule",
+            )
+        )
+    for node in source.rules:
+        rule = _check_rule(node, name, catalog, first_index + len(rules), diags)
+        if rule is not None:
+            rules.append(rule)
+    diags = [_attach(d, source.text) for d in diags]
+    if any(d.severity == "error" for d in diags):
+        return None, diags
+    return PolicyIR(name, description, source.path, tuple(rules)), diags
+
+
+def _attach(d: Diagnostic, text: str) -> Diagnostic:
+    if d.source is not None:
+        return d
+    return Diagnostic(d.code, d.severity, d.message, d.span, d.help, text)
+
+
+def _check_header(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, str | None]:
+    if source.header is None:
+        name = Path(source.path).stem
+        span = Span(source.path, 1, 1, 1, 1)
+        description = None
+    else:
+        name = source.header.name.text
+        span = source.header.name.span
+        description = source.header.description
+    if not name or len(name) > _MAX_POLICY_NAME or not set(name) <= _POLICY_NAME_CHARS:
+        where = "file name" if source.header is None else "policy name"
+        diags.append(
+            error(
+                "E0201",
+                f"`{_short(name)}` is not a valid RAM policy name",
+                span,
+                help=f"a RAM policy name is 1 to {_MAX_POLICY_NAME} letters, digits and "
+                f"hyphens; set one with `policy NAME` (this one comes from the {where})",
+            )
+        )
+    if description is not None and len(description) > _MAX_DESCRIPTION:
+        diags.append(
+            error(
+                "E0202",
+                f"description is {len(description)} characters; RAM allows {_MAX_DESCRIPTION}",
+                source.header.span,
+            )
+        )
+    return name, description
+
+
+def _short(text: str, limit: int = 60) -> str:
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+
+
+def _check_rule(
+    node: RuleNode, policy: str, catalog: Catalog, index: int, diags: list[Diagnostic]
+) -> Rule | None:
+    before = len(diags)
+    services = _resolve_services(node, catalog, diags)
+    version = node.service.version.text if node.service.version else None
+    operations: list[str] = []
+    if services is not None:
+        operations = _resolve_operations(node, services, version, catalog, diags)
+    when = [_check_condition(c, diags) for c in node.when]
+    unless = [_check_condition(c, diags) for c in node.unless]
+    if len(diags) > before and any(d.severity == "error" for d in diags[before:]):
+        return None
+    conditions = _normalise(node, when, unless, diags)
+    if conditions is None:
+        return None
+    actions = _actions(services, operations, version)
+    if version is not None and services:
+        diags.append(
+            warning(
+                "W0201",
+                f"RAM cannot see API versions: this rule denies its operations in every "
+                f"version of {services[0].name}",
+                node.service.version.span,
+                help=f"`@{version}` only scopes the catalog check",
+            )
+        )
+    return Rule(
+        index=index,
+        policy=policy,
+        file=node.span.file,
+        line=node.span.line,
+        text=node.source(),
+        service=services[0].name if services and len(services) == 1 else node.service.name.text,
+        operations=tuple(operations),
+        version=version,
+        actions=actions,
+        conditions=conditions,
+        span=node.span,
+    )
+
+
+def _resolve_services(
+    node: RuleNode, catalog: Catalog, diags: list[Diagnostic]
+) -> list[Service] | None:
+    """The services a rule names: ``[]`` means every service (``*``); None on error."""
+    name = node.service.name
+    version = node.service.version
+    if name.text == "*" or (has_glob(name.text) and not name.text.strip("*")):
+        if version is not None:
+            diags.append(
+                error("E0210", "an API version needs one named service", version.span)
+            )
+            return None
+        return []
+    if has_glob(name.text):
+        matched = [
+            s for s in catalog.services if any(glob_match(name.text, n) for n in s.names())
+        ]
+        if not matched:
+            diags.append(
+                error(
+                    "E0211",
+                    f"service pattern `{_short(name.text)}` matches no catalog service",
+                    name.span,
+                    help="known services: " + ", ".join(s.name for s in catalog.services),
+                )
+            )
+            return None
+        if version is not None and len(matched) > 1:
+            diags.append(error("E0210", "an API version needs one named service", version.span))
+            return None
+        services = matched
+    else:
+        svc = catalog.service(name.text)
+        if svc is None:
+            suggestion = catalog.suggest_service(name.text)
+            diags.append(
+                error(
+                    "E0212",
+                    f"unknown service `{_short(name.text)}`",
+                    name.span,
+                    help=f"did you mean {suggestion}?"
+                    if suggestion
+                    else "known services: " + ", ".join(s.name for s in catalog.services),
+                )
+            )
+            return None
+        services = [svc]
+    if version is not None:
+        svc = services[0]
+        if not _is_version(version.text):
+            diags.append(
+                error(
+                    "E0213",
+                    f"`{_short(version.text)}` is not an API version",
+                    version.span,
+                    help="API versions are dates, e.g. 2014-05-26",
+                )
+            )
+            return None
+        if version.text not in svc.versions:
+            known = ", ".join(sorted(svc.versions))
+            diags.append(
+                error(
+                    "E0214",
+                    f"{svc.name} has no API version {version.text}",
+                    version.span,
+                    help=f"known versions of {svc.name}: {known}",
+                )
+            )
+            return None
+    return services
+
+
+def _is_version(text: str) -> bool:
+    parts = text.split("-")
+    if len(parts) != 3 or [len(p) for p in parts] != [4, 2, 2]:
+        return False
+    if not all(set(p) <= _DIGITS for p in parts):
+        return False
+    try:
+        datetime(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve_operations(
+    node: RuleNode,
+    services: list[Service],
+    version: str | None,
+    catalog: Catalog,
+    diags: list[Diagnostic],
+) -> list[str]:
+    pool = services or list(catalog.services)
+    out: list[str] = []
+    for op in node.operations:
+        if has_glob(op.text):
+            out.append(op.text)
+            continue
+        canonical = None
+        for svc in pool:
+            canonical = svc.canonical_operation(op.text, version)
+            if canonical:
+                break
+        if canonical is not None:
+            out.append(canonical)
+            continue
+        where = " or ".join(s.name for s in services) if services else "any catalog service"
+        if version is not None:
+            where += f"@{version}"
+            other = [v for v in sorted(pool[0].versions) if pool[0].canonical_operation(op.text, v)]
+            if other:
+                diags.append(
+                    error(
+                        "E0221",
+                        f"operation `{op.text}` is not in {where}",
+                        op.span,
+                        help=f"it is in version {', '.join(other)}",
+                    )
+                )
+                continue
+        suggestion = None
+        for svc in pool:
+            suggestion = svc.suggest_operation(op.text, version)
+            if suggestion:
+                break
+        diags.append(
+            error(
+                "E0220",
+                f"unknown operation `{_short(op.text)}` for {where}",
+                op.span,
+                help=f"did you mean {suggestion}?" if suggestion else "",
+            )
+        )
+    return out
+
+
+def _check_condition(node: ConditionNode, diags: list[Diagnostic]) -> Condition | None:
+    entry = LANGUAGE_KEYS.get(node.key.text)
+    if entry is None:
+        from difflib import get_close_matches
+
+        close = get_close_matches(node.key.text[:40], list(LANGUAGE_KEYS), n=1)
+        diags.append(
+            error(
+                "E0230",
+                f"unknown condition key `{_short(node.key.text)}`",
+                node.key.span,
+                help=f"did you mean {close[0]}?"
+                if close
+                else "known keys: " + ", ".join(LANGUAGE_KEYS),
+            )
+        )
+        return None
+    ram_key, kind = entry
+    operator = _OPERATORS[kind].get(node.operator)
+    if operator is None:
+        diags.append(
+            error(
+                "E0231",
+                f"`{node.key.text}` does not take `{node.operator}`",
+                node.span,
+                help=f"write `{node.key.text}` with {_KIND_USAGE[kind]}",
+            )
+        )
+        return None
+    values: list[str] = []
+    for value in node.values:
+        parsed = _parse_value(kind, value, diags)
+        if parsed is not None:
+            values.append(parsed)
+    if len(values) != len(node.values):
+        return None
+    return Condition(operator, ram_key, tuple(sorted(set(values))))
+
+
+def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | None:
+    text = value.text
+    if kind is KeyKind.IP:
+        try:
+            net = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            help_text = "write an IP address or a CIDR block, e.g. 10.0.0.0/8"
+            try:
+                loose = ipaddress.ip_network(text, strict=False)
+                help_text = f"host bits are set; did you mean {loose}?"
+            except ValueError:
+                pass
+            diags.append(
+                error("E0240", f"`{_short(text)}` is not a valid CIDR block: {exc}", value.span,
+                      help=help_text)
+            )
+            return None
+        full = net.prefixlen == net.max_prefixlen
+        return str(net.network_address) if full and "/" not in text else str(net)
+    if kind is KeyKind.BOOL:
+        if text in ("true", "false"):
+            return text
+        diags.append(
+            error("E0241", f"`{_short(text)}` is not a boolean", value.span,
+                  help="write true or false")
+        )
+        return None
+    if kind is KeyKind.TIME:
+        return _parse_time(value, diags)
+    if not text or not text.isprintable():
+        diags.append(error("E0243", "empty or unprintable value", value.span))
+        return None
+    return text
+
+
+def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
+    text = value.text
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    if when is None or "T" not in text:
+        diags.append(
+            error(
+                "E0242",
+                f"`{_short(text)}` is not a valid time",
+                value.span,
+                help="write an ISO 8601 time in UTC, e.g. 2026-12-01T00:00:00Z",
+            )
+        )
+        return None
+    if when.tzinfo is None or when.utcoffset() != UTC.utcoffset(None):
+        diags.append(
+            error(
+                "E0242",
+                f"`{_short(text)}` is not in UTC",
+                value.span,
+                help="RAM compares times in UTC: end the time with Z",
+            )
+        )
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _normalise(
+    node: RuleNode,
+    when: list[Condition | None],
+    unless: list[Condition | None],
+    diags: list[Diagnostic],
+) -> tuple[Conjunction, ...] | None:
+    base = [c for c in when if c is not None]
+    negated = [c.negate() for c in unless if c is not None]
+    conjunctions = [[*base, n] for n in negated] if negated else [base]
+    out: list[Conjunction] = []
+    for conj in conjunctions:
+        merged = _merge(conj, node, diags)
+        if merged is None:
+            return None
+        out.append(merged)
+    return tuple(sorted(set(out)))
+
+
+def _merge(conj: Iterable[Condition], node: RuleNode, diags: list[Diagnostic]):
+    by_slot: dict[tuple[str, str], Condition] = {}
+    for cond in conj:
+        slot = (cond.operator, cond.key)
+        if cond.operator == "Bool":
+            slot = ("Bool", cond.key)
+        prior = by_slot.get(slot)
+        if prior is None:
+            by_slot[slot] = cond
+        elif cond.operator in _UNION_MERGEABLE:
+            by_slot[slot] = Condition(
+                cond.operator, cond.key, tuple(sorted(set(prior.values) | set(cond.values)))
+            )
+        elif prior == cond:
+            continue
+        else:
+            diags.append(
+                error(
+                    "E0250",
+                    f"this rule tests `{cond.key}` with {cond.operator} twice in one case",
+                    node.span,
+                    help="RAM holds one value list per operator and key: merge the "
+                    "conditions into one, or split the rule",
+                )
+            )
+            return None
+    return tuple(sorted(by_slot.values()))
+
+
+def _actions(services: list[Service] | None, operations: list[str], version: str | None):
+    """RAM action patterns for a rule, sorted and de-duplicated."""
+    out: set[str] = set()
+    if not services:
+        for op in operations:
+            out.add("*" if op == "*" else f"*:{op}")
+        return tuple(sorted(out))
+    for svc in services:
+        for op in operations:
+            for code in svc.ram_codes:
+                out.add(f"{code}:{op}")
+            for code in svc.shared_ram_codes:
+                # The code belongs to another service too: a glob here would deny that
+                # service's operations, so list the matching operations of this one.
+                if has_glob(op):
+                    out.update(
+                        f"{code}:{name}"
+                        for name in svc.operations(version)
+                        if glob_match(op, name)
+                    )
+                else:
+                    out.add(f"{code}:{op}")
+    return tuple(sorted(out))

@@ -1,0 +1,69 @@
+"""The ``ramguard`` command: a thin layer that parses arguments, calls the Python API, and
+prints. Results go to stdout, diagnostics to stderr.
+
+Exit codes: 0 success; 1 errors in the input, a stale output, a mismatch or a failed test;
+2 bad usage; 3 ``simulate --fail-on-deny`` saw a denied event.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .. import __version__
+from ..language.diagnostics import CompileError
+from .common import fail_with_diagnostics
+
+# verb → module ``compiler.cli.cmd_<module>`` holding a click command named ``command``.
+_VERBS = {
+    "bench": "bench",
+    "catalog": "catalog",
+    "check": "check",
+    "compile": "compile",
+    "decide": "decide",
+    "diff": "diff",
+    "explain": "explain",
+    "fmt": "fmt",
+    "graph": "graph",
+    "import": "import_",
+    "simulate": "simulate",
+    "test": "test",
+    "traces": "traces",
+}
+
+
+class _Group(click.Group):
+    """Loads each verb's module on first use, so ``ramguard decide`` never imports rich or
+    the simulator."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_VERBS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = _VERBS.get(name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"compiler.cli.cmd_{module_name}")
+        return module.command
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CompileError as exc:
+            fail_with_diagnostics(exc.diagnostics)
+        except BrokenPipeError:
+            # `ramguard … | head`: the reader went away; that is not an error of ours.
+            sys.stderr.close()
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ramguard")
+def main() -> None:
+    """Rules as code for Alibaba Cloud RAM deny policies.
+
+    Write guardrails in a short rules language, compile them into the RAM deny policies you
+    attach, decide requests, and replay recorded ActionTrail traces before a rollout.
+    """

@@ -1,0 +1,62 @@
+"""``ramguard compile``: rules → RAM policy documents in a directory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..output import apply_output, plan_output
+from ..policy import compile_rules
+from .common import print_diagnostics
+
+
+@click.command("compile")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("generated"),
+    show_default=True,
+    help="Directory for the emitted documents.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
+@click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
+def command(paths: tuple[Path, ...], out_dir: Path, check: bool, quiet: bool) -> None:
+    """Compile rules files (or directories of *.rules) into RAM policy JSON.
+
+    One document per policy, `<policy>.json`; a policy over RAM's 6,144-character limit is
+    split into `<policy>.1.json`, `<policy>.2.json`, … Files are written only when every rule
+    compiles, each atomically.
+
+    \b
+    Examples:
+      ramguard compile policies --out generated
+      ramguard compile policies --out generated --check   # in CI
+    """
+    policy = compile_rules(paths)
+    if not quiet:
+        print_diagnostics(policy.warnings)
+    plan = plan_output(policy.documents, out_dir)
+    if check:
+        for path, _ in plan.write:
+            click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
+        for path in plan.remove:
+            click.echo(f"{path}: stale: no longer produced by the rules", err=True)
+        if plan.stale:
+            click.echo("run `ramguard compile` to update it", err=True)
+            sys.exit(1)
+        if not quiet:
+            click.echo(f"{out_dir}: up to date ({len(plan.unchanged)} documents)")
+        return
+    apply_output(plan)
+    if not quiet:
+        n_rules = len(policy.rules)
+        click.echo(
+            f"compiled {n_rules} rules in {len(policy.policies)} policies → "
+            f"{len(policy.documents)} documents in {out_dir} "
+            f"({len(plan.write)} written, {len(plan.unchanged)} unchanged, "
+            f"{len(plan.remove)} removed)"
+        )

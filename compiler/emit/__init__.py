@@ -1,0 +1,1 @@
+"""Emit targets: RAM policy JSON (``ram``) and Cedar (``cedar``)."""

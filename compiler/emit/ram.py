@@ -1,0 +1,155 @@
+"""Checked rules → RAM deny-policy documents, laid out by a Jinja template.
+
+Python decides the content (grouping, sorting, pruning, splitting); the template only lays
+it out, and every value enters it through ``json.dumps`` — no rule text can break out of a
+JSON string. Output is byte-identical for the same rules: everything is sorted, nothing
+depends on hashing order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+import jinja2
+
+from ..glob import has_glob, subsumes
+from ..ir import Conjunction, PolicyIR, Rule
+from ..language.diagnostics import CompileError, Span, error
+
+MAX_DOCUMENT_CHARS = 6144
+"""RAM custom policy document limit (``ram/product-overview/limits``)."""
+MAX_DOCUMENTS = 10
+"""Custom policies attachable to one user, group or role."""
+POLICY_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    actions: tuple[str, ...]
+    condition: tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
+    """Operator → key → value, as sorted pairs, so the template never sorts."""
+    rules: tuple[int, ...]
+    """Indexes of the rules this statement came from (for tracing JSON back to source)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One emitted RAM policy document: the file name it goes to and its exact text."""
+
+    policy: str
+    filename: str
+    text: str
+    statements: tuple[Statement, ...]
+
+    def as_dict(self) -> dict:
+        return json.loads(self.text)
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("compiler.emit", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["json"] = lambda value: json.dumps(value, ensure_ascii=True, sort_keys=True)
+    return env.get_template("ram_policy.json.j2")
+
+
+def render(statements: tuple[Statement, ...]) -> str:
+    return _template().render(version=POLICY_VERSION, statements=statements)
+
+
+def _condition_block(conj: Conjunction):
+    grouped: dict[str, dict[str, object]] = {}
+    for cond in conj:
+        if cond.operator == "Bool" or cond.operator.startswith("Date"):
+            value: object = cond.values[0]
+        else:
+            value = list(cond.values)
+        grouped.setdefault(cond.operator, {})[cond.key] = value
+    return tuple(
+        (op, tuple(sorted(keys.items()))) for op, keys in sorted(grouped.items())
+    )
+
+
+def _prune(actions: set[str]) -> tuple[str, ...]:
+    """Sorted actions, dropping any that another action in the same statement covers
+    (``ram:CreateUser`` next to ``ram:*``): the statement denies exactly the same."""
+    ordered = sorted(actions, key=lambda a: (a.lower(), a))
+    kept: list[str] = []
+    seen_lower: set[str] = set()
+    globs = [a for a in ordered if has_glob(a)]
+    for action in ordered:
+        low = action.lower()
+        if low in seen_lower:
+            continue
+        if any(g != action and subsumes(g, action) for g in globs):
+            # Two globs covering each other (`ecs:*` and `ECS:*`) were folded by seen_lower.
+            continue
+        seen_lower.add(low)
+        kept.append(action)
+    return tuple(kept)
+
+
+def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
+    """Rules with equal conditions share one statement; unconditional ones come first."""
+    by_condition: dict[Conjunction, tuple[set[str], set[int]]] = {}
+    for rule in rules:
+        for conj in rule.conditions:
+            actions, sources = by_condition.setdefault(conj, (set(), set()))
+            actions.update(rule.actions)
+            sources.add(rule.index)
+    out = []
+    for conj in sorted(by_condition, key=lambda c: (len(c) > 0, json.dumps(_condition_block(c)))):
+        actions, sources = by_condition[conj]
+        out.append(Statement(_prune(actions), _condition_block(conj), tuple(sorted(sources))))
+    return tuple(out)
+
+
+def _split_statement(st: Statement) -> list[Statement]:
+    """Halve a statement's action list until each half renders within the limit."""
+    if len(render((st,))) <= MAX_DOCUMENT_CHARS or len(st.actions) <= 1:
+        return [st]
+    mid = len(st.actions) // 2
+    left = Statement(st.actions[:mid], st.condition, st.rules)
+    right = Statement(st.actions[mid:], st.condition, st.rules)
+    return _split_statement(left) + _split_statement(right)
+
+
+def documents_for(policy: PolicyIR) -> list[Document]:
+    """The policy as RAM documents, split when over the size limit (``name.1.json``…)."""
+    statements = statements_for(policy.rules)
+    whole = render(statements)
+    if len(whole) <= MAX_DOCUMENT_CHARS:
+        return [Document(policy.name, f"{policy.name}.json", whole, statements)]
+    pieces = [part for st in statements for part in _split_statement(st)]
+    groups: list[list[Statement]] = [[]]
+    for piece in pieces:
+        trial = (*groups[-1], piece)
+        if groups[-1] and len(render(trial)) > MAX_DOCUMENT_CHARS:
+            groups.append([piece])
+        else:
+            groups[-1].append(piece)
+    oversized = [g for g in groups if len(render(tuple(g))) > MAX_DOCUMENT_CHARS]
+    if oversized or len(groups) > MAX_DOCUMENTS:
+        raise CompileError(
+            [
+                error(
+                    "E0300",
+                    f"policy `{policy.name}` needs {len(groups)} RAM documents of at most "
+                    f"{MAX_DOCUMENT_CHARS} characters; at most {MAX_DOCUMENTS} can be attached "
+                    "to one principal",
+                    Span(policy.file, 0),
+                    help="use broader globs (e.g. `ECS Delete*`) or split the rules across "
+                    "principals",
+                )
+            ]
+        )
+    return [
+        Document(policy.name, f"{policy.name}.{n}.json", render(tuple(g)), tuple(g))
+        for n, g in enumerate(groups, start=1)
+    ]

@@ -1,0 +1,54 @@
+"""Glob matching for catalog names (``*`` any run, ``?`` one character), without regex.
+
+The classic two-pointer algorithm: on a mismatch it only ever returns to the most recent
+``*``, so the work is bounded by len(pattern) × len(text) and never exponential, whatever the
+user wrote. (The RAM evaluator has its own matcher on purpose; see ``compiler.ram``.)
+"""
+
+from __future__ import annotations
+
+
+def has_glob(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def glob_match(pattern: str, text: str, *, ignore_case: bool = True) -> bool:
+    if ignore_case:
+        pattern, text = pattern.lower(), text.lower()
+    p = t = 0
+    star_p = -1
+    star_t = 0
+    plen, tlen = len(pattern), len(text)
+    while t < tlen:
+        if p < plen and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < plen and pattern[p] == "*":
+            star_p, star_t = p, t
+            p += 1
+        elif star_p >= 0:
+            star_t += 1
+            p, t = star_p + 1, star_t
+        else:
+            return False
+    while p < plen and pattern[p] == "*":
+        p += 1
+    return p == plen
+
+
+def subsumes(general: str, specific: str) -> bool:
+    """True when every string matched by ``specific`` is matched by ``general``.
+
+    Exact for the cases the emitter prunes with (``specific`` without globs, or ``general``
+    matching ``specific`` read as a literal where ``specific``'s globs sit under a ``*``);
+    conservative otherwise: False when unsure, so pruning never widens a policy.
+    """
+    if not has_glob(specific):
+        return glob_match(general, specific)
+    if general == "*":
+        return True
+    # A glob is covered by `prefix*` when the glob starts with that literal prefix.
+    if general.endswith("*") and not has_glob(general[:-1]):
+        prefix = general[:-1].lower()
+        return specific.lower().startswith(prefix) and not has_glob(specific[: len(prefix)])
+    return general.lower() == specific.lower()

@@ -1,0 +1,95 @@
+"""The checked rules: what the trie is built from and what the emitter lays out.
+
+A ``Rule`` has already been resolved against the catalog: its actions are RAM action patterns
+(``ecs:RunInstances``, ``ram:*``) and its condition is in disjunctive normal form, each
+conjunction a tuple of RAM conditions. ``unless`` has been pushed into the conditions here, so
+the trie and the emitter see one meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .language.diagnostics import Span
+
+# RAM operator → the operator that holds exactly when it does not, for a present key. Negation
+# of a Bool condition flips the value instead (RAM has no negated Bool operator); see
+# ``Condition.negate``.
+NEGATED_OPERATOR = {
+    "IpAddress": "NotIpAddress",
+    "NotIpAddress": "IpAddress",
+    "StringEquals": "StringNotEquals",
+    "StringNotEquals": "StringEquals",
+    "DateLessThan": "DateGreaterThanEquals",
+    "DateGreaterThanEquals": "DateLessThan",
+    "DateGreaterThan": "DateLessThanEquals",
+    "DateLessThanEquals": "DateGreaterThan",
+}
+
+# Operators that hold when the key is absent from the request (DESIGN.md: negated operators
+# match an absent key, positive ones do not).
+MATCHES_ABSENT_KEY = frozenset({"NotIpAddress", "StringNotEquals"})
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Condition:
+    """One RAM condition: ``operator`` on ``key`` against ``values`` (ORed)."""
+
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+    def negate(self) -> Condition:
+        if self.operator == "Bool":
+            # `unless mfa = true` becomes `Bool false`: a request without the key matches
+            # neither, exactly as RAM evaluates the emitted Bool condition.
+            flipped = "false" if self.values[0] == "true" else "true"
+            return Condition("Bool", self.key, (flipped,))
+        return Condition(NEGATED_OPERATOR[self.operator], self.key, self.values)
+
+
+Conjunction = tuple[Condition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A checked ``deny`` rule.
+
+    ``conditions`` is a disjunction of conjunctions; ``((),)`` means unconditional.
+    """
+
+    index: int
+    """Position in the rule set; ties decisions and statements back to one source rule."""
+    policy: str
+    file: str
+    line: int
+    text: str
+    service: str
+    """Catalog service name, or ``*``."""
+    operations: tuple[str, ...]
+    """Operations as written after catalog spelling (globs kept)."""
+    version: str | None
+    actions: tuple[str, ...]
+    conditions: tuple[Conjunction, ...]
+    span: Span = field(compare=False)
+
+    @property
+    def unconditional(self) -> bool:
+        return any(not conj for conj in self.conditions)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyIR:
+    name: str
+    description: str | None
+    file: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    policies: tuple[PolicyIR, ...]
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(r for p in self.policies for r in p.rules)

@@ -1,0 +1,134 @@
+"""Errors as data: a Diagnostic knows where it happened and renders its own snippet.
+
+Every stage reports problems as ``Diagnostic`` values; they are collected, sorted and capped,
+and only the CLI decides how to print them. ``CompileError`` carries a batch of them across the
+public API boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# A rendered snippet never shows more than this much of a line: a 1 MB line must not flood the
+# terminal, and the caret must still point at the right character.
+_SNIPPET_WIDTH = 120
+MAX_DIAGNOSTICS = 50
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Span:
+    """A region of a source file, 1-based lines and columns; ``end_col`` is exclusive."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    end_line: int = 0
+    end_col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{max(self.col, 1)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    severity: Severity
+    message: str
+    span: Span
+    help: str = ""
+    # The text of the file the span points into, kept so the diagnostic can draw its own
+    # snippet wherever it ends up; excluded from equality so tests compare meaning.
+    source: str | None = field(default=None, compare=False, repr=False)
+
+    def sort_key(self) -> tuple:
+        return (self.span.file, self.span.line, self.span.col, self.code, self.message)
+
+    def render(self) -> str:
+        lines = [f"{self.span}: {self.severity}: {self.message}"]
+        snippet = self._snippet()
+        if snippet:
+            lines.extend(snippet)
+        if self.help:
+            lines.append(f"  help: {self.help}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "message": self.message,
+            "file": self.span.file,
+            "line": self.span.line,
+            "col": self.span.col,
+            "end_line": self.span.end_line,
+            "end_col": self.span.end_col,
+            "help": self.help,
+        }
+
+    def _snippet(self) -> list[str]:
+        if self.source is None or self.span.line <= 0:
+            return []
+        text_lines = self.source.splitlines()
+        if self.span.line > len(text_lines):
+            return []
+        line = text_lines[self.span.line - 1]
+        col = max(self.span.col, 1)
+        if self.span.end_line == self.span.line and self.span.end_col > col:
+            width = self.span.end_col - col
+        else:
+            width = 1
+        start = 0
+        if col > _SNIPPET_WIDTH // 2:
+            start = col - _SNIPPET_WIDTH // 2
+        shown = line[start : start + _SNIPPET_WIDTH]
+        shown = "".join(ch if ch.isprintable() or ch == "\t" else "?" for ch in shown)
+        caret_col = col - start
+        width = max(1, min(width, len(shown) - caret_col + 1))
+        gutter = f"{self.span.line:>4} | "
+        marker = " " * (caret_col - 1) + "^" + "~" * (width - 1)
+        prefix = "…" if start else ""
+        pad = " " * len(prefix)
+        return [f"{gutter}{prefix}{shown}", f"{' ' * (len(gutter) - 2)}| {pad}{marker}"]
+
+
+def error(code: str, message: str, span: Span, help: str = "", source: str | None = None):
+    return Diagnostic(code, Severity.ERROR, message, span, help, source)
+
+
+def warning(code: str, message: str, span: Span, help: str = "", source: str | None = None):
+    return Diagnostic(code, Severity.WARNING, message, span, help, source)
+
+
+def sorted_capped(diags: Iterable[Diagnostic], cap: int = MAX_DIAGNOSTICS) -> list[Diagnostic]:
+    """Sort by position, drop exact repeats, keep at most ``cap``."""
+    seen: set[tuple] = set()
+    out: list[Diagnostic] = []
+    for d in sorted(diags, key=Diagnostic.sort_key):
+        key = (d.sort_key(), d.severity)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(d)
+    return out[:cap]
+
+
+class CompileError(Exception):
+    """Raised by the public API when a rule set has errors; carries every diagnostic."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted_capped(diagnostics)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]

@@ -1,0 +1,175 @@
+"""Decide requests against RAM policy documents the way RAM does.
+
+The simulator's second opinion: it reads only policy JSON and shares no matching code with the
+decision trie (its glob and condition code live in this package). RAM's rules, as documented in
+``ram/policy-evaluation-process``: a request is denied by default; a statement matches when its
+action patterns (``Action``, or the complement of ``NotAction``) and its whole condition block
+match; an explicit Deny overrides any Allow.
+
+``decide`` gives this project's guardrail meaning: ``"deny"`` when an explicit Deny matches,
+otherwise ``"allow"`` — "not denied by these rules". An implicit deny (no Allow matched) is
+``"allow"`` there, because guardrail documents hold only Deny statements and the principal's
+grants live in other policies. ``evaluate`` keeps the full three-way RAM answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from compiler.ram.conditions import Condition, fold_context
+from compiler.ram.document import Effect, PolicyDocument, PolicyDocumentError
+from compiler.ram.glob import GlobPattern
+
+Outcome = Literal["Deny", "Allow", "ImplicitDeny"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    document: str
+    statement: int  # 1-based
+    effect: Effect
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    effect: Outcome
+    matched: tuple[StatementRef, ...]  # statements whose action and condition matched, in order
+
+    @property
+    def decision(self) -> Literal["deny", "allow"]:
+        return "deny" if self.effect == "Deny" else "allow"
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledStatement:
+    ref: StatementRef
+    any_action: bool  # a bare "*" among the patterns
+    literals: frozenset[str]  # wildcard-free patterns, lower-cased: a set lookup decides
+    patterns: tuple[GlobPattern, ...]  # the rest, compiled from lower-cased text
+    not_action: bool
+    condition: Condition | None
+
+    def action_matches(self, folded_action: str) -> bool:
+        hit = self.any_action or folded_action in self.literals
+        if not hit:
+            for pattern in self.patterns:  # a loop, not any(<genexpr>): decide's hot path
+                if pattern.matches(folded_action):
+                    hit = True
+                    break
+        return hit != self.not_action  # NotAction applies to actions matching none of them
+
+
+def _compile(document: PolicyDocument) -> list[_CompiledStatement]:
+    out = []
+    for statement in document.statements:
+        # Fold once here and match the pre-folded action case-sensitively: the same answer as
+        # ignore_case=True, without lower-casing the action again for every pattern.
+        folded = [action.lower() for action in statement.actions]
+        globs = [GlobPattern(action) for action in folded if action != "*"]
+        out.append(
+            _CompiledStatement(
+                ref=StatementRef(document.name, statement.index, statement.effect),
+                any_action="*" in folded,
+                literals=frozenset(g.source for g in globs if g.is_literal),
+                patterns=tuple(g for g in globs if not g.is_literal),
+                not_action=statement.not_action,
+                condition=statement.condition,
+            )
+        )
+    return out
+
+
+class RamEvaluator:
+    """Evaluates requests against documents given as ``(name, parsed JSON)`` pairs.
+
+    Everything is validated and compiled at construction; a bad document raises
+    ``PolicyDocumentError`` (or ``UnsupportedPolicyError``) naming it.
+    """
+
+    __slots__ = ("_denies", "_statements", "documents")
+
+    def __init__(self, documents: Sequence[tuple[str, dict]]) -> None:
+        self.documents: tuple[PolicyDocument, ...] = tuple(
+            PolicyDocument.parse(name, data) for name, data in documents
+        )
+        statements = [s for document in self.documents for s in _compile(document)]
+        self._statements: tuple[_CompiledStatement, ...] = tuple(statements)
+        # decide() needs only the Deny statements: an Allow can never change its answer.
+        self._denies = tuple(s for s in statements if s.ref.effect == "Deny")
+
+    @classmethod
+    def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> RamEvaluator:
+        return cls([(str(path), _read_json(Path(path))) for path in paths])
+
+    def evaluate(self, action: str, context: Mapping[str, object] | None = None) -> Evaluation:
+        folded_action = action.lower()
+        folded_context: dict[str, object] | None = None  # folded on first need
+        matched: list[StatementRef] = []
+        for statement in self._statements:
+            if not statement.action_matches(folded_action):
+                continue
+            if statement.condition is not None:
+                if folded_context is None:
+                    folded_context = fold_context(context)
+                if not statement.condition.matches(folded_context):
+                    continue
+            matched.append(statement.ref)
+        effects = {ref.effect for ref in matched}
+        effect: Outcome = (
+            "Deny" if "Deny" in effects else "Allow" if "Allow" in effects else "ImplicitDeny"
+        )
+        return Evaluation(effect, tuple(matched))
+
+    def decide(self, action: str, context: Mapping[str, object] | None = None) -> str:
+        """``"deny"`` if an explicit Deny matches, else ``"allow"`` (not denied by these rules)."""
+        folded_action = action.lower()
+        folded_context: dict[str, object] | None = None
+        for statement in self._denies:
+            if not statement.action_matches(folded_action):
+                continue
+            condition = statement.condition
+            if condition is None:
+                return "deny"
+            if folded_context is None:
+                folded_context = fold_context(context)
+            if condition.matches(folded_context):
+                return "deny"
+        return "allow"
+
+
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # json.loads keeps the last of two equal keys; RAM would not silently drop one, so neither
+    # do we (a duplicated "Effect" could flip a statement).
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _read_json(path: Path) -> object:
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyDocumentError(name, None, None, f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise PolicyDocumentError(name, None, None, "not UTF-8 text") from None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates)
+    except json.JSONDecodeError as error:
+        raise PolicyDocumentError(
+            name, None, None, f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno
+        ) from None
+    except _DuplicateKey as error:
+        raise PolicyDocumentError(name, None, None, f"duplicate key `{error.args[0]}`") from None

@@ -1,0 +1,213 @@
+"""The decision trie: every rule's action patterns in one character trie, globs included.
+
+``build`` inserts each pattern (lowercased: RAM matches actions case-insensitively) with
+``*`` and ``?`` as edges of their own. ``lookup`` walks the trie as an NFA, carrying the set of
+live nodes one character at a time: the work is len(action) × live nodes, so no pattern can
+make it exponential. Each distinct action string is walked once; after that its answer comes
+from a memo, and an action with no conditional rule gets a ready-made ``Decision``.
+
+``all_rules`` is the index switched off — a plain scan of every rule — kept as the oracle the
+property tests compare ``lookup`` against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .conditions import Test, compile_conjunction
+from .glob import glob_match
+from .ir import Rule
+
+_STAR = "*"
+_ONE = "?"
+# The memo holds one entry per distinct action string; a trace of random junk must not grow
+# it without bound, so past this size it starts over.
+_MEMO_LIMIT = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched a request, as the ``decide`` contract reports it."""
+
+    policy: str
+    file: str
+    line: int
+    rule: str
+
+    def to_dict(self) -> dict:
+        return {"policy": self.policy, "file": self.file, "line": self.line, "rule": self.rule}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str
+    decision: str
+    """``deny``, or ``allow`` meaning: not denied by these rules."""
+    matched: tuple[Match, ...]
+    rule_indexes: tuple[int, ...] = ()
+
+    @property
+    def denied(self) -> bool:
+        return self.decision == "deny"
+
+    def to_dict(self) -> dict:
+        return {
+            "action": self.action,
+            "decision": self.decision,
+            "matched": [m.to_dict() for m in self.matched],
+        }
+
+
+class _Node:
+    __slots__ = ("children", "entries", "star")
+
+    def __init__(self, star: bool = False) -> None:
+        self.children: dict[str, _Node] = {}
+        self.entries: list[int] = []
+        self.star = star
+        """Reached through a `*` edge: stays live on any character."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """What one action string resolves to: rules that always match it, rules whose
+    conditions decide, and — when there are none of the latter — the finished Decision."""
+
+    unconditional: tuple[int, ...]
+    conditional: tuple[tuple[int, Test], ...]
+    decision: Decision | None
+
+
+class DecisionTrie:
+    def __init__(self, rules: Iterable[Rule]):
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._by_index = {r.index: r for r in self.rules}
+        self._matches = {r.index: Match(r.policy, r.file, r.line, r.text) for r in self.rules}
+        self._tests: dict[int, Test] = {}
+        for r in self.rules:
+            if not r.unconditional:
+                tests = tuple(compile_conjunction(c) for c in r.conditions)
+                self._tests[r.index] = (
+                    tests[0] if len(tests) == 1 else (lambda ctx, ts=tests: any(t(ctx) for t in ts))
+                )
+        self.root = _Node()
+        self.node_count = 1
+        for r in self.rules:
+            for pattern in r.actions:
+                self._insert(pattern.lower(), r.index)
+        self._memo: dict[str, _Leaf] = {}
+
+    def _insert(self, pattern: str, index: int) -> None:
+        node = self.root
+        prev = ""
+        for ch in pattern:
+            if ch == _STAR and prev == _STAR:
+                continue  # `**` means what `*` means
+            nxt = node.children.get(ch)
+            if nxt is None:
+                nxt = node.children[ch] = _Node(star=ch == _STAR)
+                self.node_count += 1
+            node = nxt
+            prev = ch
+        if index not in node.entries:
+            node.entries.append(index)
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def _closure(self, nodes: Iterable[_Node]) -> list[_Node]:
+        """Add the nodes reachable by a `*` that matches nothing."""
+        out: list[_Node] = []
+        seen: set[int] = set()
+        stack = list(nodes)
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            out.append(node)
+            star = node.children.get(_STAR)
+            if star is not None:
+                stack.append(star)
+        return out
+
+    def match_indexes(self, action: str) -> list[int]:
+        """Indexes of rules with a pattern matching ``action`` (case-insensitive)."""
+        live = self._closure([self.root])
+        for ch in action.lower():
+            step: list[_Node] = []
+            for node in live:
+                children = node.children
+                nxt = children.get(ch)
+                if nxt is not None and ch != _STAR and ch != _ONE:
+                    step.append(nxt)
+                one = children.get(_ONE)
+                if one is not None:
+                    step.append(one)
+            # A `*` node stays live: it swallows this character too.
+            step.extend(node for node in live if node.star)
+            live = self._closure(step)
+            if not live:
+                return []
+        found: set[int] = set()
+        for node in live:
+            found.update(node.entries)
+        return sorted(found)
+
+    def _leaf(self, action: str) -> _Leaf:
+        indexes = self.match_indexes(action)
+        unconditional = tuple(i for i in indexes if i not in self._tests)
+        conditional = tuple((i, self._tests[i]) for i in indexes if i in self._tests)
+        decision = None
+        if not conditional:
+            decision = self._decision(action, unconditional)
+        leaf = _Leaf(unconditional, conditional, decision)
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[action] = leaf
+        return leaf
+
+    def _decision(self, action: str, indexes: Iterable[int]) -> Decision:
+        ordered = tuple(sorted(indexes))
+        return Decision(
+            action,
+            "deny" if ordered else "allow",
+            tuple(self._matches[i] for i in ordered),
+            ordered,
+        )
+
+    def decide(self, action: str, context: Mapping[str, object] | None = None) -> Decision:
+        leaf = self._memo.get(action) or self._leaf(action)
+        if leaf.decision is not None:
+            return leaf.decision
+        ctx = context or {}
+        hits = [i for i, test in leaf.conditional if test(ctx)]
+        if not hits:
+            return self._decision(action, leaf.unconditional)
+        return self._decision(action, (*leaf.unconditional, *hits))
+
+    def denies(self, action: str, context: Mapping[str, object] | None = None) -> bool:
+        """The yes/no answer alone, for replay loops that need no Decision object."""
+        leaf = self._memo.get(action) or self._leaf(action)
+        if leaf.unconditional:
+            return True
+        if not leaf.conditional:
+            return False
+        ctx = context or {}
+        return any(test(ctx) for _, test in leaf.conditional)
+
+    # -- oracle ---------------------------------------------------------------------------
+
+    def all_rules(self, action: str, context: Mapping[str, object] | None = None) -> Decision:
+        """The same answer as ``decide`` by scanning every rule: no trie, no memo."""
+        ctx = context or {}
+        hits = []
+        for r in self.rules:
+            if any(glob_match(p, action) for p in r.actions) and (
+                r.index not in self._tests or self._tests[r.index](ctx)
+            ):
+                hits.append(r.index)
+        return self._decision(action, hits)
+
+    def rule(self, index: int) -> Rule:
+        return self._by_index[index]
