@@ -60,13 +60,17 @@ class Decision:
 
 
 class _Node:
-    __slots__ = ("children", "entries", "star")
+    __slots__ = ("children", "closure", "entries", "one", "star")
 
     def __init__(self, star: bool = False) -> None:
         self.children: dict[str, _Node] = {}
         self.entries: list[int] = []
         self.star = star
         """Reached through a `*` edge: stays live on any character."""
+        # Filled in by ``_seal`` once every pattern is in: the `?` child, and the nodes live
+        # as soon as this one is (itself plus what `*` edges reach without a character).
+        self.one: _Node | None = None
+        self.closure: tuple[_Node, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,26 @@ class DecisionTrie:
         for r in self.rules:
             for pattern in r.actions:
                 self._insert(pattern.lower(), r.index)
+        self._seal()
         self._memo: dict[str, _Leaf] = {}
+
+    def nodes(self) -> list[_Node]:
+        out, stack = [], [self.root]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(node.children.values())
+        return out
+
+    def _seal(self) -> None:
+        for node in self.nodes():
+            node.one = node.children.get(_ONE)
+            chain = [node]
+            star = node.children.get(_STAR)
+            while star is not None:  # `**` is folded on insert, so this runs at most once
+                chain.append(star)
+                star = star.children.get(_STAR)
+            node.closure = tuple(chain)
 
     def _insert(self, pattern: str, index: int) -> None:
         node = self.root
@@ -115,40 +138,24 @@ class DecisionTrie:
 
     # -- lookup ---------------------------------------------------------------------------
 
-    def _closure(self, nodes: Iterable[_Node]) -> list[_Node]:
-        """Add the nodes reachable by a `*` that matches nothing."""
-        out: list[_Node] = []
-        seen: set[int] = set()
-        stack = list(nodes)
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            out.append(node)
-            star = node.children.get(_STAR)
-            if star is not None:
-                stack.append(star)
-        return out
-
     def match_indexes(self, action: str) -> list[int]:
         """Indexes of rules with a pattern matching ``action`` (case-insensitive)."""
-        live = self._closure([self.root])
+        live: tuple[_Node, ...] | list[_Node] = self.root.closure
         for ch in action.lower():
             step: list[_Node] = []
+            glob_char = ch == _STAR or ch == _ONE  # in the text these are plain characters
             for node in live:
-                children = node.children
-                nxt = children.get(ch)
-                if nxt is not None and ch != _STAR and ch != _ONE:
-                    step.append(nxt)
-                one = children.get(_ONE)
-                if one is not None:
-                    step.append(one)
-            # A `*` node stays live: it swallows this character too.
-            step.extend(node for node in live if node.star)
-            live = self._closure(step)
-            if not live:
+                nxt = None if glob_char else node.children.get(ch)
+                if nxt is not None:
+                    step.extend(nxt.closure)
+                if node.one is not None:
+                    step.extend(node.one.closure)
+                if node.star:
+                    step.append(node)  # a `*` swallows this character too
+            if not step:
                 return []
+            # The live set stays small; de-duplicate only when paths have met.
+            live = list(dict.fromkeys(step)) if len(step) > 1 else step
         found: set[int] = set()
         for node in live:
             found.update(node.entries)

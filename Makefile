@@ -1,0 +1,58 @@
+# The two commands a newcomer types: `make demo` and `make test`. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLE_TRACE := tests/data/sample-trace.jsonl
+
+.PHONY: demo test lint bench bench-save bench-compare clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/ramguard compile policies --out generated
+	@echo
+	@echo '$$ ramguard decide --rules policies ecs:RunInstances'
+	@$(BIN)/ramguard decide --rules policies ecs:RunInstances
+	@echo '$$ ramguard decide --rules policies ecs:DescribeInstances'
+	@$(BIN)/ramguard decide --rules policies ecs:DescribeInstances
+	@echo '$$ ramguard decide --rules policies ram:CreateUser -c source_ip=203.0.113.9'
+	@$(BIN)/ramguard decide --rules policies ram:CreateUser -c source_ip=203.0.113.9
+	@echo '$$ ramguard decide --rules policies rds:DeleteDBInstance'
+	@$(BIN)/ramguard decide --rules policies rds:DeleteDBInstance
+	@echo '$$ ramguard decide --rules policies dysms:QuerySendDetails'
+	@$(BIN)/ramguard decide --rules policies dysms:QuerySendDetails
+	@echo
+	@echo '$$ ramguard simulate --rules policies --trace $(SAMPLE_TRACE)'
+	@$(BIN)/ramguard simulate --rules policies --trace $(SAMPLE_TRACE)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/ramguard compile policies --out generated --check
+	$(BIN)/ramguard test policies
+	$(BIN)/pytest
+	$(BIN)/pytest bench/test_gate.py -q -p no:cacheprovider
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+bench-save: $(VENV)/.installed-test
+	$(BIN)/python -m bench --save
+
+bench-compare: $(VENV)/.installed-test
+	$(BIN)/python -m bench --compare
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .benchmarks
