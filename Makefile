@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SAMPLE_TRACE := tests/data/sample-trace.jsonl
+SAMPLE_TRACE := tests/data/sample-trace.jsonl.gz
 
 .PHONY: demo test lint bench bench-save bench-compare clean
 

