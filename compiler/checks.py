@@ -167,15 +167,11 @@ def _resolve_services(
     version = node.service.version
     if name.text == "*" or (has_glob(name.text) and not name.text.strip("*")):
         if version is not None:
-            diags.append(
-                error("E0210", "an API version needs one named service", version.span)
-            )
+            diags.append(error("E0210", "an API version needs one named service", version.span))
             return None
         return []
     if has_glob(name.text):
-        matched = [
-            s for s in catalog.services if any(glob_match(name.text, n) for n in s.names())
-        ]
+        matched = [s for s in catalog.services if any(glob_match(name.text, n) for n in s.names())]
         if not matched:
             diags.append(
                 error(
@@ -348,8 +344,12 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
             except ValueError:
                 pass
             diags.append(
-                error("E0240", f"`{_short(text)}` is not a valid CIDR block: {exc}", value.span,
-                      help=help_text)
+                error(
+                    "E0240",
+                    f"`{_short(text)}` is not a valid CIDR block: {exc}",
+                    value.span,
+                    help=help_text,
+                )
             )
             return None
         full = net.prefixlen == net.max_prefixlen
@@ -358,8 +358,12 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
         if text in ("true", "false"):
             return text
         diags.append(
-            error("E0241", f"`{_short(text)}` is not a boolean", value.span,
-                  help="write true or false")
+            error(
+                "E0241",
+                f"`{_short(text)}` is not a boolean",
+                value.span,
+                help="write true or false",
+            )
         )
         return None
     if kind is KeyKind.TIME:
@@ -462,9 +466,7 @@ def _actions(services: list[Service] | None, operations: list[str], version: str
                 # service's operations, so list the matching operations of this one.
                 if has_glob(op):
                     out.update(
-                        f"{code}:{name}"
-                        for name in svc.operations(version)
-                        if glob_match(op, name)
+                        f"{code}:{name}" for name in svc.operations(version) if glob_match(op, name)
                     )
                 else:
                     out.add(f"{code}:{op}")

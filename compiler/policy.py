@@ -48,8 +48,13 @@ def _read(path: Path) -> str:
         size = path.stat().st_size
         if size > MAX_RULES_FILE_BYTES:
             raise CompileError(
-                [error("E0003", f"file is {size} bytes; rules files are limited to "
-                       f"{MAX_RULES_FILE_BYTES}", Span(name))]
+                [
+                    error(
+                        "E0003",
+                        f"file is {size} bytes; rules files are limited to {MAX_RULES_FILE_BYTES}",
+                        Span(name),
+                    )
+                ]
             )
         data = path.read_bytes()
     except FileNotFoundError:
@@ -114,9 +119,7 @@ class Policy:
         return [doc.as_dict() for doc in self.documents]
 
 
-def compile_sources(
-    sources: Sequence[tuple[str, str]], catalog: Catalog | None = None
-) -> Policy:
+def compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None = None) -> Policy:
     """Compile (path, text) pairs — the in-memory entry point the tests and tools use."""
     catalog = catalog or default_catalog()
     diags: list[Diagnostic] = []
@@ -154,9 +157,7 @@ def compile_sources(
     return Policy(RuleSet(tuple(policies)), warnings=diags, sources=dict(sources))
 
 
-def compile_rules(
-    paths: Iterable[str | os.PathLike], catalog: Catalog | None = None
-) -> Policy:
+def compile_rules(paths: Iterable[str | os.PathLike], catalog: Catalog | None = None) -> Policy:
     """Compile rules files (directories are searched for ``*.rules``).
 
     Raises ``CompileError`` carrying every diagnostic when any file has an error.

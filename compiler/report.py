@@ -87,8 +87,11 @@ def summary(report: dict) -> Group:
             ex.add_column(col)
         for row in report["mismatches"]["examples"]:
             ex.add_row(
-                f"{row['file']}:{row['line']}", row["event_id"], str(row["action"]),
-                row["trie"], row["ram"],
+                f"{row['file']}:{row['line']}",
+                row["event_id"],
+                str(row["action"]),
+                row["trie"],
+                row["ram"],
             )
         parts.append(ex)
     if report["malformed"]["count"]:

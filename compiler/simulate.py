@@ -312,9 +312,7 @@ def simulate(
     return total
 
 
-def report_dict(
-    report: PartialReport, sources: Sequence[str], engines: Engines
-) -> dict:
+def report_dict(report: PartialReport, sources: Sequence[str], engines: Engines) -> dict:
     """The ``--report`` JSON: DESIGN.md's contract fields and a few more."""
     ordered = sorted(sources)
 

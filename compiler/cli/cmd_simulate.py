@@ -23,16 +23,35 @@ EXIT_DENIED = 3
 
 
 @click.command("simulate")
-@click.option("--rules", multiple=True, required=True, type=click.Path(path_type=Path),
-              help="Rules file or directory (repeatable).")
-@click.option("--policy", "policy_files", multiple=True, type=click.Path(path_type=Path),
-              help="RAM policy JSON for the evaluator (repeatable); default: the rules' "
-              "emitted documents, compiled in memory.")
-@click.option("--trace", "traces", multiple=True, required=True,
-              help="ActionTrail events: JSON array, {\"Events\": …}, or JSON lines; .gz too; "
-              "'-' for stdin (repeatable).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write the full report as JSON.")
+@click.option(
+    "--rules",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Rules file or directory (repeatable).",
+)
+@click.option(
+    "--policy",
+    "policy_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="RAM policy JSON for the evaluator (repeatable); default: the rules' "
+    "emitted documents, compiled in memory.",
+)
+@click.option(
+    "--trace",
+    "traces",
+    multiple=True,
+    required=True,
+    help='ActionTrail events: JSON array, {"Events": …}, or JSON lines; .gz too; '
+    "'-' for stdin (repeatable).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the full report as JSON.",
+)
 @click.option("--strict", is_flag=True, help="Stop at the first malformed event (exit 1).")
 @click.option("--fail-on-deny", is_flag=True, help="Exit 3 when any event is denied.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table.")
@@ -58,13 +77,19 @@ def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quie
     try:
         if stderr.is_terminal and not quiet:
             with Progress(
-                TextColumn("replaying"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("events"), TimeElapsedColumn(),
-                console=stderr, transient=True,
+                TextColumn("replaying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("events"),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
             ) as bar:
                 task = bar.add_task("replay", total=None)
                 result = simulate(
-                    traces, engines, strict=strict,
+                    traces,
+                    engines,
+                    strict=strict,
                     progress=lambda n: bar.advance(task, n),
                 )
         else:

@@ -17,17 +17,33 @@ def command() -> None:
 
 
 @command.command("generate")
-@click.option("--events", "count", type=click.IntRange(min=0), required=True,
-              help="How many events.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed: the same seed gives the same bytes.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Output file; .gz compresses.")
-@click.option("--rules", multiple=True, type=click.Path(path_type=Path),
-              default=[Path("policies")], show_default=True,
-              help="Rules whose denies the leaked keys' calls are blocked by.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "array"]), default="jsonl",
-              show_default=True)
+@click.option(
+    "--events", "count", type=click.IntRange(min=0), required=True, help="How many events."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed: the same seed gives the same bytes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="Output file; .gz compresses.",
+)
+@click.option(
+    "--rules",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    default=[Path("policies")],
+    show_default=True,
+    help="Rules whose denies the leaked keys' calls are blocked by.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "array"]), default="jsonl", show_default=True
+)
 def generate(count: int, seed: int, out: Path, rules: tuple[Path, ...], fmt: str) -> None:
     """Write COUNT realistic events: many principals and AccessKeys, a skewed mix of
     operations, IPs inside and outside corporate ranges, with and without MFA; calls by

@@ -71,9 +71,7 @@ def _condition_block(conj: Conjunction):
         else:
             value = list(cond.values)
         grouped.setdefault(cond.operator, {})[cond.key] = value
-    return tuple(
-        (op, tuple(sorted(keys.items()))) for op, keys in sorted(grouped.items())
-    )
+    return tuple((op, tuple(sorted(keys.items()))) for op, keys in sorted(grouped.items()))
 
 
 def _prune(actions: set[str]) -> tuple[str, ...]:

@@ -275,8 +275,14 @@ def decode_source(path: str, data: bytes) -> str:
         line = text.count("\n", 0, nul) + 1
         col = nul - (text.rfind("\n", 0, nul) + 1) + 1
         raise CompileError(
-            [error("E0001", "file contains a NUL byte", Span(path, line, col, line, col + 1),
-                   help="rules files are UTF-8 text; is this a binary file?")]
+            [
+                error(
+                    "E0001",
+                    "file contains a NUL byte",
+                    Span(path, line, col, line, col + 1),
+                    help="rules files are UTF-8 text; is this a binary file?",
+                )
+            ]
         )
     if text.startswith("\ufeff"):
         text = text[1:]
