@@ -28,7 +28,12 @@ class Value:
     def source(self) -> str:
         if not self.quoted:
             return self.text
-        escaped = self.text.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = (
+            self.text.replace("\\", "\\\\")
+            .replace('"', '\\"')
+            .replace("\n", "\\n")
+            .replace("\t", "\\t")
+        )
         return f'"{escaped}"'
 
 

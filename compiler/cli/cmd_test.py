@@ -1,0 +1,77 @@
+"""``ramguard test``: run ``*.tests`` expectations against the trie and the emitted JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..language.diagnostics import Severity, sorted_capped
+from ..output import atomic_write
+from ..policy_tests import failure_details, run_tests, to_junit
+from .common import print_diagnostics
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format on stdout.",
+)
+@click.option(
+    "--junit",
+    "junit",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write a JUnit XML report to FILE.",
+)
+def command(paths: tuple[Path, ...], fmt: str, junit: Path | None) -> None:
+    """Check the expectations in *.tests files (default: under `policies`).
+
+    A tests file tests all *.rules files in its own directory, compiled together. Every
+    expectation is decided by the trie and by the RAM evaluator reading the emitted JSON; it
+    fails when either decision differs from the expectation or the two engines disagree.
+    The last line of text output is `N passed, M failed`.
+
+    \b
+    Lines of a tests file:
+      expect deny ECS RunInstances
+      expect deny ram:CreateSAMLProvider
+      expect allow ecs:RunCommand when source_ip = 10.1.2.3 and mfa = true
+
+    \b
+    Examples:
+      ramguard test
+      ramguard test policies --junit build/policy-tests.xml
+    """
+    run = run_tests(paths or (Path("policies"),))
+    diagnostics = sorted_capped(run.all_diagnostics)
+    print_diagnostics(diagnostics)
+    if fmt == "json":
+        click.echo(json.dumps(run.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for suite in run.suites:
+            for result in suite.results:
+                if result.passed:
+                    continue
+                exp = result.expectation
+                click.echo(f"{exp.span}: FAILED: {exp.text}")
+                for line in failure_details(result).splitlines():
+                    click.echo(f"  {line}")
+                click.echo()
+        click.echo(run.summary)
+    if junit is not None:
+        try:
+            atomic_write(junit, to_junit(run))
+        except OSError as exc:
+            click.echo(f"{junit}: error: cannot write JUnit report: {exc.strerror}", err=True)
+            sys.exit(1)
+    errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+    if errors:
+        click.echo(f"ramguard: {errors} error{'s' if errors != 1 else ''}", err=True)
+    sys.exit(0 if run.ok else 1)
