@@ -1,0 +1,68 @@
+"""``ramguard explain``: why one request is denied or not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..explain import explain, to_renderable
+from ..policy import compile_rules
+from .cmd_decide import parse_context
+from .common import fail
+
+
+@click.command("explain")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Rules file or directory (repeatable).",
+)
+@click.argument("action")
+@click.option(
+    "--context",
+    "-c",
+    "context",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Request context, e.g. source_ip=1.2.3.4 or acs:MFAPresent=true (repeatable).",
+)
+@click.option(
+    "--all",
+    "all_rules",
+    is_flag=True,
+    help="Trace every rule, not only those whose service could apply.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def command(
+    rules: tuple[Path, ...], action: str, context: tuple[str, ...], all_rules: bool, fmt: str
+) -> None:
+    """Explain the decision for ACTION (`ecs:RunCommand`): each rule considered, whether its
+    actions match, and each condition's outcome on the request.
+
+    \b
+    Example:
+      ramguard explain --rules policies ecs:RunCommand -c source_ip=10.1.2.3 -c mfa=false
+    """
+    if ":" not in action:
+        fail(f"`{action}` is not an action: expected CODE:Operation, e.g. ecs:RunInstances", 2)
+    ctx = parse_context(context)
+    policy = compile_rules(rules)
+    result = explain(policy, action, ctx, all_rules=all_rules)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    # Imported here so the json path never loads rich's console machinery.
+    from rich.console import Console
+
+    Console(highlight=False).print(to_renderable(result))

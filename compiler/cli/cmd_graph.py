@@ -1,0 +1,56 @@
+"""``ramguard graph``: the decision trie as DOT or GraphML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..graph import to_dot, to_graphml, trie_graph
+from ..output import atomic_write
+from ..policy import compile_rules
+from .common import fail
+
+
+@click.command("graph")
+@click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Rules file or directory (repeatable).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dot", "graphml"]),
+    default="dot",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to FILE (atomically) instead of stdout.",
+)
+def command(rules: tuple[Path, ...], fmt: str, out: Path | None) -> None:
+    """Draw the decision trie: literal runs as one edge, `*` and `?` edges dashed, each
+    pattern's end labelled with its rule's file:line and text.
+
+    \b
+    Examples:
+      ramguard graph --rules policies | dot -Tsvg > trie.svg
+      ramguard graph --rules policies --format graphml --out trie.graphml
+    """
+    policy = compile_rules(rules)
+    graph = trie_graph(policy.trie)
+    text = to_dot(graph) if fmt == "dot" else to_graphml(graph)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        atomic_write(out, text.encode("utf-8"))
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror}")

@@ -1,0 +1,400 @@
+"""Why a request is denied or not: every rule considered, every condition's outcome.
+
+This is the trie's side of the project (it shares ``compile_condition`` and ``glob_match``
+with the trie and its oracle), so the decision it reports is the one ``Policy.decide`` makes;
+the tests hold it to that for random requests. Each condition is shown in the rules language
+(``source_ip not in [...]``) with the request value it was decided on and a reason.
+
+By default only the rules whose service could apply are traced — those with an action pattern
+whose RAM-code part matches the action's code — so an explanation of ``ecs:RunInstances``
+against a long policy stays short; ``all_rules=True`` traces every rule.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from rich.tree import Tree
+
+from .conditions import compile_condition
+from .glob import glob_match
+from .ir import MATCHES_ABSENT_KEY, Condition, Rule
+from .keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
+from .policy import Policy
+from .trie import Decision, Match
+
+# RAM operator → how the rules language says it. The `at or …` forms have no syntax of their
+# own: they only arise from `unless time before/after T`, and reading them back as
+# `not (time before T)` would hide which boundary instant is included.
+_RULES_FORM = {
+    "IpAddress": "in",
+    "NotIpAddress": "not in",
+    "StringEquals": "in",
+    "StringNotEquals": "not in",
+    "Bool": "=",
+    "DateLessThan": "before",
+    "DateGreaterThan": "after",
+    "DateLessThanEquals": "at or before",
+    "DateGreaterThanEquals": "at or after",
+}
+_LIST_OPERATORS = frozenset({"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals"})
+# Characters that end a bare value in the rules grammar (VALUE: /[^\s,\[\]#"]+/).
+_NEEDS_QUOTES = frozenset(',[]#"\\')
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionTrace:
+    key: str
+    """The rules language's name (``source_ip``), or the RAM key when it has none."""
+    ram_key: str
+    operator: str
+    """The RAM operator, as emitted (``NotIpAddress``)."""
+    values: tuple[str, ...]
+    rules_form: str
+    """The condition in the rules language: ``source_ip not in [10.0.0.0/8]``."""
+    held: bool
+    value: str | None
+    """The request value it was decided on; None when the key is absent."""
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {
+            "key": self.key,
+            "ram_key": self.ram_key,
+            "operator": self.operator,
+            "values": list(self.values),
+            "condition": self.rules_form,
+            "held": self.held,
+            "value": self.value,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConjunctionTrace:
+    conditions: tuple[ConditionTrace, ...]
+
+    @property
+    def held(self) -> bool:
+        return all(c.held for c in self.conditions)
+
+    def to_dict(self) -> dict:
+        return {"held": self.held, "conditions": [c.to_dict() for c in self.conditions]}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    index: int
+    policy: str
+    file: str
+    line: int
+    text: str
+    actions_matched: bool
+    matched_pattern: str | None
+    """The first of the rule's action patterns that matches the action."""
+    unconditional: bool
+    conjunctions: tuple[ConjunctionTrace, ...]
+    """Traced only when the actions matched; empty otherwise and for unconditional rules."""
+
+    @property
+    def denies(self) -> bool:
+        return self.actions_matched and (
+            self.unconditional or any(c.held for c in self.conjunctions)
+        )
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def to_dict(self) -> dict:
+        return {
+            "policy": self.policy,
+            "file": self.file,
+            "line": self.line,
+            "rule": self.text,
+            "actions_matched": self.actions_matched,
+            "matched_pattern": self.matched_pattern,
+            "unconditional": self.unconditional,
+            "denies": self.denies,
+            "conjunctions": [c.to_dict() for c in self.conjunctions],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    action: str
+    context: tuple[tuple[str, str], ...]
+    """The request context, RAM-keyed, sorted, values as text."""
+    decision: Decision
+    rules: tuple[RuleTrace, ...]
+    """The rules considered, in rule-set order."""
+    total_rules: int
+    all_rules: bool
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {
+            "action": self.action,
+            "context": dict(self.context),
+            "decision": self.decision.decision,
+            "reason": self.reason,
+            "matched": [m.to_dict() for m in self.decision.matched],
+            "considered": "all" if self.all_rules else "service",
+            "rules_considered": len(self.rules),
+            "rules_total": self.total_rules,
+            "rules": [r.to_dict() for r in self.rules],
+        }
+
+
+def explain(
+    policy: Policy,
+    action: str,
+    context: Mapping[str, object] | None = None,
+    *,
+    all_rules: bool = False,
+) -> Explanation:
+    """Trace ``action`` with ``context`` (RAM keys or language names) through every rule."""
+    ctx = normalise_context(context)
+    traces = [_trace_rule(rule, action, ctx) for rule in policy.rules]
+    code = action.partition(":")[0]
+    shown = tuple(
+        t
+        for t, rule in zip(traces, policy.rules, strict=True)
+        if all_rules or t.actions_matched or _service_could_apply(rule, code)
+    )
+    hits = tuple(t for t in traces if t.denies)
+    decision = Decision(
+        action,
+        "deny" if hits else "allow",
+        tuple(Match(t.policy, t.file, t.line, t.text) for t in hits),
+        tuple(t.index for t in hits),
+    )
+    return Explanation(
+        action=action,
+        context=tuple(sorted((k, _show(v)) for k, v in ctx.items())),
+        decision=decision,
+        rules=shown,
+        total_rules=len(traces),
+        all_rules=all_rules,
+        reason=_summary(action, traces, hits),
+    )
+
+
+def _service_could_apply(rule: Rule, code: str) -> bool:
+    for pattern in rule.actions:
+        head, colon, _ = pattern.partition(":")
+        # A pattern without a colon (`*`) can match any code: its glob spans the colon.
+        if glob_match(head, code) if colon else "*" in pattern:
+            return True
+    return False
+
+
+def _trace_rule(rule: Rule, action: str, ctx: Mapping[str, object]) -> RuleTrace:
+    pattern = next((p for p in rule.actions if glob_match(p, action)), None)
+    matched = pattern is not None
+    conjunctions: tuple[ConjunctionTrace, ...] = ()
+    if matched and not rule.unconditional:
+        conjunctions = tuple(
+            ConjunctionTrace(tuple(trace_condition(c, ctx) for c in conj))
+            for conj in rule.conditions
+        )
+    return RuleTrace(
+        index=rule.index,
+        policy=rule.policy,
+        file=rule.file,
+        line=rule.line,
+        text=rule.text,
+        actions_matched=matched,
+        matched_pattern=pattern,
+        unconditional=rule.unconditional,
+        conjunctions=conjunctions,
+    )
+
+
+def _summary(action: str, traces: list[RuleTrace], hits: tuple[RuleTrace, ...]) -> str:
+    if hits:
+        noun = "rule" if len(hits) == 1 else "rules"
+        return f"matched by {len(hits)} {noun}: " + ", ".join(t.location for t in hits)
+    candidates = [t for t in traces if t.actions_matched]
+    if not candidates:
+        return f"no rule's actions match {action}"
+    if len(candidates) == 1:
+        return "1 rule matches the action, but none of its conjunctions of conditions holds"
+    return (
+        f"{len(candidates)} rules match the action, but none of their conjunctions of "
+        "conditions holds"
+    )
+
+
+# -- conditions ---------------------------------------------------------------------------
+
+
+def trace_condition(cond: Condition, ctx: Mapping[str, object]) -> ConditionTrace:
+    """One condition's outcome on ``ctx`` (RAM-keyed), with the value and the reason."""
+    held = compile_condition(cond)(ctx)
+    raw = ctx.get(cond.key)
+    name = RAM_KEY_TO_NAME.get(cond.key.lower(), cond.key)
+    value = None if raw is None else _show(raw)
+    return ConditionTrace(
+        key=name,
+        ram_key=cond.key,
+        operator=cond.operator,
+        values=cond.values,
+        rules_form=rules_form(cond),
+        held=held,
+        value=value,
+        reason=_reason(cond, name, raw, held),
+    )
+
+
+def rules_form(cond: Condition) -> str:
+    """``NotIpAddress acs:SourceIp [10.0.0.0/8]`` → ``source_ip not in [10.0.0.0/8]``."""
+    name = RAM_KEY_TO_NAME.get(cond.key.lower(), cond.key)
+    word = _RULES_FORM.get(cond.operator, cond.operator)
+    if cond.operator in _LIST_OPERATORS:
+        return f"{name} {word} [{', '.join(_literal(v) for v in cond.values)}]"
+    return f"{name} {word} {_literal(cond.values[0])}"
+
+
+def _literal(value: str) -> str:
+    """A value as the rules language writes it: bare when it can be, quoted otherwise."""
+    if value and not any(ch.isspace() or ch in _NEEDS_QUOTES for ch in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _show(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _verdict(op: str, held: bool) -> str:
+    return f"so {op} {'holds' if held else 'fails'}"
+
+
+def _reason(cond: Condition, name: str, raw: object, held: bool) -> str:
+    op = cond.operator
+    if raw is None:
+        if op in MATCHES_ABSENT_KEY:
+            return f"{name} absent: {op} holds for a missing key"
+        if op == "Bool":
+            return f"{name} absent: Bool needs {cond.values[0]}"
+        return f"{name} absent: {op} needs a value, so it fails"
+    shown = _literal(_show(raw))
+    if op in ("IpAddress", "NotIpAddress"):
+        return _ip_reason(cond, name, raw, shown, held)
+    if op in ("StringEquals", "StringNotEquals"):
+        listed = ", ".join(_literal(v) for v in cond.values)
+        if not isinstance(raw, str):
+            return f"{name} {shown} is not a string, {_verdict(op, held)}"
+        where = "one of" if raw in cond.values else "none of"
+        return f"{name} {shown} is {where} [{listed}], {_verdict(op, held)}"
+    if op == "Bool":
+        got = parse_bool(raw)
+        if got is None:
+            return f"{name} {shown} is neither true nor false: Bool needs {cond.values[0]}"
+        return f"{name} is {_show(got)}; Bool needs {cond.values[0]}, {_verdict(op, held)}"
+    if op.startswith("Date"):
+        return _date_reason(cond, name, raw, shown, held)
+    return f"{name} {shown}: {_verdict(op, held)}"
+
+
+def _ip_reason(cond: Condition, name: str, raw: object, shown: str, held: bool) -> str:
+    op = cond.operator
+    try:
+        addr = ipaddress.ip_address(raw.strip()) if isinstance(raw, str) else None
+    except ValueError:
+        addr = None
+    if addr is None:
+        return f"{name} {shown} is not an IP address, {_verdict(op, held)}"
+    nets = [ipaddress.ip_network(v, strict=False) for v in cond.values]
+    inside = next((n for n in nets if n.version == addr.version and addr in n), None)
+    if inside is not None:
+        return f"{name} {addr} is inside {inside}, {_verdict(op, held)}"
+    listed = ", ".join(str(n) for n in nets)
+    return f"{name} {addr} is outside {listed}, {_verdict(op, held)}"
+
+
+def _date_reason(cond: Condition, name: str, raw: object, shown: str, held: bool) -> str:
+    op = cond.operator
+    when = None
+    if isinstance(raw, str):
+        try:
+            when = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            when = None
+    if when is None or when.tzinfo is None:
+        return f"{name} {shown} is not an ISO 8601 time with a zone, {_verdict(op, held)}"
+    limit = datetime.fromisoformat(cond.values[0])
+    relation = "before" if when < limit else "after" if when > limit else "at"
+    return f"{name} {shown} is {relation} {cond.values[0]}, {_verdict(op, held)}"
+
+
+# -- text rendering -----------------------------------------------------------------------
+# Every piece of user text enters rich as a ``Text`` object, never as markup: a rule such as
+# `vpc in ["a"]` would otherwise be read as a style tag and vanish.
+
+
+def to_renderable(exp: Explanation) -> Tree:
+    """A rich tree: the request, each rule considered with its conditions, the decision."""
+    head = Text()
+    head.append(exp.action, style="bold")
+    head.append(" → ")
+    head.append(
+        exp.decision.decision.upper(), style="bold red" if exp.decision.denied else "bold green"
+    )
+    if exp.context:
+        shown = (f"{RAM_KEY_TO_NAME.get(k.lower(), k)}={v}" for k, v in exp.context)
+        head.append("   context: " + ", ".join(shown))
+    else:
+        head.append("   context: (empty)")
+    tree = Tree(head)
+    scope = "all rules" if exp.all_rules else "rules whose service could apply"
+    considered = tree.add(
+        Text(f"{len(exp.rules)} of {exp.total_rules} rules considered ({scope})", style="dim")
+    )
+    for rule in exp.rules:
+        _add_rule(considered, rule)
+    verdict = Text()
+    verdict.append("decision: ", style="bold")
+    verdict.append(exp.decision.decision, style="bold")
+    verdict.append(f" — {exp.reason}")
+    tree.add(verdict)
+    return tree
+
+
+def _add_rule(parent: Tree, rule: RuleTrace) -> None:
+    label = Text()
+    label.append(rule.location, style="cyan")
+    label.append("  ")
+    label.append(rule.text)
+    if rule.denies:
+        label.append("  DENIES", style="bold red")
+    node = parent.add(label)
+    if not rule.actions_matched:
+        node.add(Text("actions: no pattern matches", style="dim"))
+        return
+    node.add(Text(f"actions: match {rule.matched_pattern}"))
+    if rule.unconditional:
+        node.add(Text("conditions: none (unconditional)"))
+        return
+    many = len(rule.conjunctions) > 1
+    for number, conj in enumerate(rule.conjunctions, 1):
+        outcome = "holds" if conj.held else "fails"
+        title = f"conjunction {number} of {len(rule.conjunctions)}" if many else "conditions"
+        branch = node.add(Text(f"{title}: {outcome}", style="green" if conj.held else "yellow"))
+        for cond in conj.conditions:
+            line = Text()
+            line.append(
+                "held  " if cond.held else "failed", style="green" if cond.held else "yellow"
+            )
+            line.append(f"  {cond.rules_form}")
+            line.append(f"  ({cond.operator} {cond.ram_key})", style="dim")
+            line.append(f"\n{cond.reason}", style="dim")
+            branch.add(line)
