@@ -64,12 +64,20 @@ def summary(report: dict) -> Group:
 
     parts: list = [counts, matrix, speed]
     if report["by_rule"]:
-        rules = Table(title=f"Denies by rule (top {TOP})", title_justify="left")
+        top = report["by_rule"][:TOP]
+        files = {row["file"] for row in top}
+        # One rules file: its name goes in the title, so the rule text keeps the width.
+        title = f"Denies by rule (top {TOP})"
+        if len(files) == 1:
+            title += f" — {PurePath(next(iter(files))).name}"
+        rules = Table(title=title, title_justify="left", min_width=min(80, len(title) + 2))
         rules.add_column("denied", justify="right", no_wrap=True)
-        rules.add_column("where", no_wrap=True)
-        rules.add_column("rule", overflow="ellipsis", no_wrap=True, min_width=30)
-        for row in report["by_rule"][:TOP]:
-            where = f"{PurePath(row['file']).name}:{row['line']}"
+        rules.add_column("line" if len(files) == 1 else "where", no_wrap=True)
+        rules.add_column("rule", overflow="ellipsis", no_wrap=True)
+        for row in top:
+            where = str(row["line"])
+            if len(files) > 1:
+                where = f"{PurePath(row['file']).name}:{row['line']}"
             rules.add_row(f"{row['denied']:,}", where, row["rule"])
         parts.append(rules)
     keys = [k for k in report["by_access_key"] if k["denied"]][:TOP]
