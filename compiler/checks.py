@@ -400,7 +400,11 @@ def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
             )
         )
         return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = when.astimezone(UTC)
+    if utc.microsecond:
+        # Keep what was written: dropping the fraction would move the boundary.
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0") + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _normalise(

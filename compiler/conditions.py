@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from .ir import MATCHES_ABSENT_KEY, Condition, Conjunction
@@ -33,7 +33,19 @@ def _time(text: str) -> datetime | None:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return when if when.tzinfo is not None else None
+    # ActionTrail times are UTC; one written without an offset is read as UTC too.
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _as_string(value: object) -> str | None:
+    """A request value as RAM's string operators read it: JSON text for booleans/numbers."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
 
 
 def compile_condition(cond: Condition) -> Test:
@@ -60,8 +72,8 @@ def compile_condition(cond: Condition) -> Test:
         negate = op == "StringNotEquals"
 
         def test_str(ctx: Mapping[str, object]) -> bool:
-            raw = ctx.get(key)
-            if not isinstance(raw, str):
+            raw = _as_string(ctx.get(key))
+            if raw is None:
                 return absent
             return (raw in values) != negate
 

@@ -1,0 +1,102 @@
+"""``ramguard diff``: which requests two policies decide differently (``compiler.diff``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..diff import CLASSES, DiffResult, load_decider, semantic_diff
+from ..language.diagnostics import Diagnostic, Severity, Span
+from ..ram import PolicyDocumentError
+from .common import fail_with_diagnostics
+
+_TITLES = {
+    "newly_denied": "newly denied",
+    "no_longer_denied": "no longer denied",
+    "conditions_changed": "conditions changed",
+    "unchanged": "unchanged",
+}
+
+
+def _load(path: Path):
+    try:
+        return load_decider(path)
+    except PolicyDocumentError as exc:
+        where = f"statement {exc.statement}: " if exc.statement is not None else ""
+        element = f"{exc.element}: " if exc.element else ""
+        span = Span(exc.document, exc.line or 0, exc.column or 0)
+        fail_with_diagnostics(
+            [Diagnostic("E0800", Severity.ERROR, f"{where}{element}{exc.message}", span)]
+        )
+
+
+def _context_text(context: tuple[tuple[str, str], ...], keys: tuple[str, ...]) -> str:
+    if not keys:
+        return "any context"
+    given = dict(context)
+    return ", ".join(f"{k}={given[k]}" if k in given else f"{k} absent" for k in keys)
+
+
+def render_text(result: DiffResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    table = Table(title=f"{result.old} → {result.new}", title_justify="left")
+    table.add_column("change")
+    table.add_column("actions", justify="right")
+    for name, count in result.counts().items():
+        table.add_row(_TITLES[name], str(count))
+    console.print(table)
+    sampled = " (sampled)" if result.sampled else ""
+    keys = ", ".join(result.keys) or "none"
+    console.print(
+        f"compared {result.actions} actions × {result.contexts} contexts{sampled}; "
+        f"condition keys: {keys}",
+        markup=False,
+    )
+    for name in CLASSES:
+        examples = getattr(result, name)
+        if not examples:
+            continue
+        console.print(f"\n{_TITLES[name]} ({len(examples)}):", markup=False)
+        for e in examples:
+            console.print(
+                f"  {e.action}: {e.old} → {e.new}  [{_context_text(e.context, result.keys)}]",
+                markup=False,
+            )
+    verdict = "access changes" if result.changed else "identical: no request changes decision"
+    console.print(f"\n{verdict}", markup=False)
+
+
+@click.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+def command(old: Path, new: Path, fmt: str) -> None:
+    """Compare two policies by what they decide: every catalog action, under the request
+    contexts their conditions make different.
+
+    OLD and NEW are each a rules file or directory, or RAM policy JSON (a `.json` file, or
+    a directory of them). Exit 0 when no request changes decision, 1 when one does.
+
+    \b
+    Examples:
+      ramguard diff generated/leaked-accesskey-protection.json policies
+      ramguard diff old/x.rules policies/x.rules --format json
+    """
+    result = semantic_diff(_load(old), _load(new))
+    if fmt == "json":
+        sys.stdout.write(result.to_json())
+    else:
+        render_text(result)
+    sys.exit(1 if result.changed else 0)

@@ -1,0 +1,116 @@
+"""``ramguard import``: RAM deny-policy JSON → rules text (``compiler.importer``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..importer import PolicyImportError, import_policies, valid_policy_name
+from ..language.diagnostics import Diagnostic, Severity, Span
+from ..output import atomic_write
+from .common import fail_with_diagnostics
+
+_MAX_JSON_BYTES = 16 * 1024 * 1024
+
+
+def default_name(path: Path) -> str:
+    """``leaked.json`` → ``leaked``; a split document ``p.2.json`` → ``p``."""
+    stem = path.stem
+    head, _, tail = stem.rpartition(".")
+    if head and tail.isdigit():
+        stem = head
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else "-" for ch in stem)
+
+
+def _read(path: Path) -> object:
+    try:
+        if path.stat().st_size > _MAX_JSON_BYTES:
+            raise ValueError(f"larger than {_MAX_JSON_BYTES} bytes")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError("no such file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise _JsonError(exc) from None
+
+
+class _JsonError(ValueError):
+    def __init__(self, exc: json.JSONDecodeError):
+        super().__init__(f"invalid JSON: {exc.msg}")
+        self.line, self.col = exc.lineno, exc.colno
+
+
+def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, span, help)
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--name", help="Policy name for the header (default: the first file's stem).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the rules to this file (atomically) instead of stdout.",
+)
+@click.option(
+    "--skip-unsupported",
+    is_flag=True,
+    help="Skip statements the rules language cannot state exactly, with a note, "
+    "instead of failing.",
+)
+def command(
+    files: tuple[Path, ...], name: str | None, out: Path | None, skip_unsupported: bool
+) -> None:
+    """Turn RAM deny-policy JSON documents into rules text.
+
+    The rules decide like the documents on every catalog action. Several files (a policy
+    split into `p.1.json`, `p.2.json`) become one policy. Notes (skipped operations unknown
+    to the catalog, rewritten patterns) go to stderr and into the text as comments.
+
+    \b
+    Examples:
+      ramguard import current-deny.json --out policies/current-deny.rules
+      ramguard import p.1.json p.2.json --name p --skip-unsupported
+    """
+    policy_name = name if name is not None else default_name(files[0])
+    if not valid_policy_name(policy_name):
+        raise click.BadParameter(
+            f"`{policy_name}` is not a valid RAM policy name (letters, digits, hyphens)",
+            param_hint="--name",
+        )
+    documents: list[tuple[str, object]] = []
+    diags: list[Diagnostic] = []
+    for path in files:
+        try:
+            documents.append((str(path), _read(path)))
+        except _JsonError as exc:
+            diags.append(_error("E0700", str(exc), Span(str(path), exc.line, exc.col)))
+        except ValueError as exc:
+            diags.append(_error("E0700", str(exc), Span(str(path))))
+    if diags:
+        fail_with_diagnostics(diags)
+    try:
+        result = import_policies(documents, policy_name, skip_unsupported=skip_unsupported)
+    except PolicyImportError as exc:
+        fail_with_diagnostics(
+            _error(
+                "E0701" if p.unsupported else "E0702",
+                p.render(),
+                Span(p.source),
+                "rerun with --skip-unsupported to skip it with a note" if p.unsupported else "",
+            )
+            for p in exc.problems
+        )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if out is None:
+        sys.stdout.write(result.text)
+    else:
+        atomic_write(out, result.text.encode("utf-8"))
