@@ -20,12 +20,14 @@ def glob_match(pattern: str, text: str, *, ignore_case: bool = True) -> bool:
     star_t = 0
     plen, tlen = len(pattern), len(text)
     while t < tlen:
-        if p < plen and (pattern[p] == "?" or pattern[p] == text[t]):
-            p += 1
-            t += 1
-        elif p < plen and pattern[p] == "*":
+        # `*` first: a `*` that happens to stand in the text must not be taken literally
+        # and lose the backtrack point.
+        if p < plen and pattern[p] == "*":
             star_p, star_t = p, t
             p += 1
+        elif p < plen and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
         elif star_p >= 0:
             star_t += 1
             p, t = star_p + 1, star_t

@@ -133,7 +133,23 @@ def documents_for(policy: PolicyIR) -> list[Document]:
         else:
             groups[-1].append(piece)
     oversized = [g for g in groups if len(render(tuple(g))) > MAX_DOCUMENT_CHARS]
-    if oversized or len(groups) > MAX_DOCUMENTS:
+    if oversized:
+        # A single action with its conditions is over the limit: no split can help.
+        statement = oversized[0][0]
+        rule = next(r for r in policy.rules if r.index == statement.rules[0])
+        size = len(render(tuple(oversized[0])))
+        raise CompileError(
+            [
+                error(
+                    "E0301",
+                    f"this rule makes a RAM statement of {size} characters that cannot be "
+                    f"split below the {MAX_DOCUMENT_CHARS}-character document limit",
+                    rule.span,
+                    help="shorten its condition values or split them over several rules",
+                )
+            ]
+        )
+    if len(groups) > MAX_DOCUMENTS:
         raise CompileError(
             [
                 error(
