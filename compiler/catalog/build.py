@@ -16,8 +16,6 @@ import argparse
 import ast
 import datetime as dt
 import json
-import os
-import stat
 import subprocess
 import sys
 import tarfile
@@ -27,6 +25,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..output import atomic_write
 
 HERE = Path(__file__).resolve().parent
 SERVICES_FILE = HERE / "services.toml"
@@ -388,20 +388,7 @@ def dumps_catalog(doc: dict) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp creates the file 0600; a committed data file should stay readable to all.
-    mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text.encode("utf-8"))
 
 
 def build_catalog(
