@@ -20,7 +20,7 @@ Test = Callable[[Mapping[str, object]], bool]
 
 
 @lru_cache(maxsize=65536)
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(text.strip())
     except ValueError:
@@ -28,7 +28,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 @lru_cache(maxsize=65536)
-def _time(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -37,7 +37,7 @@ def _time(text: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def _as_string(value: object) -> str | None:
+def as_string(value: object) -> str | None:
     """A request value as RAM's string operators read it: JSON text for booleans/numbers."""
     if isinstance(value, str):
         return value
@@ -59,7 +59,7 @@ def compile_condition(cond: Condition) -> Test:
 
         def test_ip(ctx: Mapping[str, object]) -> bool:
             raw = ctx.get(key)
-            addr = _ip(raw) if isinstance(raw, str) else None
+            addr = parse_ip(raw) if isinstance(raw, str) else None
             if addr is None:
                 return absent
             inside = any(addr.version == n.version and addr in n for n in nets)
@@ -72,7 +72,7 @@ def compile_condition(cond: Condition) -> Test:
         negate = op == "StringNotEquals"
 
         def test_str(ctx: Mapping[str, object]) -> bool:
-            raw = _as_string(ctx.get(key))
+            raw = as_string(ctx.get(key))
             if raw is None:
                 return absent
             return (raw in values) != negate
@@ -94,7 +94,7 @@ def compile_condition(cond: Condition) -> Test:
 
         def test_date(ctx: Mapping[str, object]) -> bool:
             raw = ctx.get(key)
-            when = _time(raw) if isinstance(raw, str) else None
+            when = parse_time(raw) if isinstance(raw, str) else None
             return when is not None and compare(when, limit)
 
         return test_date

@@ -20,7 +20,7 @@ from datetime import datetime
 from rich.text import Text
 from rich.tree import Tree
 
-from .conditions import compile_condition
+from .conditions import as_string, compile_condition, parse_ip, parse_time
 from .glob import glob_match
 from .ir import MATCHES_ABSENT_KEY, Condition, Rule
 from .keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
@@ -291,9 +291,10 @@ def _reason(cond: Condition, name: str, raw: object, held: bool) -> str:
         return _ip_reason(cond, name, raw, shown, held)
     if op in ("StringEquals", "StringNotEquals"):
         listed = ", ".join(_literal(v) for v in cond.values)
-        if not isinstance(raw, str):
+        text = as_string(raw)
+        if text is None:
             return f"{name} {shown} is not a string, {_verdict(op, held)}"
-        where = "one of" if raw in cond.values else "none of"
+        where = "one of" if text in cond.values else "none of"
         return f"{name} {shown} is {where} [{listed}], {_verdict(op, held)}"
     if op == "Bool":
         got = parse_bool(raw)
@@ -307,10 +308,7 @@ def _reason(cond: Condition, name: str, raw: object, held: bool) -> str:
 
 def _ip_reason(cond: Condition, name: str, raw: object, shown: str, held: bool) -> str:
     op = cond.operator
-    try:
-        addr = ipaddress.ip_address(raw.strip()) if isinstance(raw, str) else None
-    except ValueError:
-        addr = None
+    addr = parse_ip(raw) if isinstance(raw, str) else None
     if addr is None:
         return f"{name} {shown} is not an IP address, {_verdict(op, held)}"
     nets = [ipaddress.ip_network(v, strict=False) for v in cond.values]
@@ -323,14 +321,9 @@ def _ip_reason(cond: Condition, name: str, raw: object, shown: str, held: bool) 
 
 def _date_reason(cond: Condition, name: str, raw: object, shown: str, held: bool) -> str:
     op = cond.operator
-    when = None
-    if isinstance(raw, str):
-        try:
-            when = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            when = None
-    if when is None or when.tzinfo is None:
-        return f"{name} {shown} is not an ISO 8601 time with a zone, {_verdict(op, held)}"
+    when = parse_time(raw) if isinstance(raw, str) else None
+    if when is None:
+        return f"{name} {shown} is not an ISO 8601 time, {_verdict(op, held)}"
     limit = datetime.fromisoformat(cond.values[0])
     relation = "before" if when < limit else "after" if when > limit else "at"
     return f"{name} {shown} is {relation} {cond.values[0]}, {_verdict(op, held)}"

@@ -9,28 +9,13 @@ import click
 
 from ..explain import explain, to_renderable
 from ..policy import compile_rules
-from .cmd_decide import parse_context
-from .common import fail
+from .common import context_option, fail, parse_context, rules_option
 
 
 @click.command("explain")
-@click.option(
-    "--rules",
-    "rules",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Rules file or directory (repeatable).",
-)
+@rules_option
 @click.argument("action")
-@click.option(
-    "--context",
-    "-c",
-    "context",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Request context, e.g. source_ip=1.2.3.4 or acs:MFAPresent=true (repeatable).",
-)
+@context_option
 @click.option(
     "--all",
     "all_rules",

@@ -9,18 +9,11 @@ import click
 from ..graph import to_dot, to_graphml, trie_graph
 from ..output import atomic_write
 from ..policy import compile_rules
-from .common import fail
+from .common import fail, rules_option
 
 
 @click.command("graph")
-@click.option(
-    "--rules",
-    "rules",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Rules file or directory (repeatable).",
-)
+@rules_option
 @click.option(
     "--format",
     "fmt",

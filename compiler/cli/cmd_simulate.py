@@ -16,20 +16,14 @@ from ..ram import PolicyDocumentError, RamEvaluator
 from ..report import print_summary
 from ..simulate import Engines, StrictModeError, report_dict, simulate
 from ..traces import TraceError
-from .common import fail
+from .common import fail, rules_option
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
 
 
 @click.command("simulate")
-@click.option(
-    "--rules",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Rules file or directory (repeatable).",
-)
+@rules_option
 @click.option(
     "--policy",
     "policy_files",

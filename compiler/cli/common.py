@@ -4,11 +4,45 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NoReturn
 
 import click
 
+from ..keys import ram_key
 from ..language.diagnostics import Diagnostic, Severity, sorted_capped
+
+# The options several verbs share, declared once so their spelling and help cannot drift.
+rules_option = click.option(
+    "--rules",
+    "rules",
+    multiple=True,
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Rules file or directory (repeatable).",
+)
+context_option = click.option(
+    "--context",
+    "-c",
+    "context",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Request context, e.g. source_ip=1.2.3.4 or acs:MFAPresent=true (repeatable).",
+)
+
+
+def parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``KEY=VALUE`` options → a context dict; keys are RAM keys or language names."""
+    context: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"`{pair}`: expected KEY=VALUE", param_hint="--context")
+        canonical = ram_key(key) or key
+        if canonical in context:
+            raise click.BadParameter(f"`{key}` given twice", param_hint="--context")
+        context[canonical] = value
+    return context
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
