@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .language.ast import ConditionNode, PolicyHeader, RuleNode, SourceFile, Value
-from .language.diagnostics import CompileError, Diagnostic, Span, error
+from .language.diagnostics import CompileError, Diagnostic, Span
 from .language.parser import decode_source, parse_text
 from .output import atomic_write
-from .policy import MAX_RULES_FILE_BYTES, expand_paths
+from .policy import expand_paths, read_rules_bytes
 
 WIDTH = 100
 INDENT = "  "
@@ -380,34 +380,9 @@ class FormattedFile:
     changed: bool
 
 
-def _read_bytes(path: Path) -> bytes:
-    name = str(path)
-    try:
-        if path.is_dir():
-            raise CompileError([error("E0002", "is a directory, not a rules file", Span(name))])
-        size = path.stat().st_size
-        if size > MAX_RULES_FILE_BYTES:
-            raise CompileError(
-                [
-                    error(
-                        "E0003",
-                        f"file is {size} bytes; rules files are limited to {MAX_RULES_FILE_BYTES}",
-                        Span(name),
-                    )
-                ]
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CompileError([error("E0004", "no such file", Span(name))]) from None
-    except PermissionError:
-        raise CompileError([error("E0005", "permission denied", Span(name))]) from None
-    except OSError as exc:
-        raise CompileError([error("E0006", f"cannot read: {exc.strerror}", Span(name))]) from None
-
-
 def format_file(path: Path) -> FormattedFile:
     """Read and format one file (writes nothing). Raises CompileError."""
-    data = _read_bytes(path)
+    data = read_rules_bytes(path)
     before = decode_source(str(path), data)
     after = format_source(str(path), before)
     return FormattedFile(path, before, after, after.encode("utf-8") != data)

@@ -40,7 +40,9 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _read(path: Path) -> str:
+def read_rules_bytes(path: Path) -> bytes:
+    """A rules file's bytes, or a CompileError naming the file (missing, a directory, too
+    big, unreadable)."""
     name = str(path)
     try:
         if path.is_dir():
@@ -56,14 +58,17 @@ def _read(path: Path) -> str:
                     )
                 ]
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise CompileError([error("E0004", "no such file", Span(name))]) from None
     except PermissionError:
         raise CompileError([error("E0005", "permission denied", Span(name))]) from None
     except OSError as exc:
         raise CompileError([error("E0006", f"cannot read: {exc.strerror}", Span(name))]) from None
-    return decode_source(name, data)
+
+
+def _read(path: Path) -> str:
+    return decode_source(str(path), read_rules_bytes(path))
 
 
 @dataclass(frozen=True, slots=True)
