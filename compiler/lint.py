@@ -1,0 +1,540 @@
+"""Warnings about rules that compile but probably do not say what their author meant.
+
+``lint`` runs a named, ordered table of pure passes ``(policy, catalog) -> [Diagnostic]`` over
+a compiled ``Policy``; ``check_paths`` is what ``ramguard check`` calls: compile, then lint,
+with compile errors collected as data instead of raised.
+
+Codes (stable; tests pin them):
+
+=======  ================  ==============================================================
+W0101    duplicate         the rule denies exactly what an earlier rule of its policy denies
+W0102    shadowed          every request the rule denies is denied by a broader rule
+W0103    unmatched-glob    an operation glob matches no catalog operation
+W0104    contradiction     conditions of one case can never hold together
+W0105    access-key        ``access_key`` (``acs:AccessId``) is documented for OSS only
+W0106    multi-document    the policy needs more than one RAM document
+W0201    (compile)         a versioned rule: RAM cannot see API versions (from ``checks``)
+=======  ================  ==============================================================
+
+Decisions the task left open:
+
+- Duplicates and shadowing are judged within one policy (one file): policies are attached
+  separately, so a rule repeated in another policy is not dead weight.
+- "Covers" is syntactic and conservative (``glob.subsumes``; a conjunction implies another
+  only when it contains all of its conditions): a warning is never a false alarm, some
+  redundancy goes unreported.
+- Rules that cover each other (equivalent, e.g. the same operations in another case or
+  order, ``when mfa = false`` vs ``unless mfa = true``, or two API versions of one operation)
+  are duplicates: the later one is reported as W0101, never also as W0102.
+- W0102 names the broadest coverer: a rule nothing else covers, the first written on a tie.
+- W0104 is reported once per contradictory pair of conditions; two Bool values for one key
+  never reach the IR (``checks`` rejects them as E0250) but are handled all the same.
+- W0106 points at the policy's header name (its first rule when there is none): it is about
+  the policy, not one rule. The same pass reports the errors only emitting finds (E0300, E0301).
+- ``check_paths``: when some files have errors, the others are still compiled and linted one
+  by one, so a broken file does not hide the warnings of the rest.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import combinations
+
+import networkx as nx
+
+from .catalog import Catalog, Service, default_catalog
+from .emit.ram import MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, documents_for
+from .glob import glob_match, has_glob, subsumes
+from .ir import Condition, Conjunction, PolicyIR, Rule
+from .keys import RAM_KEY_TO_NAME
+from .language.diagnostics import CompileError, Diagnostic, Severity, Span, sorted_capped, warning
+from .policy import Policy, compile_rules, expand_paths
+
+Pass = Callable[[Policy, Catalog], list[Diagnostic]]
+
+CODES: dict[str, str] = {
+    "W0101": "duplicate rule",
+    "W0102": "rule shadowed by a broader rule",
+    "W0103": "operation glob matches no catalog operation",
+    "W0104": "conditions that can never hold together",
+    "W0105": "access_key condition may be ignored by RAM identity policies",
+    "W0106": "policy needs more than one RAM document",
+    "W0201": "RAM cannot see API versions",
+}
+"""Code → one-line description (SARIF ``shortDescription``)."""
+
+_MAX_QUOTE = 60
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _quote(text: str) -> str:
+    shown = text if len(text) <= _MAX_QUOTE else text[:_MAX_QUOTE] + "…"
+    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+
+
+def _warn(policy: Policy, code: str, message: str, span: Span, help: str) -> Diagnostic:
+    return warning(code, message, span, help=help, source=policy.sources.get(span.file))
+
+
+def _where(rule: Rule) -> str:
+    return f"{rule.file}:{rule.line}"
+
+
+def _show_condition(cond: Condition) -> str:
+    """A RAM condition in the rules language, as the user would have written it."""
+    key = RAM_KEY_TO_NAME.get(cond.key.lower(), cond.key)
+    values = "[" + ", ".join(cond.values) + "]"
+    shown = {
+        "IpAddress": f"{key} in {values}",
+        "NotIpAddress": f"{key} not in {values}",
+        "StringEquals": f"{key} in {values}",
+        "StringNotEquals": f"{key} not in {values}",
+        "Bool": f"{key} = {cond.values[0]}",
+        "DateLessThan": f"{key} before {cond.values[0]}",
+        "DateGreaterThan": f"{key} after {cond.values[0]}",
+        # These two only arise from `unless`: show the negation the user wrote.
+        "DateLessThanEquals": f"not {key} after {cond.values[0]}",
+        "DateGreaterThanEquals": f"not {key} before {cond.values[0]}",
+    }
+    return shown.get(cond.operator, f"{cond.operator} {cond.key} {values}")
+
+
+# ----------------------------------------------------------------- subsumption graph
+
+
+def _covers_actions(broad: Rule, narrow: Rule) -> bool:
+    return all(any(subsumes(b, a) for b in broad.actions) for a in narrow.actions)
+
+
+def _implies(specific: Conjunction, general: Conjunction) -> bool:
+    """Conjunction ``specific`` holds only where ``general`` does (syntactically)."""
+    return set(general) <= set(specific)
+
+
+def covers(broad: Rule, narrow: Rule) -> bool:
+    """Whether every request ``narrow`` denies is denied by ``broad`` (conservative)."""
+    if not all(any(_implies(a, b) for b in broad.conditions) for a in narrow.conditions):
+        return False
+    return _covers_actions(broad, narrow)
+
+
+def _glob_key(pattern: str) -> str:
+    """The literal start of a glob, at most two characters past the RAM code: anything the
+    glob matches, or any glob it subsumes, begins with it."""
+    low = pattern.lower()
+    stop = next((i for i, ch in enumerate(low) if ch in "*?"), len(low))
+    colon = low.find(":")
+    if 0 <= colon < stop:
+        stop = min(stop, colon + 3)
+    return low[:stop]
+
+
+class _Candidates:
+    """Which rules of one policy could cover a given rule: a cheap necessary condition, so
+    that ``covers`` runs on a handful of pairs instead of all n² of them.
+
+    A coverer needs, for each action of the narrow rule, the same literal action or a glob
+    whose literal start begins that action, and, for each conjunction of the narrow rule, a
+    conjunction made of a subset of its conditions.
+    """
+
+    def __init__(self, rules: Sequence[Rule]):
+        self.exact: dict[str, set[int]] = {}
+        self.globbed: dict[str, set[int]] = {}
+        self.by_conj: dict[frozenset[Condition], set[int]] = {}
+        for rule in rules:
+            for action in rule.actions:
+                if has_glob(action):
+                    self.globbed.setdefault(_glob_key(action), set()).add(rule.index)
+                else:
+                    self.exact.setdefault(action.lower(), set()).add(rule.index)
+            for conj in rule.conditions:
+                self.by_conj.setdefault(frozenset(conj), set()).add(rule.index)
+        self.longest_key = max(map(len, self.globbed), default=0)
+
+    def _implied_by(self, conj: Conjunction) -> set[int]:
+        conds = frozenset(conj)
+        found: set[int] = set()
+        if 2 ** len(conds) <= len(self.by_conj):
+            for size in range(len(conds) + 1):
+                for sub in combinations(sorted(conds), size):
+                    found |= self.by_conj.get(frozenset(sub), set())
+        else:
+            for key, indexes in self.by_conj.items():
+                if key <= conds:
+                    found |= indexes
+        return found
+
+    def _covering(self, action: str) -> set[int]:
+        low = action.lower()
+        found = set() if has_glob(action) else set(self.exact.get(low, ()))
+        for end in range(min(len(low), self.longest_key) + 1):
+            found |= self.globbed.get(low[:end], set())
+        return found
+
+    def of(self, narrow: Rule) -> set[int]:
+        candidates: set[int] | None = None
+        for conj in narrow.conditions:
+            pool = self._implied_by(conj)
+            candidates = pool if candidates is None else candidates & pool
+        for action in narrow.actions:
+            if not candidates:
+                break
+            candidates &= self._covering(action)
+        candidates = candidates or set()
+        candidates.discard(narrow.index)
+        return candidates
+
+
+def subsumption_graph(policy: Policy) -> nx.DiGraph:
+    """Nodes are rule indexes (attribute ``rule``); an edge B → A means B covers A.
+
+    Edges join rules of the same policy only (policies are attached separately).
+    """
+    graph = nx.DiGraph()
+    for p in policy.policies:
+        rules = {r.index: r for r in p.rules}
+        graph.add_nodes_from((r.index, {"rule": r}) for r in p.rules)
+        index = _Candidates(p.rules)
+        for narrow in p.rules:
+            for broad in sorted(index.of(narrow)):
+                if covers(rules[broad], narrow):
+                    graph.add_edge(broad, narrow.index)
+    return graph
+
+
+# Both graph passes read the same graph; build it once per compiled policy.
+_GRAPHS: weakref.WeakKeyDictionary[Policy, nx.DiGraph] = weakref.WeakKeyDictionary()
+
+
+def _graph(policy: Policy) -> nx.DiGraph:
+    graph = _GRAPHS.get(policy)
+    if graph is None:
+        graph = _GRAPHS[policy] = subsumption_graph(policy)
+    return graph
+
+
+def _classes(graph: nx.DiGraph) -> tuple[nx.DiGraph, dict[int, list[int]]]:
+    """The condensation (a DAG of equivalence classes) and each class's rules in order."""
+    dag = nx.condensation(graph)
+    members = {c: sorted(dag.nodes[c]["members"]) for c in dag.nodes}
+    return dag, members
+
+
+# ------------------------------------------------------------------------------ passes
+
+
+def check_duplicates(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    graph = _graph(policy)
+    _, members = _classes(graph)
+    out: list[Diagnostic] = []
+    for rules in members.values():
+        first = graph.nodes[rules[0]]["rule"]
+        for index in rules[1:]:
+            rule = graph.nodes[index]["rule"]
+            help = "both rules deny the same requests; delete one"
+            if rule.version != first.version:
+                help += " (RAM cannot see API versions, so the versions do not tell them apart)"
+            out.append(
+                _warn(
+                    policy,
+                    "W0101",
+                    f"rule duplicates `{_quote(first.text)}` at {_where(first)}",
+                    rule.span,
+                    help,
+                )
+            )
+    return out
+
+
+def check_shadowed(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    graph = _graph(policy)
+    dag, members = _classes(graph)
+    out: list[Diagnostic] = []
+    for cls in sorted(dag.nodes, key=lambda c: members[c][0]):
+        above = nx.ancestors(dag, cls)
+        if not above:
+            continue
+        # The broadest coverers are the classes above with nothing above them; ties go to
+        # the rule written first.
+        roots = [c for c in above if dag.in_degree(c) == 0]
+        broadest = graph.nodes[min(members[c][0] for c in roots)]["rule"]
+        # Later members of an equivalence class are reported once, as duplicates (W0101).
+        rule = graph.nodes[members[cls][0]]["rule"]
+        out.append(
+            _warn(
+                policy,
+                "W0102",
+                f"rule is shadowed by `{_quote(broadest.text)}` at {_where(broadest)}",
+                rule.span,
+                "every request this rule denies is already denied by the broader rule; "
+                "delete this rule or narrow the broader one",
+            )
+        )
+    return out
+
+
+def _services_of(rule: Rule, catalog: Catalog) -> list[Service]:
+    if rule.service == "*":
+        return list(catalog.services)
+    svc = catalog.service(rule.service)
+    if svc is not None:
+        return [svc]
+    return [s for s in catalog.services if any(glob_match(rule.service, n) for n in s.names())]
+
+
+def check_unmatched_globs(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for rule in policy.rules:
+        services = _services_of(rule, catalog)
+        for op in rule.operations:
+            if not has_glob(op):
+                continue
+            if any(glob_match(op, name) for s in services for name in s.operations(rule.version)):
+                continue
+            if rule.service == "*":
+                where = "any catalog service"
+            else:
+                where = " or ".join(s.name for s in services) or f"`{_quote(rule.service)}`"
+                if rule.version:
+                    where += f"@{rule.version}"
+            out.append(
+                _warn(
+                    policy,
+                    "W0103",
+                    f"`{_quote(op)}` matches no operation of {where}",
+                    rule.span,
+                    "the rule denies nothing the catalog knows; check the spelling "
+                    "(operation names are API names, e.g. `Delete*`)",
+                )
+            )
+    return out
+
+
+def _ip_contained(inner: Iterable[str], outer: Iterable[str]) -> bool:
+    """Every address in the ``inner`` blocks lies in the union of the ``outer`` blocks."""
+    nets = [ipaddress.ip_network(v, strict=False) for v in outer]
+    collapsed = [
+        *ipaddress.collapse_addresses(n for n in nets if n.version == 4),
+        *ipaddress.collapse_addresses(n for n in nets if n.version == 6),
+    ]
+    for value in inner:
+        net = ipaddress.ip_network(value, strict=False)
+        if not any(net.version == o.version and net.subnet_of(o) for o in collapsed):
+            return False
+    return True
+
+
+_LOWER_BOUNDS = {"DateGreaterThan": True, "DateGreaterThanEquals": False}  # → strict?
+_UPPER_BOUNDS = {"DateLessThan": True, "DateLessThanEquals": False}
+
+
+def _contradictions(conj: Conjunction) -> list[tuple[Condition, Condition]]:
+    """Pairs of conditions in ``conj`` that no request satisfies together."""
+    found: list[tuple[Condition, Condition]] = []
+    for i, a in enumerate(conj):
+        for b in conj[i + 1 :]:
+            if a.key != b.key:
+                continue
+            # The tests are asymmetric (positive vs negated, lower vs upper bound): try both
+            # orders, report the pair once.
+            for x, y in ((a, b), (b, a)):
+                if _exclusive(x, y):
+                    found.append((x, y))
+                    break
+    return found
+
+
+def _exclusive(a: Condition, b: Condition) -> bool:
+    pair = (a.operator, b.operator)
+    if pair == ("IpAddress", "NotIpAddress"):
+        return _ip_contained(a.values, b.values)
+    if pair == ("StringEquals", "StringNotEquals"):
+        return set(a.values) <= set(b.values)
+    if pair == ("Bool", "Bool"):
+        return a.values != b.values
+    if a.operator in _LOWER_BOUNDS and b.operator in _UPPER_BOUNDS:
+        low = datetime.fromisoformat(a.values[0])
+        high = datetime.fromisoformat(b.values[0])
+        strict = _LOWER_BOUNDS[a.operator] or _UPPER_BOUNDS[b.operator]
+        return low > high or (low == high and strict)
+    return False
+
+
+def check_contradictions(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for rule in policy.rules:
+        dead = 0
+        pairs: list[tuple[Condition, Condition]] = []
+        for conj in rule.conditions:
+            found = _contradictions(conj)
+            dead += bool(found)
+            pairs.extend(p for p in found if p not in pairs)
+        if not pairs:
+            continue
+        if dead == len(rule.conditions):
+            help = "the rule denies nothing; fix or delete it"
+        else:
+            help = "one case of this rule (from its `unless`) never matches"
+        for a, b in pairs:
+            out.append(
+                _warn(
+                    policy,
+                    "W0104",
+                    f"conditions `{_show_condition(a)}` and `{_show_condition(b)}` can never "
+                    "hold together",
+                    rule.span,
+                    help,
+                )
+            )
+    return out
+
+
+def check_access_key(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for rule in policy.rules:
+        if any(c.key == "acs:AccessId" for conj in rule.conditions for c in conj):
+            out.append(
+                _warn(
+                    policy,
+                    "W0105",
+                    "`access_key` conditions may be ignored in RAM identity policies",
+                    rule.span,
+                    "`acs:AccessId` is documented for OSS bucket policies only; verify that "
+                    "RAM enforces it before relying on this rule",
+                )
+            )
+    return out
+
+
+def compile_warnings(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    """Warnings the compiler already found (W0201, versioned rules), not recomputed here."""
+    return list(policy.warnings)
+
+
+def _policy_span(policy: Policy, ir: PolicyIR) -> Span:
+    """The name in the ``policy NAME`` header, else the first rule.
+
+    A plain scan rather than a second parse: the file has parsed once already, so the header
+    is the one line whose first two words are ``policy`` and this policy's name.
+    """
+    text = policy.sources.get(ir.file, "")
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split(None, 2)
+        if words[:2] == ["policy", ir.name]:
+            col = line.index(ir.name, line.index("policy") + len("policy")) + 1
+            return Span(ir.file, number, col, number, col + len(ir.name))
+    return ir.rules[0].span if ir.rules else Span(ir.file, 1, 1, 1, 2)
+
+
+def check_documents(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    """W0106; and the emitter's errors (E0300 more documents than a principal can have
+    attached, E0301 an unsplittable statement): ``compile_rules`` emits lazily, so nothing
+    else would report them."""
+    out: list[Diagnostic] = []
+    for ir in policy.policies:
+        try:
+            count = len(documents_for(ir))
+        except CompileError as exc:
+            out.extend(exc.diagnostics)
+            continue
+        if count > 1:
+            out.append(
+                _warn(
+                    policy,
+                    "W0106",
+                    f"policy `{_quote(ir.name)}` needs {count} RAM documents",
+                    _policy_span(policy, ir),
+                    f"a RAM document holds at most {MAX_DOCUMENT_CHARS} characters and each "
+                    f"counts against the {MAX_DOCUMENTS} custom policies a principal can have "
+                    "attached; broader globs (e.g. `ECS Delete*`) make the policy smaller",
+                )
+            )
+    return out
+
+
+PASSES: tuple[tuple[str, Pass], ...] = (
+    # Duplicates before shadowing: both read the same graph, and an equivalent pair is
+    # reported by the first only.
+    ("duplicates", check_duplicates),
+    ("shadowed", check_shadowed),
+    ("unmatched-globs", check_unmatched_globs),
+    ("contradictions", check_contradictions),
+    ("access-key", check_access_key),
+    ("versioned", compile_warnings),
+    ("documents", check_documents),
+)
+
+
+def lint(policy: Policy, catalog: Catalog | None = None) -> list[Diagnostic]:
+    """Every warning for a compiled policy, compile warnings included, sorted by position.
+
+    The only errors it reports are the emitter's (see ``check_documents``)."""
+    catalog = catalog or default_catalog()
+    found: list[Diagnostic] = []
+    for _name, run in PASSES:
+        found.extend(run(policy, catalog))
+    return sorted_capped(found, cap=len(found))
+
+
+# ------------------------------------------------------------------------------- check
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    diagnostics: tuple[Diagnostic, ...]
+    """Errors and warnings, sorted by position."""
+    files: tuple[str, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
+
+    def exit_code(self, strict: bool = False) -> int:
+        return 1 if self.errors or (strict and self.warnings) else 0
+
+    def summary(self) -> str:
+        def count(n: int, noun: str) -> str:
+            return f"{n} {noun}{'' if n == 1 else 's'}"
+
+        return (
+            f"{count(self.errors, 'error')}, {count(self.warnings, 'warning')} in "
+            f"{count(len(self.files), 'file')}"
+        )
+
+
+def check_paths(paths: Sequence[str | os.PathLike], catalog: Catalog | None = None) -> CheckResult:
+    """Compile and lint; compile errors come back as diagnostics, never raised.
+
+    When some files have errors, the others are still linted, each on its own, so one broken
+    file does not hide the warnings of the rest.
+    """
+    files = tuple(str(p) for p in expand_paths(paths))
+    diags: list[Diagnostic] = []
+    try:
+        policies = [compile_rules(paths, catalog)]
+    except CompileError as exc:
+        diags.extend(exc.diagnostics)
+        broken = {d.span.file for d in exc.errors}
+        policies = []
+        for file in files:
+            if file in broken:
+                continue
+            try:
+                policies.append(compile_rules([file], catalog))
+            except CompileError:
+                continue  # its errors are among the ones already collected
+    for policy in policies:
+        diags.extend(lint(policy, catalog))
+    return CheckResult(tuple(sorted_capped(diags, cap=len(diags))), files)
