@@ -84,6 +84,8 @@ class PolicyIR:
     description: str | None
     file: str
     rules: tuple[Rule, ...]
+    span: Span | None = field(default=None, compare=False)
+    """Where the policy is named: its ``policy`` header, else the file's first line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -339,7 +339,7 @@ def _vpc_rules(rules: int, values: int) -> str:
     ("text", "code", "line"),
     [
         (_vpc_rules(1, 400), "E0301", 1),  # one statement larger than any document
-        (_vpc_rules(12, 200), "E0300", 0),  # 12 documents; 10 can be attached
+        (_vpc_rules(12, 200), "E0300", 1),  # over 10 documents: at the first line
     ],
     ids=["unsplittable-statement", "too-many-documents"],
 )

@@ -108,9 +108,20 @@ def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
     return tuple(out)
 
 
+def _statement_size(st: Statement) -> int:
+    """Characters one statement adds to a document (the template's layout is fixed, so a
+    document of k statements is ``_empty_size() + sum(sizes) + (k - 1)`` commas)."""
+    return len(render((st,))) - _empty_size()
+
+
+@cache
+def _empty_size() -> int:
+    return len(render(()))
+
+
 def _split_statement(st: Statement) -> list[Statement]:
-    """Halve a statement's action list until each half renders within the limit."""
-    if len(render((st,))) <= MAX_DOCUMENT_CHARS or len(st.actions) <= 1:
+    """Halve a statement's action list until each half fits in a document on its own."""
+    if _empty_size() + _statement_size(st) <= MAX_DOCUMENT_CHARS or len(st.actions) <= 1:
         return [st]
     mid = len(st.actions) // 2
     left = Statement(st.actions[:mid], st.condition, st.rules)
@@ -124,46 +135,55 @@ def documents_for(policy: PolicyIR) -> list[Document]:
     whole = render(statements)
     if len(whole) <= MAX_DOCUMENT_CHARS:
         return [Document(policy.name, f"{policy.name}.json", whole, statements)]
-    pieces = [part for st in statements for part in _split_statement(st)]
+    # Pack greedily by arithmetic on each statement's rendered size: rendering every trial
+    # document would be quadratic in the number of statements.
+    budget = MAX_DOCUMENT_CHARS - _empty_size()
     groups: list[list[Statement]] = [[]]
-    for piece in pieces:
-        trial = (*groups[-1], piece)
-        if groups[-1] and len(render(trial)) > MAX_DOCUMENT_CHARS:
-            groups.append([piece])
-        else:
-            groups[-1].append(piece)
-    oversized = [g for g in groups if len(render(tuple(g))) > MAX_DOCUMENT_CHARS]
-    if oversized:
-        # A single action with its conditions is over the limit: no split can help.
-        statement = oversized[0][0]
-        rule = next(r for r in policy.rules if r.index == statement.rules[0])
-        size = len(render(tuple(oversized[0])))
-        raise CompileError(
-            [
-                error(
-                    "E0301",
-                    f"this rule makes a RAM statement of {size} characters that cannot be "
-                    f"split below the {MAX_DOCUMENT_CHARS}-character document limit",
-                    rule.span,
-                    help="shorten its condition values or split them over several rules",
-                )
-            ]
-        )
+    used = 0
+    for piece in (part for st in statements for part in _split_statement(st)):
+        size = _statement_size(piece)
+        if size > budget:
+            # A single action with its conditions is over the limit: no split can help.
+            rule = next(r for r in policy.rules if r.index == piece.rules[0])
+            raise CompileError(
+                [
+                    error(
+                        "E0301",
+                        f"this rule makes a RAM statement of {size + _empty_size()} characters "
+                        f"that cannot be split below the {MAX_DOCUMENT_CHARS}-character "
+                        "document limit",
+                        rule.span,
+                        help="shorten its condition values or split them over several rules",
+                    )
+                ]
+            )
+        extra = size + (1 if groups[-1] else 0)
+        if groups[-1] and used + extra > budget:
+            groups.append([])
+            used, extra = 0, size
+        groups[-1].append(piece)
+        used += extra
+        if len(groups) > MAX_DOCUMENTS:
+            break
     if len(groups) > MAX_DOCUMENTS:
         raise CompileError(
             [
                 error(
                     "E0300",
-                    f"policy `{policy.name}` needs {len(groups)} RAM documents of at most "
-                    f"{MAX_DOCUMENT_CHARS} characters; at most {MAX_DOCUMENTS} can be attached "
-                    "to one principal",
-                    Span(policy.file, 0),
+                    f"policy `{policy.name}` needs more than {MAX_DOCUMENTS} RAM documents of at "
+                    f"most {MAX_DOCUMENT_CHARS} characters; at most {MAX_DOCUMENTS} can be "
+                    "attached to one principal",
+                    policy.span or Span(policy.file, 1, 1, 1, 1),
                     help="use broader globs (e.g. `ECS Delete*`) or split the rules across "
                     "principals",
                 )
             ]
         )
-    return [
-        Document(policy.name, f"{policy.name}.{n}.json", render(tuple(g)), tuple(g))
-        for n, g in enumerate(groups, start=1)
-    ]
+    documents = []
+    for n, group in enumerate(groups, start=1):
+        text = render(tuple(group))
+        # The arithmetic above is exact for this template; a template change that broke it
+        # must fail loudly rather than emit an oversized document.
+        assert len(text) <= MAX_DOCUMENT_CHARS, (policy.name, n, len(text))
+        documents.append(Document(policy.name, f"{policy.name}.{n}.json", text, tuple(group)))
+    return documents
