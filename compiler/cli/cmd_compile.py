@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..emit.cedar import cedar_policies
 from ..output import apply_output, plan_output
 from ..policy import compile_rules
 from .common import print_diagnostics
@@ -22,24 +23,37 @@ from .common import print_diagnostics
     show_default=True,
     help="Directory for the emitted documents.",
 )
+@click.option(
+    "--target",
+    type=click.Choice(["ram", "cedar"]),
+    default="ram",
+    show_default=True,
+    help="ram: RAM policy JSON; cedar: Cedar policies, `<policy>.cedar` (no `?` globs).",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
-def command(paths: tuple[Path, ...], out_dir: Path, check: bool, quiet: bool) -> None:
+def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, quiet: bool) -> None:
     """Compile rules files (or directories of *.rules) into RAM policy JSON.
 
     One document per policy, `<policy>.json`; a policy over RAM's 6,144-character limit is
     split into `<policy>.1.json`, `<policy>.2.json`, … Files are written only when every rule
-    compiles, each atomically.
+    compiles, each atomically. With `--target cedar`, one `<policy>.cedar` per policy instead
+    (a rule using `?` is an error there: Cedar's `like` has only `*`).
 
     \b
     Examples:
       ramguard compile policies --out generated
       ramguard compile policies --out generated --check   # in CI
+      ramguard compile policies --target cedar --out cedar
     """
     policy = compile_rules(paths)
     if not quiet:
         print_diagnostics(policy.warnings)
-    plan = plan_output(policy.documents, out_dir)
+    if target == "cedar":
+        documents = cedar_policies(policy.policies, policy.sources)
+    else:
+        documents = policy.documents
+    plan = plan_output(documents, out_dir)
     if check:
         for path, _ in plan.write:
             click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
@@ -56,7 +70,7 @@ def command(paths: tuple[Path, ...], out_dir: Path, check: bool, quiet: bool) ->
         n_rules = len(policy.rules)
         click.echo(
             f"compiled {n_rules} rules in {len(policy.policies)} policies → "
-            f"{len(policy.documents)} documents in {out_dir} "
+            f"{len(documents)} documents in {out_dir} "
             f"({len(plan.write)} written, {len(plan.unchanged)} unchanged, "
             f"{len(plan.remove)} removed)"
         )

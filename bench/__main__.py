@@ -1,0 +1,206 @@
+"""``python -m bench [--save | --compare] [--quick]``: run the suites, print one table of ratios.
+
+The suites run under pytest-benchmark (JSON to a temporary file); this module reads the
+medians back and prints every ratio with its target from DESIGN.md and met / missed. Ratios,
+because they hold across machines and absolute times do not.
+
+``--save`` also stores the run as a baseline (pytest-benchmark storage, ``.benchmarks/``,
+gitignored); ``--compare`` compares this run with the latest baseline and fails when any
+benchmark's median is more than ``COMPARE_FAIL`` slower. Exit: 0 the table was printed
+(missed targets are shown, not failed: the gate in ``test_gate.py`` is what fails CI), 1 the
+comparison with the baseline failed, 2 the suites themselves failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from compiler.bench import TARGETS, Row, render_table
+
+HERE = Path(__file__).resolve().parent
+STORAGE = HERE.parent / ".benchmarks"
+COMPARE_FAIL = "median:25%"
+SUITES = ("bench_decide.py", "bench_replay.py", "bench_compile.py")
+COMPILE_EXPONENT_MAX = 1.15
+COMPILE_10K_SECONDS = 2.0
+MEMORY_GROWTH_MAX = 1.25
+
+
+def _per(bench: dict) -> float:
+    # The fastest round: the one least disturbed by other processes (as timeit advises); the
+    # medians are in pytest-benchmark's own table above ours.
+    return bench["stats"]["min"] / bench["extra_info"].get("per", 1)
+
+
+def _by_name(data: dict) -> dict[str, dict]:
+    return {b["name"]: b for b in data["benchmarks"]}
+
+
+def exponent(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of log(time) on log(size): 1 is linear growth."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(t) for _, t in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else None
+
+
+def rows_from(data: dict) -> list[Row]:
+    b = _by_name(data)
+
+    def per(name: str) -> float | None:
+        return _per(b[name]) if name in b else None
+
+    def div(x: float | None, y: float | None) -> float | None:
+        return None if x is None or y is None or not y else x / y
+
+    rows: list[Row] = []
+    labels = {"seed": "seed policy, no conditions", "mixed": "100 rules with conditions"}
+    for w, label in labels.items():
+        trie = per(f"test_trie_warm[{w}]")
+        rows.append(
+            Row(
+                f"warm trie vs dict.get ({label})",
+                div(trie, per(f"test_floor[{w}]")),
+                *TARGETS["trie_vs_floor"],
+                note="decision cost / dict.get cost",
+            )
+        )
+    for w, label in labels.items():
+        trie = per(f"test_trie_warm[{w}]")
+        rows.append(
+            Row(
+                f"cold trie vs warm ({label})",
+                div(per(f"test_trie_cold[{w}]"), trie),
+                None,
+                note="first decision of an action: the walk",
+            )
+        )
+    for w, label in labels.items():
+        trie = per(f"test_trie_warm[{w}]")
+        rows.append(
+            Row(
+                f"RAM evaluator vs trie ({label})",
+                div(per(f"test_ram_evaluator[{w}]"), trie),
+                *TARGETS["ram_vs_trie"],
+                note="times faster",
+            )
+        )
+    for w, label in labels.items():
+        trie = per(f"test_trie_warm[{w}]")
+        rows.append(
+            Row(
+                f"Cedar vs trie ({label})",
+                div(per(f"test_cedar[{w}]"), trie),
+                *TARGETS["cedar_vs_trie"],
+                note="times faster; cedarpy batch call",
+            )
+        )
+    rows.append(
+        Row(
+            "replay vs decode (speed)",
+            div(per("test_decode"), per("test_replay")),
+            *TARGETS["replay_vs_decode"],
+            note="same JSON lines; 1 = as fast",
+        )
+    )
+    mem = b.get("test_replay_memory")
+    if mem is not None:
+        info = mem["extra_info"]
+        rows.append(
+            Row(
+                "replay peak memory, 4x events vs 1x",
+                info["peak_large"] / info["peak_small"],
+                MEMORY_GROWTH_MAX,
+                False,
+                note="tracemalloc peak; flat = 1",
+            )
+        )
+    points = sorted(
+        (v["extra_info"]["rules"], v["stats"]["min"])
+        for k, v in b.items()
+        if k.startswith("test_compile[")
+    )
+    # 10 rules is all fixed cost; the growth that matters is from 100 rules up.
+    growth = exponent([(n, t) for n, t in points if n >= 100])
+    rows.append(
+        Row(
+            "compile time growth exponent (100 → 10,000 rules)",
+            growth,
+            COMPILE_EXPONENT_MAX,
+            False,
+            unit="",
+            note="slope of log time on log rules; 1 = linear",
+        )
+    )
+    ten_k = dict(points).get(10_000)
+    rows.append(
+        Row(
+            "compile 10,000 rules (parse, check, trie, emit)",
+            ten_k,
+            COMPILE_10K_SECONDS,
+            False,
+            unit=" s",
+            note="the one absolute target; noisy on a shared machine",
+        )
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--save", action="store_true", help="store this run as the baseline")
+    mode.add_argument(
+        "--compare",
+        action="store_true",
+        help=f"compare with the latest baseline; fail beyond {COMPARE_FAIL}",
+    )
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        pytest_args = [
+            *(str(HERE / s) for s in SUITES),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "python_files=bench_*.py",
+            "--benchmark-enable",
+            "--benchmark-only",
+            f"--benchmark-json={out}",
+            f"--benchmark-storage=file://{STORAGE}",
+            "--benchmark-columns=median,iqr,rounds",
+        ]
+        if args.save:
+            pytest_args.append("--benchmark-save=baseline")
+        if args.compare:
+            pytest_args += ["--benchmark-compare", f"--benchmark-compare-fail={COMPARE_FAIL}"]
+        code = pytest.main(pytest_args)
+        if not out.exists():
+            return 2
+        data = json.loads(out.read_text())
+    rows = rows_from(data)
+    console = Console()
+    console.width = max(console.width, 132)
+    console.print(render_table(rows, "ramguard benchmarks: ratios measured in one run"))
+    if args.json:
+        args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
+    if code != 0:
+        return 1 if args.compare else 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

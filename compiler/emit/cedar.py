@@ -1,0 +1,257 @@
+"""Checked rules → Cedar policies (``ramguard compile --target cedar``), and the Cedar request
+for a RAM request, so that Cedar decides exactly what the trie and the RAM JSON decide.
+
+The model, one request shape for every rule:
+
+- principal, action and resource are fixed placeholders (``User::"caller"``,
+  ``Action::"call"``, ``Resource::"*"``): a RAM action is a glob-matched string, and Cedar
+  matches strings only with ``like``, never entity ids, so the RAM action travels in
+  ``context.action``.
+- ``context.action`` is ``<ram-code>:<Operation>`` lowercased, and every pattern is lowercased
+  here: RAM matches actions case-insensitively, Cedar's ``==`` and ``like`` do not.
+- A literal pattern is ``==`` (several: ``[...].contains``); a pattern with ``*`` is ``like``.
+  Cedar's ``like`` has no one-character wildcard, so a pattern with ``?`` is not translatable:
+  ``cedar_for`` raises a ``CompileError`` naming the rule (E0401) rather than widening it.
+- Condition keys become context attributes named as in the rules language: ``source_ip``
+  (Cedar ``ipaddr``, compared with ``isInRange``), ``mfa`` and ``secure_transport`` (Bool),
+  ``vpc`` and ``access_key`` (String), and ``time_us`` for ``acs:CurrentTime``: a Long of
+  microseconds since the epoch, because Cedar strings have no ``<`` and its ``datetime``
+  keeps only milliseconds, which would move a request across a boundary the trie respects.
+- A key absent from the request, or a value that does not parse for its kind, is absent from
+  the Cedar context (``cedar_request`` drops it): positive operators test ``context has k &&
+  …`` and fail, negated ones ``!(context has k) || …`` and hold, as in DESIGN.md.
+- Each deny rule is one ``forbid``; one ``permit(principal, action, resource);`` per file makes
+  "not forbidden" Cedar's Allow, which is this project's ``allow`` (not denied by these rules).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..ir import Condition, Conjunction, PolicyIR, Rule
+from ..keys import LANGUAGE_KEYS, normalise_context, parse_bool
+from ..language.diagnostics import CompileError, Diagnostic, error
+
+SUFFIX = ".cedar"
+PRINCIPAL = 'User::"caller"'
+ACTION = 'Action::"call"'
+RESOURCE = 'Resource::"*"'
+TIME_ATTRIBUTE = "time_us"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# RAM key → Cedar context attribute.
+ATTRIBUTES: dict[str, str] = {
+    ram: (TIME_ATTRIBUTE if name == "time" else name) for name, (ram, _) in LANGUAGE_KEYS.items()
+}
+_KIND = {ram: kind for ram, kind in LANGUAGE_KEYS.values()}
+_DATE_OPERATORS = {
+    "DateLessThan": "<",
+    "DateLessThanEquals": "<=",
+    "DateGreaterThan": ">",
+    "DateGreaterThanEquals": ">=",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CedarPolicy:
+    """One policy's Cedar text and the file it goes to (same fields ``plan_output`` reads)."""
+
+    policy: str
+    filename: str
+    text: str
+
+
+def _string(text: str) -> str:
+    out = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + out.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") + '"'
+
+
+def _like(pattern: str) -> str:
+    # Inside a `like` pattern `*` is the wildcard and `\*` a literal star; every `*` of a RAM
+    # pattern is a wildcard, so only `\` and `"` need escaping.
+    return _string(pattern)
+
+
+def _micros(text: str) -> int | None:
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    delta = when - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _untranslatable(rule: Rule, pattern: str, source: str | None) -> Diagnostic:
+    return error(
+        "E0401",
+        f"`{pattern}` uses `?`, which Cedar cannot express: its `like` has only `*`",
+        rule.span,
+        help="list the operations, or use `*` if the wider match is intended; "
+        "`--target ram` is unaffected",
+        source=source,
+    )
+
+
+def _actions(rule: Rule, source: str | None, diags: list[Diagnostic]) -> str | None:
+    """The action test, or None when any action matches (a bare `*`)."""
+    for pattern in rule.actions:
+        if "?" in pattern:
+            diags.append(_untranslatable(rule, pattern, source))
+    patterns = sorted({p.lower() for p in rule.actions})
+    if "*" in patterns:
+        return None
+    literals, globs = [], []
+    for pattern in patterns:
+        if "?" in pattern:
+            continue
+        if "*" in pattern:
+            globs.append(f"context.action like {_like(pattern)}")
+        else:
+            literals.append(pattern)
+    tests = []
+    if len(literals) == 1:
+        tests.append(f"context.action == {_string(literals[0])}")
+    elif literals:
+        tests.append("[" + ", ".join(_string(a) for a in literals) + "].contains(context.action)")
+    tests.extend(globs)
+    return tests[0] if len(tests) == 1 else "(" + " || ".join(tests) + ")"
+
+
+def _condition(cond: Condition) -> str:
+    attr = ATTRIBUTES.get(cond.key)
+    if attr is None:
+        raise ValueError(f"no Cedar attribute for condition key {cond.key}")
+    value = f"context.{attr}"
+    has = f"context has {attr}"
+    op = cond.operator
+    if op in ("IpAddress", "NotIpAddress"):
+        nets = [str(ipaddress.ip_network(v, strict=False)) for v in cond.values]
+        inside = " || ".join(f"{value}.isInRange(ip({_string(n)}))" for n in nets)
+        if op == "IpAddress":
+            return f"({has} && ({inside}))"
+        return f"(!({has}) || !({inside}))"
+    if op in ("StringEquals", "StringNotEquals"):
+        values = sorted(set(cond.values))
+        member = (
+            f"{value} == {_string(values[0])}"
+            if len(values) == 1
+            else "[" + ", ".join(_string(v) for v in values) + f"].contains({value})"
+        )
+        if op == "StringEquals":
+            return f"({has} && {member})"
+        return f"(!({has}) || !({member}))"
+    if op == "Bool":
+        return f"({has} && {value} == {'true' if cond.values[0] == 'true' else 'false'})"
+    if op in _DATE_OPERATORS:
+        micros = _micros(cond.values[0])
+        if micros is None:
+            raise ValueError(f"not a time with a zone: {cond.values[0]}")
+        return f"({has} && {value} {_DATE_OPERATORS[op]} {micros})"
+    raise ValueError(f"no Cedar translation for condition operator {op}")
+
+
+def _conjunction(conj: Conjunction) -> str | None:
+    if not conj:
+        return None
+    return " && ".join(_condition(c) for c in conj)
+
+
+def _rule(rule: Rule, position: int, source: str | None, diags: list[Diagnostic]) -> str:
+    action = _actions(rule, source, diags)
+    conjunctions = [_conjunction(c) for c in rule.conditions]
+    tests = [] if action is None else [action]
+    if None not in conjunctions:  # an unconditional branch makes the whole rule unconditional
+        if len(conjunctions) == 1:
+            tests.append(conjunctions[0])
+        else:
+            # Each condition is parenthesised already; a conjunction of several needs its own.
+            either = " || ".join(
+                f"({c})" if len(conj) > 1 else c
+                for c, conj in zip(conjunctions, rule.conditions, strict=True)
+            )
+            tests.append(f"({either})" if tests else either)
+    body = " && ".join(tests) if tests else "true"
+    comment = "\n".join(f"// {line}".rstrip() for line in rule.text.splitlines())
+    return (
+        f"// {rule.file}:{rule.line}\n{comment}\n"
+        f"@id({_string(f'{rule.policy}/{position}')})\n"
+        f"forbid (principal, action, resource)\nwhen {{ {body} }};\n"
+    )
+
+
+def cedar_for(policy: PolicyIR, source: str | None = None) -> CedarPolicy:
+    """One policy as Cedar text; ``CompileError`` (E0401) when a rule cannot be translated."""
+    diags: list[Diagnostic] = []
+    header = [f"// Generated by ramguard from {policy.file}; do not edit."]
+    header.append(
+        f"// policy {policy.name}" + (f": {policy.description}" if policy.description else "")
+    )
+    header.append(
+        "// Request: context.action = lowercased `<ram-code>:<Operation>`; context keys "
+        "source_ip (ip), mfa, secure_transport (Bool), vpc, access_key (String), "
+        "time_us (Long, microseconds since 1970-01-01T00:00:00Z)."
+    )
+    parts = ["\n".join(header) + "\n"]
+    for position, rule in enumerate(policy.rules, start=1):
+        parts.append(_rule(rule, position, source, diags))
+    if diags:
+        raise CompileError(diags)
+    parts.append("// Not denied by these rules: allow.\npermit (principal, action, resource);\n")
+    return CedarPolicy(policy.name, policy.name + SUFFIX, "\n".join(parts))
+
+
+def cedar_policies(
+    policies: tuple[PolicyIR, ...], sources: Mapping[str, str] | None = None
+) -> list[CedarPolicy]:
+    """Every policy translated; all untranslatable rules reported together."""
+    out: list[CedarPolicy] = []
+    diags: list[Diagnostic] = []
+    for policy in policies:
+        try:
+            out.append(cedar_for(policy, (sources or {}).get(policy.file)))
+        except CompileError as exc:
+            diags.extend(exc.diagnostics)
+    if diags:
+        raise CompileError(diags)
+    return out
+
+
+def cedar_context(context: Mapping[str, object] | None) -> dict[str, object]:
+    """A RAM-keyed context as Cedar context attributes; unparsable values are left out."""
+    out: dict[str, object] = {}
+    for key, raw in normalise_context(context).items():
+        attr = ATTRIBUTES.get(key)
+        if attr is None:
+            continue
+        kind = _KIND[key]
+        if kind == "ip":
+            if not isinstance(raw, str):
+                continue
+            try:
+                addr = ipaddress.ip_address(raw.strip())
+            except ValueError:
+                continue
+            out[attr] = {"__extn": {"fn": "ip", "arg": str(addr)}}
+        elif kind == "bool":
+            flag = parse_bool(raw)
+            if flag is not None:
+                out[attr] = flag
+        elif kind == "time":
+            micros = _micros(raw) if isinstance(raw, str) else None
+            if micros is not None:
+                out[attr] = micros
+        elif isinstance(raw, str):
+            out[attr] = raw
+    return out
+
+
+def cedar_request(action: str, context: Mapping[str, object] | None = None) -> dict:
+    """The cedarpy request deciding ``action`` under a RAM-keyed ``context``."""
+    ctx = cedar_context(context)
+    ctx["action"] = action.lower()
+    return {"principal": PRINCIPAL, "action": ACTION, "resource": RESOURCE, "context": ctx}

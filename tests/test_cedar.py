@@ -1,0 +1,191 @@
+"""The Cedar target: the translation's text, and cedarpy deciding what the trie decides."""
+
+from __future__ import annotations
+
+import random
+
+import cedarpy
+import pytest
+
+from compiler.emit.cedar import cedar_context, cedar_policies, cedar_request
+from compiler.language.diagnostics import CompileError
+
+GOLDEN = [
+    (
+        "literal-and-glob",
+        "deny ECS [RunInstances, DeleteInstance]\ndeny RDS Delete*\n",
+        [
+            'when { ["ecs:deleteinstance", "ecs:runinstances"].contains(context.action) };',
+            'when { context.action like "rds:delete*" };',
+        ],
+    ),
+    (
+        "ip-not-in-and-mfa",
+        "deny ECS RunCommand when source_ip not in [10.0.0.0/8] and mfa = false\n",
+        [
+            'when { context.action == "ecs:runcommand" && (context has mfa && context.mfa == '
+            "false) && (!(context has source_ip) || "
+            '!(context.source_ip.isInRange(ip("10.0.0.0/8")))) };'
+        ],
+    ),
+    (
+        "unless-conjunction-is-a-disjunction",
+        "deny RAM CreateUser unless source_ip in [10.0.0.0/8] and secure_transport = true\n",
+        [
+            'when { context.action == "ram:createuser" && ((context has secure_transport && '
+            "context.secure_transport == false) || (!(context has source_ip) || "
+            '!(context.source_ip.isInRange(ip("10.0.0.0/8"))))) };'
+        ],
+    ),
+    (
+        "time-as-microseconds",
+        "deny RDS DeleteDBInstance when time after 2026-12-01T00:00:00Z\n",
+        [
+            'when { context.action == "rds:deletedbinstance" && (context has time_us && '
+            "context.time_us > 1796083200000000) };"
+        ],
+    ),
+    (
+        "access-key-any-action",
+        "deny * * when access_key in [LTAI5tB, LTAI5tA]\n",
+        [
+            'when { (context has access_key && ["LTAI5tA", "LTAI5tB"]'
+            ".contains(context.access_key)) };"
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
+def test_translation(compile_text, rules, expected):
+    policy = compile_text(rules)
+    (cedar,) = cedar_policies(policy.policies)
+    assert cedar.filename == "t.cedar"
+    whens = [line for line in cedar.text.splitlines() if line.startswith("when")]
+    assert whens == expected
+    assert cedar.text.rstrip().endswith("permit (principal, action, resource);")
+
+
+def test_question_mark_is_an_error_naming_the_rule(compile_text):
+    policy = compile_text("deny ECS RunInstances\ndeny ECS Delete?nstance\n")
+    with pytest.raises(CompileError) as info:
+        cedar_policies(policy.policies, policy.sources)
+    (diag,) = info.value.diagnostics
+    assert diag.render().startswith(
+        "t.rules:2:1: error: `ecs:Delete?nstance` uses `?`, which Cedar cannot express"
+    )
+
+
+CONTEXTS = [
+    ({}, {}),
+    ({"source_ip": " 10.1.2.3 "}, {"source_ip": {"__extn": {"fn": "ip", "arg": "10.1.2.3"}}}),
+    ({"acs:SourceIp": "Internal"}, {}),
+    ({"mfa": "TRUE", "secure_transport": False}, {"mfa": True, "secure_transport": False}),
+    ({"mfa": "maybe"}, {}),
+    ({"time": "2026-12-01T00:00:00.000001Z"}, {"time_us": 1796083200000001}),
+    ({"time": "2026-12-01T00:00:00"}, {}),
+    ({"vpc": "vpc-a", "access_key": 7}, {"vpc": "vpc-a"}),
+]
+
+
+@pytest.mark.parametrize(("given", "expected"), CONTEXTS, ids=[str(c[0]) for c in CONTEXTS])
+def test_request_context_keeps_only_values_that_parse(given, expected):
+    assert cedar_context(given) == expected
+
+
+POLICY = """\
+deny ECS [RunInstances, DeleteInstance]
+deny RDS Delete*
+deny ECS RunCommand when source_ip not in [10.0.0.0/8, 192.168.0.0/16] and mfa = false
+deny RAM * unless secure_transport = true
+deny RAM CreateUser unless source_ip in [10.0.0.0/8] and mfa = true
+deny RDS DescribeDBInstances when time after 2026-03-05T00:00:00Z
+deny ECS DescribeInstances when vpc not in [vpc-a]
+deny * * when access_key in [LTAI5tLeaked]
+"""
+ACTIONS = [
+    "ecs:RunInstances",
+    "ECS:deleteinstance",
+    "rds:DeleteDBInstance",
+    "rds:DescribeDBInstances",
+    "ecs:RunCommand",
+    "ram:CreateUser",
+    "ram:ListUsers",
+    "ecs:DescribeInstances",
+    "sms:SendSms",
+    "ecs:*",
+    "rds:Delete",
+]
+
+
+def _contexts(n: int):
+    rng = random.Random(7)
+    for _ in range(n):
+        ctx: dict[str, object] = {}
+        if rng.random() < 0.8:
+            ctx["acs:SourceIp"] = rng.choice(
+                ["10.0.0.1", "192.168.3.4", "47.96.1.1", "Internal", "::1", "2001:db8::1"]
+            )
+        if rng.random() < 0.8:
+            ctx["acs:MFAPresent"] = rng.choice([True, False, "true", "false", "junk"])
+        if rng.random() < 0.8:
+            ctx["acs:SecureTransport"] = rng.choice([True, False])
+        if rng.random() < 0.8:
+            ctx["acs:CurrentTime"] = rng.choice(
+                ["2026-03-04T00:00:00Z", "2026-03-05T00:00:00Z", "2026-03-05T00:00:01Z", "bad"]
+            )
+        if rng.random() < 0.5:
+            ctx["acs:SourceVpc"] = rng.choice(["vpc-a", "vpc-b"])
+        if rng.random() < 0.5:
+            ctx["acs:AccessId"] = rng.choice(["LTAI5tLeaked", "LTAI5tFine"])
+        yield ctx
+
+
+def _cedar_denies(policy, requests):
+    texts = [c.text for c in cedar_policies(policy.policies)]
+    policies = cedarpy.PolicySet.from_str("\n".join(texts))
+    entities = cedarpy.Entities.from_json_str("[]")
+    results = cedarpy.is_authorized_batch(
+        [cedar_request(a, c) for a, c in requests], policies, entities
+    )
+    assert all(not r.diagnostics.errors for r in results)
+    return [r.decision == cedarpy.Decision.Deny for r in results]
+
+
+def test_cedar_agrees_with_the_trie_on_conditional_rules(compile_text):
+    policy = compile_text(POLICY)
+    requests = [(a, c) for c in _contexts(60) for a in ACTIONS]
+    trie = [policy.trie.decide(a, c).denied for a, c in requests]
+    assert 0 < sum(trie) < len(trie)  # both answers occur, so agreement means something
+    assert _cedar_denies(policy, requests) == trie
+
+
+def test_cedar_agrees_with_the_trie_on_the_seed_policy(repo):
+    from compiler import compile_rules
+    from compiler.catalog import default_catalog
+
+    policy = compile_rules([repo / "policies"])
+    actions = default_catalog().actions()[::3]
+    requests = [(a.upper() if i % 2 else a, None) for i, a in enumerate(actions)]
+    trie = [policy.decide(a).denied for a, _ in requests]
+    assert 0 < sum(trie) < len(trie)
+    assert _cedar_denies(policy, requests) == trie
+
+
+def test_compile_target_cedar_writes_cedar_files(run_cli, repo, tmp_path):
+    result = run_cli("compile", repo / "policies", "--target", "cedar", "--out", tmp_path, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leaked-accesskey-protection.cedar"]
+    again = run_cli(
+        "compile", repo / "policies", "--target", "cedar", "--out", tmp_path, "--check", "-q"
+    )
+    assert again.exit_code == 0
+
+
+def test_compile_target_cedar_refuses_question_mark(run_cli, tmp_path):
+    rules = tmp_path / "q.rules"
+    rules.write_text("deny ECS Delete?nstance\n")
+    result = run_cli("compile", rules, "--target", "cedar", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "q.rules:1:1: error: `ecs:Delete?nstance` uses `?`" in result.stderr
+    assert not (tmp_path / "out").exists()
