@@ -21,7 +21,7 @@ from ..bench import (
 from ..catalog import default_catalog
 from ..policy import compile_rules
 from ..traces import TraceError
-from .common import fail
+from .common import fail, fail_at
 
 
 @click.command("bench")
@@ -69,7 +69,7 @@ def command(rules, traces, limit, no_cedar, fmt) -> None:
         click.echo(str(exc), err=True)  # already `PATH: error: message`
         sys.exit(1)
     except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror}")
+        fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
     if not requests:
         fail("no decidable events in the trace")
     results = measure_engines(policy, requests, cedar=not no_cedar)

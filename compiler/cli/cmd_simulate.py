@@ -16,7 +16,7 @@ from ..ram import PolicyDocumentError, RamEvaluator
 from ..report import print_summary
 from ..simulate import Engines, StrictModeError, report_dict, simulate
 from ..traces import TraceError
-from .common import fail, rules_option
+from .common import fail_at, rules_option
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
@@ -66,7 +66,7 @@ def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quie
         else:
             engines = Engines.for_policy(policy)
     except PolicyDocumentError as exc:
-        fail(str(exc))
+        fail_at(exc.location, exc.detail)
     stderr = Console(stderr=True)
     try:
         if stderr.is_terminal and not quiet:
@@ -89,9 +89,11 @@ def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quie
         else:
             result = simulate(traces, engines, strict=strict)
     except (TraceError, StrictModeError) as exc:
-        fail(str(exc))
+        # Both already read `PATH[:LINE[:COL]]: error: message`.
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     except OSError as exc:
-        fail(f"{exc.filename or ''}: {exc.strerror}")
+        fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
     data = report_dict(result, traces, engines)
     if report_path is not None:
         atomic_write(report_path, (json.dumps(data, indent=2) + "\n").encode())

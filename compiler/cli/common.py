@@ -59,6 +59,12 @@ def fail_with_diagnostics(diagnostics: Iterable[Diagnostic]) -> NoReturn:
     sys.exit(1)
 
 
+def fail_at(location: str, message: str) -> NoReturn:
+    """An input error that has a place but no Diagnostic: ``LOCATION: error: MESSAGE``."""
+    click.echo(f"{location}: error: {message}", err=True)
+    sys.exit(1)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"ramguard: error: {message}", err=True)
     sys.exit(code)

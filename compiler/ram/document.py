@@ -59,26 +59,32 @@ class PolicyDocumentError(ValueError):
         rebuild = partial(type(self), line=self.line, column=self.column)
         return (rebuild, (self.document, self.statement, self.element, self.message))
 
-    def _where(self) -> str:
-        where = self.document
+    @property
+    def location(self) -> str:
+        """``document`` or ``document:LINE:COL``: where a diagnostic line starts."""
         if self.line is not None:
-            where += f":{self.line}:{self.column}"
-        where += ": "
-        if self.statement is not None:
-            where += f"statement {self.statement}: "
-        return where
+            return f"{self.document}:{self.line}:{self.column}"
+        return self.document
+
+    @property
+    def detail(self) -> str:
+        """The message after the location: ``statement N: Element: message``."""
+        where = f"statement {self.statement}: " if self.statement is not None else ""
+        return where + self._what()
+
+    def _what(self) -> str:
+        return f"{self.element}: {self.message}" if self.element else self.message
 
     def _render(self) -> str:
-        element = f"{self.element}: " if self.element else ""
-        return f"{self._where()}{element}{self.message}"
+        return f"{self.location}: {self.detail}"
 
 
 class UnsupportedPolicyError(PolicyDocumentError):
     """Valid RAM, but outside what this evaluator decides (a ``Resource`` other than ``*``)."""
 
-    def _render(self) -> str:
+    def _what(self) -> str:
         # The message already reads "Resource `…` is not supported: …".
-        return f"{self._where()}{self.message}"
+        return self.message
 
 
 def _show(value: object) -> str:
