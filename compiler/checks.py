@@ -21,9 +21,9 @@ from pathlib import Path
 from .catalog import Catalog, Service
 from .glob import glob_match, has_glob
 from .ir import Condition, Conjunction, PolicyIR, Rule
-from .keys import LANGUAGE_KEYS, KeyKind
+from .keys import LANGUAGE_KEYS, KeyKind, iso_time
 from .language.ast import ConditionNode, RuleNode, SourceFile, Value
-from .language.diagnostics import Diagnostic, Span, error, warning
+from .language.diagnostics import Diagnostic, Span, error, shorten, warning
 
 _POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 _MAX_POLICY_NAME = 128
@@ -72,7 +72,8 @@ def check_file(
     diags = [_attach(d, source.text) for d in diags]
     if any(d.severity == "error" for d in diags):
         return None, diags
-    return PolicyIR(name, description, source.path, tuple(rules)), diags
+    span = source.header.span if source.header else Span(source.path, 1, 1, 1, 1)
+    return PolicyIR(name, description, source.path, tuple(rules), span), diags
 
 
 def _attach(d: Diagnostic, text: str) -> Diagnostic:
@@ -95,7 +96,7 @@ def _check_header(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, str
         diags.append(
             error(
                 "E0201",
-                f"`{_short(name)}` is not a valid RAM policy name",
+                f"`{shorten(name)}` is not a valid RAM policy name",
                 span,
                 help=f"a RAM policy name is 1 to {_MAX_POLICY_NAME} letters, digits and "
                 f"hyphens; set one with `policy NAME` (this one comes from the {where})",
@@ -110,11 +111,6 @@ def _check_header(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, str
             )
         )
     return name, description
-
-
-def _short(text: str, limit: int = 60) -> str:
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return "".join(ch if ch.isprintable() else "?" for ch in shown)
 
 
 def _check_rule(
@@ -176,7 +172,7 @@ def _resolve_services(
             diags.append(
                 error(
                     "E0211",
-                    f"service pattern `{_short(name.text)}` matches no catalog service",
+                    f"service pattern `{shorten(name.text)}` matches no catalog service",
                     name.span,
                     help="known services: " + ", ".join(s.name for s in catalog.services),
                 )
@@ -193,7 +189,7 @@ def _resolve_services(
             diags.append(
                 error(
                     "E0212",
-                    f"unknown service `{_short(name.text)}`",
+                    f"unknown service `{shorten(name.text)}`",
                     name.span,
                     help=f"did you mean {suggestion}?"
                     if suggestion
@@ -208,7 +204,7 @@ def _resolve_services(
             diags.append(
                 error(
                     "E0213",
-                    f"`{_short(version.text)}` is not an API version",
+                    f"`{shorten(version.text)}` is not an API version",
                     version.span,
                     help="API versions are dates, e.g. 2014-05-26",
                 )
@@ -284,7 +280,7 @@ def _resolve_operations(
         diags.append(
             error(
                 "E0220",
-                f"unknown operation `{_short(op.text)}` for {where}",
+                f"unknown operation `{shorten(op.text)}` for {where}",
                 op.span,
                 help=f"did you mean {suggestion}?" if suggestion else "",
             )
@@ -301,7 +297,7 @@ def _check_condition(node: ConditionNode, diags: list[Diagnostic]) -> Condition 
         diags.append(
             error(
                 "E0230",
-                f"unknown condition key `{_short(node.key.text)}`",
+                f"unknown condition key `{shorten(node.key.text)}`",
                 node.key.span,
                 help=f"did you mean {close[0]}?"
                 if close
@@ -346,7 +342,7 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
             diags.append(
                 error(
                     "E0240",
-                    f"`{_short(text)}` is not a valid CIDR block: {exc}",
+                    f"`{shorten(text)}` is not a valid CIDR block: {exc}",
                     value.span,
                     help=help_text,
                 )
@@ -360,7 +356,7 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
         diags.append(
             error(
                 "E0241",
-                f"`{_short(text)}` is not a boolean",
+                f"`{shorten(text)}` is not a boolean",
                 value.span,
                 help="write true or false",
             )
@@ -376,15 +372,12 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
 
 def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
     text = value.text
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        when = None
-    if when is None or "T" not in text:
+    when = iso_time(text)
+    if when is None:
         diags.append(
             error(
                 "E0242",
-                f"`{_short(text)}` is not a valid time",
+                f"`{shorten(text)}` is not a valid time",
                 value.span,
                 help="write an ISO 8601 time in UTC, e.g. 2026-12-01T00:00:00Z",
             )
@@ -394,7 +387,7 @@ def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
         diags.append(
             error(
                 "E0242",
-                f"`{_short(text)}` is not in UTC",
+                f"`{shorten(text)}` is not in UTC",
                 value.span,
                 help="RAM compares times in UTC: end the time with Z",
             )

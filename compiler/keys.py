@@ -8,6 +8,7 @@ data — strings and booleans — never code: an IP is parsed with ``ipaddress``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -68,3 +69,12 @@ def parse_bool(value: object) -> bool | None:
         if low == "false":
             return False
     return None
+
+
+def iso_time(text: str) -> datetime | None:
+    """An ISO 8601 date and time; a bare date is not a time (it would mean midnight)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if "T" in text else None

@@ -20,7 +20,7 @@ from .emit.ram import Document, documents_for
 from .ir import PolicyIR, Rule, RuleSet
 from .keys import normalise_context
 from .language.diagnostics import CompileError, Diagnostic, Severity, Span, error
-from .language.parser import decode_source, parse_text
+from .language.parser import parse_text, read_source, read_source_bytes
 from .trie import Decision, DecisionTrie
 
 RULES_SUFFIX = ".rules"
@@ -43,38 +43,11 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
 def read_rules_bytes(path: Path) -> bytes:
     """A rules file's bytes, or a CompileError naming the file (missing, a directory, too
     big, unreadable)."""
-    name = str(path)
-    try:
-        if path.is_dir():
-            raise CompileError([error("E0002", "is a directory, not a rules file", Span(name))])
-        size = path.stat().st_size
-        if size > MAX_RULES_FILE_BYTES:
-            raise CompileError(
-                [
-                    error(
-                        "E0003",
-                        f"file is {size} bytes; rules files are limited to {MAX_RULES_FILE_BYTES}",
-                        Span(name),
-                    )
-                ]
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CompileError([error("E0004", "no such file", Span(name))]) from None
-    except PermissionError:
-        raise CompileError([error("E0005", "permission denied", Span(name))]) from None
-    except OSError as exc:
-        raise CompileError([error("E0006", f"cannot read: {exc.strerror}", Span(name))]) from None
+    return read_source_bytes(path, "rules", MAX_RULES_FILE_BYTES)
 
 
 def _read(path: Path) -> str:
-    return decode_source(str(path), read_rules_bytes(path))
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledSource:
-    path: str
-    text: str
+    return read_source(path, "rules", MAX_RULES_FILE_BYTES)
 
 
 @dataclass(eq=False)

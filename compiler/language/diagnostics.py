@@ -101,6 +101,12 @@ class Diagnostic:
         return [f"{gutter}{prefix}{shown}", f"{' ' * (len(gutter) - 2)}| {pad}{marker}"]
 
 
+def shorten(text: str, limit: int = 60) -> str:
+    """User text as a message quotes it: cut to ``limit``, anything unprintable shown as ``?``."""
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    return "".join(ch if ch.isprintable() else "?" for ch in shown)
+
+
 def error(code: str, message: str, span: Span, help: str = "", source: str | None = None):
     return Diagnostic(code, Severity.ERROR, message, span, help, source)
 

@@ -1,15 +1,18 @@
 """Text → ``SourceFile``: lark (LALR) parses, a Transformer builds the frozen AST.
 
 Parse errors become ``Diagnostic`` values with a file, line and column, a snippet and what was
-expected; nothing from lark escapes this module.
+expected; nothing from lark escapes this module. What another grammar of this package needs
+(``lalr``, ``syntax_diagnostic``, ``token_span``, ``unquote``, ``read_source``) is public, so
+``tests_parser`` builds, reads and reports errors the same way.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from functools import cache
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import cache, partial
 from importlib import resources
+from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -83,24 +86,28 @@ def _keep_comment(tok: Token) -> Token:
     return tok
 
 
-@cache
-def _parser() -> tuple[Lark, _BracketPostLexer]:
-    grammar = resources.files(__package__).joinpath("rules.lark").read_text(encoding="utf-8")
-    postlex = _BracketPostLexer()
-    lark = Lark(
-        grammar,
+def lalr(grammar: str, **options) -> Lark:
+    """A packaged ``.lark`` file, built as every grammar here is: LALR, strict, positions."""
+    text = resources.files(__package__).joinpath(grammar).read_text(encoding="utf-8")
+    return Lark(
+        text,
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
         strict=True,
-        postlex=postlex,
-        lexer_callbacks={"COMMENT": _keep_comment},
+        **options,
     )
+
+
+@cache
+def _parser() -> tuple[Lark, _BracketPostLexer]:
+    postlex = _BracketPostLexer()
+    lark = lalr("rules.lark", postlex=postlex, lexer_callbacks={"COMMENT": _keep_comment})
     return lark, postlex
 
 
-def _tok_span(path: str, tok: Token) -> Span:
+def token_span(path: str, tok: Token) -> Span:
     return Span(path, tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
 
 
@@ -115,7 +122,7 @@ class _ToAst(Transformer):
         return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _name(self, tok: Token) -> Name:
-        return Name(str(tok), _tok_span(self.path, tok))
+        return Name(str(tok), token_span(self.path, tok))
 
     @v_args(meta=True)
     def start(self, meta, children):
@@ -124,7 +131,7 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def policy_header(self, meta, children):
         name = self._name(children[0])
-        description = _unquote(str(children[1])) if len(children) > 1 else None
+        description = unquote(str(children[1])) if len(children) > 1 else None
         return PolicyHeader(name, description, self._span(meta))
 
     @v_args(meta=True)
@@ -219,11 +226,11 @@ class _ToAst(Transformer):
 
     def bare_value(self, children):
         tok = children[0]
-        return Value(str(tok), _tok_span(self.path, tok))
+        return Value(str(tok), token_span(self.path, tok))
 
     def quoted_value(self, children):
         tok = children[0]
-        return Value(_unquote(str(tok)), _tok_span(self.path, tok), quoted=True)
+        return Value(unquote(str(tok)), token_span(self.path, tok), quoted=True)
 
 
 class _KeywordTarget(tuple):
@@ -237,7 +244,7 @@ class _GrammarUse(Exception):
         self.diagnostic = diagnostic
 
 
-def _unquote(text: str) -> str:
+def unquote(text: str) -> str:
     body = text[1:-1]
     out: list[str] = []
     i = 0
@@ -251,6 +258,38 @@ def _unquote(text: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def read_source(path: Path, what: str, limit: int) -> str:
+    """Read one source file as text; see ``read_source_bytes``. Raises CompileError."""
+    return decode_source(str(path), read_source_bytes(path, what, limit))
+
+
+def read_source_bytes(path: Path, what: str, limit: int) -> bytes:
+    """Read one source file of at most ``limit`` bytes; ``what`` (rules, tests) names its kind
+    in messages. Raises CompileError for a directory, a file too large or unreadable."""
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise CompileError([error("E0002", f"is a directory, not a {what} file", Span(name))])
+        size = path.stat().st_size
+        if size > limit:
+            raise CompileError(
+                [
+                    error(
+                        "E0003",
+                        f"file is {size} bytes; {what} files are limited to {limit}",
+                        Span(name),
+                    )
+                ]
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CompileError([error("E0004", "no such file", Span(name))]) from None
+    except PermissionError:
+        raise CompileError([error("E0005", "permission denied", Span(name))]) from None
+    except OSError as exc:
+        raise CompileError([error("E0006", f"cannot read: {exc.strerror}", Span(name))]) from None
 
 
 def decode_source(path: str, data: bytes) -> str:
@@ -297,16 +336,18 @@ def parse_text(path: str, text: str) -> SourceFile:
     try:
         tree = lark.parse(source)
     except UnexpectedInput as exc:
-        raise CompileError([_syntax_diagnostic(path, text, exc, postlex, lark)]) from None
+        raise CompileError(
+            [syntax_diagnostic(path, text, exc, lark, open_brackets=postlex.open_brackets)]
+        ) from None
     finally:
         tokens, _SINK.comments = _SINK.comments, None
-    comments = [Comment(str(t), _tok_span(path, t)) for t in tokens or ()]
+    comments = [Comment(str(t), token_span(path, t)) for t in tokens or ()]
     try:
         items = _ToAst(path).transform(tree)
     except Exception as exc:  # lark wraps transformer errors in VisitError
         inner = getattr(exc, "orig_exc", exc)
         if isinstance(inner, _GrammarUse):
-            raise CompileError([_with_source(inner.diagnostic, text)]) from None
+            raise CompileError([with_source(inner.diagnostic, text)]) from None
         raise
     header = None
     rules: list[RuleNode] = []
@@ -330,30 +371,28 @@ def parse_text(path: str, text: str) -> SourceFile:
     return SourceFile(path, text, header, tuple(rules), tuple(comments))
 
 
-def _with_source(d: Diagnostic, text: str) -> Diagnostic:
+def with_source(d: Diagnostic, text: str) -> Diagnostic:
     return Diagnostic(d.code, d.severity, d.message, d.span, d.help, text)
 
 
-def _describe_expected(expected, lark: Lark | None = None) -> str:
+def _describe_expected(
+    expected: Iterable[str], lark: Lark | None = None, names: Mapping[str, str] = _EXPECTED_NAMES
+) -> str:
     literals: dict[str, str] = {}
     if lark is not None:
         for term in lark.terminals:
             if isinstance(term.pattern, PatternStr):
                 literals[term.name] = f"`{term.pattern.value}`"
-    names = sorted(
-        {
-            _EXPECTED_NAMES.get(e) or literals.get(e) or f"`{e.lower()}`"
-            for e in expected
-            if e != "_NL"
-        }
+    shown = sorted(
+        {names.get(e) or literals.get(e) or f"`{e.lower()}`" for e in expected if e != "_NL"}
     )
     if "_NL" in expected:
-        names.append("end of line")
-    if not names:
+        shown.append("end of line")
+    if not shown:
         return ""
-    if len(names) == 1:
-        return "expected " + names[0]
-    return "expected one of: " + ", ".join(names)
+    if len(shown) == 1:
+        return "expected " + shown[0]
+    return "expected one of: " + ", ".join(shown)
 
 
 def _clamp(text: str, line: int, col: int) -> tuple[int, int]:
@@ -372,36 +411,48 @@ def _printable(text: str, limit: int = 40) -> str:
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
-def _syntax_diagnostic(
-    path: str, text: str, exc: UnexpectedInput, postlex: _BracketPostLexer, lark: Lark
+def syntax_diagnostic(
+    path: str,
+    text: str,
+    exc: UnexpectedInput,
+    lark: Lark,
+    *,
+    code: str = "E0100",
+    names: Mapping[str, str] = _EXPECTED_NAMES,
+    show: Callable[[str], str] = _printable,
+    open_brackets: Sequence[Token] = (),
 ) -> Diagnostic:
+    """lark's parse error → one Diagnostic, clamped to the text, saying what was expected in
+    ``names``' words for the grammar's terminals. ``open_brackets``: the ``[`` still open when
+    the input ended, from a post-lexer that tracks them."""
+    expect = partial(_describe_expected, lark=lark, names=names)
     if isinstance(exc, UnexpectedCharacters):
         line, col = _clamp(text, exc.line, exc.column)
         return error(
-            "E0100",
-            f"unexpected character `{_printable(exc.char)}`",
+            code,
+            f"unexpected character `{show(exc.char)}`",
             Span(path, line, col, line, col + 1),
-            help=_describe_expected(exc.allowed, lark),
+            help=expect(exc.allowed),
             source=text,
         )
     token = getattr(exc, "token", None)
     at_end = isinstance(exc, UnexpectedEOF) or (token is not None and token.type == "$END")
-    if at_end and postlex.open_brackets:
-        bracket = postlex.open_brackets[-1]
+    if at_end and open_brackets:
+        bracket = open_brackets[-1]
         return error(
             "E0101",
             "unclosed `[`",
-            _tok_span(path, bracket),
+            token_span(path, bracket),
             help="expected `]` to close this list before the end of the file",
             source=text,
         )
     if at_end:
         line, col = _clamp(text, len(text.splitlines()) + 1, 1)
         return error(
-            "E0100",
+            code,
             "unexpected end of file",
             Span(path, line, col, line, col + 1),
-            help=_describe_expected(getattr(exc, "expected", ()), lark),
+            help=expect(getattr(exc, "expected", ())),
             source=text,
         )
     assert isinstance(exc, UnexpectedToken)
@@ -410,13 +461,13 @@ def _syntax_diagnostic(
         what = "end of line"
         span = Span(path, line, col, line, col + 1)
     else:
-        what = f"`{_printable(str(token))}`"
+        what = f"`{show(str(token))}`"
         end = token.end_column if token.end_line == token.line else col + 1
         span = Span(path, line, col, line, end or col + 1)
     return error(
-        "E0100",
+        code,
         f"unexpected {what}",
         span,
-        help=_describe_expected(exc.expected, lark),
+        help=expect(exc.expected),
         source=text,
     )

@@ -1,0 +1,338 @@
+"""Policy tests text → ``TestFile``: lark parses ``tests.lark``, the catalog checks each line.
+
+The language, one expectation per line::
+
+    # comments run to the end of the line; blank lines are ignored
+    expect deny ECS RunInstances                    # SERVICE OPERATION
+    expect deny ram:CreateSAMLProvider              # CODE:Operation, the RAM action itself
+    expect allow ECS DescribeInstances when source_ip = 10.1.2.3
+    expect deny ecs:RunCommand when source_ip = 203.0.113.7 and mfa = false
+    expect allow rds:DeleteDBInstance when acs:CurrentTime = "2026-01-01T00:00:00Z"
+
+- ``SERVICE`` is a catalog name or alias, case-insensitively; the action is built with the
+  service's first owned RAM code (``IMS CreateUser`` → ``ims:CreateUser``). To test another
+  code a service answers to (IMS under ``ram``), write the action as ``code:Operation``; the
+  code must be a catalog RAM code and the operation one of a service that uses that code.
+- The operation is checked against the catalog (every API version) and spelled as the catalog
+  does. Expectations name concrete actions: a glob (``*``, ``?``) is an error.
+- ``when KEY = VALUE (and KEY = VALUE)*`` is the request context. Keys are the rules
+  language's names (source_ip, mfa, secure_transport, time, vpc, access_key) or their RAM keys
+  (``acs:SourceIp``); each at most once. Values are checked for the key: one IP address, true
+  or false, an ISO 8601 time in UTC ending in Z, or any text (bare or "quoted"). A key not
+  given is absent from the request.
+
+Syntax errors and catalog misses become positioned ``Diagnostic`` values (E05xx); nothing from
+lark escapes this module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput
+
+from ..catalog import Catalog, default_catalog
+from ..glob import has_glob
+from ..keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
+from .ast import Name, Value
+from .diagnostics import CompileError, Diagnostic, Span, error, shorten
+from .parser import lalr, read_source, syntax_diagnostic, token_span, unquote, with_source
+
+MAX_TESTS_FILE_BYTES = 16 * 1024 * 1024
+_MAX_SUGGEST_INPUT = 80
+
+# What the user should read instead of lark's terminal names; keywords read as themselves.
+_EXPECTED_NAMES = {
+    "NAME": "a service or operation name",
+    "KEY": "a condition key",
+    "VALUE": "a value",
+    "STRING": 'a "quoted string"',
+    "_NL": "end of line",
+    "$END": "end of file",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    expected: str
+    """``deny`` or ``allow``."""
+    action: str
+    """The RAM action, ``code:Operation`` in catalog spelling."""
+    context: tuple[tuple[str, str], ...]
+    """(RAM key, value) pairs in the order written."""
+    text: str
+    """The expectation as written, comment dropped."""
+    span: Span
+
+    @property
+    def line(self) -> int:
+        return self.span.line
+
+
+@dataclass(frozen=True, slots=True)
+class TestFile:
+    __test__ = False  # not a pytest class
+
+    path: str
+    expectations: tuple[Expectation, ...]
+
+
+@cache
+def _parser() -> Lark:
+    return lalr("tests.lark")
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    """An expectation as written, before the catalog has been asked."""
+
+    effect: str
+    service: Name | None
+    code: Name | None
+    operation: Name
+    pairs: tuple[tuple[Name, Value], ...]
+    span: Span
+
+
+class _ToRaw(Transformer):
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _name(self, tok: Token) -> Name:
+        return Name(str(tok), token_span(self.path, tok))
+
+    def start(self, children):
+        return children
+
+    @v_args(meta=True)
+    def expectation(self, meta, children):
+        effect, (service, code, operation) = children[0], children[1]
+        pairs = children[2] if len(children) > 2 else ()
+        span = Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+        return _Raw(effect, service, code, operation, pairs, span)
+
+    def deny(self, children):
+        return "deny"
+
+    def allow(self, children):
+        return "allow"
+
+    def service_action(self, children):
+        return (self._name(children[0]), None, self._name(children[1]))
+
+    def code_action(self, children):
+        return (None, self._name(children[0]), self._name(children[1]))
+
+    def context(self, children):
+        return tuple(children)
+
+    def pair(self, children):
+        return (self._name(children[0]), children[1])
+
+    def bare_value(self, children):
+        return Value(str(children[0]), token_span(self.path, children[0]))
+
+    def quoted_value(self, children):
+        tok = children[0]
+        return Value(unquote(str(tok)), token_span(self.path, tok), quoted=True)
+
+
+def parse_tests(path: str, text: str, catalog: Catalog | None = None) -> TestFile:
+    """Parse and check one tests file. Raises CompileError with positioned diagnostics."""
+    catalog = catalog or default_catalog()
+    source = text if text.endswith("\n") else text + "\n"
+    lark = _parser()
+    try:
+        tree = lark.parse(source)
+    except UnexpectedInput as exc:
+        diag = syntax_diagnostic(
+            path, text, exc, lark, code="E0500", names=_EXPECTED_NAMES, show=_show_token
+        )
+        raise CompileError([diag]) from None
+    raws: list[_Raw] = _ToRaw(path).transform(tree)
+    diags: list[Diagnostic] = []
+    lines = text.splitlines()
+    out: list[Expectation] = []
+    for raw in raws:
+        found: list[Diagnostic] = []
+        action = _resolve_action(raw, catalog, found)
+        context = _check_context(raw.pairs, found)
+        if found:
+            diags.extend(with_source(d, text) for d in found)
+            continue
+        line = lines[raw.span.line - 1]
+        written = line[raw.span.col - 1 : raw.span.end_col - 1].strip()
+        out.append(Expectation(raw.effect, action, context, written, raw.span))
+    if diags:
+        raise CompileError(diags)
+    return TestFile(path, tuple(out))
+
+
+def load_tests(path: str | os.PathLike, catalog: Catalog | None = None) -> TestFile:
+    """Read, parse and check one ``*.tests`` file. Raises CompileError."""
+    text = read_source(Path(path), "tests", MAX_TESTS_FILE_BYTES)
+    return parse_tests(str(path), text, catalog)
+
+
+def _show_token(text: str) -> str:
+    return shorten(text, 40)
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str | None:
+    if not name or len(name) > _MAX_SUGGEST_INPUT:
+        return None
+    lowered = {c.lower(): c for c in sorted(candidates)}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[close[0]] if close else None
+
+
+def _glob_error(name: Name) -> Diagnostic:
+    return error(
+        "E0502",
+        f"`{shorten(name.text)}` is a glob; expectations name concrete actions",
+        name.span,
+        help="write one service and one operation, e.g. `expect deny ECS RunInstances`",
+    )
+
+
+def _resolve_action(raw: _Raw, catalog: Catalog, diags: list[Diagnostic]) -> str:
+    op = raw.operation
+    head = raw.service or raw.code
+    assert head is not None
+    globs = [n for n in (head, op) if has_glob(n.text)]
+    if globs:
+        diags.extend(_glob_error(n) for n in globs)
+        return ""
+    if raw.service is not None:
+        svc = catalog.service(raw.service.text)
+        if svc is None:
+            hint = catalog.suggest_service(raw.service.text)
+            diags.append(
+                error(
+                    "E0503",
+                    f"unknown service `{shorten(raw.service.text)}`",
+                    raw.service.span,
+                    help=f"did you mean {hint}?"
+                    if hint
+                    else "known services: " + ", ".join(s.name for s in catalog.services),
+                )
+            )
+            return ""
+        code, pool = svc.ram_codes[0], [svc]
+    else:
+        assert raw.code is not None
+        pool = [s for s in catalog.services if raw.code.text.lower() in s.all_codes]
+        if not pool:
+            codes = sorted({c for s in catalog.services for c in s.all_codes})
+            hint = _suggest(raw.code.text, codes)
+            diags.append(
+                error(
+                    "E0505",
+                    f"unknown RAM code `{shorten(raw.code.text)}`",
+                    raw.code.span,
+                    help=f"did you mean {hint}?" if hint else "known codes: " + ", ".join(codes),
+                )
+            )
+            return ""
+        code = raw.code.text.lower()
+    for svc in pool:
+        canonical = svc.canonical_operation(op.text)
+        if canonical is not None:
+            return f"{code}:{canonical}"
+    hint = _suggest(op.text, (o for s in pool for o in s.operations()))
+    where = " or ".join(s.name for s in pool)
+    diags.append(
+        error(
+            "E0504",
+            f"unknown operation `{shorten(op.text)}` for {where}",
+            op.span,
+            help=f"did you mean {hint}?" if hint else "",
+        )
+    )
+    return ""
+
+
+def _check_context(
+    pairs: Sequence[tuple[Name, Value]], diags: list[Diagnostic]
+) -> tuple[tuple[str, str], ...]:
+    seen: dict[str, Name] = {}
+    out: list[tuple[str, str]] = []
+    kinds = {ram: kind for ram, kind in LANGUAGE_KEYS.values()}
+    for key, value in pairs:
+        canonical = ram_key(key.text)
+        if canonical is None:
+            names = [*LANGUAGE_KEYS, *kinds]
+            hint = _suggest(key.text, names)
+            diags.append(
+                error(
+                    "E0506",
+                    f"unknown context key `{shorten(key.text)}`",
+                    key.span,
+                    help=f"did you mean {hint}?"
+                    if hint
+                    else "known keys: " + ", ".join(LANGUAGE_KEYS),
+                )
+            )
+            continue
+        if canonical in seen:
+            diags.append(
+                error(
+                    "E0507",
+                    f"context key `{canonical}` given twice",
+                    key.span,
+                    help=f"first given at line {seen[canonical].span.line}, column "
+                    f"{seen[canonical].span.col}; a request has one value per key",
+                )
+            )
+            continue
+        seen[canonical] = key
+        checked = _check_value(kinds[canonical], value, diags)
+        if checked is not None:
+            out.append((canonical, checked))
+    return tuple(out)
+
+
+def _check_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | None:
+    # Stricter than a rule's values: a request has one source address, not a CIDR block.
+    text = value.text
+    problem: tuple[str, str] | None = None
+    if kind is KeyKind.IP:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            problem = "an IP address", "a request has one source address, e.g. 203.0.113.7"
+    elif kind is KeyKind.BOOL:
+        if text not in ("true", "false"):
+            problem = "a boolean", "write true or false"
+    elif kind is KeyKind.TIME:
+        when = iso_time(text)
+        if when is None or when.utcoffset() != UTC.utcoffset(None):
+            problem = (
+                "a time in UTC",
+                "write an ISO 8601 time ending in Z, e.g. 2026-12-01T00:00:00Z",
+            )
+    elif not text or not text.isprintable():
+        problem = "a value", "write a non-empty, printable value"
+    if problem:
+        what, help_text = problem
+        diags.append(error("E0508", f"`{shorten(text)}` is not {what}", value.span, help=help_text))
+        return None
+    return text
+
+
+__all__ = [
+    "MAX_TESTS_FILE_BYTES",
+    "Expectation",
+    "TestFile",
+    "load_tests",
+    "parse_tests",
+]
