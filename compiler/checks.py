@@ -72,7 +72,7 @@ def check_file(
     diags = [_attach(d, source.text) for d in diags]
     if any(d.severity == "error" for d in diags):
         return None, diags
-    span = source.header.span if source.header else Span(source.path, 1, 1, 1, 1)
+    span = source.header.name.span if source.header else Span(source.path, 1, 1, 1, 1)
     return PolicyIR(name, description, source.path, tuple(rules), span), diags
 
 

@@ -48,7 +48,9 @@ def as_string(value: object) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def compile_condition(cond: Condition) -> Test:
+    """A test for one condition; cached, since rule sets repeat the same conditions."""
     key = cond.key
     op = cond.operator
     absent = op in MATCHES_ABSENT_KEY

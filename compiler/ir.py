@@ -85,7 +85,7 @@ class PolicyIR:
     file: str
     rules: tuple[Rule, ...]
     span: Span | None = field(default=None, compare=False)
-    """Where the policy is named: its ``policy`` header, else the file's first line."""
+    """Where the policy is named: the name in its ``policy`` header, else the first line."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,13 @@
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +39,8 @@ def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file()))
+            found = (p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file())
+            out.extend(sorted(found, key=str))
         else:
             out.append(path)
     return out
@@ -61,6 +67,8 @@ class Policy:
     ruleset: RuleSet
     warnings: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    emitted: dict[str, list[Document] | CompileError] = field(default_factory=dict, repr=False)
+    """Documents (or the emit error) per policy name, when the front end already made them."""
 
     @cached_property
     def trie(self) -> DecisionTrie:
@@ -89,7 +97,10 @@ class Policy:
     def documents(self) -> list[Document]:
         out: list[Document] = []
         for policy in self.ruleset.policies:
-            out.extend(documents_for(policy))
+            done = self.emitted.get(policy.name)
+            if isinstance(done, CompileError):
+                raise done
+            out.extend(done if done is not None else documents_for(policy))
         return out
 
     def ram_documents(self) -> list[dict]:
@@ -97,42 +108,128 @@ class Policy:
         return [doc.as_dict() for doc in self.documents]
 
 
-def compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None = None) -> Policy:
-    """Compile (path, text) pairs — the in-memory entry point the tests and tools use."""
+# Rule indexes are file number × stride + position in the file, so that files can be checked
+# independently (in parallel) and still number their rules in one global order.
+_INDEX_STRIDE = 1 << 24
+# Below this much source, a second process costs more than it saves.
+_PARALLEL_MIN_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    path: str
+    text: str
+    policy: PolicyIR | None
+    diagnostics: tuple[Diagnostic, ...]
+    documents: list[Document] | CompileError | None = None
+
+
+def _front_end(
+    batch: Sequence[tuple[int, str, str]], catalog: Catalog | None, emit: bool = False
+) -> list[_Checked]:
+    """Parse and check each (file number, path, text) — the per-file, independent stages —
+    and, with ``emit``, lay out its documents too."""
     catalog = catalog or default_catalog()
-    diags: list[Diagnostic] = []
-    policies: list[PolicyIR] = []
-    names: dict[str, str] = {}
-    index = 0
-    for path, text in sources:
+    out: list[_Checked] = []
+    for number, path, text in batch:
         try:
             parsed = parse_text(path, text)
         except CompileError as exc:
-            diags.extend(exc.diagnostics)
+            out.append(_Checked(path, text, None, tuple(exc.diagnostics)))
             continue
-        policy, found = check_file(parsed, catalog, first_index=index)
-        diags.extend(found)
+        policy, found = check_file(parsed, catalog, first_index=number * _INDEX_STRIDE)
+        documents: list[Document] | CompileError | None = None
+        if emit and policy is not None:
+            try:
+                documents = documents_for(policy)
+            except CompileError as exc:
+                documents = exc  # raised when someone asks for the documents, as without emit
+        out.append(_Checked(path, text, policy, tuple(found), documents))
+    return out
+
+
+def _can_fork() -> bool:
+    return (
+        (os.cpu_count() or 1) > 1
+        and os.environ.get("RAMGUARD_JOBS", "") != "1"
+        and "fork" in multiprocessing.get_all_start_methods()
+        # fork() in a threaded process can deadlock on a lock another thread held.
+        and threading.active_count() == 1
+    )
+
+
+def _check_all(sources: Sequence[tuple[str, str]], catalog: Catalog | None) -> list[_Checked]:
+    """``_front_end`` over every file; a big rule set is split in two by size and the second
+    half checked in a forked process while this one checks the first."""
+    items = [(n, path, text) for n, (path, text) in enumerate(sources)]
+    total = sum(len(text) for _, _, text in items)
+    if len(items) < 2 or total < _PARALLEL_MIN_BYTES or not _can_fork():
+        return _front_end(items, catalog)
+    default_catalog()  # loaded once here, inherited by the fork
+    seen, cut = 0, len(items)
+    for k, (_, _, text) in enumerate(items):
+        seen += len(text)
+        if seen >= total / 2:
+            cut = k + 1
+            break
+    # A rule set this big is being compiled to be emitted (or replayed, which emits too), so
+    # the documents are laid out on both cores now rather than on one later.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        second = pool.submit(_front_end, items[cut:], catalog, True)
+        first = _front_end(items[:cut], catalog, True)
+        return first + second.result()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The front end allocates hundreds of thousands of small acyclic objects; the cyclic
+    collector's passes over them find nothing and cost a tenth of a big compile."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None = None) -> Policy:
+    """Compile (path, text) pairs — the in-memory entry point the tests and tools use."""
+    with _collector_paused():
+        return _compile_sources(sources, catalog)
+
+
+def _compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None) -> Policy:
+    diags: list[Diagnostic] = []
+    policies: list[PolicyIR] = []
+    names: dict[str, str] = {}
+    emitted: dict[str, list[Document] | CompileError] = {}
+    for checked in _check_all(sources, catalog):
+        diags.extend(checked.diagnostics)
+        policy = checked.policy
         if policy is None:
             continue
-        index += len(policy.rules)
         if policy.name in names:
             diags.append(
                 error(
                     "E0203",
                     f"policy `{policy.name}` is also defined in {names[policy.name]}",
-                    parsed.header.name.span if parsed.header else Span(path, 1, 1, 1, 1),
+                    policy.span or Span(checked.path, 1, 1, 1, 1),
                     help="policy names become file names and must be unique",
-                    source=text,
+                    source=checked.text,
                 )
             )
             continue
-        names[policy.name] = path
+        names[policy.name] = checked.path
         policies.append(policy)
+        if checked.documents is not None:
+            emitted[policy.name] = checked.documents
     errors = [d for d in diags if d.severity is Severity.ERROR]
     if errors:
         raise CompileError(diags)
     policies.sort(key=lambda p: p.name)
-    return Policy(RuleSet(tuple(policies)), warnings=diags, sources=dict(sources))
+    return Policy(RuleSet(tuple(policies)), diags, dict(sources), emitted)
 
 
 def compile_rules(paths: Iterable[str | os.PathLike], catalog: Catalog | None = None) -> Policy:

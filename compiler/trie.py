@@ -100,9 +100,15 @@ class DecisionTrie:
                 )
         self.root = _Node()
         self.node_count = 1
+        # Rules share most of their patterns (`ecs:runinstances` in many rules): walk each
+        # distinct pattern once and hang every rule that has it on its end node.
+        by_pattern: dict[str, list[int]] = {}
         for r in self.rules:
             for pattern in r.actions:
-                self._insert(pattern.lower(), r.index)
+                by_pattern.setdefault(pattern.lower(), []).append(r.index)
+        for pattern, indexes in by_pattern.items():
+            entries = self._insert(pattern).entries
+            entries.extend(i for i in dict.fromkeys(indexes) if i not in entries)
         self._seal()
         self._memo: dict[str, _Leaf] = {}
         # Actions whose answer needs no context, straight to their Decision: the warm path is
@@ -127,20 +133,19 @@ class DecisionTrie:
                 star = star.children.get(_STAR)
             node.closure = tuple(chain)
 
-    def _insert(self, pattern: str, index: int) -> None:
+    def _insert(self, pattern: str) -> _Node:
+        """The node a (lowercased) pattern ends at, created as needed."""
+        while "**" in pattern:  # `**` means what `*` means
+            pattern = pattern.replace("**", "*")
         node = self.root
-        prev = ""
         for ch in pattern:
-            if ch == _STAR and prev == _STAR:
-                continue  # `**` means what `*` means
-            nxt = node.children.get(ch)
+            children = node.children
+            nxt = children.get(ch)
             if nxt is None:
-                nxt = node.children[ch] = _Node(star=ch == _STAR)
+                nxt = children[ch] = _Node(star=ch == _STAR)
                 self.node_count += 1
             node = nxt
-            prev = ch
-        if index not in node.entries:
-            node.entries.append(index)
+        return node
 
     # -- lookup ---------------------------------------------------------------------------
 

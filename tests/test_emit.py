@@ -241,7 +241,7 @@ def test_more_than_ten_documents_is_refused(tmp_path, run_cli, compile_text):
     out = tmp_path / "out"
     result = run_cli("compile", src, "--out", out)
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"{src}:1:1: error: policy `many` needs more than 10 ")
+    assert result.stderr.startswith(f"{src}:1:8: error: policy `many` needs more than 10 ")
     assert "Traceback" not in result.stderr
     assert not out.exists()
 

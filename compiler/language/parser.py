@@ -1,4 +1,5 @@
-"""Text → ``SourceFile``: lark (LALR) parses, a Transformer builds the frozen AST.
+"""Text → ``SourceFile``: lark (LALR) parses, and a Transformer builds the frozen AST as it
+goes.
 
 Parse errors become ``Diagnostic`` values with a file, line and column, a snippet and what was
 expected; nothing from lark escapes this module. What another grammar of this package needs
@@ -14,7 +15,7 @@ from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
@@ -89,54 +90,80 @@ def _keep_comment(tok: Token) -> Token:
 def lalr(grammar: str, **options) -> Lark:
     """A packaged ``.lark`` file, built as every grammar here is: LALR, strict, positions."""
     text = resources.files(__package__).joinpath(grammar).read_text(encoding="utf-8")
-    return Lark(
-        text,
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-        strict=True,
-        **options,
-    )
+    settings: dict = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "propagate_positions": True,
+        "maybe_placeholders": False,
+        "strict": True,
+    }
+    settings.update(options)
+    return Lark(text, **settings)
 
 
 @cache
-def _parser() -> tuple[Lark, _BracketPostLexer]:
+def _parser() -> tuple[Lark, _BracketPostLexer, _ToAst]:
     postlex = _BracketPostLexer()
-    lark = lalr("rules.lark", postlex=postlex, lexer_callbacks={"COMMENT": _keep_comment})
-    return lark, postlex
+    builder = _ToAst()
+    lark = lalr(
+        "rules.lark",
+        postlex=postlex,
+        lexer_callbacks={"COMMENT": _keep_comment},
+        transformer=builder,
+        propagate_positions=False,
+    )
+    return lark, postlex, builder
 
 
 def token_span(path: str, tok: Token) -> Span:
     return Span(path, tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
 
 
+# (line, column) just past a node's last character; spans are built from tokens, which always
+# carry positions, because lark's position propagation cost a third of the parse.
+_End = tuple[int, int]
+
+
+def _end_of(tok: Token) -> _End:
+    return (tok.end_line or 0, tok.end_column or 0)
+
+
 class _ToAst(Transformer):
-    """Tree → AST. Runs after parsing (not inline) so that positions are final."""
+    """Builds the AST while lark parses (``Lark(transformer=…)``): no parse tree is kept.
 
-    def __init__(self, path: str):
+    One instance serves every parse; the file being parsed is per thread.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self.path = path
+        self._local = threading.local()
 
-    def _span(self, meta) -> Span:
-        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+    @property
+    def path(self) -> str:
+        return self._local.path
+
+    @path.setter
+    def path(self, value: str) -> None:
+        self._local.path = value
+
+    def _span(self, start: Token, end: _End) -> Span:
+        return Span(self.path, start.line or 0, start.column or 0, end[0], end[1])
 
     def _name(self, tok: Token) -> Name:
         return Name(str(tok), token_span(self.path, tok))
 
-    @v_args(meta=True)
-    def start(self, meta, children):
+    def start(self, children):
         return children
 
-    @v_args(meta=True)
-    def policy_header(self, meta, children):
-        name = self._name(children[0])
-        description = unquote(str(children[1])) if len(children) > 1 else None
-        return PolicyHeader(name, description, self._span(meta))
+    def policy_header(self, children):
+        keyword, name = children[0], children[1]
+        description = unquote(str(children[2])) if len(children) > 2 else None
+        return PolicyHeader(
+            self._name(name), description, self._span(keyword, _end_of(children[-1]))
+        )
 
-    @v_args(meta=True)
-    def deny_rule(self, meta, children):
-        (service, operations), rest = children[0], children[1:]
+    def deny_rule(self, children):
+        keyword, (service, operations, end), rest = children[0], children[1], children[2:]
         when: tuple[ConditionNode, ...] = ()
         unless: tuple[ConditionNode, ...] = ()
         for kind, conds in rest:
@@ -144,15 +171,16 @@ class _ToAst(Transformer):
                 when = conds
             else:
                 unless = conds
-        keyword = isinstance(children[0], _KeywordTarget)
-        return RuleNode(service, operations, when, unless, keyword, self._span(meta))
+            last = conds[-1].span
+            end = (last.end_line, last.end_col)
+        keyword_form = isinstance(children[1], _KeywordTarget)
+        return RuleNode(service, operations, when, unless, keyword_form, self._span(keyword, end))
 
-    @v_args(meta=True)
-    def positional_target(self, meta, children):
-        return (children[0], children[1])
+    def positional_target(self, children):
+        service, (operations, end) = children
+        return (service, operations, end)
 
-    @v_args(meta=True)
-    def keyword_target(self, meta, children):
+    def keyword_target(self, children):
         service: ServiceRef = children[0]
         if len(children) == 3:
             version: Name = children[1]
@@ -166,63 +194,61 @@ class _ToAst(Transformer):
                     )
                 )
             service = ServiceRef(service.name, version, service.span)
-        return _KeywordTarget((service, children[-1]))
+        operations, end = children[-1]
+        return _KeywordTarget((service, operations, end))
 
-    @v_args(meta=True)
-    def service_ref(self, meta, children):
+    def service_ref(self, children):
+        name = children[0]
         version = self._name(children[1]) if len(children) > 1 else None
-        return ServiceRef(self._name(children[0]), version, self._span(meta))
+        return ServiceRef(self._name(name), version, self._span(name, _end_of(children[-1])))
 
-    @v_args(meta=True)
-    def version_kw(self, meta, children):
+    def version_kw(self, children):
         return self._name(children[0])
 
-    @v_args(meta=True)
-    def operations(self, meta, children):
-        return tuple(self._name(tok) for tok in children)
+    def operations(self, children):
+        names = tuple(self._name(tok) for tok in children if tok.type == "GLOB")
+        return (names, _end_of(children[-1]))
 
-    @v_args(meta=True)
-    def when_clause(self, meta, children):
+    def when_clause(self, children):
         return ("when", children[0])
 
-    @v_args(meta=True)
-    def unless_clause(self, meta, children):
+    def unless_clause(self, children):
         return ("unless", children[0])
 
-    @v_args(meta=True)
-    def conjunction(self, meta, children):
+    def conjunction(self, children):
         return tuple(children)
 
-    def _condition(self, meta, children, operator: str) -> ConditionNode:
-        key = self._name(children[0])
-        values, bracketed = children[1]
-        return ConditionNode(key, operator, values, bracketed, self._span(meta))
+    def _condition(self, children, operator: str) -> ConditionNode:
+        key = children[0]
+        values, bracketed, end = children[1]
+        return ConditionNode(self._name(key), operator, values, bracketed, self._span(key, end))
 
-    @v_args(meta=True)
-    def cond_in(self, meta, children):
-        return self._condition(meta, children, "in")
+    def _single(self, children, operator: str) -> ConditionNode:
+        value: Value = children[1]
+        end = (value.span.end_line, value.span.end_col)
+        return self._condition([children[0], ((value,), False, end)], operator)
 
-    @v_args(meta=True)
-    def cond_not_in(self, meta, children):
-        return self._condition(meta, children, "not in")
+    def cond_in(self, children):
+        return self._condition(children, "in")
 
-    @v_args(meta=True)
-    def cond_equals(self, meta, children):
-        return self._condition(meta, [children[0], ((children[1],), False)], "=")
+    def cond_not_in(self, children):
+        return self._condition(children, "not in")
 
-    @v_args(meta=True)
-    def cond_before(self, meta, children):
-        return self._condition(meta, [children[0], ((children[1],), False)], "before")
+    def cond_equals(self, children):
+        return self._single(children, "=")
 
-    @v_args(meta=True)
-    def cond_after(self, meta, children):
-        return self._condition(meta, [children[0], ((children[1],), False)], "after")
+    def cond_before(self, children):
+        return self._single(children, "before")
 
-    @v_args(meta=True)
-    def value_list(self, meta, children):
-        # A bracketed list starts at `[`; a single value's span is the value's own.
-        bracketed = meta.column != children[0].span.col or meta.line != children[0].span.line
-        return (tuple(children), bracketed)
+    def cond_after(self, children):
+        return self._single(children, "after")
+
+    def value_list(self, children):
+        values = tuple(c for c in children if isinstance(c, Value))
+        last = children[-1]
+        if isinstance(last, Token):
+            return (values, True, _end_of(last))
+        return (values, False, (last.span.end_line, last.span.end_col))
 
     def bare_value(self, children):
         tok = children[0]
@@ -330,25 +356,21 @@ def decode_source(path: str, data: bytes) -> str:
 
 def parse_text(path: str, text: str) -> SourceFile:
     """Parse one rules file. Raises CompileError with positioned diagnostics."""
-    lark, postlex = _parser()
+    lark, postlex, builder = _parser()
     source = text if text.endswith("\n") else text + "\n"
     _SINK.comments = []
+    builder.path = path
     try:
-        tree = lark.parse(source)
+        items = lark.parse(source)
     except UnexpectedInput as exc:
         raise CompileError(
             [syntax_diagnostic(path, text, exc, lark, open_brackets=postlex.open_brackets)]
         ) from None
+    except _GrammarUse as exc:
+        raise CompileError([with_source(exc.diagnostic, text)]) from None
     finally:
         tokens, _SINK.comments = _SINK.comments, None
     comments = [Comment(str(t), token_span(path, t)) for t in tokens or ()]
-    try:
-        items = _ToAst(path).transform(tree)
-    except Exception as exc:  # lark wraps transformer errors in VisitError
-        inner = getattr(exc, "orig_exc", exc)
-        if isinstance(inner, _GrammarUse):
-            raise CompileError([with_source(inner.diagnostic, text)]) from None
-        raise
     header = None
     rules: list[RuleNode] = []
     diags: list[Diagnostic] = []
