@@ -332,7 +332,7 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
     if kind is KeyKind.IP:
         try:
             net = ipaddress.ip_network(text, strict=True)
-        except ValueError as exc:
+        except ValueError:
             help_text = "write an IP address or a CIDR block, e.g. 10.0.0.0/8"
             try:
                 loose = ipaddress.ip_network(text, strict=False)
@@ -342,7 +342,7 @@ def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | 
             diags.append(
                 error(
                     "E0240",
-                    f"`{shorten(text)}` is not a valid CIDR block: {exc}",
+                    f"`{shorten(text)}` is not a valid CIDR block",
                     value.span,
                     help=help_text,
                 )

@@ -25,8 +25,7 @@ BROKEN_ERRORS = [
         19,
         24,
         "E0240",
-        "`10.0.0.0/33` is not a valid CIDR block: '10.0.0.0/33' does not appear to be an "
-        "IPv4 or IPv6 network",
+        "`10.0.0.0/33` is not a valid CIDR block",
         "write an IP address or a CIDR block, e.g. 10.0.0.0/8",
     ),
     (22, 6, "E0212", "unknown service `ECX`", "did you mean ECS?"),
