@@ -1,0 +1,41 @@
+"""Every verb on the seed policy works, and on a broken copy of it fails the same clean way:
+exit 1, the first error at its FILE:LINE:COL, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+SEED = "policies"
+BROKEN = "tests/data/broken"
+SAMPLE = "tests/data/sample-trace.jsonl.gz"
+FIRST_ERROR = (
+    "tests/data/broken/leaked-accesskey-protection.rules:15:3: error: "
+    "unknown operation `RunInstance` for ECS"
+)
+
+VERBS = {
+    "check": lambda rules: ["check", rules],
+    "test": lambda rules: ["test", rules],
+    "decide": lambda rules: ["decide", "--rules", rules, "ecs:RunInstances"],
+    "explain": lambda rules: ["explain", "--rules", rules, "ecs:RunInstances"],
+    "graph": lambda rules: ["graph", "--rules", rules],
+    "diff": lambda rules: ["diff", SEED, rules],
+    "simulate": lambda rules: ["simulate", "--rules", rules, "--trace", SAMPLE, "-q"],
+    "compile": lambda rules: ["compile", rules, "--out", "generated", "--check"],
+}
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_verb_works_on_the_seed(verb, run_cli, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    result = run_cli(*VERBS[verb](SEED))
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("verb", sorted(VERBS))
+def test_verb_fails_cleanly_on_a_broken_copy(verb, run_cli, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    result = run_cli(*VERBS[verb](BROKEN))
+    assert result.exit_code == 1
+    assert FIRST_ERROR in result.stderr
+    assert "Traceback" not in result.stderr
