@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -164,14 +164,14 @@ def run(*args: str):
 
 def test_malformed_lines_are_counted_with_their_line_numbers(tmp_path):
     lines = [
-        orjson.dumps(event(1)),  # 1
+        msgspec.json.encode(event(1)),  # 1
         b"{not json",  # 2
-        orjson.dumps(event(3, name="DescribeInstances")),  # 3
+        msgspec.json.encode(event(3, name="DescribeInstances")),  # 3
         b"",  # 4: blank, skipped, not malformed
-        orjson.dumps({"eventId": "x"}),  # 5: no eventName
+        msgspec.json.encode({"eventId": "x"}),  # 5: no eventName
         b"[1, 2]",  # 6: not an object
-        orjson.dumps(event(7, userIdentity="alice")),  # 7: wrong type
-        orjson.dumps(event(8, name="DeleteInstance")),  # 8
+        msgspec.json.encode(event(7, userIdentity="alice")),  # 7: wrong type
+        msgspec.json.encode(event(8, name="DeleteInstance")),  # 8
     ]
     trace = write_jsonl(tmp_path / "t.jsonl", lines)
     out = tmp_path / "report.json"
@@ -189,7 +189,7 @@ def test_malformed_lines_are_counted_with_their_line_numbers(tmp_path):
 
 
 def test_strict_makes_a_malformed_line_fatal(tmp_path):
-    trace = write_jsonl(tmp_path / "t.jsonl", [orjson.dumps(event(1)), b"{oops"])
+    trace = write_jsonl(tmp_path / "t.jsonl", [msgspec.json.encode(event(1)), b"{oops"])
     result = run("simulate", "--rules", str(SEED_RULES), "--trace", str(trace), "--strict")
     assert result.exit_code == 1
     assert f"{trace}:2: error: malformed event" in result.stderr
@@ -207,9 +207,9 @@ def test_planted_disagreement_is_a_mismatch_with_exit_1(tmp_path):
     trace = write_jsonl(
         tmp_path / "t.jsonl",
         [
-            orjson.dumps(event(1)),
-            orjson.dumps(event(2, name="DeleteInstance")),
-            orjson.dumps(event(3, name="DeleteInstance")),
+            msgspec.json.encode(event(1)),
+            msgspec.json.encode(event(2, name="DeleteInstance")),
+            msgspec.json.encode(event(3, name="DeleteInstance")),
         ],
     )
     out = tmp_path / "r.json"
@@ -246,9 +246,9 @@ def test_fail_on_deny_exits_3_and_recorded_denies_are_compared(tmp_path):
     trace = write_jsonl(
         tmp_path / "t.jsonl",
         [
-            orjson.dumps(event(1, **leaked)),
-            orjson.dumps(event(2, name="DescribeInstances")),
-            orjson.dumps(event(3, name="DescribeInstances", **leaked)),
+            msgspec.json.encode(event(1, **leaked)),
+            msgspec.json.encode(event(2, name="DescribeInstances")),
+            msgspec.json.encode(event(3, name="DescribeInstances", **leaked)),
         ],
     )
     out = tmp_path / "r.json"
@@ -310,7 +310,7 @@ def _without_timing(report: dict) -> dict:
 
 def test_split_replay_merges_into_the_same_report(tmp_path):
     lines = [
-        orjson.dumps(event(i, name=n))
+        msgspec.json.encode(event(i, name=n))
         for i, n in enumerate(
             ["RunInstances", "DescribeInstances", "DeleteInstance", "StopInstance"] * 60
         )

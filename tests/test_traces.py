@@ -14,7 +14,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 
 from compiler.catalog import default_catalog
@@ -66,11 +66,11 @@ def read_all(path, source: int = 0) -> list[TraceEvent | Malformed]:
 
 def encode(fmt: str, events: list[dict]) -> bytes:
     if fmt == "array":
-        return orjson.dumps(events, option=orjson.OPT_INDENT_2)
+        return msgspec.json.format(msgspec.json.encode(events), indent=2)
     if fmt == "events":
         doc = {"RequestId": "r", "Events": events, "NextToken": "t"}
-        return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
-    return b"".join(orjson.dumps(e) + b"\n" for e in events)
+        return msgspec.json.format(msgspec.json.encode(doc), indent=2)
+    return b"".join(msgspec.json.encode(e) + b"\n" for e in events)
 
 
 # --- formats -------------------------------------------------------------------------------
@@ -105,16 +105,18 @@ def test_stdin_is_read_as_binary(monkeypatch, gz):
 
 def test_single_line_events_document_and_single_event_line(tmp_path):
     doc = tmp_path / "doc.json"
-    doc.write_bytes(orjson.dumps({"Events": SAMPLE[:2]}) + b"\n")
+    doc.write_bytes(msgspec.json.encode({"Events": SAMPLE[:2]}) + b"\n")
     assert [e.line for e in read_all(doc)] == [1, 2]
     one = tmp_path / "one.jsonl"
-    one.write_bytes(orjson.dumps(SAMPLE[0]))  # no trailing newline
+    one.write_bytes(msgspec.json.encode(SAMPLE[0]))  # no trailing newline
     assert [e.event_id for e in read_all(one)] == ["a"]
 
 
 def test_blank_lines_are_skipped_and_keep_line_numbers(tmp_path):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b"\n  \n" + orjson.dumps(SAMPLE[0]) + b"\r\n\t\n" + orjson.dumps(SAMPLE[1]))
+    path.write_bytes(
+        b"\n  \n" + msgspec.json.encode(SAMPLE[0]) + b"\r\n\t\n" + msgspec.json.encode(SAMPLE[1])
+    )
     assert [(type(e).__name__, e.line) for e in read_all(path)] == [
         ("TraceEvent", 3),
         ("TraceEvent", 5),
@@ -163,7 +165,7 @@ def test_malformed_lines_are_reported_with_exact_lines_and_never_stop(tmp_path):
 
 def test_broken_first_line_of_json_lines_is_one_malformed_line(tmp_path):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(b'{"eventName": \n' + orjson.dumps(SAMPLE[0]) + b"\n")
+    path.write_bytes(b'{"eventName": \n' + msgspec.json.encode(SAMPLE[0]) + b"\n")
     got = read_all(path)
     assert [(type(e).__name__, e.line) for e in got] == [("Malformed", 1), ("TraceEvent", 2)]
 
@@ -171,7 +173,7 @@ def test_broken_first_line_of_json_lines_is_one_malformed_line(tmp_path):
 def test_malformed_array_elements_are_numbered_by_index(tmp_path):
     path = tmp_path / "t.json"
     items = [SAMPLE[0], 5, {"eventId": "x"}, {"eventName": "A", "userIdentity": []}, SAMPLE[1]]
-    path.write_bytes(orjson.dumps(items))
+    path.write_bytes(msgspec.json.encode(items))
     got = read_all(path)
     assert [(type(e).__name__, e.line) for e in got] == [
         ("TraceEvent", 1),
@@ -239,7 +241,9 @@ def test_corrupt_gzip_is_a_trace_error(tmp_path, data):
 )
 def test_service_mapping_and_unmapped(tmp_path, source, name, action, service):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(orjson.dumps(event(eventName="X", eventSource=source, serviceName=name)))
+    path.write_bytes(
+        msgspec.json.encode(event(eventName="X", eventSource=source, serviceName=name))
+    )
     (got,) = read_all(path)
     assert (got.action, got.service, got.event_name) == (action, service, "X")
 
@@ -279,11 +283,11 @@ def with_mfa(flag) -> dict:
         ({"additionalEventData": {"Scheme": "http"}}, {"acs:SecureTransport": False}),
         ({"additionalEventData": {"isMFAChecked": "true"}}, {}),
     ],
-    ids=lambda v: orjson.dumps(v).decode()[:60],
+    ids=lambda v: msgspec.json.encode(v).decode()[:60],
 )
 def test_context_keys(tmp_path, fields, changes):
     path = tmp_path / "t.jsonl"
-    path.write_bytes(orjson.dumps(event(**fields)))
+    path.write_bytes(msgspec.json.encode(event(**fields)))
     (got,) = read_all(path)
     expected = {**BASE_CONTEXT, **changes}
     assert got.context == {k: v for k, v in expected.items() if v is not None}
@@ -306,7 +310,7 @@ def test_context_keys(tmp_path, fields, changes):
 def test_recorded_outcome(tmp_path, code, message, recorded):
     assert classify_outcome(code, message) == recorded
     path = tmp_path / "t.jsonl"
-    path.write_bytes(orjson.dumps(event(errorCode=code, errorMessage=message)))
+    path.write_bytes(msgspec.json.encode(event(errorCode=code, errorMessage=message)))
     assert read_all(path)[0].recorded == recorded
 
 
@@ -375,13 +379,13 @@ def test_generator_is_deterministic(tmp_path, name):
 
 
 GEN_SCRIPT = """
-import hashlib, orjson, sys
+import hashlib, msgspec, sys
 from compiler.catalog import default_catalog
 from compiler.traces import generate_events
 deny = lambda a: a.startswith(("ram:", "ims:")) or a.endswith(":RunInstances")
 h = hashlib.sha256()
 for e in generate_events(300, 5, default_catalog(), deny):
-    h.update(orjson.dumps(e))
+    h.update(msgspec.json.encode(e))
 print(h.hexdigest())
 """
 
@@ -487,11 +491,11 @@ def test_byte_order_mark_is_ignored_whole_and_in_ranges(tmp_path):
 
 def test_one_event_pretty_printed_in_an_events_document(tmp_path):
     path = tmp_path / "t.json"
-    path.write_bytes(b'{"Events": [\n' + orjson.dumps(SAMPLE[0]) + b"\n]}\n")
+    path.write_bytes(b'{"Events": [\n' + msgspec.json.encode(SAMPLE[0]) + b"\n]}\n")
     assert [(e.line, e.event_id) for e in read_all(path)] == [(1, "a")]
 
 
 def test_huge_one_line_document_is_sniffed_in_linear_time(tmp_path):
     path = tmp_path / "t.json"
-    path.write_bytes(orjson.dumps({"Events": [SAMPLE[0]] * 40_000}))  # ~8 MB, one line
+    path.write_bytes(msgspec.json.encode({"Events": [SAMPLE[0]] * 40_000}))  # ~8 MB, one line
     assert sum(1 for _ in read_all(path)) == 40_000

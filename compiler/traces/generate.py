@@ -24,9 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import orjson
+import msgspec
 
 from compiler.traces.events import LEAKED_KEY_CODE, LEAKED_KEY_MESSAGE
+
+# Compact JSON, keys in insertion order: the same event always gives the same bytes.
+_encode = msgspec.json.Encoder().encode
 
 # 2026-03-02T00:00:00Z; a trace spans about a week whatever its size (gaps are clamped).
 _START = 1772409600.0
@@ -339,7 +342,7 @@ def write_trace(
                 for event in events:
                     if count and fmt == "array":
                         batch.append(sep)
-                    line = orjson.dumps(event)
+                    line = _encode(event)
                     batch.append(line)
                     if fmt == "jsonl":
                         batch.append(sep)
