@@ -43,7 +43,7 @@ test: lint
 	$(BIN)/ramguard compile policies --out generated --check
 	$(BIN)/ramguard test policies
 	$(BIN)/pytest
-	$(BIN)/pytest bench/test_gate.py -q -p no:cacheprovider
+	$(BIN)/pytest bench/test_gate.py -p no:cacheprovider
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
