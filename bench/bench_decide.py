@@ -44,7 +44,7 @@ def test_floor(benchmark, workload):
 
 def test_trie_warm(benchmark, workload):
     name, policy, requests = workload
-    decide = policy.trie.decide
+    decide = policy.trie.decider()
     for a, c in requests:
         decide(a, c)
 

@@ -60,7 +60,7 @@ def _loop(decide, requests):
 def test_warm_trie_vs_dict_get(seed_policy, seed_requests):
     actions = [a for a, _ in seed_requests]
     get = {a: a for a in actions}.get
-    decide = seed_policy.trie.decide
+    decide = seed_policy.trie.decider()
 
     def floor():
         for a in actions:
@@ -82,7 +82,7 @@ def test_trie_vs_ram_evaluator(which, seed_policy, mixed_policy, seed_requests, 
     )
     requests = requests[:1000]
     ram = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents]).decide
-    trie = policy.trie.decide
+    trie = policy.trie.decider()
     _loop(trie, requests)()
     t, r = _best_pair(_loop(trie, requests), _loop(ram, requests), rounds=5)
     _check(f"ram_vs_trie_{which}", r / t)
@@ -95,7 +95,7 @@ def test_trie_vs_cedar(mixed_policy, mixed_requests):
     )
     entities = cedarpy.Entities.from_json_str("[]")
     cedar_requests = [cedar_request(a, c) for a, c in requests]
-    trie = mixed_policy.trie.decide
+    trie = mixed_policy.trie.decider()
     _loop(trie, requests)()
     t, c = _best_pair(
         _loop(trie, requests),

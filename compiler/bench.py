@@ -149,7 +149,7 @@ def measure_engines(
     actions = [a for a, _ in requests]
     table = {a: a for a in actions}
     get = table.get
-    decide = policy.trie.decide
+    decide = policy.trie.decider()
     ram = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents]).decide
 
     def floor() -> None:
@@ -233,7 +233,7 @@ def decode_file(path: str | Path) -> int:
 
 def replay_file(policy: Policy, path: str | Path, catalog) -> int:
     """A replay of one file through the trie: read, normalise, decide. Returns the denies."""
-    decide = policy.trie.decide
+    decide = policy.trie.decider()
     denied = 0
     for ev in read_events(path, 0, catalog):
         if not isinstance(ev, Malformed) and ev.action is not None:

@@ -242,7 +242,7 @@ def _decide_batch(
     batch: list[TraceEvent], engines: Engines, report: PartialReport, overhead: int
 ) -> None:
     clock = time.perf_counter_ns
-    trie_decide = engines.policy.trie.decide
+    trie_decide = engines.policy.trie.decider()
     ram_decide = engines.ram.decide
 
     t0 = clock()
