@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .policy import Policy
 from .ram import RamEvaluator
-from .simulate import EngineStats, bucket_of
+from .simulate import EngineStats, bucket_of, clock_overhead
 from .traces import Malformed, read_events
 
 DEFAULT_LIMIT = 100_000
@@ -97,16 +97,6 @@ class EngineResult:
         }
 
 
-def _clock_overhead() -> int:
-    clock = time.perf_counter_ns
-    best = 1 << 62
-    for _ in range(2000):
-        t0 = clock()
-        t1 = clock()
-        best = min(best, t1 - t0)
-    return best
-
-
 def _measure(
     name: str,
     batch: Callable[[], object],
@@ -124,7 +114,7 @@ def _measure(
         t0 = clock()
         batch()
         best = min(best, clock() - t0)
-    overhead = _clock_overhead()
+    overhead = clock_overhead()
     stats = EngineStats()
     step = max(1, n // max(samples, 1))
     for i in range(0, n, step):

@@ -191,7 +191,7 @@ class Engines:
         return cls(policy, RamEvaluator(docs))
 
 
-def _clock_overhead() -> int:
+def clock_overhead() -> int:
     """The cost of one ``perf_counter_ns`` pair, subtracted from each timed sample."""
     clock = time.perf_counter_ns
     best = 1 << 62
@@ -211,7 +211,7 @@ def replay_split(
 ) -> PartialReport:
     """Replay one split. Memory is bounded by the batch size, not by the split's length."""
     report = PartialReport()
-    overhead = _clock_overhead()
+    overhead = clock_overhead()
     stream = read_jsonl_range(
         split.path, split.source, split.start, split.end, split.first_line, engines.catalog
     )

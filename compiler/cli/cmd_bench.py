@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -21,17 +20,11 @@ from ..bench import (
 from ..catalog import default_catalog
 from ..policy import compile_rules
 from ..traces import TraceError
-from .common import fail, fail_at
+from .common import fail, fail_at, rules_option, text_or_json_option
 
 
 @click.command("bench")
-@click.option(
-    "--rules",
-    multiple=True,
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Rules file or directory (repeatable).",
-)
+@rules_option
 @click.option(
     "--trace",
     "traces",
@@ -47,9 +40,7 @@ from .common import fail, fail_at
     help="Decide at most this many events (they are held in memory).",
 )
 @click.option("--no-cedar", is_flag=True, help="Leave Cedar out.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@text_or_json_option
 def command(rules, traces, limit, no_cedar, fmt) -> None:
     """Time the trie, the RAM evaluator and Cedar on your rules and trace.
 

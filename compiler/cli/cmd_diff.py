@@ -10,7 +10,7 @@ import click
 from ..diff import CLASSES, DiffResult, load_decider, semantic_diff
 from ..language.diagnostics import Diagnostic, Severity, Span
 from ..ram import PolicyDocumentError
-from .common import fail_with_diagnostics
+from .common import fail_with_diagnostics, text_or_json_option
 
 _TITLES = {
     "newly_denied": "newly denied",
@@ -74,14 +74,7 @@ def render_text(result: DiffResult) -> None:
 @click.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@text_or_json_option
 def command(old: Path, new: Path, fmt: str) -> None:
     """Compare two policies by what they decide: every catalog action, under the request
     contexts their conditions make different.

@@ -9,7 +9,7 @@ import click
 
 from ..explain import explain, to_renderable
 from ..policy import compile_rules
-from .common import context_option, fail, parse_context, rules_option
+from .common import context_option, fail, parse_context, rules_option, text_or_json_option
 
 
 @click.command("explain")
@@ -22,13 +22,7 @@ from .common import context_option, fail, parse_context, rules_option
     is_flag=True,
     help="Trace every rule, not only those whose service could apply.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@text_or_json_option
 def command(
     rules: tuple[Path, ...], action: str, context: tuple[str, ...], all_rules: bool, fmt: str
 ) -> None:

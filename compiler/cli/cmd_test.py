@@ -11,19 +11,12 @@ import click
 from ..language.diagnostics import Severity, sorted_capped
 from ..output import atomic_write
 from ..policy_tests import failure_details, run_tests, to_junit
-from .common import print_diagnostics
+from .common import print_diagnostics, text_or_json_option
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format on stdout.",
-)
+@text_or_json_option
 @click.option(
     "--junit",
     "junit",

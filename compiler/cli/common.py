@@ -21,6 +21,14 @@ rules_option = click.option(
     type=click.Path(path_type=Path),
     help="Rules file or directory (repeatable).",
 )
+text_or_json_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format on stdout.",
+)
 context_option = click.option(
     "--context",
     "-c",
