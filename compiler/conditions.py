@@ -9,6 +9,7 @@ way RAM treats a missing key.
 from __future__ import annotations
 
 import ipaddress
+import operator
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +26,13 @@ def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.ip_address(text.strip())
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=65536)
+def _ip_number(text: str) -> tuple[int, int] | None:
+    """(IP version, address as an integer): what a range test needs, parsed once per text."""
+    addr = parse_ip(text)
+    return None if addr is None else (addr.version, int(addr))
 
 
 @lru_cache(maxsize=65536)
@@ -56,16 +64,23 @@ def compile_condition(cond: Condition) -> Test:
     absent = op in MATCHES_ABSENT_KEY
 
     if op in ("IpAddress", "NotIpAddress"):
-        nets = tuple(ipaddress.ip_network(v, strict=False) for v in cond.values)
+        # Each CIDR as (version, first, last) integers: a containment test is two compares.
+        ranges = tuple(
+            (net.version, int(net.network_address), int(net.broadcast_address))
+            for net in (ipaddress.ip_network(v, strict=False) for v in cond.values)
+        )
         negate = op == "NotIpAddress"
 
         def test_ip(ctx: Mapping[str, object]) -> bool:
             raw = ctx.get(key)
-            addr = parse_ip(raw) if isinstance(raw, str) else None
-            if addr is None:
+            number = _ip_number(raw) if isinstance(raw, str) else None
+            if number is None:
                 return absent
-            inside = any(addr.version == n.version and addr in n for n in nets)
-            return inside != negate
+            version, n = number
+            for net_version, first, last in ranges:
+                if net_version == version and first <= n <= last:
+                    return not negate
+            return negate
 
         return test_ip
 
@@ -85,7 +100,10 @@ def compile_condition(cond: Condition) -> Test:
         want = cond.values[0] == "true"
 
         def test_bool(ctx: Mapping[str, object]) -> bool:
-            got = parse_bool(ctx.get(key))
+            raw = ctx.get(key)
+            got = _EXACT_BOOLS.get(raw) if isinstance(raw, str | bool) else None
+            if got is None:
+                got = parse_bool(raw)  # " TRUE " and the like
             return got is not None and got == want
 
         return test_bool
@@ -105,11 +123,13 @@ def compile_condition(cond: Condition) -> Test:
 
 
 _DATE_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
-    "DateLessThan": lambda a, b: a < b,
-    "DateLessThanEquals": lambda a, b: a <= b,
-    "DateGreaterThan": lambda a, b: a > b,
-    "DateGreaterThanEquals": lambda a, b: a >= b,
+    "DateLessThan": operator.lt,
+    "DateLessThanEquals": operator.le,
+    "DateGreaterThan": operator.gt,
+    "DateGreaterThanEquals": operator.ge,
 }
+# The spellings requests carry, looked up without a call.
+_EXACT_BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
 
 
 def compile_conjunction(conj: Conjunction) -> Test:
@@ -118,9 +138,8 @@ def compile_conjunction(conj: Conjunction) -> Test:
         return lambda ctx: True
     if len(tests) == 1:
         return tests[0]
-    return lambda ctx: all(t(ctx) for t in tests)
+    if len(tests) == 2:
+        first, second = tests
+        return lambda ctx: first(ctx) and second(ctx)
 
-
-def explain_condition(cond: Condition, context: Mapping[str, object]) -> tuple[bool, object]:
-    """Whether ``cond`` holds, and the request value it was decided on (None if absent)."""
-    return compile_condition(cond)(context), context.get(cond.key)
+    return lambda ctx: all(test(ctx) for test in tests)
