@@ -393,11 +393,23 @@ def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
             )
         )
         return None
-    utc = when.astimezone(UTC)
-    if utc.microsecond:
-        # Keep what was written: dropping the fraction would move the boundary.
-        return utc.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0") + "Z"
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    _, _, clock = text.partition("T")
+    _, dot, fraction = clock.partition(".")
+    digits = len(fraction) - len(fraction.lstrip("0123456789"))
+    if dot and digits > 6:
+        # datetime keeps microseconds; silently cutting the rest would move the boundary.
+        diags.append(
+            error(
+                "E0242",
+                f"`{shorten(text)}` has {digits} fractional digits; at most 6 are kept",
+                value.span,
+                help="write the time to the microsecond at most",
+            )
+        )
+        return None
+    utc = when.astimezone(UTC).replace(tzinfo=None)
+    # isoformat pads the year to four digits (strftime's %Y does not, below year 1000).
+    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
 
 
 def _normalise(
@@ -422,8 +434,6 @@ def _merge(conj: Iterable[Condition], node: RuleNode, diags: list[Diagnostic]):
     by_slot: dict[tuple[str, str], Condition] = {}
     for cond in conj:
         slot = (cond.operator, cond.key)
-        if cond.operator == "Bool":
-            slot = ("Bool", cond.key)
         prior = by_slot.get(slot)
         if prior is None:
             by_slot[slot] = cond

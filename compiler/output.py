@@ -50,21 +50,12 @@ class OutputPlan:
         return bool(self.write or self.remove)
 
 
-def _owned(name: str, policies: set[str]) -> bool:
-    """Is ``name`` a document file of one of these policies (``p.json``, ``p.3.json``)?"""
-    if not name.endswith(".json"):
-        return False
-    stem = name[: -len(".json")]
-    if stem in policies:
-        return True
-    head, _, tail = stem.rpartition(".")
-    return head in policies and tail.isdigit()
-
-
 def plan_output(documents: Iterable[Document], out_dir: Path) -> OutputPlan:
     docs = list(documents)
     wanted = {doc.filename: doc.text.encode("utf-8") for doc in docs}
-    policies = {doc.policy for doc in docs}
+    # The output directory belongs to ramguard: every file in it with the suffix of what we
+    # emit (`.json`, `.cedar`) is ours, so a deleted or renamed policy's files are stale too.
+    suffixes = {Path(name).suffix for name in wanted}
     write: list[tuple[Path, bytes]] = []
     unchanged: list[Path] = []
     for name, data in sorted(wanted.items()):
@@ -80,7 +71,7 @@ def plan_output(documents: Iterable[Document], out_dir: Path) -> OutputPlan:
     remove: list[Path] = []
     if out_dir.is_dir():
         for path in sorted(out_dir.iterdir()):
-            if path.name not in wanted and path.is_file() and _owned(path.name, policies):
+            if path.name not in wanted and path.is_file() and path.suffix in suffixes:
                 remove.append(path)
     return OutputPlan(tuple(write), tuple(unchanged), tuple(remove))
 

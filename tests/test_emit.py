@@ -213,12 +213,13 @@ def test_split_files_are_written_and_old_ones_replaced(tmp_path, run_cli):
     out.mkdir()
     (out / "big.json").write_text("{}", encoding="utf-8")  # from when it fitted in one
     (out / "big.9.json").write_text("{}", encoding="utf-8")  # from when it was longer
-    (out / "other.json").write_text("{}", encoding="utf-8")  # not ours: left alone
+    (out / "other.json").write_text("{}", encoding="utf-8")  # a policy since deleted
+    (out / "notes.txt").write_text("mine", encoding="utf-8")  # not a document: left alone
     result = run_cli("compile", src, "--out", out)
     assert result.exit_code == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
     n = len(names) - 1
-    assert names == sorted([*(f"big.{i}.json" for i in range(1, n + 1)), "other.json"])
+    assert names == sorted([*(f"big.{i}.json" for i in range(1, n + 1)), "notes.txt"])
     for i in range(1, n + 1):
         text = (out / f"big.{i}.json").read_text(encoding="utf-8")
         assert len(text) <= MAX_DOCUMENT_CHARS
@@ -453,3 +454,51 @@ def test_same_bytes_across_hash_seeds(tmp_path, run_ramguard, repo):
     assert (repo / "generated" / "leaked-accesskey-protection.json").read_bytes() == outs[0][
         "leaked-accesskey-protection.json"
     ]
+
+
+def test_check_sees_the_documents_of_a_deleted_policy(tmp_path, run_cli):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.rules").write_text("deny ECS RunInstances\n", encoding="utf-8")
+    (rules / "b.rules").write_text("deny RDS DeleteDBInstance\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert run_cli("compile", rules, "--out", out).exit_code == 0
+    (rules / "b.rules").unlink()
+    result = run_cli("compile", rules, "--out", out, "--check")
+    assert result.exit_code == 1
+    assert f"{out / 'b.json'}: stale: no longer produced by the rules" in result.stderr
+    assert run_cli("compile", rules, "--out", out).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.json"]
+
+
+@pytest.mark.parametrize("make_out", ["file-in-the-way", "directory-named-like-a-document"])
+def test_an_unusable_out_directory_is_a_clean_error(tmp_path, run_cli, make_out):
+    src = tmp_path / "p.rules"
+    src.write_text("deny ECS RunInstances\n", encoding="utf-8")
+    if make_out == "file-in-the-way":
+        (tmp_path / "afile").write_text("x", encoding="utf-8")
+        out = tmp_path / "afile" / "sub"
+    else:
+        out = tmp_path / "out"
+        (out / "p.json").mkdir(parents=True)
+    result = run_cli("compile", src, "--out", out)
+    assert result.exit_code == 1
+    assert ": error: " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_documents_are_filled_action_by_action(compile_text):
+    # Every operation of seven services, one rule each: 1,341 actions in one statement. Cut
+    # into halves, two pieces never shared a document and it "needed" 11; filled action by
+    # action it takes 9, each but the last nearly full.
+    catalog = default_catalog()
+    services = ["ECS", "RDS", "ECD", "DBS", "ECI", "SMS", "PTS"]
+    lines = [
+        f"deny {svc} {op}" for svc in services for op in sorted(catalog.service(svc).operations())
+    ]
+    policy = compile_text("policy all\n" + "\n".join(lines) + "\n")
+    sizes = [len(d.text) for d in policy.documents]
+    assert len(sizes) <= MAX_DOCUMENTS
+    assert all(size <= MAX_DOCUMENT_CHARS for size in sizes)
+    assert all(size > MAX_DOCUMENT_CHARS - 100 for size in sizes[:-1])
+    emitted = sorted(a for doc in policy.ram_documents() for a in doc["Statement"][0]["Action"])
+    assert emitted == sorted(a for r in policy.rules for a in r.actions)

@@ -52,7 +52,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except CompileError as exc:
-            fail_with_diagnostics(exc.diagnostics)
+            fail_with_diagnostics(exc.diagnostics, exc.error_count)
         except BrokenPipeError:
             # `ramguard … | head`: the reader went away; that is not an error of ours.
             sys.stderr.close()

@@ -10,7 +10,7 @@ import click
 from ..emit.cedar import cedar_policies
 from ..output import apply_output, plan_output
 from ..policy import compile_rules
-from .common import print_diagnostics
+from .common import fail_at, print_diagnostics
 
 
 @click.command("compile")
@@ -21,7 +21,8 @@ from .common import print_diagnostics
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("generated"),
     show_default=True,
-    help="Directory for the emitted documents.",
+    help="Directory for the emitted documents; ramguard owns it: a `.json` (`.cedar`) file "
+    "there that the rules no longer produce is removed (and is stale for --check).",
 )
 @click.option(
     "--target",
@@ -53,7 +54,12 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
         documents = cedar_policies(policy.policies, policy.sources)
     else:
         documents = policy.documents
-    plan = plan_output(documents, out_dir)
+    try:
+        plan = plan_output(documents, out_dir)
+        if not check:
+            apply_output(plan)
+    except OSError as exc:
+        fail_at(str(exc.filename or out_dir), (exc.strerror or str(exc)).lower())
     if check:
         for path, _ in plan.write:
             click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
@@ -65,7 +71,6 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
         if not quiet:
             click.echo(f"{out_dir}: up to date ({len(plan.unchanged)} documents)")
         return
-    apply_output(plan)
     if not quiet:
         n_rules = len(policy.rules)
         click.echo(

@@ -58,10 +58,15 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
         click.echo(d.render(), err=True)
 
 
-def fail_with_diagnostics(diagnostics: Iterable[Diagnostic]) -> NoReturn:
+def fail_with_diagnostics(
+    diagnostics: Iterable[Diagnostic], error_count: int | None = None
+) -> NoReturn:
+    """Print (at most MAX_DIAGNOSTICS) diagnostics and exit 1; the count is of all errors."""
     diags = list(diagnostics)
     print_diagnostics(diags)
-    errors = sum(1 for d in diags if d.severity is Severity.ERROR)
+    errors = error_count
+    if errors is None:
+        errors = sum(1 for d in diags if d.severity is Severity.ERROR)
     if errors > 1:
         click.echo(f"ramguard: {errors} errors", err=True)
     sys.exit(1)

@@ -108,25 +108,75 @@ def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
     return tuple(out)
 
 
-def _statement_size(st: Statement) -> int:
-    """Characters one statement adds to a document (the template's layout is fixed, so a
-    document of k statements is ``_empty_size() + sum(sizes) + (k - 1)`` commas)."""
-    return len(render((st,))) - _empty_size()
-
-
 @cache
 def _empty_size() -> int:
     return len(render(()))
 
 
-def _split_statement(st: Statement) -> list[Statement]:
-    """Halve a statement's action list until each half fits in a document on its own."""
-    if _empty_size() + _statement_size(st) <= MAX_DOCUMENT_CHARS or len(st.actions) <= 1:
-        return [st]
-    mid = len(st.actions) // 2
-    left = Statement(st.actions[:mid], st.condition, st.rules)
-    right = Statement(st.actions[mid:], st.condition, st.rules)
-    return _split_statement(left) + _split_statement(right)
+def _action_size(action: str) -> int:
+    """Characters one more action adds to a statement: its line and a separating comma."""
+    return len(json.dumps(action, ensure_ascii=True)) + _ACTION_LINE_EXTRA
+
+
+def _header_size(st: Statement) -> int:
+    """Characters a statement takes besides its actions' lines (so that a statement of
+    actions A renders to ``_header_size + sum(_action_size(a)) - 1``, the last comma)."""
+    return len(render((st,))) - _empty_size() - sum(map(_action_size, st.actions)) + 1
+
+
+# `\n` plus eight spaces of indentation before each action, and a comma after all but one.
+_ACTION_LINE_EXTRA = 10
+
+
+def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Statement]]:
+    """Fill documents in order, action by action; a statement that does not fit in what is
+    left of a document continues, same condition, in the next one. Sizes come from
+    arithmetic on the fixed template, so packing is linear; the caller verifies each
+    document by rendering it."""
+    budget = MAX_DOCUMENT_CHARS - _empty_size()
+    groups: list[list[Statement]] = [[]]
+    used = 0
+    for st in statements:
+        header = _header_size(st)
+        pending: list[str] = []
+        size = 0
+        for action in st.actions:
+            add = _action_size(action)
+            separator = 1 if groups[-1] else 0  # the comma between two statements
+            if used + separator + header + size + add - 1 > budget:
+                if pending:
+                    groups[-1].append(Statement(tuple(pending), st.condition, st.rules))
+                    pending, size = [], 0
+                if groups[-1]:
+                    groups.append([])
+                    used = 0
+                    if len(groups) > MAX_DOCUMENTS:
+                        return groups
+                if header + add - 1 > budget:
+                    _too_big(st, header + add - 1 + _empty_size(), policy)
+            pending.append(action)
+            size += add
+        if pending:
+            separator = 1 if groups[-1] else 0
+            groups[-1].append(Statement(tuple(pending), st.condition, st.rules))
+            used += separator + header + size - 1
+    return groups
+
+
+def _too_big(st: Statement, size: int, policy: PolicyIR) -> None:
+    # A single action with its conditions is over the limit: no split can help.
+    rule = next(r for r in policy.rules if r.index == st.rules[0])
+    raise CompileError(
+        [
+            error(
+                "E0301",
+                f"this rule makes a RAM statement of {size} characters that cannot be "
+                f"split below the {MAX_DOCUMENT_CHARS}-character document limit",
+                rule.span,
+                help="shorten its condition values or split them over several rules",
+            )
+        ]
+    )
 
 
 def documents_for(policy: PolicyIR) -> list[Document]:
@@ -135,36 +185,7 @@ def documents_for(policy: PolicyIR) -> list[Document]:
     whole = render(statements)
     if len(whole) <= MAX_DOCUMENT_CHARS:
         return [Document(policy.name, f"{policy.name}.json", whole, statements)]
-    # Pack greedily by arithmetic on each statement's rendered size: rendering every trial
-    # document would be quadratic in the number of statements.
-    budget = MAX_DOCUMENT_CHARS - _empty_size()
-    groups: list[list[Statement]] = [[]]
-    used = 0
-    for piece in (part for st in statements for part in _split_statement(st)):
-        size = _statement_size(piece)
-        if size > budget:
-            # A single action with its conditions is over the limit: no split can help.
-            rule = next(r for r in policy.rules if r.index == piece.rules[0])
-            raise CompileError(
-                [
-                    error(
-                        "E0301",
-                        f"this rule makes a RAM statement of {size + _empty_size()} characters "
-                        f"that cannot be split below the {MAX_DOCUMENT_CHARS}-character "
-                        "document limit",
-                        rule.span,
-                        help="shorten its condition values or split them over several rules",
-                    )
-                ]
-            )
-        extra = size + (1 if groups[-1] else 0)
-        if groups[-1] and used + extra > budget:
-            groups.append([])
-            used, extra = 0, size
-        groups[-1].append(piece)
-        used += extra
-        if len(groups) > MAX_DOCUMENTS:
-            break
+    groups = _pack(statements, policy)
     if len(groups) > MAX_DOCUMENTS:
         raise CompileError(
             [

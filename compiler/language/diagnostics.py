@@ -78,10 +78,12 @@ class Diagnostic:
     def _snippet(self) -> list[str]:
         if self.source is None or self.span.line <= 0:
             return []
-        text_lines = self.source.splitlines()
+        # Lines as lark counts them: only "\n" ends one (str.splitlines also splits on form
+        # feeds and the like, and would show the wrong line).
+        text_lines = self.source.split("\n")
         if self.span.line > len(text_lines):
             return []
-        line = text_lines[self.span.line - 1]
+        line = text_lines[self.span.line - 1].removesuffix("\r")
         col = max(self.span.col, 1)
         if self.span.end_line == self.span.line and self.span.end_col > col:
             width = self.span.end_col - col
@@ -91,7 +93,8 @@ class Diagnostic:
         if col > _SNIPPET_WIDTH // 2:
             start = col - _SNIPPET_WIDTH // 2
         shown = line[start : start + _SNIPPET_WIDTH]
-        shown = "".join(ch if ch.isprintable() or ch == "\t" else "?" for ch in shown)
+        # One character per column, as lark counts them: a tab shows as one space.
+        shown = "".join(" " if ch == "\t" else ch if ch.isprintable() else "?" for ch in shown)
         caret_col = col - start
         width = max(1, min(width, len(shown) - caret_col + 1))
         gutter = f"{self.span.line:>4} | "
@@ -129,11 +132,21 @@ def sorted_capped(diags: Iterable[Diagnostic], cap: int = MAX_DIAGNOSTICS) -> li
 
 
 class CompileError(Exception):
-    """Raised by the public API when a rule set has errors; carries every diagnostic."""
+    """Raised by the public API when a rule set has errors; carries the diagnostics (sorted,
+    capped at MAX_DIAGNOSTICS) and how many errors there were in all."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], error_count: int | None = None):
+        diagnostics = list(diagnostics)
+        if error_count is None:
+            error_count = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
+        self.error_count = error_count
         self.diagnostics = sorted_capped(diagnostics)
         super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+    def __reduce__(self):
+        # Errors come back from the worker process of a parallel compile; the default reduce
+        # would rebuild from the rendered message and lose the diagnostics.
+        return (type(self), (self.diagnostics, self.error_count))
 
     @property
     def errors(self) -> list[Diagnostic]:
