@@ -23,7 +23,7 @@ Test = Callable[[Mapping[str, object]], bool]
 @lru_cache(maxsize=65536)
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(text.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
         return None
 
@@ -38,7 +38,7 @@ def _ip_number(text: str) -> tuple[int, int] | None:
 @lru_cache(maxsize=65536)
 def parse_time(text: str) -> datetime | None:
     try:
-        when = datetime.fromisoformat(text.strip())
+        when = datetime.fromisoformat(text)
     except ValueError:
         return None
     # ActionTrail times are UTC; one written without an offset is read as UTC too.

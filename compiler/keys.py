@@ -59,11 +59,14 @@ def normalise_context(context: Mapping[str, object] | None) -> dict[str, object]
 
 
 def parse_bool(value: object) -> bool | None:
-    """RAM's Bool values: true/false, case-insensitive, as bool or string; else None."""
+    """RAM's Bool values: true/false, case-insensitive, as bool or string; else None.
+
+    No whitespace is stripped: the RAM evaluator reads `" true"` as no boolean, and the two
+    engines must agree."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        low = value.strip().lower()
+        low = value.lower()
         if low == "true":
             return True
         if low == "false":

@@ -2,6 +2,10 @@
 
 A reader of ``generated/`` sees either the old file or the new one, never half of one: each
 file is written to a temporary name in the same directory, flushed, and renamed over.
+
+What ramguard wrote into a directory is listed in its manifest (``.ramguard-outputs``), so a
+later compile knows which files are its own: the documents of a policy since deleted or
+renamed are stale and removed, and nothing else in the directory is ever touched.
 """
 
 from __future__ import annotations
@@ -9,14 +13,20 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .emit.ram import Document
 
+MANIFEST = ".ramguard-outputs"
 
-def atomic_write(path: Path, data: bytes) -> None:
+
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` whole when the block ends, or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp makes the file 0600; what we write is meant to be read (and committed), so keep
     # the mode of the file we replace, or 0644 for a new one.
@@ -28,13 +38,18 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    with atomic_writer(path) as fh:
+        fh.write(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +65,32 @@ class OutputPlan:
         return bool(self.write or self.remove)
 
 
+def _named_for(name: str, policies: set[str]) -> bool:
+    """``p.json`` / ``p.3.json`` (or ``.cedar``) of one of these policies: ours even when a
+    directory has no manifest yet (e.g. a policy that used to be split)."""
+    stem, dot, _ = name.rpartition(".")
+    if not dot:
+        return False
+    if stem in policies:
+        return True
+    head, _, tail = stem.rpartition(".")
+    return head in policies and tail.isdigit()
+
+
+def _listed(out_dir: Path) -> set[str]:
+    try:
+        text = (out_dir / MANIFEST).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    # Only plain names: a manifest edited to say `../x` must not make us delete outside DIR.
+    return {n for n in text.splitlines() if n and "/" not in n and "\\" not in n and n != ".."}
+
+
 def plan_output(documents: Iterable[Document], out_dir: Path) -> OutputPlan:
     docs = list(documents)
     wanted = {doc.filename: doc.text.encode("utf-8") for doc in docs}
-    # The output directory belongs to ramguard: every file in it with the suffix of what we
-    # emit (`.json`, `.cedar`) is ours, so a deleted or renamed policy's files are stale too.
-    suffixes = {Path(name).suffix for name in wanted}
+    policies = {doc.policy for doc in docs}
+    wanted[MANIFEST] = "".join(f"{name}\n" for name in sorted(wanted)).encode("utf-8")
     write: list[tuple[Path, bytes]] = []
     unchanged: list[Path] = []
     for name, data in sorted(wanted.items()):
@@ -70,14 +105,21 @@ def plan_output(documents: Iterable[Document], out_dir: Path) -> OutputPlan:
             write.append((path, data))
     remove: list[Path] = []
     if out_dir.is_dir():
+        listed = _listed(out_dir)
         for path in sorted(out_dir.iterdir()):
-            if path.name not in wanted and path.is_file() and path.suffix in suffixes:
+            name = path.name
+            ours = name in listed or _named_for(name, policies)
+            if name not in wanted and ours and path.is_file():
                 remove.append(path)
     return OutputPlan(tuple(write), tuple(unchanged), tuple(remove))
 
 
 def apply_output(plan: OutputPlan) -> None:
-    for path, data in plan.write:
+    # The manifest last: if writing stops half-way, the next run still knows the old files.
+    manifest = [(p, d) for p, d in plan.write if p.name == MANIFEST]
+    for path, data in [(p, d) for p, d in plan.write if p.name != MANIFEST]:
         atomic_write(path, data)
     for path in plan.remove:
         path.unlink(missing_ok=True)
+    for path, data in manifest:
+        atomic_write(path, data)

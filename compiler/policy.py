@@ -34,15 +34,21 @@ MAX_RULES_FILE_BYTES = 16 * 1024 * 1024
 
 
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; directories → their ``*.rules`` files, recursively, sorted."""
+    """Files as given; directories → their ``*.rules`` files, recursively, sorted. A file
+    named twice (`policies policies/a.rules`) is read once."""
     out: list[Path] = []
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = (p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file())
-            out.extend(sorted(found, key=str))
+            found = sorted((p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file()), key=str)
         else:
-            out.append(path)
+            found = [path]
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(file)
     return out
 
 

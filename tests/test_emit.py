@@ -213,13 +213,15 @@ def test_split_files_are_written_and_old_ones_replaced(tmp_path, run_cli):
     out.mkdir()
     (out / "big.json").write_text("{}", encoding="utf-8")  # from when it fitted in one
     (out / "big.9.json").write_text("{}", encoding="utf-8")  # from when it was longer
-    (out / "other.json").write_text("{}", encoding="utf-8")  # a policy since deleted
-    (out / "notes.txt").write_text("mine", encoding="utf-8")  # not a document: left alone
+    (out / "package.json").write_text("{}", encoding="utf-8")  # not ours: left alone
+    (out / "notes.txt").write_text("mine", encoding="utf-8")  # not ours: left alone
     result = run_cli("compile", src, "--out", out)
     assert result.exit_code == 0, result.stderr
     names = sorted(p.name for p in out.iterdir())
-    n = len(names) - 1
-    assert names == sorted([*(f"big.{i}.json" for i in range(1, n + 1)), "notes.txt"])
+    n = len(names) - 3
+    documents = [f"big.{i}.json" for i in range(1, n + 1)]
+    assert names == sorted([*documents, ".ramguard-outputs", "package.json", "notes.txt"])
+    assert (out / ".ramguard-outputs").read_text() == "".join(f"{name}\n" for name in documents)
     for i in range(1, n + 1):
         text = (out / f"big.{i}.json").read_text(encoding="utf-8")
         assert len(text) <= MAX_DOCUMENT_CHARS
@@ -324,7 +326,7 @@ def test_atomic_write_leaves_only_the_documents(tmp_path, run_cli, repo):
         result = run_cli("compile", repo / "policies", "--out", out, "-q")
         assert result.exit_code == 0, result.stderr
         assert reader.read() == "old"  # replaced by rename, not rewritten in place
-    assert sorted(os.listdir(out)) == ["leaked-accesskey-protection.json"]
+    assert sorted(os.listdir(out)) == [".ramguard-outputs", "leaked-accesskey-protection.json"]
     assert target.read_bytes() == (repo / "generated" / target.name).read_bytes()
 
 
@@ -467,8 +469,9 @@ def test_check_sees_the_documents_of_a_deleted_policy(tmp_path, run_cli):
     result = run_cli("compile", rules, "--out", out, "--check")
     assert result.exit_code == 1
     assert f"{out / 'b.json'}: stale: no longer produced by the rules" in result.stderr
+    (out / "package.json").write_text("{}", encoding="utf-8")  # someone else's file
     assert run_cli("compile", rules, "--out", out).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["a.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".ramguard-outputs", "a.json", "package.json"]
 
 
 @pytest.mark.parametrize("make_out", ["file-in-the-way", "directory-named-like-a-document"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..emit.cedar import cedar_policies
-from ..output import apply_output, plan_output
+from ..output import MANIFEST, apply_output, plan_output
 from ..policy import compile_rules
 from .common import fail_at, print_diagnostics
 
@@ -60,22 +60,26 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
             apply_output(plan)
     except OSError as exc:
         fail_at(str(exc.filename or out_dir), (exc.strerror or str(exc)).lower())
+    written = [path for path, _ in plan.write if path.name != MANIFEST]
     if check:
         for path, _ in plan.write:
-            click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
+            if path.name == MANIFEST:
+                click.echo(f"{path}: stale: does not list what the rules compile to", err=True)
+            else:
+                click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
         for path in plan.remove:
             click.echo(f"{path}: stale: no longer produced by the rules", err=True)
         if plan.stale:
             click.echo("run `ramguard compile` to update it", err=True)
             sys.exit(1)
         if not quiet:
-            click.echo(f"{out_dir}: up to date ({len(plan.unchanged)} documents)")
+            click.echo(f"{out_dir}: up to date ({len(documents)} documents)")
         return
     if not quiet:
         n_rules = len(policy.rules)
+        unchanged = len(documents) - len(written)
         click.echo(
             f"compiled {n_rules} rules in {len(policy.policies)} policies → "
             f"{len(documents)} documents in {out_dir} "
-            f"({len(plan.write)} written, {len(plan.unchanged)} unchanged, "
-            f"{len(plan.remove)} removed)"
+            f"({len(written)} written, {unchanged} unchanged, {len(plan.remove)} removed)"
         )

@@ -324,7 +324,9 @@ def decode_source(path: str, data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        # The column in characters, as every other diagnostic counts it, not in bytes.
+        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
         raise CompileError(
             [
                 error(
@@ -418,7 +420,7 @@ def _describe_expected(
 
 
 def _clamp(text: str, line: int, col: int) -> tuple[int, int]:
-    lines = text.splitlines() or [""]
+    lines = text.split("\n")
     if line < 1:
         line, col = 1, 1
     if line > len(lines):
@@ -469,7 +471,7 @@ def syntax_diagnostic(
             source=text,
         )
     if at_end:
-        line, col = _clamp(text, len(text.splitlines()) + 1, 1)
+        line, col = _clamp(text, text.count("\n") + 2, 1)
         return error(
             code,
             "unexpected end of file",
@@ -490,6 +492,17 @@ def syntax_diagnostic(
         code,
         f"unexpected {what}",
         span,
-        help=expect(exc.expected),
+        help=expect(_acceptable(exc)),
         source=text,
     )
+
+
+def _acceptable(exc: UnexpectedToken) -> Iterable[str]:
+    """What the parser would have taken here. ``exc.expected`` is the LALR state's lookahead
+    set, which merged states widen (`,` and `]` after `mfa = true`); asking the interactive
+    parser to try each terminal gives the exact set."""
+    try:
+        accepted = exc.interactive_parser.accepts()
+    except Exception:  # any failure here must not hide the syntax error itself
+        return exc.expected
+    return accepted or exc.expected
