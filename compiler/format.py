@@ -95,7 +95,9 @@ class _List:
         for at, note in self.notes:
             if at != k:
                 continue
-            if note.own_line:
+            if note.own_line or trailing is not None:
+                # A second end-of-line comment after the same item (`b, # x` then `, # y`
+                # on the next line) goes on its own line: one line has room for one.
                 own.append(note.text)
             else:
                 trailing = note.text

@@ -420,18 +420,8 @@ def compile_warnings(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
 
 
 def _policy_span(policy: Policy, ir: PolicyIR) -> Span:
-    """The name in the ``policy NAME`` header, else the first rule.
-
-    A plain scan rather than a second parse: the file has parsed once already, so the header
-    is the one line whose first two words are ``policy`` and this policy's name.
-    """
-    text = policy.sources.get(ir.file, "")
-    for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split(None, 2)
-        if words[:2] == ["policy", ir.name]:
-            col = line.index(ir.name, line.index("policy") + len("policy")) + 1
-            return Span(ir.file, number, col, number, col + len(ir.name))
-    return ir.rules[0].span if ir.rules else Span(ir.file, 1, 1, 1, 2)
+    """The name in the ``policy NAME`` header, else the file's first line."""
+    return ir.span or Span(ir.file, 1, 1, 1, 2)
 
 
 def check_documents(policy: Policy, catalog: Catalog) -> list[Diagnostic]:

@@ -73,7 +73,7 @@ def summary(report: dict) -> Group:
         rules = Table(title=title, title_justify="left", min_width=min(80, len(title) + 2))
         rules.add_column("denied", justify="right", no_wrap=True)
         rules.add_column("line" if len(files) == 1 else "where", no_wrap=True)
-        rules.add_column("rule", overflow="ellipsis", no_wrap=True)
+        rules.add_column("rule")  # wraps: the counts and lines must never be squeezed out
         for row in top:
             where = str(row["line"])
             if len(files) > 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from . import __version__
 from .language.diagnostics import Diagnostic, Severity
@@ -25,10 +26,11 @@ _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: 
 def _uri(file: str, root: Path) -> str:
     path = Path(file)
     try:
-        rel = path.resolve().relative_to(root.resolve())
+        rel = path.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError):
-        return path.as_posix()
-    return rel.as_posix()
+        rel = path.as_posix()
+    # A URI reference: a space or `#` in a file name must not start a fragment.
+    return quote(rel, safe="/")
 
 
 def _region(d: Diagnostic) -> dict:

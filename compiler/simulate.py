@@ -171,7 +171,8 @@ class StrictModeError(Exception):
     """A malformed event under ``--strict``."""
 
     def __init__(self, path: str, line: int, reason: str):
-        super().__init__(f"{path}:{line}: error: malformed event: {reason}")
+        shown = "<stdin>" if path == "-" else path
+        super().__init__(f"{shown}:{line}: error: malformed event: {reason}")
         self.path, self.line, self.reason = path, line, reason
 
 

@@ -39,3 +39,41 @@ def test_verb_fails_cleanly_on_a_broken_copy(verb, run_cli, repo, monkeypatch):
     assert result.exit_code == 1
     assert FIRST_ERROR in result.stderr
     assert "Traceback" not in result.stderr
+
+
+OUTPUT_OPTIONS = {
+    "simulate --report": lambda out: [
+        "simulate",
+        "--rules",
+        SEED,
+        "--trace",
+        SAMPLE,
+        "-q",
+        "--report",
+        out,
+    ],
+    "traces generate --out": lambda out: ["traces", "generate", "--events", "5", "--out", out],
+    "import --out": lambda out: [
+        "import",
+        "generated/leaked-accesskey-protection.json",
+        "--out",
+        out,
+    ],
+    "graph --out": lambda out: ["graph", "--rules", SEED, "--out", out],
+    "test --junit": lambda out: ["test", SEED, "--junit", out],
+    "compile --out": lambda out: ["compile", SEED, "--out", out],
+}
+
+
+@pytest.mark.parametrize("option", sorted(OUTPUT_OPTIONS))
+def test_an_output_path_that_cannot_be_written_is_a_clean_error(
+    option, run_cli, repo, monkeypatch, tmp_path
+):
+    monkeypatch.chdir(repo)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    result = run_cli(*OUTPUT_OPTIONS[option](str(blocker / "out")))
+    assert result.exit_code == 1
+    assert f"{blocker}" in result.stderr and ": error: " in result.stderr
+    assert "Traceback" not in result.stderr
+    assert blocker.read_text(encoding="utf-8") == "not a directory"

@@ -551,3 +551,16 @@ def test_entry_point_no_traceback(run_ramguard, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert f"{path}:1:6: error: file is not UTF-8 text" in proc.stderr
     assert os.path.exists(path) and path.read_bytes() == b"deny \xff\n"
+
+
+def test_two_end_of_line_comments_after_one_item_are_both_kept():
+    text = "deny ECS RunInstances when source_ip in [1.1.1.1, # a\n  2.2.2.2  # b\n  ,  # c\n]\n"
+    out = format_source("t.rules", text)
+    assert out == (
+        "deny ECS RunInstances when source_ip in [\n"
+        "  1.1.1.1,  # a\n"
+        "  2.2.2.2,  # b\n"
+        "  # c\n"
+        "]\n"
+    )
+    assert format_source("t.rules", out) == out

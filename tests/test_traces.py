@@ -499,3 +499,21 @@ def test_huge_one_line_document_is_sniffed_in_linear_time(tmp_path):
     path = tmp_path / "t.json"
     path.write_bytes(msgspec.json.encode({"Events": [SAMPLE[0]] * 40_000}))  # ~8 MB, one line
     assert sum(1 for _ in read_all(path)) == 40_000
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        [b'{"eventName": "RunInst', b'{"eventName": "Cre'],  # two broken lines first
+        [b"[1, 2]"],  # a first line that is JSON but not an event
+        [b'{"eventName": "RunInst'],  # one broken line, then good ones
+    ],
+    ids=["two-broken-first-lines", "array-first-line", "one-broken-first-line"],
+)
+def test_broken_first_lines_are_malformed_events_not_a_broken_file(tmp_path, head):
+    good = [msgspec.json.encode(e) for e in SAMPLE[:3]]
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\n".join([*head, *good]) + b"\n")
+    got = read_all(path)
+    assert [type(e).__name__ for e in got] == ["Malformed"] * len(head) + ["TraceEvent"] * 3
+    assert [e.line for e in got] == list(range(1, len(head) + 4))

@@ -57,6 +57,13 @@ class _Group(click.Group):
             # `ramguard … | head`: the reader went away; that is not an error of ours.
             sys.stderr.close()
             sys.exit(1)
+        except OSError as exc:
+            # An output path that cannot be written (`--report dir/`, `--out a-file/x`): the
+            # user's input, so a message, not a traceback.
+            where = exc.filename if exc.filename is not None else "ramguard"
+            reason = (exc.strerror or str(exc)).lower()
+            click.echo(f"{where}: error: {reason}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

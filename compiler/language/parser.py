@@ -333,7 +333,7 @@ def decode_source(path: str, data: bytes) -> str:
                     "E0001",
                     "file is not UTF-8 text",
                     Span(path, line, col, line, col + 1),
-                    help="rules files are UTF-8 text; is this a binary file?",
+                    help="ramguard reads UTF-8 text; is this a binary file?",
                 )
             ]
         ) from None
@@ -347,7 +347,7 @@ def decode_source(path: str, data: bytes) -> str:
                     "E0001",
                     "file contains a NUL byte",
                     Span(path, line, col, line, col + 1),
-                    help="rules files are UTF-8 text; is this a binary file?",
+                    help="ramguard reads UTF-8 text; is this a binary file?",
                 )
             ]
         )

@@ -160,7 +160,7 @@ def parse_tests(path: str, text: str, catalog: Catalog | None = None) -> TestFil
         raise CompileError([diag]) from None
     raws: list[_Raw] = _ToRaw(path).transform(tree)
     diags: list[Diagnostic] = []
-    lines = text.splitlines()
+    lines = text.split("\n")  # as lark counts lines: only \n ends one
     out: list[Expectation] = []
     for raw in raws:
         found: list[Diagnostic] = []

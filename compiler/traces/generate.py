@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import bisect
 import gzip
-import os
 import random
 import string
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from typing import Literal
 
 import msgspec
 
+from compiler.output import atomic_writer
 from compiler.traces.events import LEAKED_KEY_CODE, LEAKED_KEY_MESSAGE
 
 # Compact JSON, keys in insertion order: the same event always gives the same bytes.
@@ -323,44 +322,37 @@ def write_trace(
     if fmt not in ("jsonl", "array"):
         raise ValueError(f"unknown trace format `{fmt}`")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            # No file name and mtime 0 in the gzip header: the bytes depend on the events only.
-            out = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-                if path.name.endswith(".gz")
-                else raw
-            )
-            try:
-                batch: list[bytes] = []
-                size = 0
-                sep = b"\n" if fmt == "jsonl" else b",\n"
-                if fmt == "array":
-                    batch.append(b"[\n")
-                for event in events:
-                    if count and fmt == "array":
-                        batch.append(sep)
-                    line = _encode(event)
-                    batch.append(line)
-                    if fmt == "jsonl":
-                        batch.append(sep)
-                    count += 1
-                    size += len(line)
-                    # Batched: one gzip/OS write per ~1 MiB, not one per event.
-                    if size > 1 << 20:
-                        out.write(b"".join(batch))
-                        batch, size = [], 0
-                if fmt == "array":
-                    batch.append(b"\n]\n")
-                out.write(b"".join(batch))
-            finally:
-                if out is not raw:
-                    out.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as raw:
+        # No file name and mtime 0 in the gzip header: the bytes depend on the events only.
+        out = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+            if path.name.endswith(".gz")
+            else raw
+        )
+        try:
+            batch: list[bytes] = []
+            size = 0
+            sep = b"\n" if fmt == "jsonl" else b",\n"
+            if fmt == "array":
+                batch.append(b"[\n")
+            for event in events:
+                if count and fmt == "array":
+                    batch.append(sep)
+                line = _encode(event)
+                batch.append(line)
+                if fmt == "jsonl":
+                    batch.append(sep)
+                count += 1
+                size += len(line)
+                # Batched: one gzip/OS write per ~1 MiB, not one per event.
+                if size > 1 << 20:
+                    out.write(b"".join(batch))
+                    batch, size = [], 0
+            if fmt == "array":
+                batch.append(b"\n]\n")
+            out.write(b"".join(batch))
+        finally:
+            if out is not raw:
+                out.close()
     return count

@@ -334,7 +334,12 @@ def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes]:
     if first == -1:
         fmt = "empty"
     elif buf[first] == ord("["):
+        # An array document, unless its first line is a whole JSON value with more lines
+        # after it: then it is JSON lines whose first event is not an object.
+        end = line_end(first)
         fmt = "array"
+        if non_blank(end) != -1 and _decodes(bytes(buf[first:end])):
+            fmt = "jsonl"
     elif buf[first] == ord("{"):
         end = line_end(first)
         line = bytes(buf[first:end])
@@ -343,16 +348,22 @@ def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes]:
         if obj is not None:
             # An event, or an Events document followed by more lines (then: JSON lines).
             fmt = "jsonl" if "Events" not in obj or second != -1 else "events"
-        elif second == -1 or b'"Events"' in line:
-            # A broken lone line, or the opening of a pretty-printed document.
+        elif line.strip() == b"{" or b'"Events"' in line:
+            # The opening of a pretty-printed (or truncated one-line) Events document.
             fmt = "events"
         else:
-            # A broken first line followed by a whole event object is JSON lines with a bad
-            # line 1; a pretty-printed document's second line (`"Events": [`, `{`) never
-            # decodes as an object.
-            obj = _decoded_object(bytes(buf[second : line_end(second)]))
-            fmt = "jsonl" if obj is not None else "events"
+            # Anything else that does not decode is a bad first event of JSON lines: reported
+            # by its line with the rest of the file read, never a reason to reject the file.
+            fmt = "jsonl"
     return fmt, bytes(buf[skip:])
+
+
+def _decodes(line: bytes) -> bool:
+    try:
+        _ANY.decode(line)
+    except _DECODE_ERRORS:
+        return False
+    return True
 
 
 def _decoded_object(line: bytes) -> dict | None:
