@@ -557,10 +557,6 @@ def test_two_end_of_line_comments_after_one_item_are_both_kept():
     text = "deny ECS RunInstances when source_ip in [1.1.1.1, # a\n  2.2.2.2  # b\n  ,  # c\n]\n"
     out = format_source("t.rules", text)
     assert out == (
-        "deny ECS RunInstances when source_ip in [\n"
-        "  1.1.1.1,  # a\n"
-        "  2.2.2.2,  # b\n"
-        "  # c\n"
-        "]\n"
+        "deny ECS RunInstances when source_ip in [\n  1.1.1.1,  # a\n  2.2.2.2,  # b\n  # c\n]\n"
     )
     assert format_source("t.rules", out) == out
