@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .catalog import Catalog, default_catalog
+from .conditions import parse_time
 from .glob import has_glob
 from .keys import ram_key
 from .policy import Policy, compile_rules
@@ -151,7 +152,7 @@ class _KeyValues:
             if net is not None:
                 self.networks.add(net)
         elif operator.startswith("Date"):
-            when = value if isinstance(value, datetime) else _parse_time(str(value))
+            when = value if isinstance(value, datetime) else parse_time(str(value))
             if when is not None:
                 self.times.add(when if when.tzinfo else when.replace(tzinfo=UTC))
         elif operator.startswith("Numeric"):
@@ -186,13 +187,6 @@ class _KeyValues:
 def _parse_network(text: str):
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return None
-
-
-def _parse_time(text: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text)
     except ValueError:
         return None
 

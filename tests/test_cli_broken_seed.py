@@ -77,3 +77,20 @@ def test_an_output_path_that_cannot_be_written_is_a_clean_error(
     assert f"{blocker}" in result.stderr and ": error: " in result.stderr
     assert "Traceback" not in result.stderr
     assert blocker.read_text(encoding="utf-8") == "not a directory"
+
+
+@pytest.mark.parametrize(
+    ("pairs", "message"),
+    [
+        (["sourceip=1.2.3.4"], "unknown key `sourceip`: did you mean source_ip?"),
+        (["source_ip=1.2.3.4", "acs:SourceIp=1.2.3.5"], "`acs:SourceIp` given twice"),
+        (["mfa"], "`mfa`: expected KEY=VALUE"),
+    ],
+    ids=["typo", "two-spellings", "no-value"],
+)
+def test_a_bad_context_is_a_usage_error(pairs, message, run_cli, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    args = [arg for pair in pairs for arg in ("-c", pair)]
+    result = run_cli("decide", "--rules", SEED, "ecs:RunCommand", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -54,7 +55,7 @@ class Service:
         return self.lower_index.get(version, {}).get(name.lower())
 
     def suggest_operation(self, name: str, version: str | None = None) -> str | None:
-        return _suggest(name, self.operations(version))
+        return suggest(name, self.operations(version))
 
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
@@ -109,7 +110,7 @@ class Catalog:
         return self._by_name.get(name.lower())
 
     def suggest_service(self, name: str) -> str | None:
-        match = _suggest(name, [n for s in self.services for n in s.names()])
+        match = suggest(name, [n for s in self.services for n in s.names()])
         if match is None:
             return None
         svc = self.service(match)
@@ -152,10 +153,11 @@ class Catalog:
         return sorted(out)
 
 
-def _suggest(name: str, candidates) -> str | None:
+def suggest(name: str, candidates: Iterable[str]) -> str | None:
+    """The closest of ``candidates`` to ``name``, case-insensitively (difflib), or None."""
     if not name or len(name) > _MAX_SUGGEST_INPUT:
         return None
-    lowered = {c.lower(): c for c in candidates}
+    lowered = {c.lower(): c for c in sorted(candidates)}
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[matches[0]] if matches else None
 

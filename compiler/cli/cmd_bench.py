@@ -19,7 +19,7 @@ from ..bench import (
 )
 from ..catalog import default_catalog
 from ..policy import compile_rules
-from ..traces import TraceError
+from ..traces import TraceError, is_plain_jsonl
 from .common import fail, fail_at, rules_option, text_or_json_option
 
 
@@ -65,7 +65,7 @@ def command(rules, traces, limit, no_cedar, fmt) -> None:
         fail("no decidable events in the trace")
     results = measure_engines(policy, requests, cedar=not no_cedar)
     rows = ratio_rows(results)
-    jsonl = [t for t in traces if t != "-" and not t.endswith(".gz") and _is_jsonl(t)]
+    jsonl = [t for t in traces if is_plain_jsonl(t)]
     if len(jsonl) == 1:
         rows.append(replay_row(policy, jsonl[0], catalog))
     if fmt == "json":
@@ -80,17 +80,3 @@ def command(rules, traces, limit, no_cedar, fmt) -> None:
     console = Console()
     console.print(engine_table(results, f"{len(requests):,} requests ({skipped} skipped)"))
     console.print(render_table(rows, "ratios"))
-
-
-def _is_jsonl(path: str) -> bool:
-    """An uncompressed JSON-lines trace: its first line alone is one event object."""
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline(1 << 20)
-    except OSError:
-        return False
-    try:
-        value = json.loads(first)
-    except ValueError:
-        return False
-    return isinstance(value, dict) and "Events" not in value

@@ -9,7 +9,8 @@ from typing import NoReturn
 
 import click
 
-from ..keys import ram_key
+from ..catalog import suggest
+from ..keys import LANGUAGE_KEYS, normalise_context, ram_key
 from ..language.diagnostics import Diagnostic, Severity, sorted_capped
 
 # The options several verbs share, declared once so their spelling and help cannot drift.
@@ -39,18 +40,30 @@ context_option = click.option(
 )
 
 
-def parse_context(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``KEY=VALUE`` options → a context dict; keys are RAM keys or language names."""
-    context: dict[str, str] = {}
+def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
+    """``KEY=VALUE`` options → a RAM-keyed context. Keys are the rules language's names
+    (``source_ip``) or RAM keys (``acs:SourceIp``, any ``prefix:Name``); anything else is a
+    usage error, so a typo is not silently a request without that key."""
+    given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"`{pair}`: expected KEY=VALUE", param_hint="--context")
-        canonical = ram_key(key) or key
-        if canonical in context:
+        if ram_key(key) is None and ":" not in key:
+            close = suggest(key, LANGUAGE_KEYS)
+            hint = f"did you mean {close}? " if close else ""
+            raise click.BadParameter(
+                f"unknown key `{key}`: {hint}keys are {', '.join(LANGUAGE_KEYS)} or RAM keys "
+                "such as acs:SourceIp",
+                param_hint="--context",
+            )
+        if key in given:
             raise click.BadParameter(f"`{key}` given twice", param_hint="--context")
-        context[canonical] = value
-    return context
+        given[key] = value
+    try:
+        return normalise_context(given)
+    except KeyError as exc:
+        raise click.BadParameter(exc.args[0], param_hint="--context") from None
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:

@@ -27,10 +27,9 @@ lark escapes this module.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from functools import cache
@@ -39,7 +38,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 
-from ..catalog import Catalog, default_catalog
+from ..catalog import Catalog, default_catalog, suggest
 from ..glob import has_glob
 from ..keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
 from .ast import Name, Value
@@ -187,14 +186,6 @@ def _show_token(text: str) -> str:
     return shorten(text, 40)
 
 
-def _suggest(name: str, candidates: Iterable[str]) -> str | None:
-    if not name or len(name) > _MAX_SUGGEST_INPUT:
-        return None
-    lowered = {c.lower(): c for c in sorted(candidates)}
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[close[0]] if close else None
-
-
 def _glob_error(name: Name) -> Diagnostic:
     return error(
         "E0502",
@@ -233,7 +224,7 @@ def _resolve_action(raw: _Raw, catalog: Catalog, diags: list[Diagnostic]) -> str
         pool = [s for s in catalog.services if raw.code.text.lower() in s.all_codes]
         if not pool:
             codes = sorted({c for s in catalog.services for c in s.all_codes})
-            hint = _suggest(raw.code.text, codes)
+            hint = suggest(raw.code.text, codes)
             diags.append(
                 error(
                     "E0505",
@@ -248,7 +239,7 @@ def _resolve_action(raw: _Raw, catalog: Catalog, diags: list[Diagnostic]) -> str
         canonical = svc.canonical_operation(op.text)
         if canonical is not None:
             return f"{code}:{canonical}"
-    hint = _suggest(op.text, (o for s in pool for o in s.operations()))
+    hint = suggest(op.text, (o for s in pool for o in s.operations()))
     where = " or ".join(s.name for s in pool)
     diags.append(
         error(
@@ -271,7 +262,7 @@ def _check_context(
         canonical = ram_key(key.text)
         if canonical is None:
             names = [*LANGUAGE_KEYS, *kinds]
-            hint = _suggest(key.text, names)
+            hint = suggest(key.text, names)
             diags.append(
                 error(
                     "E0506",

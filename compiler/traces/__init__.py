@@ -14,7 +14,13 @@ from compiler.traces.events import (
     classify_outcome,
 )
 from compiler.traces.generate import generate_events, write_trace
-from compiler.traces.reader import TraceError, read_events, read_jsonl_range, split_points
+from compiler.traces.reader import (
+    TraceError,
+    is_plain_jsonl,
+    read_events,
+    read_jsonl_range,
+    split_points,
+)
 
 __all__ = [
     "LEAKED_KEY_MESSAGE",
@@ -24,6 +30,7 @@ __all__ = [
     "TraceEvent",
     "classify_outcome",
     "generate_events",
+    "is_plain_jsonl",
     "read_events",
     "read_jsonl_range",
     "split_points",

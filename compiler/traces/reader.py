@@ -450,7 +450,7 @@ def read_events(path: str | Path, source: int, catalog) -> Iterator[TraceEvent |
             raw.close()
 
 
-def _splittable(path: str | Path) -> bool:
+def is_plain_jsonl(path: str | Path) -> bool:
     """True for an uncompressed JSON-lines file: the only input a byte range can cut."""
     if str(path) == "-" or str(path).endswith(".gz"):
         return False
@@ -474,7 +474,7 @@ def split_points(path: str | Path, target_bytes: int) -> list[tuple[int, int, in
         raise ValueError("target_bytes must be positive")
     if str(path) == "-":
         return [(0, 0, 1)]
-    if not _splittable(path):
+    if not is_plain_jsonl(path):
         return [(0, Path(path).stat().st_size, 1)]
     ranges: list[tuple[int, int, int]] = []
     start, first, base, newlines = 0, 1, 0, 0
@@ -504,7 +504,7 @@ def read_jsonl_range(
     For an input ``split_points`` does not cut, the one range (start 0) is read whole with
     ``read_events``, so the caller can treat every split alike.
     """
-    if not _splittable(path):
+    if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
         yield from read_events(path, source, catalog)
