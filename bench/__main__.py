@@ -1,4 +1,4 @@
-"""``python -m bench [--save | --compare] [--quick]``: run the suites, print one table of ratios.
+"""``python -m bench [--save | --compare] [--json FILE]``: run the suites, print the ratios.
 
 The suites run under pytest-benchmark (JSON to a temporary file); this module reads the
 medians back and prints every ratio with its target from DESIGN.md and met / missed. Ratios,
@@ -76,36 +76,17 @@ def rows_from(data: dict) -> list[Row]:
                 note="decision cost / dict.get cost",
             )
         )
-    for w, label in labels.items():
-        trie = per(f"test_trie_warm[{w}]")
-        rows.append(
-            Row(
-                f"cold trie vs warm ({label})",
-                div(per(f"test_trie_cold[{w}]"), trie),
-                None,
-                note="first decision of an action: the walk",
-            )
-        )
-    for w, label in labels.items():
-        trie = per(f"test_trie_warm[{w}]")
-        rows.append(
-            Row(
-                f"RAM evaluator vs trie ({label})",
-                div(per(f"test_ram_evaluator[{w}]"), trie),
-                *TARGETS["ram_vs_trie"],
-                note="times faster",
-            )
-        )
-    for w, label in labels.items():
-        trie = per(f"test_trie_warm[{w}]")
-        rows.append(
-            Row(
-                f"Cedar vs trie ({label})",
-                div(per(f"test_cedar[{w}]"), trie),
-                *TARGETS["cedar_vs_trie"],
-                note="times faster; cedarpy batch call",
-            )
-        )
+    # (title, the benchmark timed against the warm trie, target, note) for both workloads.
+    against_trie = (
+        ("cold trie vs warm", "test_trie_cold", None, "first decision of an action: the walk"),
+        ("RAM evaluator vs trie", "test_ram_evaluator", "ram_vs_trie", "times faster"),
+        ("Cedar vs trie", "test_cedar", "cedar_vs_trie", "times faster; cedarpy batch call"),
+    )
+    for title, bench, target, note in against_trie:
+        for w, label in labels.items():
+            ratio_value = div(per(f"{bench}[{w}]"), per(f"test_trie_warm[{w}]"))
+            limits = TARGETS[target] if target else (None,)
+            rows.append(Row(f"{title} ({label})", ratio_value, *limits, note=note))
     rows.append(
         Row(
             "replay vs decode (speed)",

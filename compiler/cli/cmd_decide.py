@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from ..policy import compile_rules
-from .common import context_option, fail, parse_context, rules_option
+from .common import action_argument, context_option, parse_context, rules_option
 
 
 @click.command("decide")
 @rules_option
-@click.argument("action")
+@action_argument
 @context_option
 def command(rules: tuple[Path, ...], action: str, context: tuple[str, ...]) -> None:
     """Decide one ACTION (`ecs:RunInstances`) against the rules; print JSON.
@@ -22,8 +22,6 @@ def command(rules: tuple[Path, ...], action: str, context: tuple[str, ...]) -> N
     Example:
       ramguard decide --rules policies ecs:RunCommand -c source_ip=203.0.113.9 -c mfa=false
     """
-    if ":" not in action:
-        fail(f"`{action}` is not an action: expected CODE:Operation, e.g. ecs:RunInstances", 2)
     ctx = parse_context(context)
     policy = compile_rules(rules)
     click.echo(json.dumps(policy.decide(action, ctx).to_dict(), ensure_ascii=False))

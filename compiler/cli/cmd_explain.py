@@ -9,12 +9,18 @@ import click
 
 from ..explain import explain, to_renderable
 from ..policy import compile_rules
-from .common import context_option, fail, parse_context, rules_option, text_or_json_option
+from .common import (
+    action_argument,
+    context_option,
+    parse_context,
+    rules_option,
+    text_or_json_option,
+)
 
 
 @click.command("explain")
 @rules_option
-@click.argument("action")
+@action_argument
 @context_option
 @click.option(
     "--all",
@@ -33,8 +39,6 @@ def command(
     Example:
       ramguard explain --rules policies ecs:RunCommand -c source_ip=10.1.2.3 -c mfa=false
     """
-    if ":" not in action:
-        fail(f"`{action}` is not an action: expected CODE:Operation, e.g. ecs:RunInstances", 2)
     ctx = parse_context(context)
     policy = compile_rules(rules)
     result = explain(policy, action, ctx, all_rules=all_rules)

@@ -22,6 +22,17 @@ rules_option = click.option(
     type=click.Path(path_type=Path),
     help="Rules file or directory (repeatable).",
 )
+
+
+def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if ":" not in value:
+        raise click.BadParameter(
+            f"`{value}` is not an action: expected CODE:Operation, e.g. ecs:RunInstances"
+        )
+    return value
+
+
+action_argument = click.argument("action", callback=_an_action)
 text_or_json_option = click.option(
     "--format",
     "fmt",
