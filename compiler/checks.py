@@ -249,6 +249,21 @@ def _resolve_operations(
     for op in node.operations:
         if has_glob(op.text):
             out.append(op.text)
+            if not any(
+                glob_match(op.text, name) for svc in pool for name in svc.operations(version)
+            ):
+                where = " or ".join(s.name for s in services) if services else "any catalog service"
+                if version is not None:
+                    where += f"@{version}"
+                diags.append(
+                    warning(
+                        "W0103",
+                        f"`{shorten(op.text)}` matches no operation of {where}",
+                        op.span,
+                        help="the rule denies nothing the catalog knows; check the spelling "
+                        "(operation names are API names, e.g. `Delete*`)",
+                    )
+                )
             continue
         canonical = None
         for svc in pool:

@@ -9,7 +9,7 @@ Codes (stable; tests pin them):
 =======  ================  ==============================================================
 W0101    duplicate         the rule denies exactly what an earlier rule of its policy denies
 W0102    shadowed          every request the rule denies is denied by a broader rule
-W0103    unmatched-glob    an operation glob matches no catalog operation
+W0103    (compile)         an operation glob matches no catalog operation (from ``checks``)
 W0104    contradiction     conditions of one case can never hold together
 W0105    access-key        ``access_key`` (``acs:AccessId``) is documented for OSS only
 W0106    multi-document    the policy needs more than one RAM document
@@ -47,9 +47,9 @@ from itertools import combinations
 
 import networkx as nx
 
-from .catalog import Catalog, Service, default_catalog
+from .catalog import Catalog, default_catalog
 from .emit.ram import MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, documents_for
-from .glob import glob_match, has_glob, subsumes
+from .glob import has_glob, subsumes
 from .ir import Condition, Conjunction, PolicyIR, Rule
 from .keys import RAM_KEY_TO_NAME
 from .language.diagnostics import CompileError, Diagnostic, Severity, Span, sorted_capped, warning
@@ -281,43 +281,6 @@ def check_shadowed(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
     return out
 
 
-def _services_of(rule: Rule, catalog: Catalog) -> list[Service]:
-    if rule.service == "*":
-        return list(catalog.services)
-    svc = catalog.service(rule.service)
-    if svc is not None:
-        return [svc]
-    return [s for s in catalog.services if any(glob_match(rule.service, n) for n in s.names())]
-
-
-def check_unmatched_globs(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for rule in policy.rules:
-        services = _services_of(rule, catalog)
-        for op in rule.operations:
-            if not has_glob(op):
-                continue
-            if any(glob_match(op, name) for s in services for name in s.operations(rule.version)):
-                continue
-            if rule.service == "*":
-                where = "any catalog service"
-            else:
-                where = " or ".join(s.name for s in services) or f"`{_quote(rule.service)}`"
-                if rule.version:
-                    where += f"@{rule.version}"
-            out.append(
-                _warn(
-                    policy,
-                    "W0103",
-                    f"`{_quote(op)}` matches no operation of {where}",
-                    rule.span,
-                    "the rule denies nothing the catalog knows; check the spelling "
-                    "(operation names are API names, e.g. `Delete*`)",
-                )
-            )
-    return out
-
-
 def _ip_contained(inner: Iterable[str], outer: Iterable[str]) -> bool:
     """Every address in the ``inner`` blocks lies in the union of the ``outer`` blocks."""
     nets = [ipaddress.ip_network(v, strict=False) for v in outer]
@@ -415,7 +378,8 @@ def check_access_key(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
 
 
 def compile_warnings(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
-    """Warnings the compiler already found (W0201, versioned rules), not recomputed here."""
+    """Warnings the compiler already found (W0103 globs matching nothing, W0201 versioned
+    rules), passed through rather than recomputed."""
     return list(policy.warnings)
 
 
@@ -455,10 +419,9 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     # reported by the first only.
     ("duplicates", check_duplicates),
     ("shadowed", check_shadowed),
-    ("unmatched-globs", check_unmatched_globs),
     ("contradictions", check_contradictions),
     ("access-key", check_access_key),
-    ("versioned", compile_warnings),
+    ("compile", compile_warnings),
     ("documents", check_documents),
 )
 

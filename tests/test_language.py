@@ -616,3 +616,11 @@ def test_ims_glob_lists_matching_ims_operations_under_ram(compile_text):
     }
     assert ims_creates and ims_creates <= set(actions)
     assert not policy.decide("ram:CreatePolicy").denied  # a RAM-only operation
+
+
+def test_a_glob_that_matches_no_operation_is_a_compile_warning(tmp_path, run_cli):
+    src = tmp_path / "typo.rules"
+    src.write_text("deny ECS Delte*\n", encoding="utf-8")
+    result = run_cli("compile", src, "--out", tmp_path / "out")
+    assert result.exit_code == 0  # a warning: the rule is valid RAM, it just denies nothing
+    assert f"{src}:1:10: warning: `Delte*` matches no operation of ECS" in result.stderr
