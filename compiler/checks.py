@@ -21,13 +21,13 @@ from pathlib import Path
 from .catalog import Catalog, Service
 from .glob import glob_match, has_glob
 from .ir import Condition, Conjunction, PolicyIR, Rule
-from .keys import LANGUAGE_KEYS, KeyKind, iso_time
+from .keys import LANGUAGE_KEYS, KeyKind, format_utc, iso_time
 from .language.ast import ConditionNode, RuleNode, SourceFile, Value
 from .language.diagnostics import Diagnostic, Span, error, shorten, warning
 
-_POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-_MAX_POLICY_NAME = 128
-_MAX_DESCRIPTION = 1024
+POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+MAX_POLICY_NAME = 128
+MAX_DESCRIPTION = 1024
 _DIGITS = frozenset("0123456789")
 
 # rules-language operator → RAM operator, per key kind.
@@ -91,22 +91,22 @@ def _check_header(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, str
         name = source.header.name.text
         span = source.header.name.span
         description = source.header.description
-    if not name or len(name) > _MAX_POLICY_NAME or not set(name) <= _POLICY_NAME_CHARS:
+    if not name or len(name) > MAX_POLICY_NAME or not set(name) <= POLICY_NAME_CHARS:
         where = "file name" if source.header is None else "policy name"
         diags.append(
             error(
                 "E0201",
                 f"`{shorten(name)}` is not a valid RAM policy name",
                 span,
-                help=f"a RAM policy name is 1 to {_MAX_POLICY_NAME} letters, digits and "
+                help=f"a RAM policy name is 1 to {MAX_POLICY_NAME} letters, digits and "
                 f"hyphens; set one with `policy NAME` (this one comes from the {where})",
             )
         )
-    if description is not None and len(description) > _MAX_DESCRIPTION:
+    if description is not None and len(description) > MAX_DESCRIPTION:
         diags.append(
             error(
                 "E0202",
-                f"description is {len(description)} characters; RAM allows {_MAX_DESCRIPTION}",
+                f"description is {len(description)} characters; RAM allows {MAX_DESCRIPTION}",
                 source.header.span,
             )
         )
@@ -129,7 +129,7 @@ def _check_rule(
     conditions = _normalise(node, when, unless, diags)
     if conditions is None:
         return None
-    actions = _actions(services, operations, version)
+    actions = rule_actions(services, operations, version)
     if version is not None and services:
         diags.append(
             warning(
@@ -422,9 +422,7 @@ def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
             )
         )
         return None
-    utc = when.astimezone(UTC).replace(tzinfo=None)
-    # isoformat pads the year to four digits (strftime's %Y does not, below year 1000).
-    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
+    return format_utc(when)
 
 
 def _normalise(
@@ -472,7 +470,7 @@ def _merge(conj: Iterable[Condition], node: RuleNode, diags: list[Diagnostic]):
     return tuple(sorted(by_slot.values()))
 
 
-def _actions(services: list[Service] | None, operations: list[str], version: str | None):
+def rule_actions(services: list[Service] | None, operations: list[str], version: str | None):
     """RAM action patterns for a rule, sorted and de-duplicated."""
     out: set[str] = set()
     if not services:

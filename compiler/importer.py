@@ -20,49 +20,26 @@ actions. ``ims:…`` becomes an IMS rule, which also denies the ``ram:`` twins: 
 the document already denies those under the same (or no) condition, else an error — a document
 denying ``ims:X`` but not ``ram:X`` has no exact rules form.
 
-Conditions map to the operator the rules compile back to, so the emitted JSON carries the same
-operator, key and values and RAM's absent-key behaviour is unchanged. ``DateLessThanEquals T``
-is ``unless time after T``: the checker negates ``DateGreaterThan`` into the RAM operator
-``DateLessThanEquals`` itself (``ir.NEGATED_OPERATOR``), not into a logical "not", so a request
-without ``acs:CurrentTime`` matches neither the original nor the import (a plain logical
-``not (t > T)`` would have matched it). Likewise ``DateGreaterThanEquals T`` is
-``unless time before T``. The language has one ``unless`` clause and ``unless A and B`` means
-``not A or not B``; a statement with both ``…Equals`` date operators is therefore an error.
+Conditions: ``compiler.import_conditions``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from .catalog import Catalog, Service, default_catalog
-from .glob import glob_match, has_glob
-from .keys import LANGUAGE_KEYS, RAM_KEY_TO_NAME, KeyKind
 
-_POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+# RAM's name and description limits, and what a rule compiles to, as the checker has them: an
+# exact import must predict what compiling its rules produces, so it uses the same code.
+from .checks import MAX_DESCRIPTION, MAX_POLICY_NAME, POLICY_NAME_CHARS
+from .checks import rule_actions as _compiled_actions
+from .glob import glob_match, has_glob
+from .import_conditions import Unsupported, as_list, condition_clause, malformed
+
 _GLOB_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*?-")
-_BARE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@+=")
-_KEYWORDS = frozenset({"and", "in", "not", "when", "unless", "before", "after", "deny", "policy"})
 _STATEMENT_ELEMENTS = ("Effect", "Action", "NotAction", "Resource", "Condition")
 _WIDTH = 100
-_KEY_ORDER = {name: i for i, name in enumerate(LANGUAGE_KEYS)}
-
-# RAM operator → (language operator, allowed key kind, goes under `unless`).
-_OPERATORS: dict[str, tuple[str, KeyKind, bool]] = {
-    "IpAddress": ("in", KeyKind.IP, False),
-    "NotIpAddress": ("not in", KeyKind.IP, False),
-    "Bool": ("=", KeyKind.BOOL, False),
-    "DateLessThan": ("before", KeyKind.TIME, False),
-    "DateGreaterThan": ("after", KeyKind.TIME, False),
-    "DateLessThanEquals": ("after", KeyKind.TIME, True),
-    "DateGreaterThanEquals": ("before", KeyKind.TIME, True),
-    "StringEquals": ("in", KeyKind.STRING, False),
-    "StringNotEquals": ("not in", KeyKind.STRING, False),
-}
-# "not in A and not in B" is "not in A ∪ B"; a repeated positive operator would intersect.
-_UNION_MERGEABLE = frozenset({"NotIpAddress", "StringNotEquals"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +72,6 @@ class PolicyImportError(ValueError):
         super().__init__("\n".join(f"{p.source}: {p.render()}" for p in self.problems))
 
 
-class _Unsupported(Exception):
-    def __init__(self, element: str, message: str, unsupported: bool = True):
-        super().__init__(message)
-        self.element = element
-        self.message = message
-        self.unsupported = unsupported
-
-
-def _malformed(element: str, message: str) -> _Unsupported:
-    return _Unsupported(element, message, unsupported=False)
-
-
 @dataclass(frozen=True, slots=True)
 class _Statement:
     source: str
@@ -122,7 +87,7 @@ class _Statement:
 
 
 def valid_policy_name(name: str) -> bool:
-    return 0 < len(name) <= 128 and set(name) <= _POLICY_NAME_CHARS
+    return 0 < len(name) <= MAX_POLICY_NAME and set(name) <= POLICY_NAME_CHARS
 
 
 def import_policy(
@@ -154,13 +119,13 @@ def import_policies(
     for source, doc in documents:
         try:
             raw_statements = _document_statements(doc)
-        except _Unsupported as exc:
+        except Unsupported as exc:
             problems.append(ImportProblem(source, None, exc.element, exc.message, False))
             continue
         for index, raw in enumerate(raw_statements, start=1):
             try:
                 statements.append(_statement(source, index, raw, universe))
-            except _Unsupported as exc:
+            except Unsupported as exc:
                 problems.append(
                     ImportProblem(source, index, exc.element, exc.message, exc.unsupported)
                 )
@@ -204,53 +169,49 @@ def _skip_note(p: ImportProblem) -> str:
 
 def _document_statements(doc: object) -> list[object]:
     if not isinstance(doc, dict):
-        raise _malformed("Version", "expected a JSON object with Version and Statement")
+        raise malformed("Version", "expected a JSON object with Version and Statement")
     unknown = sorted(k for k in doc if k not in ("Version", "Statement"))
     if unknown:
-        raise _malformed(unknown[0], "unknown element")
+        raise malformed(unknown[0], "unknown element")
     if doc.get("Version") != "1":
-        raise _malformed("Version", 'expected "1"')
+        raise malformed("Version", 'expected "1"')
     raw = doc.get("Statement")
     if isinstance(raw, dict):
         return [raw]
     if not isinstance(raw, list):
-        raise _malformed("Statement", "expected a list of statements")
+        raise malformed("Statement", "expected a list of statements")
     return raw
-
-
-def _as_list(value: object) -> list[object]:
-    return value if isinstance(value, list) else [value]
 
 
 def _statement(source: str, index: int, raw: object, universe: _Universe) -> _Statement:
     if not isinstance(raw, dict):
-        raise _malformed("Statement", "expected a statement object")
+        raise malformed("Statement", "expected a statement object")
     for element in raw:
         if element in ("Principal", "NotResource"):
-            raise _Unsupported(element, f"`{element}` has no rules-language form")
+            raise Unsupported(element, f"`{element}` has no rules-language form")
         if element not in _STATEMENT_ELEMENTS:
-            raise _malformed(element, "unknown element (element names are case-sensitive)")
+            raise malformed(element, "unknown element (element names are case-sensitive)")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise _malformed("Effect", 'expected "Allow" or "Deny"')
+        raise malformed("Effect", 'expected "Allow" or "Deny"')
     if effect == "Allow":
-        raise _Unsupported("Effect", "an Allow statement has no rules-language form (rules deny)")
+        raise Unsupported("Effect", "an Allow statement has no rules-language form (rules deny)")
     if "NotAction" in raw:
-        raise _Unsupported("NotAction", "NotAction has no rules-language form")
+        raise Unsupported("NotAction", "NotAction has no rules-language form")
     if "Action" not in raw:
-        raise _malformed("Action", "missing")
-    patterns = _as_list(raw["Action"])
+        raise malformed("Action", "missing")
+    patterns = as_list(raw["Action"])
     if not patterns or not all(isinstance(p, str) and p for p in patterns):
-        raise _malformed("Action", "expected a string or a non-empty list of strings")
+        raise malformed("Action", "expected a string or a non-empty list of strings")
     for p in patterns:
         if p != "*" and (":" not in p or p.startswith(":") or p.endswith(":")):
-            raise _malformed("Action", f"`{p}` is not `<ram-code>:<action-name>` or `*`")
+            raise malformed("Action", f"`{p}` is not `<ram-code>:<action-name>` or `*`")
     if "Resource" not in raw:
-        raise _malformed("Resource", 'missing (required; only "*" can be imported)')
-    resources = _as_list(raw["Resource"])
+        raise malformed("Resource", 'missing (required; only "*" can be imported)')
+    resources = as_list(raw["Resource"])
     if not resources or any(r != "*" for r in resources):
-        raise _Unsupported("Resource", 'only `"*"` can be imported: rules carry no resource')
-    clause = _clause(raw.get("Condition", {}))
+        raise Unsupported("Resource", 'only `"*"` can be imported: rules carry no resource')
+    clause = condition_clause(raw.get("Condition", {}))
     denied = universe.match_all(patterns)  # type: ignore[arg-type]
     items: list[tuple[str, str]] = []
     notes: list[str] = []
@@ -282,23 +243,14 @@ class _Universe:
     def match_all(self, patterns: Iterable[str]) -> frozenset[str]:
         return frozenset().union(*(self.match(p) for p in patterns))
 
-    def compiled(self, item: tuple[str, str]) -> list[str]:
-        """The RAM patterns ``deny SERVICE OP`` compiles to (as ``checks._actions`` builds)."""
+    def cover(self, item: tuple[str, str]) -> frozenset[str]:
+        """The catalog actions ``deny SERVICE OP`` denies once compiled."""
         service, op = item
         if service == "*":
-            return ["*" if op == "*" else f"*:{op}"]
+            return self.match_all(_compiled_actions(None, [op], None))
         svc = self.catalog.service(service)
         assert svc is not None
-        out = [f"{code}:{op}" for code in svc.ram_codes]
-        for code in svc.shared_ram_codes:
-            if has_glob(op):
-                out.extend(f"{code}:{name}" for name in svc.operations() if glob_match(op, name))
-            else:
-                out.append(f"{code}:{op}")
-        return out
-
-    def cover(self, item: tuple[str, str]) -> frozenset[str]:
-        return self.match_all(self.compiled(item))
+        return self.match_all(_compiled_actions([svc], [op], None))
 
 
 def _translate(
@@ -342,7 +294,7 @@ def _translate(
         return [(sharer.name, twin)]
     glob = _one_glob(svc, code, twin, universe)
     if glob is None:
-        raise _Unsupported(
+        raise Unsupported(
             "Action",
             f"`{pattern}` is an operation of {sharer.name} (under `{code}:`); the rules language "
             f"cannot deny it without `{sharer.ram_codes[0]}:{twin}`",
@@ -375,7 +327,7 @@ def _writable(op: str) -> bool:
 
 def _unwritable(pattern: str, universe: _Universe, notes: list[str]) -> list[tuple[str, str]]:
     if universe.match(pattern):
-        raise _Unsupported("Action", f"`{pattern}` cannot be written as a rules-language name")
+        raise Unsupported("Action", f"`{pattern}` cannot be written as a rules-language name")
     notes.append(f"`{pattern}` matches no catalog action; skipped")
     return []
 
@@ -449,143 +401,6 @@ def _drop_inexact(
     return accepted, problems
 
 
-# --- conditions ------------------------------------------------------------------------------
-
-
-def _clause(block: object) -> str:
-    """A Condition element → `` when … unless …`` (empty when unconditional)."""
-    if not isinstance(block, dict):
-        raise _malformed("Condition", "expected an object of operators")
-    merged: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
-    for operator in sorted(block):
-        keys = block[operator]
-        element = f"Condition.{operator}"
-        if operator not in _OPERATORS:
-            raise _Unsupported(element, f"operator `{operator}` has no rules-language form")
-        if not isinstance(keys, dict) or not keys:
-            raise _malformed(element, "expected an object of condition keys")
-        word, kind, _ = _OPERATORS[operator]
-        for key in sorted(keys):
-            where = f"{element}[{key}]"
-            name = RAM_KEY_TO_NAME.get(key.lower())
-            if name is None:
-                raise _Unsupported(where, f"condition key `{key}` has no rules-language form")
-            if LANGUAGE_KEYS[name][1] is not kind:
-                raise _Unsupported(where, f"`{operator}` on `{key}` has no rules-language form")
-            values = _values(kind, operator, keys[key], where)
-            slot = (operator, name)
-            if slot in merged:
-                if operator not in _UNION_MERGEABLE:
-                    raise _Unsupported(where, f"`{key}` is tested twice with `{operator}`")
-                values = tuple(sorted(set(merged[slot][1]) | set(values)))
-            merged[slot] = (word, values)
-    when: list[tuple[int, str]] = []
-    unless: list[tuple[int, str]] = []
-    for (operator, name), (word, values) in merged.items():
-        text = f"{name} {word} {_shown(word, values)}"
-        (unless if _OPERATORS[operator][2] else when).append((_KEY_ORDER[name], text))
-    if len(unless) > 1:
-        raise _Unsupported(
-            "Condition",
-            "DateLessThanEquals and DateGreaterThanEquals together have no rules-language "
-            "form (one `unless` clause negates a whole conjunction)",
-        )
-    out = ""
-    if when:
-        out += " when " + " and ".join(t for _, t in sorted(when))
-    if unless:
-        out += " unless " + unless[0][1]
-    return out
-
-
-def _shown(word: str, values: tuple[str, ...]) -> str:
-    if word in ("in", "not in"):
-        return "[" + ", ".join(values) + "]"
-    return values[0]
-
-
-def _values(kind: KeyKind, operator: str, raw: object, where: str) -> tuple[str, ...]:
-    items = _as_list(raw)
-    if not items:
-        raise _malformed(where, "expected at least one value")
-    if not all(isinstance(v, str | bool | int | float) for v in items):
-        raise _malformed(where, "expected a string, number, boolean or a list of them")
-    if kind is KeyKind.IP:
-        return tuple(_network(net) for net in _networks(items, where))
-    if kind is KeyKind.BOOL:
-        flags = {_flag(v, where) for v in items}
-        if len(flags) > 1:
-            raise _Unsupported(where, "`Bool` with both true and false has no rules-language form")
-        return (flags.pop(),)
-    if kind is KeyKind.TIME:
-        times = [_time(v, where) for v in items]
-        # Values of one key are ORed: t < any of them is t < the latest, and so on.
-        pick = max(times) if operator in ("DateLessThan", "DateLessThanEquals") else min(times)
-        return (pick.strftime("%Y-%m-%dT%H:%M:%SZ"),)
-    texts = sorted({_text(v, where) for v in items})
-    return tuple(_quote(t) for t in texts)
-
-
-def _networks(
-    items: list[object], where: str
-) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    nets = set()
-    for v in items:
-        try:
-            nets.add(ipaddress.ip_network(str(v).strip(), strict=False))
-        except ValueError:
-            raise _malformed(where, f"`{v}` is not an IP address or CIDR block") from None
-    return sorted(nets, key=lambda n: (n.version, n))
-
-
-def _network(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return str(net)
-
-
-def _flag(value: object, where: str) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower()
-    raise _malformed(where, f"`{value}` is not true or false")
-
-
-def _time(value: object, where: str) -> datetime:
-    if not isinstance(value, str):
-        raise _malformed(where, f"`{value}` is not an ISO 8601 time")
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise _malformed(where, f"`{value}` is not an ISO 8601 time") from None
-    # RAM reads a time without an offset as UTC (as compiler.ram does).
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    if when.microsecond:
-        raise _Unsupported(where, f"`{value}`: the rules language keeps whole seconds only")
-    return when
-
-
-def _text(value: object, where: str) -> str:
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, int | float):
-        import json
-
-        text = json.dumps(value)
-    else:
-        text = str(value)
-    if not text or not text.isprintable():
-        raise _Unsupported(where, "an empty or unprintable value has no rules-language form")
-    return text
-
-
-def _quote(text: str) -> str:
-    if set(text) <= _BARE_CHARS and text.lower() not in _KEYWORDS:
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 # --- layout ----------------------------------------------------------------------------------
 
 
@@ -618,7 +433,7 @@ def _render(
 
 
 def _quote_description(text: str) -> str:
-    text = "".join(ch if ch.isprintable() else "?" for ch in text)[:1024]
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)[:MAX_DESCRIPTION]
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -8,7 +8,7 @@ data — strings and booleans — never code: an IP is parsed with ``ipaddress``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -81,3 +81,10 @@ def iso_time(text: str) -> datetime | None:
     except ValueError:
         return None
     return when if "T" in text else None
+
+
+def format_utc(when: datetime) -> str:
+    """An aware time as RAM takes it: ISO 8601 in UTC ending in Z, the year always four
+    digits (strftime's %Y is not padded below 1000), microseconds only when there are any."""
+    utc = when.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"

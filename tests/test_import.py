@@ -217,14 +217,9 @@ def test_skip_unsupported_keeps_the_rest_with_notes() -> None:
             "Condition.IpAddress[acs:SourceVpc]",
             "`IpAddress` on `acs:SourceVpc`",
         ),
-        (
-            {"Condition": {"DateLessThan": {"acs:CurrentTime": "2026-01-01T00:00:00.5Z"}}},
-            "Condition.DateLessThan[acs:CurrentTime]",
-            "whole seconds",
-        ),
         ({"Principal": {"RAM": "*"}}, "Principal", "no rules-language form"),
     ],
-    ids=["bool-both", "le-and-ge", "unknown-key", "wrong-kind", "fraction", "principal"],
+    ids=["bool-both", "le-and-ge", "unknown-key", "wrong-kind", "principal"],
 )
 def test_unsupported_conditions(statement: dict, element: str, words: str) -> None:
     doc = {
@@ -468,3 +463,27 @@ def test_cli_skip_unsupported(run_cli) -> None:
     assert result.exit_code == 0
     assert "deny ECS RunInstances" in result.stdout
     assert "note: statement 3: skipped: NotAction" in result.stderr
+
+
+@pytest.mark.parametrize("when", ["2026-01-01T00:00:00.5Z", "0999-01-01T00:00:00Z"])
+def test_times_import_as_written_and_decide_alike(when: str) -> None:
+    doc = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "ecs:RunInstances",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"acs:CurrentTime": when}},
+            }
+        ],
+    }
+    result = import_policy(doc, "p")
+    assert f"when time before {when.replace('.5Z', '.500000Z')}" in result.text
+    policy = compile_sources([("p.rules", result.text)])
+    ram = RamEvaluator([("p.json", doc)])
+    for probe in ("2026-01-01T00:00:00.2Z", "2026-01-01T00:00:00.7Z", "0998-06-01T00:00:00Z"):
+        context = {"acs:CurrentTime": probe}
+        assert policy.decide("ecs:RunInstances", context).decision == ram.decide(
+            "ecs:RunInstances", context
+        )
