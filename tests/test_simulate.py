@@ -366,3 +366,11 @@ def test_bad_policy_json_is_a_clean_error(tmp_path, doc):
     )
     assert result.exit_code == 1
     assert "bad.json" in result.stderr and "Traceback" not in result.output
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=rules_text(), reqs=st.lists(requests(), min_size=1, max_size=25))
+def test_decide_many_agrees_with_decide(text, reqs):
+    policy = compile_sources([("random.rules", text)])
+    flags = policy.decide_many(reqs)
+    assert flags == [policy.decide(action, context).denied for action, context in reqs]
