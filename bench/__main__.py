@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from compiler.bench import TARGETS, Row, render_table
+from compiler.replay.bench import TARGETS, Row, render_table
 
 HERE = Path(__file__).resolve().parent
 STORAGE = HERE.parent / ".benchmarks"

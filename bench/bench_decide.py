@@ -10,9 +10,9 @@ from __future__ import annotations
 import cedarpy
 import pytest
 
+from compiler.decide.trie import DecisionTrie
 from compiler.emit.cedar import cedar_policies, cedar_request
 from compiler.ram import RamEvaluator
-from compiler.trie import DecisionTrie
 
 WORKLOADS = ("seed", "mixed")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import tracemalloc
 
 from bench import workloads
-from compiler.bench import decode_file, replay_file
 from compiler.catalog import default_catalog
+from compiler.replay.bench import decode_file, replay_file
 
 
 def test_decode(benchmark, trace_file):

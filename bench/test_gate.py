@@ -17,11 +17,11 @@ import pytest
 
 from bench import workloads
 from bench.__main__ import exponent
-from compiler.bench import decode_file, replay_file
 from compiler.catalog import default_catalog
 from compiler.emit.cedar import cedar_policies, cedar_request
 from compiler.policy import compile_rules
 from compiler.ram import RamEvaluator
+from compiler.replay.bench import decode_file, replay_file
 
 THRESHOLDS = json.loads((Path(__file__).parent / "thresholds.json").read_text())
 ROUNDS = 7

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy, compile_rules
-from compiler.traces import generate_events, write_trace
+from compiler.replay import generate_events, write_trace
 
 SEED = 20260302
 RULES_PER_FILE = 10

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .language.diagnostics import CompileError, Diagnostic, Severity, Span
-from .policy import Policy, compile_rules, compile_sources
-from .trie import Decision, Match
+from compiler.decide.trie import Decision, Match
+from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span
+from compiler.policy import Policy, compile_rules, compile_sources
 
 __all__ = [
     "CompileError",

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from .catalog import Catalog, default_catalog
-from .checks import check_file
-from .emit.ram import Document, documents_for
-from .ir import PolicyIR, Rule, RuleSet
-from .keys import normalise_context
-from .language.diagnostics import CompileError, Diagnostic, Severity, Span, error
-from .language.parser import parse_text, read_source, read_source_bytes
-from .trie import Decision, DecisionTrie
+from compiler.catalog import Catalog, default_catalog
+from compiler.decide.trie import Decision, DecisionTrie
+from compiler.emit.ram import Document, documents_for
+from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
+from compiler.language.parser import parse_text, read_source, read_source_bytes
+from compiler.model.ir import PolicyIR, Rule, RuleSet
+from compiler.model.keys import normalise_context
+from compiler.model.resolve import check_file
 
 RULES_SUFFIX = ".rules"
 # A rules file is a few kilobytes; refusing huge inputs early keeps errors fast and bounded.

@@ -8,7 +8,7 @@ import pytest
 
 from compiler import compile_rules
 from compiler.catalog import default_catalog
-from compiler.traces import generate_events, write_trace
+from compiler.replay import generate_events, write_trace
 
 
 @pytest.fixture(scope="module")

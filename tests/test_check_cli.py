@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from compiler.analysis.sarif import to_sarif
 from compiler.language.diagnostics import Diagnostic, Severity, Span
-from compiler.sarif import to_sarif
 
 SEED = "policies/leaked-accesskey-protection.rules"
 BROKEN = "tests/data/broken/leaked-accesskey-protection.rules"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_rules, compile_sources
+from compiler.analysis.diff import PolicyDecider, RamDecider, build_contexts, semantic_diff
 from compiler.catalog import default_catalog
-from compiler.diff import PolicyDecider, RamDecider, build_contexts, semantic_diff
 from compiler.ram import RamEvaluator
 
 CATALOG = default_catalog()
@@ -214,7 +214,7 @@ def test_cli_bad_rules_is_an_error(run_cli, tmp_path: Path) -> None:
 
 
 def test_decider_compiled_from_paths_matches(tmp_path: Path) -> None:
-    from compiler.diff import load_decider
+    from compiler.analysis.diff import load_decider
 
     assert isinstance(load_decider(SEED_FILE), PolicyDecider)
     policy = compile_rules([SEED_FILE])

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from compiler import compile_rules, compile_sources
 from compiler.cli import main
-from compiler.explain import explain, rules_form
-from compiler.ir import Condition
+from compiler.decide.explain import explain, rules_form
+from compiler.model.ir import Condition
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "policies" / "leaked-accesskey-protection.rules"

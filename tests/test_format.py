@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.format import WIDTH, format_source
 from compiler.language.ast import Comment, Name, Value
 from compiler.language.diagnostics import CompileError, Span
+from compiler.language.format import WIDTH, format_source
 from compiler.language.parser import parse_text
 
 SEED = Path(__file__).resolve().parent.parent / "policies" / "leaked-accesskey-protection.rules"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from compiler import compile_rules, compile_sources
 from compiler.cli import main
-from compiler.graph import to_dot, to_graphml, trie_graph
+from compiler.decide.graph import to_dot, to_graphml, trie_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "policies" / "leaked-accesskey-protection.rules"

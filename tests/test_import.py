@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_rules, compile_sources
+from compiler.analysis.importer import PolicyImportError, import_policy
 from compiler.catalog import default_catalog
-from compiler.importer import PolicyImportError, import_policy
 from compiler.ram import RamEvaluator
 
 DATA = Path(__file__).parent / "data" / "import"

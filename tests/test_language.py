@@ -6,8 +6,8 @@ import pytest
 
 from compiler import CompileError
 from compiler.catalog import default_catalog
-from compiler.ir import Condition
 from compiler.language.parser import parse_text
+from compiler.model.ir import Condition
 
 IP = "acs:SourceIp"
 MFA = "acs:MFAPresent"

@@ -7,9 +7,15 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_rules, compile_sources
-from compiler.ir import Condition, PolicyIR, Rule, RuleSet
+from compiler.analysis.lint import (
+    PASSES,
+    check_contradictions,
+    check_paths,
+    lint,
+    subsumption_graph,
+)
 from compiler.language.diagnostics import CompileError, Span
-from compiler.lint import PASSES, check_contradictions, check_paths, lint, subsumption_graph
+from compiler.model.ir import Condition, PolicyIR, Rule, RuleSet
 from compiler.policy import Policy
 
 DATA = Path(__file__).parent / "data"

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from compiler.cli import main
 from compiler.language.diagnostics import CompileError
 from compiler.policy import compile_rules
-from compiler.policy_tests import load_tests, parse_tests, run_tests, to_junit
+from compiler.testing.runner import load_tests, parse_tests, run_tests, to_junit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "policy_tests"

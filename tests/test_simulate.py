@@ -16,7 +16,7 @@ from compiler import compile_sources
 from compiler.catalog import default_catalog
 from compiler.cli import main
 from compiler.ram import RamEvaluator
-from compiler.simulate import (
+from compiler.replay.simulate import (
     Engines,
     PartialReport,
     bucket_of,

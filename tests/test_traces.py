@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from compiler.catalog import default_catalog
-from compiler.traces import (
+from compiler.replay import (
     LEAKED_KEY_MESSAGE,
     Malformed,
     TraceError,
@@ -30,7 +30,7 @@ from compiler.traces import (
     split_points,
     write_trace,
 )
-from compiler.traces import reader as reader_module
+from compiler.replay import reader as reader_module
 
 CATALOG = default_catalog()
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,7 +381,7 @@ def test_generator_is_deterministic(tmp_path, name):
 GEN_SCRIPT = """
 import hashlib, msgspec, sys
 from compiler.catalog import default_catalog
-from compiler.traces import generate_events
+from compiler.replay import generate_events
 deny = lambda a: a.startswith(("ram:", "ims:")) or a.endswith(":RunInstances")
 h = hashlib.sha256()
 for e in generate_events(300, 5, default_catalog(), deny):

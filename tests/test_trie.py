@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler import trie as trie_module
-from compiler.glob import glob_match
-from compiler.ir import Condition, Rule
+from compiler.decide import trie as trie_module
+from compiler.decide.trie import DecisionTrie
 from compiler.language.diagnostics import Span
-from compiler.trie import DecisionTrie
+from compiler.model.glob import glob_match
+from compiler.model.ir import Condition, Rule
 
 
 @cache

@@ -12,9 +12,9 @@ import sys
 
 import click
 
-from .. import __version__
-from ..language.diagnostics import CompileError
-from .common import fail_with_diagnostics
+from compiler import __version__
+from compiler.cli.common import fail_with_diagnostics
+from compiler.language.diagnostics import CompileError
 
 # verb → module ``compiler.cli.cmd_<module>`` holding a click command named ``command``.
 _VERBS = {

@@ -8,7 +8,11 @@ import sys
 import click
 from rich.console import Console
 
-from ..bench import (
+from compiler.catalog import default_catalog
+from compiler.cli.common import fail, fail_at, rules_option, text_or_json_option
+from compiler.policy import compile_rules
+from compiler.replay import TraceError, is_plain_jsonl
+from compiler.replay.bench import (
     DEFAULT_LIMIT,
     engine_table,
     load_requests,
@@ -17,10 +21,6 @@ from ..bench import (
     render_table,
     replay_row,
 )
-from ..catalog import default_catalog
-from ..policy import compile_rules
-from ..traces import TraceError, is_plain_jsonl
-from .common import fail, fail_at, rules_option, text_or_json_option
 
 
 @click.command("bench")

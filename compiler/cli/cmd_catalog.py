@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..catalog import default_catalog
+from compiler.catalog import default_catalog
 
 
 @click.group("catalog")
@@ -48,7 +48,7 @@ def list_services(fmt: str) -> None:
 )
 def build(out: Path | None) -> None:
     """Regenerate catalog.json from the official SDK packages (needs PyPI access)."""
-    from ..catalog.build import CatalogBuildError, build_catalog
+    from compiler.catalog.build import CatalogBuildError, build_catalog
 
     try:
         summary = build_catalog(out)

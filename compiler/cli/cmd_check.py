@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..lint import check_paths
-from ..sarif import to_sarif
+from compiler.analysis.lint import check_paths
+from compiler.analysis.sarif import to_sarif
 
 
 @click.command("check")

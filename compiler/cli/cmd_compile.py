@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..emit.cedar import cedar_policies
-from ..output import MANIFEST, apply_output, plan_output
-from ..policy import compile_rules
-from .common import fail_at, print_diagnostics
+from compiler.cli.common import fail_at, print_diagnostics
+from compiler.emit.cedar import cedar_policies
+from compiler.emit.output import MANIFEST, apply_output, plan_output
+from compiler.policy import compile_rules
 
 
 @click.command("compile")

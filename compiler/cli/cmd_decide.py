@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..policy import compile_rules
-from .common import action_argument, context_option, parse_context, rules_option
+from compiler.cli.common import action_argument, context_option, parse_context, rules_option
+from compiler.policy import compile_rules
 
 
 @click.command("decide")

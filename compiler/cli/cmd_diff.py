@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..diff import CLASSES, DiffResult, load_decider, semantic_diff
-from ..language.diagnostics import Diagnostic, Severity, Span
-from ..ram import PolicyDocumentError
-from .common import fail_with_diagnostics, text_or_json_option
+from compiler.analysis.diff import CLASSES, DiffResult, load_decider, semantic_diff
+from compiler.cli.common import fail_with_diagnostics, text_or_json_option
+from compiler.language.diagnostics import Diagnostic, Severity, Span
+from compiler.ram import PolicyDocumentError
 
 _TITLES = {
     "newly_denied": "newly denied",

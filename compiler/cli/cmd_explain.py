@@ -7,15 +7,15 @@ from pathlib import Path
 
 import click
 
-from ..explain import explain, to_renderable
-from ..policy import compile_rules
-from .common import (
+from compiler.cli.common import (
     action_argument,
     context_option,
     parse_context,
     rules_option,
     text_or_json_option,
 )
+from compiler.decide.explain import explain, to_renderable
+from compiler.policy import compile_rules
 
 
 @click.command("explain")

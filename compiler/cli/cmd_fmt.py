@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..format import format_paths, unified_diff, write_formatted
-from .common import print_diagnostics
+from compiler.cli.common import print_diagnostics
+from compiler.language.format import format_paths, unified_diff, write_formatted
 
 
 @click.command("fmt")

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..graph import to_dot, to_graphml, trie_graph
-from ..output import atomic_write
-from ..policy import compile_rules
-from .common import fail, rules_option
+from compiler.cli.common import fail, rules_option
+from compiler.decide.graph import to_dot, to_graphml, trie_graph
+from compiler.emit.output import atomic_write
+from compiler.policy import compile_rules
 
 
 @click.command("graph")

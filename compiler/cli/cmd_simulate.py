@@ -10,13 +10,13 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..output import atomic_write
-from ..policy import compile_rules
-from ..ram import PolicyDocumentError, RamEvaluator
-from ..report import print_summary
-from ..simulate import Engines, StrictModeError, report_dict, simulate
-from ..traces import TraceError
-from .common import fail_at, rules_option
+from compiler.cli.common import fail_at, rules_option
+from compiler.cli.report import print_summary
+from compiler.emit.output import atomic_write
+from compiler.policy import compile_rules
+from compiler.ram import PolicyDocumentError, RamEvaluator
+from compiler.replay import TraceError
+from compiler.replay.simulate import Engines, StrictModeError, report_dict, simulate
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from ..language.diagnostics import Severity, sorted_capped
-from ..output import atomic_write
-from ..policy_tests import failure_details, run_tests, to_junit
-from .common import print_diagnostics, text_or_json_option
+from compiler.cli.common import print_diagnostics, text_or_json_option
+from compiler.emit.output import atomic_write
+from compiler.language.diagnostics import Severity, sorted_capped
+from compiler.testing.runner import failure_details, run_tests, to_junit
 
 
 @click.command("test")

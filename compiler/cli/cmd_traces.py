@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..catalog import default_catalog
-from ..policy import compile_rules
-from ..traces import generate_events, write_trace
+from compiler.catalog import default_catalog
+from compiler.policy import compile_rules
+from compiler.replay import generate_events, write_trace
 
 
 @click.group("traces")

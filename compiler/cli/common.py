@@ -9,9 +9,9 @@ from typing import NoReturn
 
 import click
 
-from ..catalog import suggest
-from ..keys import LANGUAGE_KEYS, normalise_context, ram_key
-from ..language.diagnostics import Diagnostic, Severity, sorted_capped
+from compiler.catalog import suggest
+from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
+from compiler.model.keys import LANGUAGE_KEYS, normalise_context, ram_key
 
 # The options several verbs share, declared once so their spelling and help cannot drift.
 rules_option = click.option(

@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..ir import Condition, Conjunction, PolicyIR, Rule
-from ..keys import LANGUAGE_KEYS, normalise_context, parse_bool
-from ..language.diagnostics import CompileError, Diagnostic, error
+from compiler.language.diagnostics import CompileError, Diagnostic, error
+from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
+from compiler.model.keys import LANGUAGE_KEYS, normalise_context, parse_bool
 
 SUFFIX = ".cedar"
 PRINCIPAL = 'User::"caller"'

@@ -14,9 +14,9 @@ from functools import cache
 
 import jinja2
 
-from ..glob import has_glob, subsumes
-from ..ir import Conjunction, PolicyIR, Rule
-from ..language.diagnostics import CompileError, Span, error
+from compiler.language.diagnostics import CompileError, Span, error
+from compiler.model.glob import has_glob, subsumes
+from compiler.model.ir import Conjunction, PolicyIR, Rule
 
 MAX_DOCUMENT_CHARS = 6144
 """RAM custom policy document limit (``ram/product-overview/limits``)."""

@@ -19,8 +19,17 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
-from .ast import Comment, ConditionNode, Name, PolicyHeader, RuleNode, ServiceRef, SourceFile, Value
-from .diagnostics import CompileError, Diagnostic, Span, error
+from compiler.language.ast import (
+    Comment,
+    ConditionNode,
+    Name,
+    PolicyHeader,
+    RuleNode,
+    ServiceRef,
+    SourceFile,
+    Value,
+)
+from compiler.language.diagnostics import CompileError, Diagnostic, Span, error
 
 # What the user should read instead of lark's terminal names.
 _EXPECTED_NAMES = {
@@ -87,9 +96,9 @@ def _keep_comment(tok: Token) -> Token:
     return tok
 
 
-def lalr(grammar: str, **options) -> Lark:
+def lalr(grammar: str, package: str = __package__, **options) -> Lark:
     """A packaged ``.lark`` file, built as every grammar here is: LALR, strict, positions."""
-    text = resources.files(__package__).joinpath(grammar).read_text(encoding="utf-8")
+    text = resources.files(package).joinpath(grammar).read_text(encoding="utf-8")
     settings: dict = {
         "parser": "lalr",
         "lexer": "contextual",

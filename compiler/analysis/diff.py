@@ -27,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .catalog import Catalog, default_catalog
-from .conditions import parse_time
-from .glob import has_glob
-from .keys import ram_key
-from .policy import Policy, compile_rules
-from .ram import RamEvaluator
-from .ram.glob import GlobPattern
+from compiler.catalog import Catalog, default_catalog
+from compiler.model.conditions import parse_time
+from compiler.model.glob import has_glob
+from compiler.model.keys import ram_key
+from compiler.policy import Policy, compile_rules
+from compiler.ram import RamEvaluator
+from compiler.ram.glob import GlobPattern
 
 MAX_CONTEXTS = 4096
 _SAMPLE_SEED = 20240601

@@ -38,12 +38,19 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedInput
 
-from ..catalog import Catalog, default_catalog, suggest
-from ..glob import has_glob
-from ..keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
-from .ast import Name, Value
-from .diagnostics import CompileError, Diagnostic, Span, error, shorten
-from .parser import lalr, read_source, syntax_diagnostic, token_span, unquote, with_source
+from compiler.catalog import Catalog, default_catalog, suggest
+from compiler.language.ast import Name, Value
+from compiler.language.diagnostics import CompileError, Diagnostic, Span, error, shorten
+from compiler.language.parser import (
+    lalr,
+    read_source,
+    syntax_diagnostic,
+    token_span,
+    unquote,
+    with_source,
+)
+from compiler.model.glob import has_glob
+from compiler.model.keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
 
 MAX_TESTS_FILE_BYTES = 16 * 1024 * 1024
 _MAX_SUGGEST_INPUT = 80
@@ -86,7 +93,7 @@ class TestFile:
 
 @cache
 def _parser() -> Lark:
-    return lalr("tests.lark")
+    return lalr("tests.lark", __package__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .conditions import Test, compile_conjunction
-from .glob import glob_match
-from .ir import Rule
+from compiler.model.conditions import Test, compile_conjunction
+from compiler.model.glob import glob_match
+from compiler.model.ir import Rule
 
 _STAR = "*"
 _ONE = "?"

@@ -20,12 +20,12 @@ from datetime import datetime
 from rich.text import Text
 from rich.tree import Tree
 
-from .conditions import as_string, compile_condition, parse_ip, parse_time
-from .glob import glob_match
-from .ir import MATCHES_ABSENT_KEY, Condition, Rule
-from .keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
-from .policy import Policy
-from .trie import Decision, Match
+from compiler.decide.trie import Decision, Match
+from compiler.model.conditions import as_string, compile_condition, parse_ip, parse_time
+from compiler.model.glob import glob_match
+from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Rule
+from compiler.model.keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
+from compiler.policy import Policy
 
 # RAM operator → how the rules language says it. The `at or …` forms have no syntax of their
 # own: they only arise from `unless time before/after T`, and reading them back as

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, default_catalog
-from .policy import Policy
-from .ram import RamEvaluator
-from .traces import Malformed, TraceEvent, read_jsonl_range, split_points
+from compiler.catalog import Catalog, default_catalog
+from compiler.policy import Policy
+from compiler.ram import RamEvaluator
+from compiler.replay import Malformed, TraceEvent, read_jsonl_range, split_points
 
 EXAMPLES = 20
 SAMPLE_EVERY = 16

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from .ir import MATCHES_ABSENT_KEY, Condition, Conjunction
-from .keys import parse_bool
+from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Conjunction
+from compiler.model.keys import parse_bool
 
 Test = Callable[[Mapping[str, object]], bool]
 

@@ -17,8 +17,8 @@ import ipaddress
 import json
 from datetime import UTC, datetime
 
-from .conditions import parse_time
-from .keys import LANGUAGE_KEYS, RAM_KEY_TO_NAME, KeyKind, format_utc, parse_bool
+from compiler.model.conditions import parse_time
+from compiler.model.keys import LANGUAGE_KEYS, RAM_KEY_TO_NAME, KeyKind, format_utc, parse_bool
 
 _BARE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@+=")
 _KEYWORDS = frozenset({"and", "in", "not", "when", "unless", "before", "after", "deny", "policy"})

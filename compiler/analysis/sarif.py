@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
-from . import __version__
-from .language.diagnostics import Diagnostic, Severity
-from .lint import CODES
+from compiler import __version__
+from compiler.analysis.lint import CODES
+from compiler.language.diagnostics import Diagnostic, Severity
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -21,19 +21,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .catalog import Catalog, default_catalog
-from .emit.ram import Document
-from .glob import glob_match
-from .language.diagnostics import CompileError, Diagnostic, Severity, Span, error
-from .language.tests_parser import (
+from compiler.catalog import Catalog, default_catalog
+from compiler.emit.ram import Document
+from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
+from compiler.model.glob import glob_match
+from compiler.policy import Policy, compile_rules
+from compiler.ram import PolicyDocumentError, RamEvaluator
+from compiler.testing.parser import (
     MAX_TESTS_FILE_BYTES,
     Expectation,
     TestFile,
     load_tests,
     parse_tests,
 )
-from .policy import Policy, compile_rules
-from .ram import PolicyDocumentError, RamEvaluator
 
 TESTS_SUFFIX = ".tests"
 RULES_SUFFIX = ".rules"

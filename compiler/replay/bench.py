@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .policy import Policy
-from .ram import RamEvaluator
-from .simulate import EngineStats, bucket_of, clock_overhead
-from .traces import Malformed, read_events
+from compiler.policy import Policy
+from compiler.ram import RamEvaluator
+from compiler.replay import Malformed, read_events
+from compiler.replay.simulate import EngineStats, bucket_of, clock_overhead
 
 DEFAULT_LIMIT = 100_000
 SAMPLES = 2_000
@@ -165,13 +165,13 @@ def measure_engines(
 
 
 def _measure_cedar(policy: Policy, requests: Sequence[tuple[str, dict]], samples: int):
-    from .language.diagnostics import CompileError
+    from compiler.language.diagnostics import CompileError
 
     try:
         import cedarpy
     except ImportError:
         return EngineResult("cedar", 0, 0.0, None, None, "cedarpy is not installed")
-    from .emit.cedar import cedar_policies, cedar_request
+    from compiler.emit.cedar import cedar_policies, cedar_request
 
     try:
         texts = cedar_policies(policy.policies, policy.sources)

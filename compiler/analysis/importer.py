@@ -28,14 +28,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .catalog import Catalog, Service, default_catalog
+from compiler.analysis.import_conditions import Unsupported, as_list, condition_clause, malformed
+from compiler.catalog import Catalog, Service, default_catalog
+from compiler.model.glob import glob_match, has_glob
 
 # RAM's name and description limits, and what a rule compiles to, as the checker has them: an
 # exact import must predict what compiling its rules produces, so it uses the same code.
-from .checks import MAX_DESCRIPTION, MAX_POLICY_NAME, POLICY_NAME_CHARS
-from .checks import rule_actions as _compiled_actions
-from .glob import glob_match, has_glob
-from .import_conditions import Unsupported, as_list, condition_clause, malformed
+from compiler.model.resolve import MAX_DESCRIPTION, MAX_POLICY_NAME, POLICY_NAME_CHARS
+from compiler.model.resolve import rule_actions as _compiled_actions
 
 _GLOB_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*?-")
 _STATEMENT_ELEMENTS = ("Effect", "Action", "NotAction", "Resource", "Condition")

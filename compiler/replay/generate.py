@@ -24,8 +24,8 @@ from typing import Literal
 
 import msgspec
 
-from compiler.output import atomic_writer
-from compiler.traces.events import LEAKED_KEY_CODE, LEAKED_KEY_MESSAGE
+from compiler.emit.output import atomic_writer
+from compiler.replay.events import LEAKED_KEY_CODE, LEAKED_KEY_MESSAGE
 
 # Compact JSON, keys in insertion order: the same event always gives the same bytes.
 _encode = msgspec.json.Encoder().encode

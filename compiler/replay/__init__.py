@@ -1,20 +1,22 @@
-"""ActionTrail traces: reading events into requests (streaming), and generating traces.
+"""Stage 8, replay: ActionTrail traces replayed through both engines.
 
 ``read_events`` yields a ``TraceEvent`` (action, RAM context keys, recorded outcome) or a
 ``Malformed`` note per event; ``split_points`` / ``read_jsonl_range`` cut big JSON-lines files
 into byte ranges for the replay's splits; ``generate_events`` / ``write_trace`` make
-deterministic, realistic traces.
+deterministic, realistic traces; ``simulate`` plans, replays and merges reports; ``bench``
+measures the engines. May import every earlier stage and ``ram``; never ``testing`` or
+``cli``.
 """
 
-from compiler.traces.events import (
+from compiler.replay.events import (
     LEAKED_KEY_MESSAGE,
     Malformed,
     Recorded,
     TraceEvent,
     classify_outcome,
 )
-from compiler.traces.generate import generate_events, write_trace
-from compiler.traces.reader import (
+from compiler.replay.generate import generate_events, write_trace
+from compiler.replay.reader import (
     TraceError,
     is_plain_jsonl,
     read_events,

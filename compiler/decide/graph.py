@@ -23,8 +23,8 @@ from pathlib import PurePath
 
 import networkx as nx
 
-from .ir import Rule
-from .trie import DecisionTrie, _Node
+from compiler.decide.trie import DecisionTrie, _Node
+from compiler.model.ir import Rule
 
 _GLOBS = frozenset("*?")
 # Rule text shown on an entry node is cut here so the picture stays readable; the whole text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .language.diagnostics import Span
+from compiler.language.diagnostics import Span
 
 # RAM operator → the operator that holds exactly when it does not, for a present key. Negation
 # of a Bool condition flips the value instead (RAM has no negated Bool operator); see

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .emit.ram import Document
+from compiler.emit.ram import Document
 
 MANIFEST = ".ramguard-outputs"
 

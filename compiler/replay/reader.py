@@ -30,8 +30,8 @@ from typing import BinaryIO
 
 import msgspec
 
-from compiler.keys import LANGUAGE_KEYS, parse_bool
-from compiler.traces.events import Malformed, TraceEvent, classify_outcome
+from compiler.model.keys import LANGUAGE_KEYS, parse_bool
+from compiler.replay.events import Malformed, TraceEvent, classify_outcome
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"

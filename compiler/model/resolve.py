@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .catalog import Catalog, Service
-from .glob import glob_match, has_glob
-from .ir import Condition, Conjunction, PolicyIR, Rule
-from .keys import LANGUAGE_KEYS, KeyKind, format_utc, iso_time
-from .language.ast import ConditionNode, RuleNode, SourceFile, Value
-from .language.diagnostics import Diagnostic, Span, error, shorten, warning
+from compiler.catalog import Catalog, Service
+from compiler.language.ast import ConditionNode, RuleNode, SourceFile, Value
+from compiler.language.diagnostics import Diagnostic, Span, error, shorten, warning
+from compiler.model.glob import glob_match, has_glob
+from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
+from compiler.model.keys import LANGUAGE_KEYS, KeyKind, format_utc, iso_time
 
 POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 MAX_POLICY_NAME = 128

@@ -47,13 +47,20 @@ from itertools import combinations
 
 import networkx as nx
 
-from .catalog import Catalog, default_catalog
-from .emit.ram import MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, documents_for
-from .glob import has_glob, subsumes
-from .ir import Condition, Conjunction, PolicyIR, Rule
-from .keys import RAM_KEY_TO_NAME
-from .language.diagnostics import CompileError, Diagnostic, Severity, Span, sorted_capped, warning
-from .policy import Policy, compile_rules, expand_paths
+from compiler.catalog import Catalog, default_catalog
+from compiler.emit.ram import MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, documents_for
+from compiler.language.diagnostics import (
+    CompileError,
+    Diagnostic,
+    Severity,
+    Span,
+    sorted_capped,
+    warning,
+)
+from compiler.model.glob import has_glob, subsumes
+from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
+from compiler.model.keys import RAM_KEY_TO_NAME
+from compiler.policy import Policy, compile_rules, expand_paths
 
 Pass = Callable[[Policy, Catalog], list[Diagnostic]]
 
