@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from compiler.replay.bench import TARGETS, Row, render_table
+from compiler.cli.render import render_table
+from compiler.replay.bench import TARGETS, Row
 
 HERE = Path(__file__).resolve().parent
 STORAGE = HERE.parent / ".benchmarks"

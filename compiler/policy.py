@@ -17,49 +17,19 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.decide.trie import Decision, DecisionTrie
 from compiler.emit.ram import Document, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
-from compiler.language.parser import parse_text, read_source, read_source_bytes
+from compiler.language.parser import parse_text
+from compiler.language.sources import (
+    expand_paths,
+    read_rules,
+)
 from compiler.model.ir import PolicyIR, Rule, RuleSet
 from compiler.model.keys import normalise_context
 from compiler.model.resolve import check_file
-
-RULES_SUFFIX = ".rules"
-# A rules file is a few kilobytes; refusing huge inputs early keeps errors fast and bounded.
-MAX_RULES_FILE_BYTES = 16 * 1024 * 1024
-
-
-def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; directories → their ``*.rules`` files, recursively, sorted. A file
-    named twice (`policies policies/a.rules`) is read once."""
-    out: list[Path] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted((p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file()), key=str)
-        else:
-            found = [path]
-        for file in found:
-            key = file.resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(file)
-    return out
-
-
-def read_rules_bytes(path: Path) -> bytes:
-    """A rules file's bytes, or a CompileError naming the file (missing, a directory, too
-    big, unreadable)."""
-    return read_source_bytes(path, "rules", MAX_RULES_FILE_BYTES)
-
-
-def _read(path: Path) -> str:
-    return read_source(path, "rules", MAX_RULES_FILE_BYTES)
 
 
 @dataclass(eq=False)
@@ -252,7 +222,7 @@ def compile_rules(paths: Iterable[str | os.PathLike], catalog: Catalog | None = 
     diags: list[Diagnostic] = []
     for path in files:
         try:
-            sources.append((str(path), _read(path)))
+            sources.append((str(path), read_rules(path)))
         except CompileError as exc:
             diags.extend(exc.diagnostics)
     if diags:

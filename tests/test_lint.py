@@ -12,8 +12,8 @@ from compiler.analysis.lint import (
     check_contradictions,
     check_paths,
     lint,
-    subsumption_graph,
 )
+from compiler.analysis.shadowing import subsumption_graph
 from compiler.language.diagnostics import CompileError, Span
 from compiler.model.ir import Condition, PolicyIR, Rule, RuleSet
 from compiler.policy import Policy

@@ -30,7 +30,7 @@ from compiler.replay import (
     split_points,
     write_trace,
 )
-from compiler.replay import reader as reader_module
+from compiler.replay import normalise as reader_module
 
 CATALOG = default_catalog()
 ROOT = Path(__file__).resolve().parent.parent

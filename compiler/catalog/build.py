@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 
 HERE = Path(__file__).resolve().parent
 SERVICES_FILE = HERE / "services.toml"

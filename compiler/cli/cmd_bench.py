@@ -10,15 +10,14 @@ from rich.console import Console
 
 from compiler.catalog import default_catalog
 from compiler.cli.common import fail, fail_at, rules_option, text_or_json_option
+from compiler.cli.render import engine_table, render_table
 from compiler.policy import compile_rules
 from compiler.replay import TraceError, is_plain_jsonl
 from compiler.replay.bench import (
     DEFAULT_LIMIT,
-    engine_table,
     load_requests,
     measure_engines,
     ratio_rows,
-    render_table,
     replay_row,
 )
 

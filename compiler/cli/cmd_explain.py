@@ -14,7 +14,8 @@ from compiler.cli.common import (
     rules_option,
     text_or_json_option,
 )
-from compiler.decide.explain import explain, to_renderable
+from compiler.cli.render import to_renderable
+from compiler.decide.explain import explain
 from compiler.policy import compile_rules
 
 

@@ -8,7 +8,7 @@ import click
 
 from compiler.cli.common import fail, rules_option
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 from compiler.policy import compile_rules
 
 

@@ -10,7 +10,7 @@ import click
 
 from compiler.analysis.importer import PolicyImportError, import_policies, valid_policy_name
 from compiler.cli.common import fail_with_diagnostics
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 
 _MAX_JSON_BYTES = 16 * 1024 * 1024

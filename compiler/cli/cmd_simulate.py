@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from compiler.cli.common import fail_at, rules_option
 from compiler.cli.report import print_summary
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
 from compiler.replay import TraceError

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import print_diagnostics, text_or_json_option
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 from compiler.language.diagnostics import Severity, sorted_capped
 from compiler.testing.runner import failure_details, run_tests, to_junit
 

@@ -13,19 +13,16 @@ against a long policy stays short; ``all_rules=True`` traces every rule.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from rich.text import Text
-from rich.tree import Tree
+from typing import Protocol
 
 from compiler.decide.trie import Decision, Match
 from compiler.model.conditions import as_string, compile_condition, parse_ip, parse_time
 from compiler.model.glob import glob_match
 from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Rule
 from compiler.model.keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
-from compiler.policy import Policy
 
 # RAM operator → how the rules language says it. The `at or …` forms have no syntax of their
 # own: they only arise from `unless time before/after T`, and reading them back as
@@ -44,6 +41,13 @@ _RULES_FORM = {
 _LIST_OPERATORS = frozenset({"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals"})
 # Characters that end a bare value in the rules grammar (VALUE: /[^\s,\[\]#"]+/).
 _NEEDS_QUOTES = frozenset(',[]#"\\')
+
+
+class HasRules(Protocol):
+    """What ``explain`` needs of a compiled policy (``compiler.Policy`` is one): its rules."""
+
+    @property
+    def rules(self) -> Sequence[Rule]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,7 @@ class Explanation:
 
 
 def explain(
-    policy: Policy,
+    policy: HasRules,
     action: str,
     context: Mapping[str, object] | None = None,
     *,
@@ -327,67 +331,3 @@ def _date_reason(cond: Condition, name: str, raw: object, shown: str, held: bool
     limit = datetime.fromisoformat(cond.values[0])
     relation = "before" if when < limit else "after" if when > limit else "at"
     return f"{name} {shown} is {relation} {cond.values[0]}, {_verdict(op, held)}"
-
-
-# -- text rendering -----------------------------------------------------------------------
-# Every piece of user text enters rich as a ``Text`` object, never as markup: a rule such as
-# `vpc in ["a"]` would otherwise be read as a style tag and vanish.
-
-
-def to_renderable(exp: Explanation) -> Tree:
-    """A rich tree: the request, each rule considered with its conditions, the decision."""
-    head = Text()
-    head.append(exp.action, style="bold")
-    head.append(" → ")
-    head.append(
-        exp.decision.decision.upper(), style="bold red" if exp.decision.denied else "bold green"
-    )
-    if exp.context:
-        shown = (f"{RAM_KEY_TO_NAME.get(k.lower(), k)}={v}" for k, v in exp.context)
-        head.append("   context: " + ", ".join(shown))
-    else:
-        head.append("   context: (empty)")
-    tree = Tree(head)
-    scope = "all rules" if exp.all_rules else "rules whose service could apply"
-    considered = tree.add(
-        Text(f"{len(exp.rules)} of {exp.total_rules} rules considered ({scope})", style="dim")
-    )
-    for rule in exp.rules:
-        _add_rule(considered, rule)
-    verdict = Text()
-    verdict.append("decision: ", style="bold")
-    verdict.append(exp.decision.decision, style="bold")
-    verdict.append(f" — {exp.reason}")
-    tree.add(verdict)
-    return tree
-
-
-def _add_rule(parent: Tree, rule: RuleTrace) -> None:
-    label = Text()
-    label.append(rule.location, style="cyan")
-    label.append("  ")
-    label.append(rule.text)
-    if rule.denies:
-        label.append("  DENIES", style="bold red")
-    node = parent.add(label)
-    if not rule.actions_matched:
-        node.add(Text("actions: no pattern matches", style="dim"))
-        return
-    node.add(Text(f"actions: match {rule.matched_pattern}"))
-    if rule.unconditional:
-        node.add(Text("conditions: none (unconditional)"))
-        return
-    many = len(rule.conjunctions) > 1
-    for number, conj in enumerate(rule.conjunctions, 1):
-        outcome = "holds" if conj.held else "fails"
-        title = f"conjunction {number} of {len(rule.conjunctions)}" if many else "conditions"
-        branch = node.add(Text(f"{title}: {outcome}", style="green" if conj.held else "yellow"))
-        for cond in conj.conditions:
-            line = Text()
-            line.append(
-                "held  " if cond.held else "failed", style="green" if cond.held else "yellow"
-            )
-            line.append(f"  {cond.rules_form}")
-            line.append(f"  ({cond.operator} {cond.ram_key})", style="dim")
-            line.append(f"\n{cond.reason}", style="dim")
-            branch.add(line)

@@ -1,7 +1,7 @@
 """Writing emitted documents: atomically, and only when the whole set is ready.
 
 A reader of ``generated/`` sees either the old file or the new one, never half of one: each
-file is written to a temporary name in the same directory, flushed, and renamed over.
+file is written with ``compiler.files.atomic_write``.
 
 What ramguard wrote into a directory is listed in its manifest (``.ramguard-outputs``), so a
 later compile knows which files are its own: the documents of a policy since deleted or
@@ -10,46 +10,14 @@ renamed are stale and removed, and nothing else in the directory is ever touched
 
 from __future__ import annotations
 
-import os
-import stat
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from compiler.emit.ram import Document
+from compiler.files import atomic_write
 
 MANIFEST = ".ramguard-outputs"
-
-
-@contextmanager
-def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` whole when the block ends, or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp makes the file 0600; what we write is meant to be read (and committed), so keep
-    # the mode of the file we replace, or 0644 for a new one.
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    with atomic_writer(path) as fh:
-        fh.write(data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,11 +46,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.emit.output import atomic_write
+from compiler.files import atomic_write
 from compiler.language.ast import ConditionNode, PolicyHeader, RuleNode, SourceFile, Value
 from compiler.language.diagnostics import CompileError, Diagnostic, Span
-from compiler.language.parser import decode_source, parse_text
-from compiler.policy import expand_paths, read_rules_bytes
+from compiler.language.parser import parse_text
+from compiler.language.sources import decode_source, expand_paths, read_rules_bytes
 
 WIDTH = 100
 INDENT = "  "

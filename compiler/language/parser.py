@@ -3,8 +3,8 @@ goes.
 
 Parse errors become ``Diagnostic`` values with a file, line and column, a snippet and what was
 expected; nothing from lark escapes this module. What another grammar of this package needs
-(``lalr``, ``syntax_diagnostic``, ``token_span``, ``unquote``, ``read_source``) is public, so
-``tests_parser`` builds, reads and reports errors the same way.
+(``lalr``, ``syntax_diagnostic``, ``token_span``, ``unquote``) is public, so the ``.tests``
+parser (``compiler.testing.parser``) builds and reports errors the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cache, partial
 from importlib import resources
-from pathlib import Path
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -293,76 +292,6 @@ def unquote(text: str) -> str:
         out.append(ch)
         i += 1
     return "".join(out)
-
-
-def read_source(path: Path, what: str, limit: int) -> str:
-    """Read one source file as text; see ``read_source_bytes``. Raises CompileError."""
-    return decode_source(str(path), read_source_bytes(path, what, limit))
-
-
-def read_source_bytes(path: Path, what: str, limit: int) -> bytes:
-    """Read one source file of at most ``limit`` bytes; ``what`` (rules, tests) names its kind
-    in messages. Raises CompileError for a directory, a file too large or unreadable."""
-    name = str(path)
-    try:
-        if path.is_dir():
-            raise CompileError([error("E0002", f"is a directory, not a {what} file", Span(name))])
-        size = path.stat().st_size
-        if size > limit:
-            raise CompileError(
-                [
-                    error(
-                        "E0003",
-                        f"file is {size} bytes; {what} files are limited to {limit}",
-                        Span(name),
-                    )
-                ]
-            )
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise CompileError([error("E0004", "no such file", Span(name))]) from None
-    except PermissionError:
-        raise CompileError([error("E0005", "permission denied", Span(name))]) from None
-    except OSError as exc:
-        raise CompileError([error("E0006", f"cannot read: {exc.strerror}", Span(name))]) from None
-
-
-def decode_source(path: str, data: bytes) -> str:
-    """Bytes → text, or a CompileError pointing at the first byte that is not UTF-8 text."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        # The column in characters, as every other diagnostic counts it, not in bytes.
-        col = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
-        raise CompileError(
-            [
-                error(
-                    "E0001",
-                    "file is not UTF-8 text",
-                    Span(path, line, col, line, col + 1),
-                    help="ramguard reads UTF-8 text; is this a binary file?",
-                )
-            ]
-        ) from None
-    nul = text.find("\x00")
-    if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
-        col = nul - (text.rfind("\n", 0, nul) + 1) + 1
-        raise CompileError(
-            [
-                error(
-                    "E0001",
-                    "file contains a NUL byte",
-                    Span(path, line, col, line, col + 1),
-                    help="ramguard reads UTF-8 text; is this a binary file?",
-                )
-            ]
-        )
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text
 
 
 def parse_text(path: str, text: str) -> SourceFile:

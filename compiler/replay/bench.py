@@ -4,8 +4,8 @@ Absolute times differ from machine to machine and from minute to minute on a sha
 ratios measured in one run do not. ``measure_engines`` times every engine on the same
 requests (batch timers for decisions/s, single timed calls for p50/p99, the clock's own cost
 subtracted, as the simulator does); ``ratio_rows`` turns the numbers into the rows of one
-table, each with its target from DESIGN.md's Performance section; ``render_table`` lays that
-table out for ``ramguard bench`` and ``python -m bench`` alike.
+table, each with its target from DESIGN.md's Performance section; ``render_table`` (in
+``compiler.cli.render``) lays that table out for ``ramguard bench`` and ``python -m bench`` alike.
 
 Requests reach every engine already in its own shape (the trie and the RAM evaluator take
 RAM-keyed contexts, Cedar its translated request), so the conversion is outside the timers.
@@ -302,50 +302,3 @@ def load_requests(
             if len(out) >= limit:
                 return out, skipped
     return out, skipped
-
-
-def render_table(rows: Sequence[Row], title: str = "ramguard benchmarks"):
-    """A rich Table of rows: measured value, target, met / missed."""
-    from rich.table import Table
-
-    table = Table(title=title)
-    table.add_column("measure")
-    table.add_column("measured", justify="right")
-    table.add_column("target", justify="right")
-    table.add_column("status")
-    table.add_column("note")
-    for row in rows:
-        measured = "n/a" if row.measured is None else f"{row.measured:,.2f}{row.unit}"
-        if row.target is None:
-            target = "-"
-        else:
-            target = f"{'≥' if row.higher_is_better else '≤'} {row.target:g}{row.unit}"
-        status = {True: "[green]met[/]", False: "[red]missed[/]", None: "-"}[row.met]
-        table.add_row(row.name, measured, target, status, row.note)
-    return table
-
-
-def engine_table(results: dict[str, EngineResult], title: str = "engines"):
-    from rich.table import Table
-
-    table = Table(title=title)
-    for col in ("engine", "decisions", "decisions/s", "per decision", "p50", "p99", "note"):
-        table.add_column(col, justify="left" if col in ("engine", "note") else "right")
-
-    def ns(v: float | None) -> str:
-        if v is None:
-            return "n/a"
-        return f"{v / 1000:,.1f} µs" if v >= 10_000 else f"{v:,.0f} ns"
-
-    for name, r in results.items():
-        rate = r.decisions_per_second
-        table.add_row(
-            name,
-            f"{r.decisions:,}",
-            "n/a" if rate is None else f"{rate:,.0f}",
-            ns(r.per_decision_ns),
-            ns(r.p50_ns),
-            ns(r.p99_ns),
-            r.note,
-        )
-    return table

@@ -24,7 +24,7 @@ from typing import Literal
 
 import msgspec
 
-from compiler.emit.output import atomic_writer
+from compiler.files import atomic_writer
 from compiler.replay.events import LEAKED_KEY_CODE, LEAKED_KEY_MESSAGE
 
 # Compact JSON, keys in insertion order: the same event always gives the same bytes.

@@ -18,20 +18,20 @@ read as JSON lines, so every bad line is reported where it is.
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import itertools
 import re
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
-from compiler.model.keys import LANGUAGE_KEYS, parse_bool
-from compiler.replay.events import Malformed, TraceEvent, classify_outcome
+from compiler.replay.events import Malformed, TraceEvent
+from compiler.replay.normalise import Event as _Event
+from compiler.replay.normalise import EventsDocument as _EventsDocument
+from compiler.replay.normalise import Mapper as _Mapper
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -39,16 +39,7 @@ _WS = b" \t\r\n"
 # Big enough that per-chunk work (split, list) is noise next to decoding, small enough that
 # memory stays flat and a byte range does not over-read much.
 _CHUNK = 256 * 1024
-# Per-reader caches are bounded so that adversarial input (a new host on every line) cannot
-# make memory grow with the file.
-_CACHE_MAX = 4096
 
-_SOURCE_IP = LANGUAGE_KEYS["source_ip"][0]
-_CURRENT_TIME = LANGUAGE_KEYS["time"][0]
-_ACCESS_ID = LANGUAGE_KEYS["access_key"][0]
-_MFA = LANGUAGE_KEYS["mfa"][0]
-_VPC = LANGUAGE_KEYS["vpc"][0]
-_SECURE = LANGUAGE_KEYS["secure_transport"][0]
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
 _NON_WS = re.compile(rb"[^ \t\r\n]")
@@ -75,156 +66,11 @@ class TraceError(Exception):
 # Only the fields the simulator uses are declared: msgspec skips the rest without building
 # them, and checks the types of these (a non-object userIdentity is a Malformed event).
 # gc=False: these never form cycles, and untracked structs are cheaper to create.
-class _Attributes(msgspec.Struct, gc=False):
-    mfaAuthenticated: str | bool | None = None
-
-
-class _SessionContext(msgspec.Struct, gc=False):
-    attributes: _Attributes | None = None
-
-
-class _UserIdentity(msgspec.Struct, gc=False):
-    accessKeyId: str | None = None
-    sessionContext: _SessionContext | None = None
-
-
-class _Additional(msgspec.Struct, gc=False):
-    Scheme: str | None = None
-
-
-class _Event(msgspec.Struct, gc=False):
-    eventName: str
-    eventId: str | None = None
-    eventSource: str | None = None
-    serviceName: str | None = None
-    eventTime: str | None = None
-    sourceIpAddress: str | None = None
-    vpcId: str | None = None
-    errorCode: str | None = None
-    errorMessage: str | None = None
-    userIdentity: _UserIdentity | None = None
-    additionalEventData: _Additional | None = None
-
-
-class _EventsDocument(msgspec.Struct):
-    Events: list[msgspec.Raw]
-
-
 _EVENT = msgspec.json.Decoder(_Event)
 _ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
 _EVENTS_DOC = msgspec.json.Decoder(_EventsDocument)
 _ANY = msgspec.json.Decoder()
 _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
-
-
-@lru_cache(maxsize=_CACHE_MAX)
-def _is_ip(text: str) -> bool:
-    # `Internal` and service host names are not addresses: acs:SourceIp stays absent for them.
-    # Dotted quads are checked by hand: ipaddress costs ~15 µs a miss, and traces are full of
-    # distinct client addresses.
-    parts = text.split(".")
-    if len(parts) == 4:
-        return all(
-            p.isascii()
-            and p.isdigit()
-            and len(p) <= 3
-            and (p == "0" or p[0] != "0")
-            and int(p) < 256
-            for p in parts
-        )
-    if ":" not in text:
-        return False
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-# The spellings seen in practice, looked up without a call; others go through parse_bool.
-_BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
-
-
-class _Mapper:
-    """Turns a decoded event into a TraceEvent; caches the service lookup per (host, name)."""
-
-    __slots__ = ("_catalog", "_services")
-
-    def __init__(self, catalog) -> None:
-        self._catalog = catalog
-        self._services: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
-
-    def _service(self, host: str | None, trail: str | None) -> tuple[str | None, str | None]:
-        key = (host, trail)
-        hit = self._services.get(key)
-        if hit is not None:
-            return hit
-        svc = self._catalog.service_for_host(host) if host else None
-        if svc is None and trail:
-            svc = self._catalog.service_for_trail_name(trail)
-        if svc is not None and svc.ram_codes:
-            hit: tuple[str | None, str | None] = (f"{svc.ram_codes[0]}:", svc.name)
-        else:
-            # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
-            # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
-            hit = (f"{_guess_code(host, trail)}:", None)
-        if len(self._services) < _CACHE_MAX:
-            self._services[key] = hit
-        return hit
-
-    def build(self, ev: _Event, source: int, line: int) -> TraceEvent:
-        hit = self._services.get((ev.eventSource, ev.serviceName))
-        if hit is None:
-            hit = self._service(ev.eventSource, ev.serviceName)
-        prefix, service = hit
-        context: dict[str, object] = {}
-        ip = ev.sourceIpAddress
-        if ip and _is_ip(ip):
-            context[_SOURCE_IP] = ip
-        if ev.eventTime:
-            context[_CURRENT_TIME] = ev.eventTime
-        access_key = None
-        ident = ev.userIdentity
-        if ident is not None:
-            access_key = ident.accessKeyId or None
-            if access_key:
-                context[_ACCESS_ID] = access_key
-            session = ident.sessionContext
-            if session is not None and session.attributes is not None:
-                flag = session.attributes.mfaAuthenticated
-                if flag is not None:
-                    mfa = _BOOLS.get(flag)
-                    if mfa is None:
-                        mfa = parse_bool(flag)
-                    if mfa is not None:
-                        context[_MFA] = mfa
-        if ev.vpcId:
-            context[_VPC] = ev.vpcId
-        extra = ev.additionalEventData
-        if extra is not None and extra.Scheme:
-            context[_SECURE] = extra.Scheme.strip().lower() == "https"
-        # Positional: source, line, event_id, action, service, event_name, context,
-        # access_key, recorded (keywords cost measurably at one event per call).
-        return TraceEvent(
-            source,
-            line,
-            ev.eventId or "",
-            prefix + ev.eventName,
-            service,
-            ev.eventName,
-            context,
-            access_key,
-            classify_outcome(ev.errorCode, ev.errorMessage) if ev.errorCode else "allow",
-        )
-
-
-def _guess_code(host: str | None, trail: str | None) -> str:
-    """``Oss`` → ``oss``; ``oss-cn-hangzhou.aliyuncs.com`` → ``oss``; nothing → ``unknown``."""
-    if trail and trail.strip():
-        return trail.strip().lower()
-    if host and host.strip():
-        return host.strip().lower().split(".", 1)[0].split("-", 1)[0] or "unknown"
-    return "unknown"
 
 
 def _reason(exc: Exception) -> str:

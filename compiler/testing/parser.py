@@ -43,12 +43,12 @@ from compiler.language.ast import Name, Value
 from compiler.language.diagnostics import CompileError, Diagnostic, Span, error, shorten
 from compiler.language.parser import (
     lalr,
-    read_source,
     syntax_diagnostic,
     token_span,
     unquote,
     with_source,
 )
+from compiler.language.sources import read_source
 from compiler.model.glob import has_glob
 from compiler.model.keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
 

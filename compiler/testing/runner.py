@@ -24,6 +24,7 @@ from pathlib import Path
 from compiler.catalog import Catalog, default_catalog
 from compiler.emit.ram import Document
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
+from compiler.language.sources import RULES_SUFFIX
 from compiler.model.glob import glob_match
 from compiler.policy import Policy, compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
@@ -36,7 +37,6 @@ from compiler.testing.parser import (
 )
 
 TESTS_SUFFIX = ".tests"
-RULES_SUFFIX = ".rules"
 # A failure report lists at most this many candidate rules; a `*` rule set could list hundreds.
 MAX_CANDIDATES = 10
 

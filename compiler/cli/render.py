@@ -1,0 +1,123 @@
+"""Terminal rendering of results the API computes: explanations and benchmark tables.
+
+Only ``cli`` imports rich. User text (rules, keys, values) enters rich as ``Text`` objects,
+never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from compiler.decide.explain import Explanation, RuleTrace
+from compiler.model.keys import RAM_KEY_TO_NAME
+from compiler.replay.bench import EngineResult, Row
+
+# -- text rendering -----------------------------------------------------------------------
+# Every piece of user text enters rich as a ``Text`` object, never as markup: a rule such as
+# `vpc in ["a"]` would otherwise be read as a style tag and vanish.
+
+
+def to_renderable(exp: Explanation) -> Tree:
+    """A rich tree: the request, each rule considered with its conditions, the decision."""
+    head = Text()
+    head.append(exp.action, style="bold")
+    head.append(" → ")
+    head.append(
+        exp.decision.decision.upper(), style="bold red" if exp.decision.denied else "bold green"
+    )
+    if exp.context:
+        shown = (f"{RAM_KEY_TO_NAME.get(k.lower(), k)}={v}" for k, v in exp.context)
+        head.append("   context: " + ", ".join(shown))
+    else:
+        head.append("   context: (empty)")
+    tree = Tree(head)
+    scope = "all rules" if exp.all_rules else "rules whose service could apply"
+    considered = tree.add(
+        Text(f"{len(exp.rules)} of {exp.total_rules} rules considered ({scope})", style="dim")
+    )
+    for rule in exp.rules:
+        _add_rule(considered, rule)
+    verdict = Text()
+    verdict.append("decision: ", style="bold")
+    verdict.append(exp.decision.decision, style="bold")
+    verdict.append(f" — {exp.reason}")
+    tree.add(verdict)
+    return tree
+
+
+def _add_rule(parent: Tree, rule: RuleTrace) -> None:
+    label = Text()
+    label.append(rule.location, style="cyan")
+    label.append("  ")
+    label.append(rule.text)
+    if rule.denies:
+        label.append("  DENIES", style="bold red")
+    node = parent.add(label)
+    if not rule.actions_matched:
+        node.add(Text("actions: no pattern matches", style="dim"))
+        return
+    node.add(Text(f"actions: match {rule.matched_pattern}"))
+    if rule.unconditional:
+        node.add(Text("conditions: none (unconditional)"))
+        return
+    many = len(rule.conjunctions) > 1
+    for number, conj in enumerate(rule.conjunctions, 1):
+        outcome = "holds" if conj.held else "fails"
+        title = f"conjunction {number} of {len(rule.conjunctions)}" if many else "conditions"
+        branch = node.add(Text(f"{title}: {outcome}", style="green" if conj.held else "yellow"))
+        for cond in conj.conditions:
+            line = Text()
+            line.append(
+                "held  " if cond.held else "failed", style="green" if cond.held else "yellow"
+            )
+            line.append(f"  {cond.rules_form}")
+            line.append(f"  ({cond.operator} {cond.ram_key})", style="dim")
+            line.append(f"\n{cond.reason}", style="dim")
+            branch.add(line)
+
+
+def render_table(rows: Sequence[Row], title: str = "ramguard benchmarks"):
+    """A rich Table of rows: measured value, target, met / missed."""
+    table = Table(title=title)
+    table.add_column("measure")
+    table.add_column("measured", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("status")
+    table.add_column("note")
+    for row in rows:
+        measured = "n/a" if row.measured is None else f"{row.measured:,.2f}{row.unit}"
+        if row.target is None:
+            target = "-"
+        else:
+            target = f"{'≥' if row.higher_is_better else '≤'} {row.target:g}{row.unit}"
+        status = {True: "[green]met[/]", False: "[red]missed[/]", None: "-"}[row.met]
+        table.add_row(row.name, measured, target, status, row.note)
+    return table
+
+
+def engine_table(results: dict[str, EngineResult], title: str = "engines"):
+    table = Table(title=title)
+    for col in ("engine", "decisions", "decisions/s", "per decision", "p50", "p99", "note"):
+        table.add_column(col, justify="left" if col in ("engine", "note") else "right")
+
+    def ns(v: float | None) -> str:
+        if v is None:
+            return "n/a"
+        return f"{v / 1000:,.1f} µs" if v >= 10_000 else f"{v:,.0f} ns"
+
+    for name, r in results.items():
+        rate = r.decisions_per_second
+        table.add_row(
+            name,
+            f"{r.decisions:,}",
+            "n/a" if rate is None else f"{rate:,.0f}",
+            ns(r.per_decision_ns),
+            ns(r.p50_ns),
+            ns(r.p99_ns),
+            r.note,
+        )
+    return table
