@@ -1,6 +1,6 @@
 """Policy tests: run ``*.tests`` expectations against the trie and the emitted JSON, report.
 
-The language and its parser live in ``language/tests_parser.py``; an expectation such as
+The language and its parser live in ``testing/parser.py``; an expectation such as
 ``expect deny ECS RunInstances when source_ip = 203.0.113.7`` names one concrete action and a
 request context.
 
