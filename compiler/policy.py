@@ -58,9 +58,24 @@ class Policy:
     def policies(self) -> tuple[PolicyIR, ...]:
         return self.ruleset.policies
 
-    def decide(self, action: str, context: Mapping[str, object] | None = None) -> Decision:
-        """Decide one request. Context keys may be RAM keys or the rules language's names."""
-        return self.trie.decide(action, normalise_context(context) if context else None)
+    def decide(
+        self,
+        action: str,
+        context: Mapping[str, object] | None = None,
+        resource: str | None = None,
+    ) -> Decision:
+        """Decide one request on ``resource`` (an ARN; None: unknown, so rules scoped to
+        resources do not match and are listed in ``Decision.resource_unknown``).
+
+        Context keys may be RAM keys or the rules language's names. Strings are request data,
+        as in a trace (a value not of the key's kind fails positive operators); ``bool``,
+        finite numbers and aware ``datetime`` (converted to UTC) are converted as
+        ``compiler.model.keys.context_value`` documents; NaN, infinities, naive datetimes and
+        other types raise ``ValueError`` — so the trie and the RAM evaluator never read a
+        value differently. (``ramguard decide -c`` parses strings strictly, as rules do.)
+        """
+        ctx = normalise_context(context, convert=True) if context else None
+        return self.trie.decide(action, ctx, resource)
 
     def decide_many(
         self, requests: Iterable[tuple[str, Mapping[str, object] | None]]

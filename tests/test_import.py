@@ -208,8 +208,8 @@ def test_skip_unsupported_keeps_the_rest_with_notes() -> None:
             "one `unless` clause",
         ),
         (
-            {"Condition": {"StringEquals": {"acs:PrincipalARN": "acs:ram::1:role/x"}}},
-            "Condition.StringEquals[acs:PrincipalARN]",
+            {"Condition": {"StringEquals": {"acs:NoSuchKey": "x"}}},
+            "Condition.StringEquals[acs:NoSuchKey]",
             "condition key",
         ),
         (

@@ -9,7 +9,7 @@ depends on hashing order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 import jinja2
@@ -32,6 +32,19 @@ class Statement:
     """Operator → key → value, as sorted pairs, so the template never sorts."""
     rules: tuple[int, ...]
     """Indexes of the rules this statement came from (for tracing JSON back to source)."""
+    effect: str = "Deny"
+    not_actions: bool = False
+    """``actions`` are laid out as ``NotAction``."""
+    resources: tuple[str, ...] = ("*",)
+
+    @property
+    def action_element(self) -> str:
+        return "NotAction" if self.not_actions else "Action"
+
+    @property
+    def resource(self) -> object:
+        """``"*"`` or the sorted list of ARN patterns."""
+        return "*" if self.resources == ("*",) else list(self.resources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +79,9 @@ def render(statements: tuple[Statement, ...]) -> str:
 def _condition_block(conj: Conjunction):
     grouped: dict[str, dict[str, object]] = {}
     for cond in conj:
-        if cond.operator == "Bool" or cond.operator.startswith("Date"):
+        if cond.operator == "Bool" or (
+            cond.operator.startswith(("Date", "Numeric")) and len(cond.values) == 1
+        ):
             value: object = cond.values[0]
         else:
             value = list(cond.values)
@@ -93,18 +108,40 @@ def _prune(actions: set[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+_Group = tuple[str, bool, tuple[str, ...], Conjunction]
+
+
+def _group_order(group: _Group) -> tuple:
+    # Unconditional first, then by condition text; a seed without resources or NotAction
+    # sorts exactly as before issue 10 (its generated/ files stay byte-identical).
+    effect, not_actions, resources, conj = group
+    return (len(conj) > 0, json.dumps(_condition_block(conj)), effect, not_actions, resources)
+
+
 def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
-    """Rules with equal conditions share one statement; unconditional ones come first."""
-    by_condition: dict[Conjunction, tuple[set[str], set[int]]] = {}
+    """Rules with equal (effect, NotAction-ness, resources, conditions) share one statement;
+    unconditional ones come first."""
+    by_group: dict[_Group, tuple[set[str], set[int]]] = {}
     for rule in rules:
         for conj in rule.conditions:
-            actions, sources = by_condition.setdefault(conj, (set(), set()))
+            group = (rule.effect, rule.not_actions, rule.resources, conj)
+            actions, sources = by_group.setdefault(group, (set(), set()))
             actions.update(rule.actions)
             sources.add(rule.index)
     out = []
-    for conj in sorted(by_condition, key=lambda c: (len(c) > 0, json.dumps(_condition_block(c)))):
-        actions, sources = by_condition[conj]
-        out.append(Statement(_prune(actions), _condition_block(conj), tuple(sorted(sources))))
+    for group in sorted(by_group, key=_group_order):
+        effect, not_actions, resources, conj = group
+        actions, sources = by_group[group]
+        out.append(
+            Statement(
+                _prune(actions),
+                _condition_block(conj),
+                tuple(sorted(sources)),
+                effect,
+                not_actions,
+                resources,
+            )
+        )
     return tuple(out)
 
 
@@ -145,7 +182,7 @@ def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Stat
             separator = 1 if groups[-1] else 0  # the comma between two statements
             if used + separator + header + size + add - 1 > budget:
                 if pending:
-                    groups[-1].append(Statement(tuple(pending), st.condition, st.rules))
+                    groups[-1].append(replace(st, actions=tuple(pending)))
                     pending, size = [], 0
                 if groups[-1]:
                     groups.append([])
@@ -158,7 +195,7 @@ def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Stat
             size += add
         if pending:
             separator = 1 if groups[-1] else 0
-            groups[-1].append(Statement(tuple(pending), st.condition, st.rules))
+            groups[-1].append(replace(st, actions=tuple(pending)))
             used += separator + header + size - 1
     return groups
 

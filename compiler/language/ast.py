@@ -44,21 +44,68 @@ class ServiceRef:
     span: Span
 
 
+def _shown(values: tuple[Value, ...], bracketed: bool) -> str:
+    if bracketed or len(values) != 1:
+        return "[" + ", ".join(v.source() for v in values) + "]"
+    return values[0].source()
+
+
+# The operators as written (canonical spelling, one space between words).
+OPERATORS = (
+    "in",
+    "not in",
+    "in ignorecase",
+    "not in ignorecase",
+    "like",
+    "not like",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "before",
+    "after",
+    "at or before",
+    "at or after",
+    "at",
+    "not at",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionNode:
     key: Name
     operator: str
-    """One of ``in``, ``not in``, ``=``, ``before``, ``after``."""
+    """One of ``OPERATORS``."""
+    values: tuple[Value, ...]
+    bracketed: bool
+    span: Span
+    key_form: str = "named"
+    """``named`` (``mfa``, ``resource_tag:env``), ``quoted`` (``"oss:Prefix"``) or
+    ``unchecked`` (``unchecked "acme:Custom"``)."""
+    operator_span: Span | None = None
+
+    def key_source(self) -> str:
+        if self.key_form == "named":
+            return self.key.text
+        quoted = Value(self.key.text, self.key.span, quoted=True).source()
+        return quoted if self.key_form == "quoted" else "unchecked " + quoted
+
+    def source(self) -> str:
+        return f"{self.key_source()} {self.operator} {_shown(self.values, self.bracketed)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueList:
+    """A clause's list as written: ``on ARN``, ``on [ARN, …]``, ``except [...]``."""
+
     values: tuple[Value, ...]
     bracketed: bool
     span: Span
 
     def source(self) -> str:
-        if self.bracketed:
-            shown = "[" + ", ".join(v.source() for v in self.values) + "]"
-        else:
-            shown = self.values[0].source()
-        return f"{self.key.text} {self.operator} {shown}"
+        return _shown(self.values, self.bracketed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +116,12 @@ class RuleNode:
     unless: tuple[ConditionNode, ...]
     keyword_form: bool
     span: Span
+    excepts: ValueList | None = None
+    """``except [...]``: RAM actions the rule leaves alone (NotAction)."""
+    resources: ValueList | None = None
+    """``on ARN`` / ``on [ARN, …]``."""
+    regions: ValueList | None = None
+    """``in region [...]``."""
 
     def source(self) -> str:
         """The rule on one line, in canonical spacing: how reports and decisions quote it."""
@@ -77,6 +130,12 @@ class RuleNode:
             svc += "@" + self.service.version.text
         ops = ", ".join(op.text for op in self.operations)
         text = f"deny {svc} {ops}"
+        if self.excepts is not None:
+            text += " except " + self.excepts.source()
+        if self.resources is not None:
+            text += " on " + self.resources.source()
+        if self.regions is not None:
+            text += " in region " + self.regions.source()
         if self.when:
             text += " when " + " and ".join(c.source() for c in self.when)
         if self.unless:

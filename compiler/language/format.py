@@ -47,7 +47,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.files import atomic_write
-from compiler.language.ast import ConditionNode, PolicyHeader, RuleNode, SourceFile, Value
+from compiler.language.ast import (
+    ConditionNode,
+    PolicyHeader,
+    RuleNode,
+    SourceFile,
+    Value,
+    ValueList,
+)
 from compiler.language.diagnostics import CompileError, Diagnostic, Span
 from compiler.language.parser import parse_text
 from compiler.language.sources import decode_source, expand_paths, read_rules_bytes
@@ -204,13 +211,20 @@ def _ops_list(src: _Source, rule: RuleNode) -> tuple[_List, int]:
     return _make_list(src, items, None, None), src.span_end(last)
 
 
-def _values_list(src: _Source, cond: ConditionNode) -> _Piece:
+def _values_list(src: _Source, cond: ConditionNode | ValueList) -> _Piece:
     shown = [(_value(v), v.span) for v in cond.values]
     if not cond.bracketed:
         return shown[0][0]
     open_at = src.back(src.span_start(cond.values[0].span))
     close_at = src.span_end(cond.span) - 1
     return _make_list(src, shown, open_at, close_at)
+
+
+def _key(cond: ConditionNode) -> str:
+    if cond.key_form == "named":
+        return cond.key.text
+    quoted = _quote(cond.key.text)
+    return quoted if cond.key_form == "quoted" else "unchecked " + quoted
 
 
 # --------------------------------------------------------------------------- rendering
@@ -232,10 +246,19 @@ def _rule_pieces(src: _Source, rule: RuleNode) -> tuple[list[_Piece], int]:
         svc += "@" + rule.service.version.text
     ops, end = _ops_list(src, rule)
     pieces: list[_Piece] = [f"deny service={svc} op=" if rule.keyword_form else f"deny {svc} ", ops]
+    for word, clause in (
+        ("except", rule.excepts),
+        ("on", rule.resources),
+        ("in region", rule.regions),
+    ):
+        if clause is not None:
+            pieces.append(f" {word} ")
+            pieces.append(_values_list(src, clause))
+            end = max(end, src.span_end(clause.span))
     for word, conds in (("when", rule.when), ("unless", rule.unless)):
         for i, cond in enumerate(conds):
             pieces.append(f" {word} " if i == 0 else " and ")
-            pieces.append(f"{cond.key.text} {cond.operator} ")
+            pieces.append(f"{_key(cond)} {cond.operator} ")
             pieces.append(_values_list(src, cond))
             end = max(end, src.span_end(cond.span))
     return pieces, max(end, src.span_end(rule.span))

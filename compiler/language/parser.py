@@ -27,6 +27,7 @@ from compiler.language.ast import (
     ServiceRef,
     SourceFile,
     Value,
+    ValueList,
 )
 from compiler.language.diagnostics import CompileError, Diagnostic, Span, error
 
@@ -57,6 +58,10 @@ _EXPECTED_NAMES = {
     "NOT": "`not`",
     "BEFORE": "`before`",
     "AFTER": "`after`",
+    "EXCEPT": "`except`",
+    "ON": "`on`",
+    "UNCHECKED": "`unchecked`",
+    "DOUBLE_EQUAL": "`==`",
 }
 
 
@@ -154,6 +159,14 @@ class _ToAst(Transformer):
     def path(self, value: str) -> None:
         self._local.path = value
 
+    @property
+    def lines(self) -> list[str]:
+        return self._local.lines
+
+    @lines.setter
+    def lines(self, value: list[str]) -> None:
+        self._local.lines = value
+
     def _span(self, start: Token, end: _End) -> Span:
         return Span(self.path, start.line or 0, start.column or 0, end[0], end[1])
 
@@ -174,15 +187,42 @@ class _ToAst(Transformer):
         keyword, (service, operations, end), rest = children[0], children[1], children[2:]
         when: tuple[ConditionNode, ...] = ()
         unless: tuple[ConditionNode, ...] = ()
-        for kind, conds in rest:
+        clauses: dict[str, ValueList] = {}
+        for kind, item in rest:
             if kind == "when":
-                when = conds
+                when = item
+            elif kind == "unless":
+                unless = item
             else:
-                unless = conds
-            last = conds[-1].span
+                clauses[kind] = item
+            last = item[-1].span if isinstance(item, tuple) else item.span
             end = (last.end_line, last.end_col)
         keyword_form = isinstance(children[1], _KeywordTarget)
-        return RuleNode(service, operations, when, unless, keyword_form, self._span(keyword, end))
+        return RuleNode(
+            service,
+            operations,
+            when,
+            unless,
+            keyword_form,
+            self._span(keyword, end),
+            excepts=clauses.get("except"),
+            resources=clauses.get("on"),
+            regions=clauses.get("region"),
+        )
+
+    def _clause(self, kind: str, children) -> tuple[str, ValueList]:
+        values, bracketed, end = children[-1]
+        first = values[0].span
+        return kind, ValueList(values, bracketed, Span(self.path, first.line, first.col, *end))
+
+    def except_clause(self, children):
+        return self._clause("except", children)
+
+    def on_clause(self, children):
+        return self._clause("on", children)
+
+    def region_clause(self, children):
+        return self._clause("region", children)
 
     def positional_target(self, children):
         service, (operations, end) = children
@@ -226,30 +266,55 @@ class _ToAst(Transformer):
     def conjunction(self, children):
         return tuple(children)
 
-    def _condition(self, children, operator: str) -> ConditionNode:
-        key = children[0]
-        values, bracketed, end = children[1]
-        return ConditionNode(self._name(key), operator, values, bracketed, self._span(key, end))
+    def condition(self, children):
+        (form, key, start), operator, (values, bracketed, end) = children
+        span = Span(self.path, start.line or 0, start.column or 0, end[0], end[1])
+        return ConditionNode(
+            key,
+            operator,
+            values,
+            bracketed,
+            span,
+            key_form=form,
+            operator_span=self._operator_span(key.span, values[0].span),
+        )
 
-    def _single(self, children, operator: str) -> ConditionNode:
-        value: Value = children[1]
-        end = (value.span.end_line, value.span.end_col)
-        return self._condition([children[0], ((value,), False, end)], operator)
+    def _operator_span(self, key: Span, value: Span) -> Span:
+        """The operator's span, found in the text between the key and the first value (the
+        operator's words are anonymous tokens, which carry no position once filtered)."""
+        if key.end_line != value.line:
+            return key
+        line = self.lines[key.end_line - 1] if key.end_line - 1 < len(self.lines) else ""
+        between = line[key.end_col - 1 : value.col - 1]
+        between = between.rstrip("[ \t")
+        stripped = between.lstrip(" \t")
+        if not stripped:
+            return key
+        col = key.end_col + len(between) - len(stripped)
+        return Span(self.path, key.end_line, col, key.end_line, col + len(stripped))
 
-    def cond_in(self, children):
-        return self._condition(children, "in")
+    def cond_double_equal(self, children):
+        tok = children[1]
+        raise _GrammarUse(
+            error(
+                "E0104",
+                "`==` is not an operator",
+                token_span(self.path, tok),
+                help="write `=` (e.g. `mfa = false`)",
+            )
+        )
 
-    def cond_not_in(self, children):
-        return self._condition(children, "not in")
+    def named_key(self, children):
+        tok = children[0]
+        return ("named", self._name(tok), tok)
 
-    def cond_equals(self, children):
-        return self._single(children, "=")
+    def quoted_key(self, children):
+        tok = children[0]
+        return ("quoted", Name(unquote(str(tok)), token_span(self.path, tok)), tok)
 
-    def cond_before(self, children):
-        return self._single(children, "before")
-
-    def cond_after(self, children):
-        return self._single(children, "after")
+    def unchecked_key(self, children):
+        keyword, tok = children
+        return ("unchecked", Name(unquote(str(tok)), token_span(self.path, tok)), keyword)
 
     def value_list(self, children):
         values = tuple(c for c in children if isinstance(c, Value))
@@ -278,6 +343,33 @@ class _GrammarUse(Exception):
         self.diagnostic = diagnostic
 
 
+def _operator(name: str) -> Callable:
+    return lambda self, children: name
+
+
+for _alias, _text in {
+    "op_in": "in",
+    "op_not_in": "not in",
+    "op_in_ignorecase": "in ignorecase",
+    "op_not_in_ignorecase": "not in ignorecase",
+    "op_like": "like",
+    "op_not_like": "not like",
+    "op_eq": "=",
+    "op_ne": "!=",
+    "op_lt": "<",
+    "op_le": "<=",
+    "op_gt": ">",
+    "op_ge": ">=",
+    "op_before": "before",
+    "op_after": "after",
+    "op_at_or_before": "at or before",
+    "op_at_or_after": "at or after",
+    "op_at": "at",
+    "op_not_at": "not at",
+}.items():
+    setattr(_ToAst, _alias, _operator(_text))
+
+
 def unquote(text: str) -> str:
     body = text[1:-1]
     out: list[str] = []
@@ -300,6 +392,7 @@ def parse_text(path: str, text: str) -> SourceFile:
     source = text if text.endswith("\n") else text + "\n"
     _SINK.comments = []
     builder.path = path
+    builder.lines = source.split("\n")
     try:
         items = lark.parse(source)
     except UnexpectedInput as exc:

@@ -1,19 +1,23 @@
 """Conditions at the trie's leaves: compiled once, evaluated per request.
 
-Semantics (DESIGN.md): values of one condition are ORed; a conjunction's conditions ANDed. A
-key absent from the request, or a value that does not parse for the operator, fails a
-positive operator and satisfies a negated one (``NotIpAddress``, ``StringNotEquals``) — the
-way RAM treats a missing key.
+Semantics (DESIGN.md, TEAM.md for issue 10): values of one condition are ORed; a
+conjunction's conditions ANDed. A key absent from the request, or a value that is not of the
+operator's type (not an IP, not a number, not a time), fails a positive operator and satisfies
+a negated one (``NotIpAddress``, ``StringNot…``, ``NumericNotEquals``, ``DateNotEquals``) —
+the way RAM treats a missing key. ``StringLike`` is case-sensitive (``*`` any run, ``?`` one
+character); the ``IgnoreCase`` operators compare casefolded text.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import operator
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from compiler.model.glob import glob_match
 from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Conjunction
 from compiler.model.keys import parse_bool
 
@@ -45,6 +49,21 @@ def parse_time(text: str) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
+_NUMBER_CHARS = frozenset("0123456789+-.eE")
+
+
+@lru_cache(maxsize=65536)
+def parse_number_value(text: str) -> float | None:
+    """A request's number: decimal text only (no `inf`, `nan`, `0x…`, no spaces)."""
+    if not text or len(text) > 40 or not set(text) <= _NUMBER_CHARS:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def as_string(value: object) -> str | None:
     """A request value as RAM's string operators read it: JSON text for booleans/numbers."""
     if isinstance(value, str):
@@ -53,6 +72,18 @@ def as_string(value: object) -> str | None:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    return None
+
+
+def _as_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return parse_number_value(value)
     return None
 
 
@@ -96,6 +127,31 @@ def compile_condition(cond: Condition) -> Test:
 
         return test_str
 
+    if op in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        folded = frozenset(v.casefold() for v in cond.values)
+        negate = op == "StringNotEqualsIgnoreCase"
+
+        def test_fold(ctx: Mapping[str, object]) -> bool:
+            raw = as_string(ctx.get(key))
+            if raw is None:
+                return absent
+            return (raw.casefold() in folded) != negate
+
+        return test_fold
+
+    if op in ("StringLike", "StringNotLike"):
+        patterns = cond.values
+        negate = op == "StringNotLike"
+
+        def test_like(ctx: Mapping[str, object]) -> bool:
+            raw = as_string(ctx.get(key))
+            if raw is None:
+                return absent
+            hit = any(glob_match(p, raw, ignore_case=False) for p in patterns)
+            return hit != negate
+
+        return test_like
+
     if op == "Bool":
         want = cond.values[0] == "true"
 
@@ -103,30 +159,56 @@ def compile_condition(cond: Condition) -> Test:
             raw = ctx.get(key)
             got = _EXACT_BOOLS.get(raw) if isinstance(raw, str | bool) else None
             if got is None:
-                got = parse_bool(raw)  # " TRUE " and the like
+                got = parse_bool(raw)  # "TRUE" and the like
             return got is not None and got == want
 
         return test_bool
 
+    if op.startswith("Numeric"):
+        limits = tuple(float(v) for v in cond.values)
+        compare = _COMPARE[op.removeprefix("Numeric")]
+        if op == "NumericNotEquals":
+            # Not equal to any listed value (the negation of NumericEquals over the list).
+            def test_num_ne(ctx: Mapping[str, object]) -> bool:
+                n = _as_number(ctx.get(key))
+                return True if n is None else all(n != v for v in limits)
+
+            return test_num_ne
+
+        def test_num(ctx: Mapping[str, object]) -> bool:
+            n = _as_number(ctx.get(key))
+            return n is not None and any(compare(n, v) for v in limits)
+
+        return test_num
+
     if op.startswith("Date"):
-        limit = datetime.fromisoformat(cond.values[0])
-        compare = _DATE_COMPARE[op]
+        limits_t = tuple(datetime.fromisoformat(v) for v in cond.values)
+        compare_t = _COMPARE[op.removeprefix("Date")]
+        if op == "DateNotEquals":
+
+            def test_date_ne(ctx: Mapping[str, object]) -> bool:
+                raw = ctx.get(key)
+                when = parse_time(raw) if isinstance(raw, str) else None
+                return True if when is None else all(when != v for v in limits_t)
+
+            return test_date_ne
 
         def test_date(ctx: Mapping[str, object]) -> bool:
             raw = ctx.get(key)
             when = parse_time(raw) if isinstance(raw, str) else None
-            return when is not None and compare(when, limit)
+            return when is not None and any(compare_t(when, v) for v in limits_t)
 
         return test_date
 
     raise ValueError(f"no evaluator for condition operator {op}")
 
 
-_DATE_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
-    "DateLessThan": operator.lt,
-    "DateLessThanEquals": operator.le,
-    "DateGreaterThan": operator.gt,
-    "DateGreaterThanEquals": operator.ge,
+_COMPARE: dict[str, Callable[[object, object], bool]] = {
+    "Equals": operator.eq,
+    "LessThan": operator.lt,
+    "LessThanEquals": operator.le,
+    "GreaterThan": operator.gt,
+    "GreaterThanEquals": operator.ge,
 }
 # The spellings requests carry, looked up without a call.
 _EXACT_BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}

@@ -54,3 +54,34 @@ def subsumes(general: str, specific: str) -> bool:
         prefix = general[:-1].lower()
         return specific.lower().startswith(prefix) and not has_glob(specific[: len(prefix)])
     return general.lower() == specific.lower()
+
+
+def globs_intersect(a: str, b: str) -> bool:
+    """True when some string matches both globs (case-sensitive): reachability over the
+    product of the two patterns' positions, len(a) × len(b) states, no backtracking.
+
+    A state (i, j) means: a[:i] and b[:j] can both have produced the same text so far. From it,
+    a ``*`` may match nothing (advance that side alone) or one more character; a literal or
+    ``?`` on both sides consumes one common character when they are compatible."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    la, lb = len(a), len(b)
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == la and j == lb:
+            return True
+        ca = a[i] if i < la else None
+        cb = b[j] if j < lb else None
+        if ca == "*":
+            stack.append((i + 1, j))
+        if cb == "*":
+            stack.append((i, j + 1))
+        if ca is None or cb is None:
+            continue
+        # One character both can produce: a `*` stays put and consumes it.
+        if ca == "*" or cb == "*" or ca == "?" or cb == "?" or ca == cb:
+            stack.append((i if ca == "*" else i + 1, j if cb == "*" else j + 1))
+    return False

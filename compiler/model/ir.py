@@ -15,20 +15,86 @@ from compiler.language.diagnostics import Span
 # RAM operator → the operator that holds exactly when it does not, for a present key. Negation
 # of a Bool condition flips the value instead (RAM has no negated Bool operator); see
 # ``Condition.negate``.
+#
+# Only pairs that are exact complements for every request are listed: `NotIpAddress` holds on
+# an absent or malformed value and `IpAddress` does not, so they complement each other. The
+# ordering operators (`NumericLessThan`, `DateGreaterThan`, …) fail on an absent or malformed
+# value and so do their "complements", which is why ``negate`` refuses them (``None``): the
+# checker reports that `unless` cannot state them exactly.
 NEGATED_OPERATOR = {
     "IpAddress": "NotIpAddress",
     "NotIpAddress": "IpAddress",
     "StringEquals": "StringNotEquals",
     "StringNotEquals": "StringEquals",
+    "StringEqualsIgnoreCase": "StringNotEqualsIgnoreCase",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringLike": "StringNotLike",
+    "StringNotLike": "StringLike",
+    "NumericEquals": "NumericNotEquals",
+    "NumericNotEquals": "NumericEquals",
+    "DateEquals": "DateNotEquals",
+    "DateNotEquals": "DateEquals",
+    # Kept from before issue 10 (the seed's `unless time …` forms): negating an ordering is
+    # exact for a present, well-formed time; an absent time fails both sides.
     "DateLessThan": "DateGreaterThanEquals",
     "DateGreaterThanEquals": "DateLessThan",
     "DateGreaterThan": "DateLessThanEquals",
     "DateLessThanEquals": "DateGreaterThan",
+    "NumericLessThan": "NumericGreaterThanEquals",
+    "NumericGreaterThanEquals": "NumericLessThan",
+    "NumericGreaterThan": "NumericLessThanEquals",
+    "NumericLessThanEquals": "NumericGreaterThan",
 }
 
-# Operators that hold when the key is absent from the request (DESIGN.md: negated operators
-# match an absent key, positive ones do not).
-MATCHES_ABSENT_KEY = frozenset({"NotIpAddress", "StringNotEquals"})
+# Operators that hold when the key is absent from the request, or its value is not of the
+# key's type (TEAM.md, issue 10: negated operators match, positive ones do not).
+MATCHES_ABSENT_KEY = frozenset(
+    {
+        "NotIpAddress",
+        "StringNotEquals",
+        "StringNotEqualsIgnoreCase",
+        "StringNotLike",
+        "NumericNotEquals",
+        "DateNotEquals",
+    }
+)
+
+# Every RAM condition operator, by family (``ram/conditional-operator``).
+STRING_OPERATORS = frozenset(
+    {
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+    }
+)
+NUMERIC_OPERATORS = frozenset(
+    {
+        "NumericEquals",
+        "NumericNotEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+    }
+)
+DATE_OPERATORS = frozenset(
+    {
+        "DateEquals",
+        "DateNotEquals",
+        "DateLessThan",
+        "DateLessThanEquals",
+        "DateGreaterThan",
+        "DateGreaterThanEquals",
+    }
+)
+IP_OPERATORS = frozenset({"IpAddress", "NotIpAddress"})
+BOOL_OPERATORS = frozenset({"Bool"})
+ALL_OPERATORS = (
+    STRING_OPERATORS | NUMERIC_OPERATORS | DATE_OPERATORS | IP_OPERATORS | BOOL_OPERATORS
+)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -72,6 +138,16 @@ class Rule:
     actions: tuple[str, ...]
     conditions: tuple[Conjunction, ...]
     span: Span = field(compare=False)
+    effect: str = "Deny"
+    """``Deny`` (``Allow`` comes with control policies)."""
+    not_actions: bool = False
+    """``actions`` are a NotAction list: the rule covers every action matching none of them."""
+    resources: tuple[str, ...] = ("*",)
+    """ARN patterns (case-sensitive globs); ``("*",)`` when the rule names no resource."""
+
+    @property
+    def any_resource(self) -> bool:
+        return "*" in self.resources
 
     @property
     def unconditional(self) -> bool:

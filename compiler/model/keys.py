@@ -1,12 +1,25 @@
-"""Condition keys: the rules language's names and the RAM keys they stand for.
+"""Condition keys and their values: the rules language's names, the RAM keys they stand for,
+each key's kind, and the one value parser that rules, ``.tests`` files and ``decide``
+contexts share.
 
 A request's context is a mapping from RAM key (``acs:SourceIp``) to a value. Values are plain
 data — strings and booleans — never code: an IP is parsed with ``ipaddress``, a time with
 ``datetime.fromisoformat``, nothing is evaluated.
+
+Global keys (``ram/policy-elements``, ``ram/conditional-operator``; see
+``shared/reference/ram-policy-facts.md``): ``acs:CurrentTime``, ``acs:SecureTransport``,
+``acs:SourceIp``, ``acs:MFAPresent``, ``acs:SourceVpc``, ``acs:AccessId``,
+``acs:PrincipalARN``, ``acs:ResourceGroupId``, and the tag families ``acs:ResourceTag/<k>``
+and ``acs:RequestTag/<k>``.
+
+Booleans (decided once, applied everywhere): ``true``/``false`` in any case, as RAM's ``Bool``
+reads them; anything else (``yes``, ``1``) is an error in rules, ``.tests`` and contexts.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -16,6 +29,7 @@ class KeyKind(StrEnum):
     IP = "ip"
     BOOL = "bool"
     TIME = "time"
+    NUMBER = "number"
     STRING = "string"
 
 
@@ -27,25 +41,218 @@ LANGUAGE_KEYS: dict[str, tuple[str, KeyKind]] = {
     "time": ("acs:CurrentTime", KeyKind.TIME),
     "vpc": ("acs:SourceVpc", KeyKind.STRING),
     "access_key": ("acs:AccessId", KeyKind.STRING),
+    "principal": ("acs:PrincipalARN", KeyKind.STRING),
+    "resource_group": ("acs:ResourceGroupId", KeyKind.STRING),
 }
+# `resource_tag:env` → `acs:ResourceTag/env`; tag keys are case-sensitive strings.
+TAG_KEYS: dict[str, str] = {
+    "resource_tag": "acs:ResourceTag/",
+    "request_tag": "acs:RequestTag/",
+}
+GLOBAL_KEYS: dict[str, KeyKind] = {ram: kind for ram, kind in LANGUAGE_KEYS.values()}
 
 RAM_KEY_TO_NAME: dict[str, str] = {ram.lower(): name for name, (ram, _) in LANGUAGE_KEYS.items()}
-_CANONICAL_RAM_KEY: dict[str, str] = {ram.lower(): ram for ram, _ in LANGUAGE_KEYS.values()}
+_CANONICAL_RAM_KEY: dict[str, str] = {ram.lower(): ram for ram in GLOBAL_KEYS}
+# Characters a tag key may hold after `resource_tag:` (letters, digits and `_.:/=+-@`).
+TAG_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/=+-@")
+
+
+def tag_key(ram: str) -> tuple[str, str] | None:
+    """``acs:ResourceTag/env`` → (``acs:ResourceTag/``, ``env``); None for other keys."""
+    low = ram.lower()
+    for prefix in TAG_KEYS.values():
+        if low.startswith(prefix.lower()) and len(ram) > len(prefix):
+            return prefix, ram[len(prefix) :]
+    return None
 
 
 def ram_key(name: str) -> str | None:
-    """``source_ip`` or ``acs:sourceip`` → ``acs:SourceIp``; None for an unknown key."""
+    """``source_ip``, ``acs:sourceip``, ``resource_tag:env`` → the RAM key; None if unknown."""
     low = name.lower()
     if low in LANGUAGE_KEYS:
         return LANGUAGE_KEYS[low][0]
+    family, sep, tag = name.partition(":")
+    if sep and family in TAG_KEYS and tag and set(tag) <= TAG_KEY_CHARS:
+        return TAG_KEYS[family] + tag
+    tagged = tag_key(name)
+    if tagged is not None:
+        return tagged[0] + tagged[1]
     return _CANONICAL_RAM_KEY.get(low)
 
 
-def normalise_context(context: Mapping[str, object] | None) -> dict[str, object]:
+def key_kind(ram: str) -> KeyKind:
+    """The kind of a RAM key; keys this table does not type (tags, service keys) are strings."""
+    return GLOBAL_KEYS.get(ram, KeyKind.STRING)
+
+
+class ValueProblem(ValueError):
+    """A value that is not of its key's kind: ``message`` and ``help`` for the diagnostic."""
+
+    def __init__(self, message: str, help: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.help = help
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_value(kind: KeyKind, text: str, *, cidr: bool = True) -> str:
+    """``text`` as a value of ``kind`` in its canonical RAM spelling; raises ValueProblem.
+
+    ``cidr``: IP values may be CIDR blocks (rules) or must be one address (a request)."""
+    if kind is KeyKind.IP:
+        return _parse_ip(text, cidr)
+    if kind is KeyKind.BOOL:
+        low = text.lower()
+        if low in ("true", "false"):
+            return low
+        raise ValueProblem(f"`{_short(text)}` is not a boolean", "write true or false")
+    if kind is KeyKind.TIME:
+        return parse_utc_time(text)
+    if kind is KeyKind.NUMBER:
+        return parse_number(text)
+    if not text or not text.isprintable():
+        raise ValueProblem("empty or unprintable value")
+    return text
+
+
+def _parse_ip(text: str, cidr: bool) -> str:
+    if not cidr:
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            raise ValueProblem(
+                f"`{_short(text)}` is not an IP address", "write an address, e.g. 203.0.113.7"
+            ) from None
+    try:
+        net = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        help_text = "write an IP address or a CIDR block, e.g. 10.0.0.0/8"
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+            help_text = f"host bits are set; did you mean {loose}?"
+        except ValueError:
+            pass
+        raise ValueProblem(f"`{_short(text)}` is not a valid CIDR block", help_text) from None
+    full = net.prefixlen == net.max_prefixlen
+    return str(net.network_address) if full and "/" not in text else str(net)
+
+
+_NUMBER_CHARS = frozenset("0123456789+-.eE")
+
+
+def parse_number(text: str) -> str:
+    """A finite decimal number, canonical (``1.50`` → ``1.5``, ``10`` stays ``10``)."""
+    bad = ValueProblem(f"`{_short(text)}` is not a number", "write a number, e.g. 10 or 2.5")
+    if not text or not set(text) <= _NUMBER_CHARS or len(text) > 40:
+        raise bad
+    try:
+        number = float(text)
+    except ValueError:
+        raise bad from None
+    if not math.isfinite(number):
+        raise bad
+    if set(text) <= frozenset("0123456789+-"):
+        return str(int(text))
+    return repr(number)
+
+
+def iso_time(text: str) -> datetime | None:
+    """An ISO 8601 date and time; a bare date is not a time (it would mean midnight)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if "T" in text else None
+
+
+def parse_utc_time(text: str) -> str:
+    """An ISO 8601 time with an offset (``Z``, ``+08:00``, …) → the same instant in UTC, as
+    RAM compares times (``ram/conditional-operator``: ISO 8601, UTC). Raises ValueProblem for
+    no offset, more than microseconds, or an instant outside years 1–9999 in UTC."""
+    when = iso_time(text)
+    if when is None:
+        raise ValueProblem(
+            f"`{_short(text)}` is not a valid time",
+            "write an ISO 8601 time with an offset, e.g. 2026-12-01T00:00:00Z or "
+            "2026-12-01T08:00:00+08:00",
+        )
+    if when.tzinfo is None:
+        raise ValueProblem(
+            f"`{_short(text)}` has no UTC offset",
+            "end the time with Z or an offset such as +08:00",
+        )
+    _, _, clock = text.partition("T")
+    _, dot, fraction = clock.partition(".")
+    digits = len(fraction) - len(fraction.lstrip("0123456789"))
+    if dot and digits > 6:
+        # datetime keeps microseconds; silently cutting the rest would move the boundary.
+        raise ValueProblem(
+            f"`{_short(text)}` has {digits} fractional digits; at most 6 are kept",
+            "write the time to the microsecond at most",
+        )
+    return format_utc(when, text)
+
+
+def format_utc(when: datetime, text: str | None = None) -> str:
+    """An aware time as RAM takes it: ISO 8601 in UTC ending in Z, the year always four
+    digits (strftime's %Y is not padded below 1000), microseconds only when there are any.
+    Raises ValueProblem when the instant falls outside years 1–9999 in UTC (year 1 with a
+    positive offset), which datetime cannot hold."""
+    try:
+        utc = when.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        shown = _short(text if text is not None else when.isoformat())
+        raise ValueProblem(
+            f"`{shown}` is outside the years 1 to 9999 once converted to UTC",
+            "write a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z",
+        ) from None
+    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
+
+
+def context_value(key: str, value: object, *, parse_strings: bool = True) -> str:
+    """A request value given to ``decide`` (CLI or Python) → the canonical string the trie
+    and the RAM evaluator both read. Strings go through ``parse_value`` (with
+    ``parse_strings``; without it — the Python API — a string is request data, kept as given,
+    and a value not of the key's kind fails positive operators as in a trace); a ``bool`` is
+    ``true``/``false``; an int or a finite float is a number; an aware ``datetime`` is its
+    UTC time. NaN, infinities, naive datetimes and any other type are refused (ValueProblem),
+    so the two engines never see a value one of them would read differently."""
+    kind = key_kind(key)
+    if isinstance(value, str):
+        return parse_value(kind, value, cidr=False) if parse_strings else value
+    if isinstance(value, bool):
+        if kind in (KeyKind.BOOL, KeyKind.STRING):
+            return "true" if value else "false"
+    elif isinstance(value, int | float):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueProblem(f"`{key}` is {value!r}; a context value must be finite")
+        if kind in (KeyKind.NUMBER, KeyKind.STRING):
+            return str(value) if isinstance(value, int) else repr(value)
+    elif isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueProblem(
+                f"`{key}` is a datetime without a time zone",
+                "give an aware datetime (tzinfo=datetime.UTC) or an ISO 8601 string",
+            )
+        if kind in (KeyKind.TIME, KeyKind.STRING):
+            return format_utc(value)
+    raise ValueProblem(
+        f"`{key}` is a {kind} key; {type(value).__name__} {_short(repr(value))} is not a {kind}"
+    )
+
+
+def normalise_context(
+    context: Mapping[str, object] | None, *, strict: bool = False, convert: bool = False
+) -> dict[str, object]:
     """Context with every key spelled as the RAM key; unknown keys kept as given.
 
-    Raises KeyError naming a key given twice under two spellings, since which one wins would
-    otherwise depend on dict order.
+    With ``strict`` every value is parsed by ``context_value`` (``ramguard decide -c``): a
+    bad value raises ValueProblem. With ``convert`` (``Policy.decide``) strings are kept and
+    other values converted or refused by ``context_value``. Raises KeyError naming a key given
+    twice under two spellings, since which one wins would otherwise depend on dict order.
     """
     if not context:
         return {}
@@ -54,6 +261,8 @@ def normalise_context(context: Mapping[str, object] | None) -> dict[str, object]
         canonical = ram_key(key) or key
         if canonical in out:
             raise KeyError(f"context key `{canonical}` given twice")
+        if strict or convert:
+            value = context_value(canonical, value, parse_strings=strict)
         out[canonical] = value
     return out
 
@@ -72,19 +281,3 @@ def parse_bool(value: object) -> bool | None:
         if low == "false":
             return False
     return None
-
-
-def iso_time(text: str) -> datetime | None:
-    """An ISO 8601 date and time; a bare date is not a time (it would mean midnight)."""
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if "T" in text else None
-
-
-def format_utc(when: datetime) -> str:
-    """An aware time as RAM takes it: ISO 8601 in UTC ending in Z, the year always four
-    digits (strftime's %Y is not padded below 1000), microseconds only when there are any."""
-    utc = when.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"

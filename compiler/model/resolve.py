@@ -24,6 +24,7 @@ from compiler.language.diagnostics import Diagnostic, Span, error, shorten, warn
 from compiler.model.glob import glob_match, has_glob
 from compiler.model.ir import PolicyIR, Rule
 from compiler.model.resolve_conditions import check_condition, normalise
+from compiler.model.resolve_resources import resolve_except, resolve_resources
 
 POLICY_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 MAX_POLICY_NAME = 128
@@ -105,14 +106,24 @@ def _check_rule(
     operations: list[str] = []
     if services is not None:
         operations = _resolve_operations(node, services, version, catalog, diags)
-    when = [check_condition(c, diags) for c in node.when]
-    unless = [check_condition(c, diags) for c in node.unless]
+    when = [check_condition(c, diags, services) for c in node.when]
+    unless = [check_condition(c, diags, services) for c in node.unless]
+    resources: tuple[str, ...] = ("*",)
+    not_actions = False
+    actions: tuple[str, ...] = ()
+    if services is not None:
+        resources = resolve_resources(node, services, operations, version, diags)
     if len(diags) > before and any(d.severity == "error" for d in diags[before:]):
         return None
     conditions = normalise(node, when, unless, diags)
     if conditions is None:
         return None
     actions = rule_actions(services, operations, version)
+    if node.excepts is not None:
+        excepted = resolve_except(node, services, operations, version, catalog, diags)
+        if excepted is None:
+            return None
+        actions, not_actions = excepted
     if version is not None and services:
         diags.append(
             warning(
@@ -135,6 +146,8 @@ def _check_rule(
         actions=actions,
         conditions=conditions,
         span=node.span,
+        not_actions=not_actions,
+        resources=resources,
     )
 
 

@@ -7,153 +7,260 @@ disjunctive normal form with equal (operator, key) slots merged.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable
-from datetime import UTC
+from collections.abc import Iterable, Sequence
+from difflib import get_close_matches
 
+from compiler.catalog import Service
 from compiler.language.ast import ConditionNode, RuleNode, Value
-from compiler.language.diagnostics import Diagnostic, error, shorten
+from compiler.language.diagnostics import Diagnostic, error, shorten, warning
+from compiler.model.catalog_access import service_keys
+from compiler.model.glob import has_glob
 from compiler.model.ir import Condition, Conjunction
-from compiler.model.keys import LANGUAGE_KEYS, KeyKind, format_utc, iso_time
+from compiler.model.keys import (
+    GLOBAL_KEYS,
+    LANGUAGE_KEYS,
+    TAG_KEY_CHARS,
+    TAG_KEYS,
+    KeyKind,
+    ValueProblem,
+    parse_value,
+    ram_key,
+    tag_key,
+)
 
 # rules-language operator → RAM operator, per key kind.
 _OPERATORS: dict[KeyKind, dict[str, str]] = {
     KeyKind.IP: {"in": "IpAddress", "not in": "NotIpAddress"},
-    KeyKind.STRING: {"in": "StringEquals", "not in": "StringNotEquals"},
+    KeyKind.STRING: {
+        "in": "StringEquals",
+        "not in": "StringNotEquals",
+        "in ignorecase": "StringEqualsIgnoreCase",
+        "not in ignorecase": "StringNotEqualsIgnoreCase",
+        "like": "StringLike",
+        "not like": "StringNotLike",
+    },
     KeyKind.BOOL: {"=": "Bool"},
-    KeyKind.TIME: {"before": "DateLessThan", "after": "DateGreaterThan"},
+    KeyKind.NUMBER: {
+        "=": "NumericEquals",
+        "in": "NumericEquals",
+        "!=": "NumericNotEquals",
+        "not in": "NumericNotEquals",
+        "<": "NumericLessThan",
+        "<=": "NumericLessThanEquals",
+        ">": "NumericGreaterThan",
+        ">=": "NumericGreaterThanEquals",
+    },
+    KeyKind.TIME: {
+        "before": "DateLessThan",
+        "after": "DateGreaterThan",
+        "at or before": "DateLessThanEquals",
+        "at or after": "DateGreaterThanEquals",
+        "at": "DateEquals",
+        "not at": "DateNotEquals",
+    },
 }
 _KIND_USAGE = {
     KeyKind.IP: "`in [CIDR, …]` or `not in [CIDR, …]`",
-    KeyKind.STRING: "`in [VALUE, …]` or `not in [VALUE, …]`",
+    KeyKind.STRING: "`in`, `not in`, `in ignorecase`, `not in ignorecase`, `like` or "
+    "`not like` and a list of values",
     KeyKind.BOOL: "`= true` or `= false`",
-    KeyKind.TIME: "`before TIME` or `after TIME` (ISO 8601 in UTC, e.g. 2026-12-01T00:00:00Z)",
+    KeyKind.NUMBER: "`=`, `!=`, `<`, `<=`, `>`, `>=` and a number, or `in`/`not in` a list",
+    KeyKind.TIME: "`before`, `after`, `at or before`, `at or after`, `at` or `not at` and a "
+    "time (ISO 8601 with an offset, e.g. 2026-12-01T00:00:00Z)",
 }
+# Operators that take one value, not a list.
+_SINGLE = frozenset({"=", "!=", "<", "<=", ">", ">=", "before", "after", "at or before"})
+_SINGLE |= {"at or after", "at", "not at"}
+_EQUALITY = frozenset(
+    {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}
+)
 # Operators whose repeated use on one key can be merged by uniting the values: "not in A and
 # not in B" is "not in A ∪ B". Positive repeats intersect and are rejected instead.
-_UNION_MERGEABLE = frozenset({"NotIpAddress", "StringNotEquals"})
+_UNION_MERGEABLE = frozenset(
+    {
+        "NotIpAddress",
+        "StringNotEquals",
+        "StringNotEqualsIgnoreCase",
+        "StringNotLike",
+        "NumericNotEquals",
+        "DateNotEquals",
+    }
+)
 
 
-def check_condition(node: ConditionNode, diags: list[Diagnostic]) -> Condition | None:
-    entry = LANGUAGE_KEYS.get(node.key.text)
-    if entry is None:
-        from difflib import get_close_matches
+def _unknown_key(node: ConditionNode, candidates: Sequence[str], diags: list[Diagnostic]):
+    text = node.key.text
+    lowered = {c.lower(): c for c in candidates}
+    close = [lowered[text.lower()]] if text.lower() in lowered else []
+    close = close or get_close_matches(text[:60], list(candidates), n=1)
+    shown = "`" + shorten(text) + "`" if node.key_form == "named" else f'`"{shorten(text)}"`'
+    if close:
+        hint = f"did you mean {close[0]}?"
+    elif node.key_form == "named":
+        hint = "known keys: " + ", ".join([*LANGUAGE_KEYS, "resource_tag:K", "request_tag:K"])
+    else:
+        hint = 'write `unchecked "KEY"` for a key the catalog does not list'
+    diags.append(error("E0230", f"unknown condition key {shown}", node.key.span, help=hint))
 
-        close = get_close_matches(node.key.text[:40], list(LANGUAGE_KEYS), n=1)
+
+def resolve_key(
+    node: ConditionNode, services: Sequence[Service] | None, diags: list[Diagnostic]
+) -> tuple[str, KeyKind] | None:
+    """The RAM key and kind a condition tests; None (with a diagnostic) when unknown."""
+    text = node.key.text
+    if node.key_form == "named":
+        family, sep, tag = text.partition(":")
+        if sep:
+            if family not in TAG_KEYS:
+                diags.append(
+                    error(
+                        "E0232",
+                        f"`{shorten(family)}:` is not a tag key family",
+                        node.key.span,
+                        help="write resource_tag:KEY or request_tag:KEY",
+                    )
+                )
+                return None
+            return TAG_KEYS[family] + tag, KeyKind.STRING
+        entry = LANGUAGE_KEYS.get(text)
+        if entry is None:
+            _unknown_key(node, list(LANGUAGE_KEYS), diags)
+            return None
+        return entry
+    if text.count(":") < 1 or not text.split(":", 1)[0] or not text.split(":", 1)[1]:
         diags.append(
             error(
-                "E0230",
-                f"unknown condition key `{shorten(node.key.text)}`",
+                "E0233",
+                f"`{shorten(text)}` is not a RAM condition key",
                 node.key.span,
-                help=f"did you mean {close[0]}?"
-                if close
-                else "known keys: " + ", ".join(LANGUAGE_KEYS),
+                help="RAM keys are PREFIX:Name, e.g. acs:SourceIp or oss:Prefix",
             )
         )
         return None
-    ram_key, kind = entry
+    if not text.isprintable() or " " in text:
+        diags.append(error("E0233", "a condition key cannot hold spaces", node.key.span))
+        return None
+    known = ram_key(text)
+    if known is not None:
+        tagged = tag_key(known)
+        if tagged is not None:
+            if not set(tagged[1]) <= TAG_KEY_CHARS:
+                diags.append(error("E0232", "unexpected character in a tag key", node.key.span))
+                return None
+            return known, KeyKind.STRING
+        return known, GLOBAL_KEYS[known]
+    if node.key_form == "unchecked":
+        return text, KeyKind.STRING
+    prefix = text.split(":", 1)[0].lower()
+    if prefix == "acs":
+        _unknown_key(node, list(GLOBAL_KEYS), diags)
+        return None
+    pool = list(services or ())
+    keys: dict[str, str] = {}
+    listed = False
+    for svc in pool:
+        found = service_keys(svc)
+        if found is not None:
+            listed = True
+            keys.update(found)
+    codes = {c.lower() for svc in pool for c in svc.all_codes}
+    if listed:
+        by_lower = {k.lower(): k for k in keys}
+        hit = by_lower.get(text.lower())
+        if hit is None or (hit != text and not _same_tag_family(hit, text)):
+            _unknown_key(node, [*keys, *GLOBAL_KEYS], diags)
+            return None
+        kind = keys[hit]
+        return hit, KeyKind(kind) if kind in KeyKind._value2member_map_ else KeyKind.STRING
+    if pool and prefix not in codes:
+        diags.append(
+            error(
+                "E0234",
+                f"`{shorten(text)}` is not a key of {' or '.join(s.name for s in pool)}",
+                node.key.span,
+                help=f"its keys start with {', '.join(sorted(codes))}:; "
+                'write `unchecked "KEY"` to use it anyway',
+            )
+        )
+        return None
+    # The catalog lists no keys for this service: the key is taken as written, a string.
+    return text, KeyKind.STRING
+
+
+def _same_tag_family(listed: str, text: str) -> bool:
+    return listed.lower() == text.lower()
+
+
+def check_condition(
+    node: ConditionNode,
+    diags: list[Diagnostic],
+    services: Sequence[Service] | None = None,
+) -> Condition | None:
+    resolved = resolve_key(node, services, diags)
+    if resolved is None:
+        return None
+    key, kind = resolved
     operator = _OPERATORS[kind].get(node.operator)
     if operator is None:
         diags.append(
             error(
                 "E0231",
-                f"`{node.key.text}` does not take `{node.operator}`",
-                node.span,
-                help=f"write `{node.key.text}` with {_KIND_USAGE[kind]}",
+                f"`{shorten(node.key.text)}` is a {kind} key and does not take `{node.operator}`",
+                node.operator_span or node.span,
+                help=f"write `{node.key_source()}` with {_KIND_USAGE[kind]}",
             )
         )
+        return None
+    if node.operator in _SINGLE and kind is not KeyKind.BOOL and len(node.values) != 1:
+        diags.append(
+            error(
+                "E0235",
+                f"`{node.operator}` takes one value",
+                node.values[0].span,
+                help="write one value, or use `in [...]` for a list",
+            )
+        )
+        return None
+    if kind is KeyKind.BOOL and len(node.values) != 1:
+        diags.append(error("E0241", "a boolean takes one value", node.values[0].span))
         return None
     values: list[str] = []
     for value in node.values:
         parsed = _parse_value(kind, value, diags)
         if parsed is not None:
             values.append(parsed)
+            if operator in _EQUALITY and has_glob(value.text):
+                diags.append(
+                    warning(
+                        "W0230",
+                        f"`{shorten(value.text)}` holds a glob character, but `{node.operator}` "
+                        "compares it literally",
+                        value.span,
+                        help=f"write `{node.key_source()} "
+                        f"{'not like' if 'not' in node.operator else 'like'} [...]` to match "
+                        "a pattern",
+                    )
+                )
     if len(values) != len(node.values):
         return None
-    return Condition(operator, ram_key, tuple(sorted(set(values))))
+    return Condition(operator, key, tuple(sorted(set(values))))
+
+
+_ERROR_CODES = {
+    KeyKind.IP: "E0240",
+    KeyKind.BOOL: "E0241",
+    KeyKind.TIME: "E0242",
+    KeyKind.STRING: "E0243",
+    KeyKind.NUMBER: "E0244",
+}
 
 
 def _parse_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | None:
-    text = value.text
-    if kind is KeyKind.IP:
-        try:
-            net = ipaddress.ip_network(text, strict=True)
-        except ValueError:
-            help_text = "write an IP address or a CIDR block, e.g. 10.0.0.0/8"
-            try:
-                loose = ipaddress.ip_network(text, strict=False)
-                help_text = f"host bits are set; did you mean {loose}?"
-            except ValueError:
-                pass
-            diags.append(
-                error(
-                    "E0240",
-                    f"`{shorten(text)}` is not a valid CIDR block",
-                    value.span,
-                    help=help_text,
-                )
-            )
-            return None
-        full = net.prefixlen == net.max_prefixlen
-        return str(net.network_address) if full and "/" not in text else str(net)
-    if kind is KeyKind.BOOL:
-        if text in ("true", "false"):
-            return text
-        diags.append(
-            error(
-                "E0241",
-                f"`{shorten(text)}` is not a boolean",
-                value.span,
-                help="write true or false",
-            )
-        )
+    try:
+        return parse_value(kind, value.text)
+    except ValueProblem as problem:
+        diags.append(error(_ERROR_CODES[kind], problem.message, value.span, help=problem.help))
         return None
-    if kind is KeyKind.TIME:
-        return _parse_time(value, diags)
-    if not text or not text.isprintable():
-        diags.append(error("E0243", "empty or unprintable value", value.span))
-        return None
-    return text
-
-
-def _parse_time(value: Value, diags: list[Diagnostic]) -> str | None:
-    text = value.text
-    when = iso_time(text)
-    if when is None:
-        diags.append(
-            error(
-                "E0242",
-                f"`{shorten(text)}` is not a valid time",
-                value.span,
-                help="write an ISO 8601 time in UTC, e.g. 2026-12-01T00:00:00Z",
-            )
-        )
-        return None
-    if when.tzinfo is None or when.utcoffset() != UTC.utcoffset(None):
-        diags.append(
-            error(
-                "E0242",
-                f"`{shorten(text)}` is not in UTC",
-                value.span,
-                help="RAM compares times in UTC: end the time with Z",
-            )
-        )
-        return None
-    _, _, clock = text.partition("T")
-    _, dot, fraction = clock.partition(".")
-    digits = len(fraction) - len(fraction.lstrip("0123456789"))
-    if dot and digits > 6:
-        # datetime keeps microseconds; silently cutting the rest would move the boundary.
-        diags.append(
-            error(
-                "E0242",
-                f"`{shorten(text)}` has {digits} fractional digits; at most 6 are kept",
-                value.span,
-                help="write the time to the microsecond at most",
-            )
-        )
-        return None
-    return format_utc(when)
 
 
 def normalise(
