@@ -7,21 +7,37 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import action_argument, context_option, parse_context, rules_option
+from compiler.cli.common import (
+    action_argument,
+    context_option,
+    parse_context,
+    resource_option,
+    rules_option,
+    warn_unknown_action,
+)
 from compiler.policy import compile_rules
 
 
 @click.command("decide")
 @rules_option
 @action_argument
+@resource_option
 @context_option
-def command(rules: tuple[Path, ...], action: str, context: tuple[str, ...]) -> None:
+def command(
+    rules: tuple[Path, ...], action: str, resource: str | None, context: tuple[str, ...]
+) -> None:
     """Decide one ACTION (`ecs:RunInstances`) against the rules; print JSON.
 
     \b
     Example:
       ramguard decide --rules policies ecs:RunCommand -c source_ip=203.0.113.9 -c mfa=false
+      ramguard decide --rules policies ecs:DeleteInstance \\
+        --resource acs:ecs:cn-hangzhou:123:instance/i-prod1 -c resource_tag:env=prod
     """
     ctx = parse_context(context)
     policy = compile_rules(rules)
-    click.echo(json.dumps(policy.decide(action, ctx).to_dict(), ensure_ascii=False))
+    warn_unknown_action(action)
+    decision = policy.decide(action, ctx, resource).to_dict()
+    if resource is not None:
+        decision = {"action": action, "resource": resource, **decision}
+    click.echo(json.dumps(decision, ensure_ascii=False))

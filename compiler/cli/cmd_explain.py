@@ -11,6 +11,7 @@ from compiler.cli.common import (
     action_argument,
     context_option,
     parse_context,
+    resource_option,
     rules_option,
     text_or_json_option,
 )
@@ -22,6 +23,7 @@ from compiler.policy import compile_rules
 @click.command("explain")
 @rules_option
 @action_argument
+@resource_option
 @context_option
 @click.option(
     "--all",
@@ -31,7 +33,12 @@ from compiler.policy import compile_rules
 )
 @text_or_json_option
 def command(
-    rules: tuple[Path, ...], action: str, context: tuple[str, ...], all_rules: bool, fmt: str
+    rules: tuple[Path, ...],
+    action: str,
+    resource: str | None,
+    context: tuple[str, ...],
+    all_rules: bool,
+    fmt: str,
 ) -> None:
     """Explain the decision for ACTION (`ecs:RunCommand`): each rule considered, whether its
     actions match, and each condition's outcome on the request.
@@ -42,7 +49,7 @@ def command(
     """
     ctx = parse_context(context)
     policy = compile_rules(rules)
-    result = explain(policy, action, ctx, all_rules=all_rules)
+    result = explain(policy, action, ctx, all_rules=all_rules, resource=resource)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return

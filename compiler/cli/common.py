@@ -11,7 +11,7 @@ import click
 
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
-from compiler.model.keys import LANGUAGE_KEYS, normalise_context, ram_key
+from compiler.model.keys import LANGUAGE_KEYS, ValueProblem, normalise_context, ram_key
 
 # The options several verbs share, declared once so their spelling and help cannot drift.
 rules_option = click.option(
@@ -51,10 +51,35 @@ context_option = click.option(
 )
 
 
+resource_option = click.option(
+    "--resource",
+    "resource",
+    default=None,
+    metavar="ARN",
+    help="The request's resource, e.g. acs:ecs:cn-hangzhou:123:instance/i-1 (default: "
+    "unknown, so rules scoped to resources cannot match).",
+)
+
+
+def warn_unknown_action(action: str) -> None:
+    """A did-you-mean on stderr for an action the catalog does not know (still decided)."""
+    from compiler.catalog import default_catalog
+
+    catalog = default_catalog()
+    actions = catalog.actions()
+    if action.lower() in {a.lower() for a in actions}:
+        return
+    close = suggest(action, actions)
+    hint = f"; did you mean {close}?" if close else ""
+    click.echo(f"ramguard: warning: `{action}` is not a catalog action{hint}", err=True)
+
+
 def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
     """``KEY=VALUE`` options → a RAM-keyed context. Keys are the rules language's names
     (``source_ip``) or RAM keys (``acs:SourceIp``, any ``prefix:Name``); anything else is a
-    usage error, so a typo is not silently a request without that key."""
+    usage error, so a typo is not silently a request without that key. Values are parsed
+    as rules parse them (``compiler.model.keys.parse_value``): ``mfa=yes``,
+    ``time=yesterday``, ``source_ip=notanip`` are usage errors."""
     given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -72,9 +97,12 @@ def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
             raise click.BadParameter(f"`{key}` given twice", param_hint="--context")
         given[key] = value
     try:
-        return normalise_context(given)
+        return normalise_context(given, strict=True)
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="--context") from None
+    except ValueProblem as exc:
+        text = exc.message + (f" ({exc.help})" if exc.help else "")
+        raise click.BadParameter(text, param_hint="--context") from None
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:

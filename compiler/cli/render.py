@@ -57,10 +57,24 @@ def _add_rule(parent: Tree, rule: RuleTrace) -> None:
     if rule.denies:
         label.append("  DENIES", style="bold red")
     node = parent.add(label)
-    if not rule.actions_matched:
+    if rule.not_actions:
+        if not rule.actions_matched:
+            node.add(Text(f"actions: excepted by {rule.matched_pattern}", style="dim"))
+            return
+        node.add(Text("actions: no exception matches (NotAction)"))
+    elif not rule.actions_matched:
         node.add(Text("actions: no pattern matches", style="dim"))
         return
-    node.add(Text(f"actions: match {rule.matched_pattern}"))
+    else:
+        node.add(Text(f"actions: match {rule.matched_pattern}"))
+    if rule.resources != ("*",):
+        if rule.resource_matched is None:
+            node.add(Text("resource: unknown (the rule needs one to match)", style="yellow"))
+        elif rule.resource_matched:
+            node.add(Text("resource: matches"))
+        else:
+            node.add(Text("resource: matches none of the rule's ARNs", style="dim"))
+            return
     if rule.unconditional:
         node.add(Text("conditions: none (unconditional)"))
         return

@@ -24,21 +24,44 @@ from compiler.model.glob import glob_match
 from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Rule
 from compiler.model.keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
 
-# RAM operator → how the rules language says it. The `at or …` forms have no syntax of their
-# own: they only arise from `unless time before/after T`, and reading them back as
-# `not (time before T)` would hide which boundary instant is included.
+# RAM operator → how the rules language says it.
 _RULES_FORM = {
     "IpAddress": "in",
     "NotIpAddress": "not in",
     "StringEquals": "in",
     "StringNotEquals": "not in",
+    "StringEqualsIgnoreCase": "in ignorecase",
+    "StringNotEqualsIgnoreCase": "not in ignorecase",
+    "StringLike": "like",
+    "StringNotLike": "not like",
     "Bool": "=",
+    "NumericEquals": "in",
+    "NumericNotEquals": "not in",
+    "NumericLessThan": "<",
+    "NumericLessThanEquals": "<=",
+    "NumericGreaterThan": ">",
+    "NumericGreaterThanEquals": ">=",
     "DateLessThan": "before",
     "DateGreaterThan": "after",
     "DateLessThanEquals": "at or before",
     "DateGreaterThanEquals": "at or after",
+    "DateEquals": "at",
+    "DateNotEquals": "not at",
 }
-_LIST_OPERATORS = frozenset({"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals"})
+_LIST_OPERATORS = frozenset(
+    {
+        "IpAddress",
+        "NotIpAddress",
+        "StringEquals",
+        "StringNotEquals",
+        "StringEqualsIgnoreCase",
+        "StringNotEqualsIgnoreCase",
+        "StringLike",
+        "StringNotLike",
+        "NumericEquals",
+        "NumericNotEquals",
+    }
+)
 # Characters that end a bare value in the rules grammar (VALUE: /[^\s,\[\]#"]+/).
 _NEEDS_QUOTES = frozenset(',[]#"\\')
 
@@ -103,12 +126,23 @@ class RuleTrace:
     unconditional: bool
     conjunctions: tuple[ConjunctionTrace, ...]
     """Traced only when the actions matched; empty otherwise and for unconditional rules."""
+    resources: tuple[str, ...] = ("*",)
+    resource_matched: bool | None = True
+    """Whether the request's resource matches the rule's Resource; None when the rule names
+    resources and the request's resource is unknown."""
+    not_actions: bool = False
+
+    @property
+    def conditions_hold(self) -> bool:
+        return self.unconditional or any(c.held for c in self.conjunctions)
 
     @property
     def denies(self) -> bool:
-        return self.actions_matched and (
-            self.unconditional or any(c.held for c in self.conjunctions)
-        )
+        return self.actions_matched and self.resource_matched is True and self.conditions_hold
+
+    @property
+    def resource_unknown(self) -> bool:
+        return self.actions_matched and self.resource_matched is None and self.conditions_hold
 
     @property
     def location(self) -> str:
@@ -125,6 +159,12 @@ class RuleTrace:
             "unconditional": self.unconditional,
             "denies": self.denies,
             "conjunctions": [c.to_dict() for c in self.conjunctions],
+            **(
+                {}
+                if self.resources == ("*",)
+                else {"resources": list(self.resources), "resource_matched": self.resource_matched}
+            ),
+            **({"not_action": True} if self.not_actions else {}),
         }
 
 
@@ -160,10 +200,12 @@ def explain(
     context: Mapping[str, object] | None = None,
     *,
     all_rules: bool = False,
+    resource: str | None = None,
 ) -> Explanation:
-    """Trace ``action`` with ``context`` (RAM keys or language names) through every rule."""
+    """Trace ``action`` on ``resource`` (None: unknown) with ``context`` (RAM keys or
+    language names) through every rule."""
     ctx = normalise_context(context)
-    traces = [_trace_rule(rule, action, ctx) for rule in policy.rules]
+    traces = [_trace_rule(rule, action, ctx, resource) for rule in policy.rules]
     code = action.partition(":")[0]
     shown = tuple(
         t
@@ -171,11 +213,13 @@ def explain(
         if all_rules or t.actions_matched or _service_could_apply(rule, code)
     )
     hits = tuple(t for t in traces if t.denies)
+    unknown = tuple(t for t in traces if t.resource_unknown)
     decision = Decision(
         action,
         "deny" if hits else "allow",
         tuple(Match(t.policy, t.file, t.line, t.text) for t in hits),
         tuple(t.index for t in hits),
+        tuple(Match(t.policy, t.file, t.line, t.text) for t in unknown),
     )
     return Explanation(
         action=action,
@@ -189,6 +233,8 @@ def explain(
 
 
 def _service_could_apply(rule: Rule, code: str) -> bool:
+    if rule.not_actions:
+        return True
     for pattern in rule.actions:
         head, colon, _ = pattern.partition(":")
         # A pattern without a colon (`*`) can match any code: its glob spans the colon.
@@ -197,9 +243,20 @@ def _service_could_apply(rule: Rule, code: str) -> bool:
     return False
 
 
-def _trace_rule(rule: Rule, action: str, ctx: Mapping[str, object]) -> RuleTrace:
+def _trace_rule(
+    rule: Rule, action: str, ctx: Mapping[str, object], resource: str | None
+) -> RuleTrace:
     pattern = next((p for p in rule.actions if glob_match(p, action)), None)
-    matched = pattern is not None
+    # A NotAction rule covers the action when none of its exceptions match; the pattern
+    # reported is then the exception that spared it, if any.
+    matched = (pattern is None) if rule.not_actions else (pattern is not None)
+    resource_matched: bool | None = True
+    if not rule.any_resource:
+        resource_matched = (
+            None
+            if resource is None
+            else any(glob_match(p, resource, ignore_case=False) for p in rule.resources)
+        )
     conjunctions: tuple[ConjunctionTrace, ...] = ()
     if matched and not rule.unconditional:
         conjunctions = tuple(
@@ -216,6 +273,9 @@ def _trace_rule(rule: Rule, action: str, ctx: Mapping[str, object]) -> RuleTrace
         matched_pattern=pattern,
         unconditional=rule.unconditional,
         conjunctions=conjunctions,
+        resources=rule.resources,
+        resource_matched=resource_matched,
+        not_actions=rule.not_actions,
     )
 
 
@@ -223,6 +283,12 @@ def _summary(action: str, traces: list[RuleTrace], hits: tuple[RuleTrace, ...]) 
     if hits:
         noun = "rule" if len(hits) == 1 else "rules"
         return f"matched by {len(hits)} {noun}: " + ", ".join(t.location for t in hits)
+    unknown = [t for t in traces if t.resource_unknown]
+    if unknown:
+        noun = "rule needs" if len(unknown) == 1 else "rules need"
+        return f"not denied; {len(unknown)} {noun} the request's resource to decide: " + ", ".join(
+            t.location for t in unknown
+        )
     candidates = [t for t in traces if t.actions_matched]
     if not candidates:
         return f"no rule's actions match {action}"
@@ -293,13 +359,17 @@ def _reason(cond: Condition, name: str, raw: object, held: bool) -> str:
     shown = _literal(_show(raw))
     if op in ("IpAddress", "NotIpAddress"):
         return _ip_reason(cond, name, raw, shown, held)
-    if op in ("StringEquals", "StringNotEquals"):
+    if op.startswith("String"):
         listed = ", ".join(_literal(v) for v in cond.values)
         text = as_string(raw)
         if text is None:
             return f"{name} {shown} is not a string, {_verdict(op, held)}"
-        where = "one of" if text in cond.values else "none of"
-        return f"{name} {shown} is {where} [{listed}], {_verdict(op, held)}"
+        positive = held != (op in MATCHES_ABSENT_KEY)
+        if "Like" in op:
+            where = "matches one of" if positive else "matches none of"
+        else:
+            where = "is one of" if positive else "is none of"
+        return f"{name} {shown} {where} [{listed}], {_verdict(op, held)}"
     if op == "Bool":
         got = parse_bool(raw)
         if got is None:
@@ -328,6 +398,8 @@ def _date_reason(cond: Condition, name: str, raw: object, shown: str, held: bool
     when = parse_time(raw) if isinstance(raw, str) else None
     if when is None:
         return f"{name} {shown} is not an ISO 8601 time, {_verdict(op, held)}"
+    if len(cond.values) != 1:
+        return f"{name} {shown}: {_verdict(op, held)}"
     limit = datetime.fromisoformat(cond.values[0])
     relation = "before" if when < limit else "after" if when > limit else "at"
     return f"{name} {shown} is {relation} {cond.values[0]}, {_verdict(op, held)}"

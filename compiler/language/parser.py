@@ -519,13 +519,11 @@ def syntax_diagnostic(
         what = f"`{show(str(token))}`"
         end = token.end_column if token.end_line == token.line else col + 1
         span = Span(path, line, col, line, end or col + 1)
-    return error(
-        code,
-        f"unexpected {what}",
-        span,
-        help=expect(_acceptable(exc)),
-        source=text,
-    )
+    help_text = expect(_acceptable(exc))
+    if token.type != "_NL" and str(token) == "or":
+        # RAM ANDs every condition of a statement: there is no `or` to write.
+        help_text = "conditions join with `and` only; for either of two conditions, write two rules"
+    return error(code, f"unexpected {what}", span, help=help_text, source=text)
 
 
 def _acceptable(exc: UnexpectedToken) -> Iterable[str]:

@@ -205,6 +205,7 @@ def compile_condition(cond: Condition) -> Test:
 
 _COMPARE: dict[str, Callable[[object, object], bool]] = {
     "Equals": operator.eq,
+    "NotEquals": operator.ne,  # not used: the NotEquals tests are written out above
     "LessThan": operator.lt,
     "LessThanEquals": operator.le,
     "GreaterThan": operator.gt,

@@ -205,7 +205,8 @@ def check_condition(
         diags.append(
             error(
                 "E0231",
-                f"`{shorten(node.key.text)}` is a {kind} key and does not take `{node.operator}`",
+                f"`{shorten(node.key.text)}` is {'an' if kind == 'ip' else 'a'} {kind} key and "
+                f"does not take `{node.operator}`",
                 node.operator_span or node.span,
                 help=f"write `{node.key_source()}` with {_KIND_USAGE[kind]}",
             )

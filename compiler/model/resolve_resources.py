@@ -55,16 +55,7 @@ def resolve_resources(
     diags: list[Diagnostic],
 ) -> tuple[str, ...]:
     """The rule's Resource patterns, sorted; ``("*",)`` without ``on``/``in region``."""
-    if node.resources is not None and node.regions is not None:
-        diags.append(
-            error(
-                "E0263",
-                "a rule takes `on` or `in region`, not both",
-                node.regions.span,
-                help="write the region inside each ARN: acs:SERVICE:REGION:ACCOUNT:RESOURCE",
-            )
-        )
-        return ("*",)
+    # The grammar takes one of `on` and `in region`, never both.
     if node.regions is not None:
         return _regions(node.regions.values, services, diags)
     if node.resources is None:
