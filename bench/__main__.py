@@ -33,6 +33,7 @@ SUITES = ("bench_decide.py", "bench_replay.py", "bench_compile.py")
 COMPILE_EXPONENT_MAX = 1.15
 COMPILE_10K_SECONDS = 2.0
 MEMORY_GROWTH_MAX = 1.25
+RESOURCE_VS_NONE_MAX = 1.5
 
 
 def _per(bench: dict) -> float:
@@ -77,6 +78,15 @@ def rows_from(data: dict) -> list[Row]:
                 note="decision cost / dict.get cost",
             )
         )
+    rows.append(
+        Row(
+            "warm decision with a resource vs without (same rules)",
+            div(per("test_trie_warm_resource"), per("test_trie_warm_no_resource")),
+            RESOURCE_VS_NONE_MAX,
+            False,
+            note="mixed rules + resource-scoped ones; issue 10 target 1.5x",
+        )
+    )
     # (title, the benchmark timed against the warm trie, target, note) for both workloads.
     against_trie = (
         ("cold trie vs warm", "test_trie_cold", None, "first decision of an action: the walk"),

@@ -56,6 +56,35 @@ def test_trie_warm(benchmark, workload):
     benchmark(run)
 
 
+def test_trie_warm_resource(benchmark, resource_policy, resource_requests):
+    """Warm decisions that carry a resource, on rules scoped to resources."""
+    decide = resource_policy.trie.decider()
+    for a, c, r in resource_requests:
+        decide(a, c, r)
+
+    def run():
+        for a, c, r in resource_requests:
+            decide(a, c, r)
+
+    _per(benchmark, "resources", len(resource_requests))
+    benchmark(run)
+
+
+def test_trie_warm_no_resource(benchmark, resource_policy, resource_requests):
+    """The same requests and rules without a resource (unknown): the peer of the above."""
+    decide = resource_policy.trie.decider()
+    plain = [(a, c) for a, c, _ in resource_requests]
+    for a, c in plain:
+        decide(a, c)
+
+    def run():
+        for a, c in plain:
+            decide(a, c)
+
+    _per(benchmark, "resources", len(plain))
+    benchmark(run)
+
+
 def test_trie_cold(benchmark, workload):
     """Every action decided once on a fresh trie: the walk, not the memo."""
     name, policy, requests = workload

@@ -536,3 +536,19 @@ def test_python_context_values_are_converted_one_documented_way(guardrails) -> N
     assert guardrails.decide(
         "rds:DeleteDBInstance", {"time": datetime(2027, 1, 1, tzinfo=UTC)}
     ).denied
+
+
+# -- the examples: issue 10's guardrails, fresh and tested on both engines -------------------
+
+EXAMPLES = __import__("pathlib").Path(__file__).parent.parent / "examples"
+
+
+def test_examples_are_fresh_and_their_tests_pass() -> None:
+    runner = CliRunner()
+    fresh = runner.invoke(
+        main, ["compile", str(EXAMPLES), "--out", str(EXAMPLES / "generated"), "--check"]
+    )
+    assert fresh.exit_code == 0, fresh.output
+    tested = runner.invoke(main, ["test", str(EXAMPLES / "guardrails")])
+    assert tested.exit_code == 0, tested.output
+    assert "17 passed, 0 failed" in tested.output

@@ -183,8 +183,8 @@ def test_syntax_error_draws_caret():
         ),
         ("expect deny ECS RunInstances when mfa = yes", "`yes` is not a boolean"),
         (
-            "expect deny ECS RunInstances when time = 2026-01-01T00:00:00+08:00",
-            "`2026-01-01T00:00:00+08:00` is not a time in UTC",
+            "expect deny ECS RunInstances when time = 2026-01-01T00:00:00",
+            "`2026-01-01T00:00:00` has no UTC offset",
         ),
         ("expect deny ecs:*", "`*` is a glob; expectations name concrete actions"),
         (
@@ -197,7 +197,7 @@ def test_syntax_error_draws_caret():
     ids=[
         "duplicate-key",
         "bad-bool",
-        "time-not-utc",
+        "time-without-offset",
         "code-glob",
         "question-glob",
         "missing-operation",

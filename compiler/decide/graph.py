@@ -49,11 +49,20 @@ def trie_graph(trie: DecisionTrie) -> nx.DiGraph:
     g = nx.DiGraph(name="decision trie")
     # Explicit stack rather than recursion (a 10,000-character pattern must not overflow);
     # children are pushed reversed so they pop in sorted order and ids follow the preorder.
-    stack: list[tuple[str | None, str, _Node, str]] = [(None, "", trie.root, "")]
+    # NotAction rules hang on a second root: the patterns they except (`except [...]`).
+    roots = [(trie.root, "root")]
+    if trie.except_root is not None:
+        roots.append((trie.except_root, "except (NotAction)"))
+    stack: list[tuple[str | None, str, _Node, str]] = [
+        (None, title, root, "") for root, title in reversed(roots)
+    ]
     while stack:
         parent_id, label, node, prefix = stack.pop()
         node_id = f"n{g.number_of_nodes()}"
-        g.add_node(node_id, **_node_attrs(trie, node, prefix, root=parent_id is None))
+        attrs = _node_attrs(trie, node, prefix, root=parent_id is None)
+        if parent_id is None:
+            attrs["label"] = attrs["tooltip"] = label
+        g.add_node(node_id, **attrs)
         if parent_id is not None:
             g.add_edge(
                 parent_id,

@@ -233,6 +233,11 @@ class DecisionTrie:
     def nodes(self) -> list[_Node]:
         return self._actions.nodes()
 
+    @property
+    def except_root(self) -> _Node | None:
+        """Root of the NotAction rules' exception patterns; None when there are none."""
+        return self._excepts.root if self._not_action_rules else None
+
     # -- lookup ---------------------------------------------------------------------------
 
     def match_indexes(self, action: str) -> list[int]:

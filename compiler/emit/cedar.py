@@ -161,7 +161,46 @@ def _conjunction(conj: Conjunction) -> str | None:
     return " && ".join(_condition(c) for c in conj)
 
 
+# Operators this translation states exactly; the rest (IgnoreCase, Like with `?`, Numeric…,
+# Date(Not)Equals) are refused rather than approximated.
+_CEDAR_OPERATORS = frozenset(
+    {"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals", "Bool", *_DATE_OPERATORS}
+)
+
+
+def _refusal(rule: Rule, what: str, source: str | None) -> Diagnostic:
+    return error(
+        "E0402",
+        f"Cedar output cannot state {what}",
+        rule.span,
+        help="`--target ram` states it; drop the rule from the Cedar policy set or rewrite it",
+        source=source,
+    )
+
+
+def _unstated(rule: Rule, source: str | None) -> list[Diagnostic]:
+    """What issue 10 added that this Cedar translation does not state: resources (the
+    request's resource is not in the Cedar context), NotAction, and the operators outside
+    ``_CEDAR_OPERATORS`` or keys without a Cedar attribute."""
+    out = []
+    if not rule.any_resource:
+        out.append(_refusal(rule, "a resource (`on` / `in region`)", source))
+    if rule.not_actions:
+        out.append(_refusal(rule, "`except` (NotAction)", source))
+    for conj in rule.conditions:
+        for cond in conj:
+            if cond.operator not in _CEDAR_OPERATORS:
+                out.append(_refusal(rule, f"the {cond.operator} operator", source))
+            elif cond.key not in ATTRIBUTES:
+                out.append(_refusal(rule, f"the condition key `{cond.key}`", source))
+    return out
+
+
 def _rule(rule: Rule, position: int, source: str | None, diags: list[Diagnostic]) -> str:
+    refused = _unstated(rule, source)
+    if refused:
+        diags.extend(refused)
+        return ""
     action = _actions(rule, source, diags)
     conjunctions = [_conjunction(c) for c in rule.conditions]
     tests = [] if action is None else [action]

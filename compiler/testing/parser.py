@@ -27,11 +27,9 @@ lark escapes this module.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from functools import cache
 from pathlib import Path
 
@@ -50,7 +48,14 @@ from compiler.language.parser import (
 )
 from compiler.language.sources import read_source
 from compiler.model.glob import has_glob
-from compiler.model.keys import LANGUAGE_KEYS, KeyKind, iso_time, ram_key
+from compiler.model.keys import (
+    LANGUAGE_KEYS,
+    KeyKind,
+    ValueProblem,
+    key_kind,
+    parse_value,
+    ram_key,
+)
 
 MAX_TESTS_FILE_BYTES = 16 * 1024 * 1024
 _MAX_SUGGEST_INPUT = 80
@@ -293,38 +298,23 @@ def _check_context(
             )
             continue
         seen[canonical] = key
-        checked = _check_value(kinds[canonical], value, diags)
+        checked = _check_value(key_kind(canonical), value, diags)
         if checked is not None:
             out.append((canonical, checked))
     return tuple(out)
 
 
 def _check_value(kind: KeyKind, value: Value, diags: list[Diagnostic]) -> str | None:
-    # Stricter than a rule's values: a request has one source address, not a CIDR block.
-    text = value.text
-    problem: tuple[str, str] | None = None
-    if kind is KeyKind.IP:
-        try:
-            ipaddress.ip_address(text)
-        except ValueError:
-            problem = "an IP address", "a request has one source address, e.g. 203.0.113.7"
-    elif kind is KeyKind.BOOL:
-        if text not in ("true", "false"):
-            problem = "a boolean", "write true or false"
-    elif kind is KeyKind.TIME:
-        when = iso_time(text)
-        if when is None or when.utcoffset() != UTC.utcoffset(None):
-            problem = (
-                "a time in UTC",
-                "write an ISO 8601 time ending in Z, e.g. 2026-12-01T00:00:00Z",
-            )
-    elif not text or not text.isprintable():
-        problem = "a value", "write a non-empty, printable value"
-    if problem:
-        what, help_text = problem
-        diags.append(error("E0508", f"`{shorten(text)}` is not {what}", value.span, help=help_text))
+    """The one value parser rules and ``decide -c`` use (``compiler.model.keys.parse_value``),
+    stricter for IPs: a request has one source address, not a CIDR block."""
+    try:
+        return parse_value(kind, value.text, cidr=False)
+    except ValueProblem as problem:
+        help_text = problem.help
+        if kind is KeyKind.IP:
+            help_text = "a request has one source address, e.g. 203.0.113.7"
+        diags.append(error("E0508", problem.message, value.span, help=help_text))
         return None
-    return text
 
 
 __all__ = [
