@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from functools import cache
+from typing import TYPE_CHECKING
 
-import jinja2
+if TYPE_CHECKING:
+    import jinja2
 
 from compiler.language.diagnostics import CompileError, Span, error
 from compiler.model.glob import has_glob, subsumes
@@ -62,6 +64,9 @@ class Document:
 
 @cache
 def _template() -> jinja2.Template:
+    # Imported here: `ramguard decide` never emits, and jinja2 costs ~25 ms to import.
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("compiler.emit", "templates"),
         undefined=jinja2.StrictUndefined,
