@@ -261,11 +261,44 @@ def test_glob_in_an_equality_value_warns_and_suggests_like() -> None:
     assert "like" in w.help
 
 
-def test_numeric_keys_take_comparisons() -> None:
-    # A service key typed numeric is not in the catalog yet: an unchecked one is a string.
+def test_unchecked_keys_take_their_kind_from_the_operator() -> None:
+    policy = compile_sources(
+        [
+            (
+                "n.rules",
+                'deny ECS RunInstances when unchecked "acme:Count" > 5\n'
+                'deny ECS DeleteInstance when unchecked "acme:Size" != 2.50\n'
+                'deny ECS StopInstance when unchecked "acme:Flag" = TRUE\n',
+            )
+        ]
+    )
+    conds = {s["Action"][0]: s["Condition"] for s in policy.ram_documents()[0]["Statement"]}
+    assert conds["ecs:RunInstances"] == {"NumericGreaterThan": {"acme:Count": "5"}}
+    assert conds["ecs:DeleteInstance"] == {"NumericNotEquals": {"acme:Size": "2.5"}}
+    assert conds["ecs:StopInstance"] == {"Bool": {"acme:Flag": "true"}}
+    cases = [
+        ("ecs:RunInstances", {"acme:Count": "6"}, True),
+        ("ecs:RunInstances", {"acme:Count": "5"}, False),
+        ("ecs:RunInstances", {"acme:Count": "5.0001"}, True),
+        ("ecs:RunInstances", {"acme:Count": "lots"}, False),  # malformed: positive fails
+        ("ecs:RunInstances", {"acme:Count": "inf"}, False),
+        ("ecs:RunInstances", {}, False),
+        ("ecs:DeleteInstance", {"acme:Size": "2.5"}, False),
+        ("ecs:DeleteInstance", {"acme:Size": "3"}, True),
+        ("ecs:DeleteInstance", {"acme:Size": "big"}, True),  # malformed: negated matches
+        ("ecs:DeleteInstance", {}, True),  # absent: negated matches
+    ]
+    for action, ctx, denied in cases:
+        assert policy.decide(action, ctx).denied is denied, (action, ctx)
+        assert policy.trie.all_rules(action, ctx).denied is denied
+
+
+def test_a_bad_number_is_an_error() -> None:
     with pytest.raises(CompileError) as info:
-        compile_sources([("n.rules", 'deny ECS * when unchecked "acme:N" < 5\n')])
-    assert "does not take `<`" in info.value.diagnostics[0].message
+        compile_sources([("n.rules", 'deny ECS * when unchecked "acme:N" < five\n')])
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.line, d.span.col) == ("E0244", 1, 38)
+    assert "is not a number" in d.message
 
 
 # -- bad inputs: FILE:LINE:COL, message, help; never a traceback ----------------------------

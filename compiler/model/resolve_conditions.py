@@ -150,7 +150,7 @@ def resolve_key(
             return known, KeyKind.STRING
         return known, GLOBAL_KEYS[known]
     if node.key_form == "unchecked":
-        return text, KeyKind.STRING
+        return text, _unchecked_kind(node)
     prefix = text.split(":", 1)[0].lower()
     if prefix == "acs":
         _unknown_key(node, list(GLOBAL_KEYS), diags)
@@ -185,6 +185,24 @@ def resolve_key(
         return None
     # The catalog lists no keys for this service: the key is taken as written, a string.
     return text, KeyKind.STRING
+
+
+_NUMERIC_WORDS = frozenset({"!=", "<", "<=", ">", ">="})
+_TIME_WORDS = frozenset({"before", "after", "at or before", "at or after", "at", "not at"})
+
+
+def _unchecked_kind(node: ConditionNode) -> KeyKind:
+    """An unchecked key has no kind in any table: the operator says it. Comparisons make a
+    number, the time words a time, `=` a boolean (`= true`/`= false`) or else a number; the
+    list operators (`in`, `like`, …) a string."""
+    if node.operator in _NUMERIC_WORDS:
+        return KeyKind.NUMBER
+    if node.operator in _TIME_WORDS:
+        return KeyKind.TIME
+    if node.operator == "=":
+        is_bool = len(node.values) == 1 and node.values[0].text.lower() in ("true", "false")
+        return KeyKind.BOOL if is_bool else KeyKind.NUMBER
+    return KeyKind.STRING
 
 
 def _same_tag_family(listed: str, text: str) -> bool:
