@@ -585,3 +585,46 @@ def test_examples_are_fresh_and_their_tests_pass() -> None:
     tested = runner.invoke(main, ["test", str(EXAMPLES / "guardrails")])
     assert tested.exit_code == 0, tested.output
     assert "17 passed, 0 failed" in tested.output
+
+
+# -- ARN templates: a pattern no template of the action can match is an error ---------------
+
+
+def test_arn_patterns_are_checked_against_the_catalog_templates(monkeypatch) -> None:
+    import compiler.model.resolve_resources as resolve_resources
+
+    templates = {"DeleteInstance": ("acs:ecs:{#regionId}:{#accountId}:instance/{#instanceId}",)}
+    monkeypatch.setattr(resolve_resources, "arn_templates", lambda svc, op: templates.get(op))
+    ok = compile_sources(
+        [("a.rules", "deny ECS DeleteInstance on acs:ecs:*:*:instance/i-?prod*\n")]
+    )
+    assert ok.rules[0].resources == ("acs:ecs:*:*:instance/i-?prod*",)
+    # No template for RunInstances: any well-formed ARN is accepted.
+    compile_sources([("b.rules", "deny ECS RunInstances on acs:ecs:*:*:whatever/x\n")])
+    with pytest.raises(CompileError) as info:
+        compile_sources([("c.rules", "deny ECS DeleteInstance on acs:ecs:*:*:disk/d-1\n")])
+    (d,) = info.value.diagnostics
+    assert d.code == "E0262" and (d.span.line, d.span.col) == (1, 28)
+    assert "acs:ecs:{#regionId}:{#accountId}:instance/{#instanceId}" in d.help
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "meet"),
+    [
+        ("acs:ecs:*:*:instance/i-prod*", "acs:ecs:*:*:instance/*", True),
+        ("acs:ecs:*:*:disk/*", "acs:ecs:*:*:instance/*", True),  # `*` spans separators
+        ("acs:ecs:*:*:disk/*", "acs:ecs:\x00:\x00:instance/\x00", False),  # one ID each
+        ("acs:ecs:*:*:instance/i-*", "acs:ecs:\x00:\x00:instance/\x00", True),
+        ("acs:ecs:*:*:instance/a/b", "acs:ecs:\x00:\x00:instance/\x00", False),
+        ("a?c", "*b*", True),
+        ("abc", "ABC", False),  # case-sensitive
+        ("*x", "y*", True),
+        ("x" * 200 + "*", "*" + "y" * 200, True),
+        ("a*b*c*d", "a?", False),
+    ],
+)
+def test_globs_intersect(a, b, meet) -> None:
+    from compiler.model.glob import globs_intersect
+
+    assert globs_intersect(a, b) is meet
+    assert globs_intersect(b, a) is meet

@@ -9,6 +9,7 @@ read goes through this small accessor: when the catalog offers nothing, the answ
 from __future__ import annotations
 
 from compiler.catalog import Service
+from compiler.model.glob import PLACEHOLDER
 
 
 def _call_or_value(obj: object, names: tuple[str, ...], *args: object) -> object | None:
@@ -48,13 +49,15 @@ def arn_templates(service: Service, operation: str) -> tuple[str, ...] | None:
 
 
 def template_glob(template: str) -> str:
-    """A template as a glob: each ``{…}`` placeholder becomes ``*``."""
+    """A template as a glob: each ``{…}`` placeholder becomes ``PLACEHOLDER`` (one ID: any
+    run without `:` or `/`), so that `acs:ecs:*:*:disk/*` matches no instance template even
+    though its `*`s could span the separators."""
     out: list[str] = []
     depth = 0
     for ch in template:
         if ch == "{":
             if depth == 0:
-                out.append("*")
+                out.append(PLACEHOLDER)
             depth += 1
         elif ch == "}" and depth:
             depth -= 1

@@ -56,13 +56,20 @@ def subsumes(general: str, specific: str) -> bool:
     return general.lower() == specific.lower()
 
 
+PLACEHOLDER = "\x00"
+"""In a glob from an ARN template: any run of characters without `:` or `/` (one ID)."""
+_SEPARATORS = frozenset(":/")
+
+
 def globs_intersect(a: str, b: str) -> bool:
     """True when some string matches both globs (case-sensitive): reachability over the
     product of the two patterns' positions, len(a) × len(b) states, no backtracking.
 
     A state (i, j) means: a[:i] and b[:j] can both have produced the same text so far. From it,
-    a ``*`` may match nothing (advance that side alone) or one more character; a literal or
-    ``?`` on both sides consumes one common character when they are compatible."""
+    a ``*`` (or ``PLACEHOLDER``) may match nothing (advance that side alone) or one more
+    character; a literal or ``?`` on both sides consumes one common character when they are
+    compatible. A placeholder never consumes a literal `:` or `/`."""
+    stars = ("*", PLACEHOLDER)
     seen: set[tuple[int, int]] = set()
     stack = [(0, 0)]
     la, lb = len(a), len(b)
@@ -75,13 +82,15 @@ def globs_intersect(a: str, b: str) -> bool:
             return True
         ca = a[i] if i < la else None
         cb = b[j] if j < lb else None
-        if ca == "*":
+        if ca in stars:
             stack.append((i + 1, j))
-        if cb == "*":
+        if cb in stars:
             stack.append((i, j + 1))
         if ca is None or cb is None:
             continue
-        # One character both can produce: a `*` stays put and consumes it.
-        if ca == "*" or cb == "*" or ca == "?" or cb == "?" or ca == cb:
-            stack.append((i if ca == "*" else i + 1, j if cb == "*" else j + 1))
+        if (ca == PLACEHOLDER and cb in _SEPARATORS) or (cb == PLACEHOLDER and ca in _SEPARATORS):
+            continue
+        # One character both can produce: a star stays put and consumes it.
+        if ca in stars or cb in stars or ca == "?" or cb == "?" or ca == cb:
+            stack.append((i if ca in stars else i + 1, j if cb in stars else j + 1))
     return False
