@@ -245,6 +245,8 @@ class DecisionTrie:
         pattern matches it, or a NotAction rule has no exception matching it."""
         low = action.lower()
         found = self._actions.match(low)
+        if not self._not_action_rules:
+            return sorted(found)
         if self._not_action_rules:
             excepted = self._excepts.match(low)
             found.update(i for i in self._not_action_rules if i not in excepted)
@@ -253,9 +255,12 @@ class DecisionTrie:
     def _leaf(self, action: str) -> _Leaf:
         indexes = self.match_indexes(action)
         tests, resources = self._tests, self._resources
-        unconditional = tuple(i for i in indexes if i not in tests and i not in resources)
-        conditional = tuple((i, tests[i]) for i in indexes if i in tests and i not in resources)
-        scoped = tuple((i, resources[i], tests.get(i)) for i in indexes if i in resources)
+        scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...] = ()
+        if resources:
+            scoped = tuple((i, resources[i], tests.get(i)) for i in indexes if i in resources)
+            indexes = [i for i in indexes if i not in resources]
+        unconditional = tuple(i for i in indexes if i not in tests)
+        conditional = tuple((i, tests[i]) for i in indexes if i in tests)
         decision = None
         if not conditional and not scoped:
             decision = self._decision(action, unconditional)
@@ -272,12 +277,13 @@ class DecisionTrie:
         self, action: str, indexes: Iterable[int], unknown: Iterable[int] = ()
     ) -> Decision:
         ordered = tuple(sorted(indexes))
+        matches = self._matches
         return Decision(
             action,
             "deny" if ordered else "allow",
-            tuple(self._matches[i] for i in ordered),
+            tuple([matches[i] for i in ordered]),
             ordered,
-            tuple(self._matches[i] for i in sorted(unknown)),
+            tuple([matches[i] for i in sorted(unknown)]) if unknown else (),
         )
 
     def decide(
