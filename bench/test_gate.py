@@ -155,3 +155,21 @@ def test_compile_grows_linearly(tmp_path):
             best = min(best, time.perf_counter() - t0)
         points.append((n, best))
     _check("compile_exponent", exponent(points))
+
+
+def test_warm_decision_with_a_resource_vs_without(resource_policy, resource_requests):
+    """Issue 10: a warm decision that carries a resource, on rules scoped to resources,
+    against the same requests without one, on the same rules."""
+    decide = resource_policy.trie.decider()
+    with_resource = resource_requests[:2000]
+    without = [(a, c) for a, c, _ in with_resource]
+
+    def scoped():
+        for a, c, r in with_resource:
+            decide(a, c, r)
+
+    plain = _loop(decide, without)
+    scoped()
+    plain()
+    p, s = _best_pair(plain, scoped, rounds=9)
+    _check("resource_vs_none", s / p)
