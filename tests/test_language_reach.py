@@ -628,3 +628,16 @@ def test_globs_intersect(a, b, meet) -> None:
 
     assert globs_intersect(a, b) is meet
     assert globs_intersect(b, a) is meet
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rule_lines(), min_size=1, max_size=4), st.sampled_from(["  ", "\t", " "]))
+def test_fmt_is_idempotent_on_random_new_forms(lines, gap) -> None:
+    text = "\n".join(line.replace(" ", gap, 3) + "  # c" for line in lines) + "\n"
+    once = format_source("p.rules", text)
+    assert format_source("p.rules", once) == once
+    assert once.count("# c") == len(lines)
+    assert (
+        _compile([ln for ln in once.splitlines()]).ram_documents()
+        == _compile([ln for ln in text.splitlines()]).ram_documents()
+    )
