@@ -641,3 +641,30 @@ def test_fmt_is_idempotent_on_random_new_forms(lines, gap) -> None:
         _compile([ln for ln in once.splitlines()]).ram_documents()
         == _compile([ln for ln in text.splitlines()]).ram_documents()
     )
+
+
+def test_service_keys_are_checked_against_the_catalog(monkeypatch) -> None:
+    import compiler.model.resolve_conditions as resolve_conditions
+
+    listed = {"ecs:tag/<tag-key>": "string", "ecs:Count": "number"}
+    monkeypatch.setattr(resolve_conditions, "service_keys", lambda svc: listed)
+    ok = compile_sources(
+        [("k.rules", 'deny ECS * when "ecs:tag/env" in [prod] and "ecs:count" > 3\n')]
+    )
+    (cond,) = {c for conj in ok.rules[0].conditions for c in conj if c.key == "ecs:Count"}
+    assert cond.operator == "NumericGreaterThan"
+    with pytest.raises(CompileError) as info:
+        compile_sources([("k.rules", 'deny ECS * when "ecs:Cuont" > 3\n')])
+    assert info.value.diagnostics[0].help == "did you mean ecs:Count?"
+
+
+def test_catalog_templates_and_types_are_read_in_their_spellings() -> None:
+    from compiler.model.catalog_access import PLACEHOLDER, kind_name, template_glob
+
+    ph = PLACEHOLDER
+    assert template_glob("acs:ecs:{#regionId}:{#accountId}:instance/{#instanceId}") == (
+        f"acs:ecs:{ph}:{ph}:instance/{ph}"
+    )
+    assert template_glob("acs:oss:*:${AccountId}:<bucket>/*") == f"acs:oss:*:{ph}:{ph}/*"
+    types = ("String", "Boolean", "Numeric", "Date", "IPAddress")
+    assert [kind_name(t) for t in types] == ["string", "bool", "number", "time", "ip"]

@@ -35,7 +35,7 @@ def service_keys(service: Service) -> dict[str, str] | None:
     if not found:
         return None
     if isinstance(found, dict):
-        return {str(k): str(v or "string").lower() for k, v in found.items()}
+        return {str(k): kind_name(str(v or "string")) for k, v in found.items()}
     return {str(k): "string" for k in found}
 
 
@@ -49,18 +49,37 @@ def arn_templates(service: Service, operation: str) -> tuple[str, ...] | None:
 
 
 def template_glob(template: str) -> str:
-    """A template as a glob: each ``{…}`` placeholder becomes ``PLACEHOLDER`` (one ID: any
-    run without `:` or `/`), so that `acs:ecs:*:*:disk/*` matches no instance template even
-    though its `*`s could span the separators."""
+    """A template as a glob: each placeholder (``{#regionId}``, ``${InstanceId}``,
+    ``<bucket>``) becomes ``PLACEHOLDER`` (one ID: any run without `:` or `/`), so that
+    `acs:ecs:*:*:disk/*` matches no instance template even though its `*`s could span the
+    separators."""
     out: list[str] = []
-    depth = 0
+    closing = {"{": "}", "<": ">"}
+    stack: list[str] = []
     for ch in template:
-        if ch == "{":
-            if depth == 0:
+        if ch in closing:
+            if not stack:
+                if out and out[-1] == "$":
+                    out.pop()  # `${…}`
                 out.append(PLACEHOLDER)
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-        elif depth == 0:
+            stack.append(closing[ch])
+        elif stack and ch == stack[-1]:
+            stack.pop()
+        elif not stack:
             out.append(ch)
     return "".join(out)
+
+
+def kind_name(catalog_type: str) -> str:
+    """The catalog's key type (OpenMeta: ``String``, ``Boolean``, ``Numeric``, ``Date``,
+    ``IPAddress``…) as a ``KeyKind`` value; anything unrecognised is a string."""
+    low = catalog_type.lower()
+    if low.startswith("bool"):
+        return "bool"
+    if low.startswith(("numer", "number", "int", "long", "float", "double")):
+        return "number"
+    if low.startswith(("date", "time")):
+        return "time"
+    if low.startswith("ip"):
+        return "ip"
+    return "string"

@@ -167,11 +167,13 @@ def resolve_key(
     if listed:
         by_lower = {k.lower(): k for k in keys}
         hit = by_lower.get(text.lower())
-        if hit is None or (hit != text and not _same_tag_family(hit, text)):
-            _unknown_key(node, [*keys, *GLOBAL_KEYS], diags)
-            return None
-        kind = keys[hit]
-        return hit, KeyKind(kind) if kind in KeyKind._value2member_map_ else KeyKind.STRING
+        if hit is None:
+            family = next((k for k in sorted(keys) if _same_tag_family(k, text)), None)
+            if family is None:
+                _unknown_key(node, [*keys, *GLOBAL_KEYS], diags)
+                return None
+            return text, KeyKind(keys[family])
+        return hit, KeyKind(keys[hit])
     if pool and prefix not in codes:
         diags.append(
             error(
@@ -206,6 +208,12 @@ def _unchecked_kind(node: ConditionNode) -> KeyKind:
 
 
 def _same_tag_family(listed: str, text: str) -> bool:
+    """A listed key with a placeholder (``ecs:tag/<tag-key>``, ``ecs:tag/${TagKey}``) names
+    a family: any key with its literal head and a non-empty tail belongs to it."""
+    for mark in ("<", "${", "{"):
+        head, sep, _ = listed.partition(mark)
+        if sep:
+            return text.lower().startswith(head.lower()) and len(text) > len(head)
     return listed.lower() == text.lower()
 
 
