@@ -1,10 +1,10 @@
 """Parse and validate RAM policy documents (ours or anyone's) into frozen values.
 
 Validation is strict on purpose: the evaluator is a second opinion, so anything it cannot
-evaluate exactly is an error rather than a guess. In particular a ``Resource`` other than
-``"*"`` raises ``UnsupportedPolicyError``: requests here carry no resource, and silently
-treating a scoped statement as global (or as never matching) would make the agreement check
-meaningless. Every error names the document, the 1-based statement index and the element.
+evaluate exactly is an error rather than a guess. ``Resource`` is ``"*"`` or ARN patterns
+``acs:<service>:<region>:<account>:<relative-id>`` (``ram/policy-elements``; ``*`` and ``?``
+anywhere), kept as written and matched case-sensitively by the evaluator. Every error names
+the document, the 1-based statement index and the element.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ class Statement:
     actions: tuple[str, ...]  # the Action or NotAction patterns, as written
     not_action: bool
     condition: Condition | None
+    resources: tuple[str, ...] = ("*",)  # "*" or ARN patterns, as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +172,8 @@ def _statement(name: str, index: int, raw: object) -> Statement:
     actions = _actions(fail, element, raw[element])
 
     if "Resource" not in raw:
-        raise fail("Resource", 'missing (required; only "*" is evaluated)')
-    _resource(name, index, raw["Resource"])
+        raise fail("Resource", 'missing (required; "*" matches every resource)')
+    resources = _resource(name, index, raw["Resource"])
 
     condition = None
     if "Condition" in raw:
@@ -180,7 +181,7 @@ def _statement(name: str, index: int, raw: object) -> Statement:
             condition = Condition.parse(raw["Condition"])
         except ConditionError as error:
             raise fail(error.element, error.message) from None
-    return Statement(index, effect, actions, element == "NotAction", condition)  # type: ignore[arg-type]
+    return Statement(index, effect, actions, element == "NotAction", condition, resources)  # type: ignore[arg-type]
 
 
 def _strings(value: object) -> list[object]:
@@ -204,23 +205,20 @@ def _actions(
     return tuple(items)  # type: ignore[arg-type]
 
 
-def _resource(name: str, index: int, value: object) -> None:
+def _resource(name: str, index: int, value: object) -> tuple[str, ...]:
+    def fail(message: str) -> PolicyDocumentError:
+        return PolicyDocumentError(name, index, "Resource", message)
+
     items = _strings(value)
     if not items:
-        raise PolicyDocumentError(name, index, "Resource", "expected at least one resource")
+        raise fail("expected at least one resource")
     for item in items:
         if not isinstance(item, str):
-            raise PolicyDocumentError(
-                name,
-                index,
-                "Resource",
-                f"expected a string or a list of strings, got {_show(item)}",
+            raise fail(f"expected a string or a list of strings, got {_show(item)}")
+        # An ARN is acs:<service>:<region>:<account>:<relative-id>: five fields, the last may
+        # hold further colons. Anything else matches no real resource and is a typo.
+        if item != "*" and (not item.startswith("acs:") or item.count(":") < 4):
+            raise fail(
+                f"`{item}` is not `*` or an ARN `acs:<service>:<region>:<account>:<resource>`"
             )
-    for item in items:
-        if item != "*":
-            raise UnsupportedPolicyError(
-                name,
-                index,
-                "Resource",
-                f'Resource `{item}` is not supported: only "*" is evaluated',
-            )
+    return tuple(items)  # type: ignore[arg-type]

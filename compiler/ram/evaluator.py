@@ -10,6 +10,14 @@ match; an explicit Deny overrides any Allow.
 otherwise ``"allow"`` — "not denied by these rules". An implicit deny (no Allow matched) is
 ``"allow"`` there, because guardrail documents hold only Deny statements and the principal's
 grants live in other policies. ``evaluate`` keeps the full three-way RAM answer.
+
+Resources: ``Resource`` patterns are matched case-sensitively (ARNs hold case-sensitive IDs
+such as OSS object names) with this package's own glob. A request's resource is one ARN, a
+sequence of ARNs (the request touches each; a statement matches when any of them matches) or
+``None`` — unknown. With an unknown resource a statement whose Resource is not ``"*"`` does
+not match: it cannot be decided, and ``Evaluation.resource_unknown`` lists the statements that
+would have matched on action and condition, so a caller reports them instead of calling the
+request allowed by them.
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ class StatementRef:
 class Evaluation:
     effect: Outcome
     matched: tuple[StatementRef, ...]  # statements whose action and condition matched, in order
+    # Statements whose action and condition matched but whose Resource could not be checked
+    # because the request's resource was unknown (resource=None); they are not in `matched`.
+    resource_unknown: tuple[StatementRef, ...] = ()
 
     @property
     def decision(self) -> Literal["deny", "allow"]:
@@ -53,6 +64,21 @@ class _CompiledStatement:
     patterns: tuple[GlobPattern, ...]  # the rest, compiled from lower-cased text
     not_action: bool
     condition: Condition | None
+    any_resource: bool  # a bare "*" among the Resource patterns
+    resources: tuple[GlobPattern, ...]  # case-sensitive ARN globs (empty when any_resource)
+
+    def resource_matches(self, resource: str | Sequence[str] | None) -> bool | None:
+        """True/False, or None when the resource is unknown and the statement needs one."""
+        if self.any_resource:
+            return True
+        if resource is None:
+            return None
+        arns = (resource,) if isinstance(resource, str) else resource
+        for arn in arns:
+            for pattern in self.resources:
+                if pattern.matches(arn):
+                    return True
+        return False
 
     def action_matches(self, folded_action: str) -> bool:
         hit = self.any_action or folded_action in self.literals
@@ -79,6 +105,10 @@ def _compile(document: PolicyDocument) -> list[_CompiledStatement]:
                 patterns=tuple(g for g in globs if not g.is_literal),
                 not_action=statement.not_action,
                 condition=statement.condition,
+                any_resource="*" in statement.resources,
+                resources=()
+                if "*" in statement.resources
+                else tuple(GlobPattern(r, ignore_case=False) for r in statement.resources),
             )
         )
     return out
@@ -106,10 +136,16 @@ class RamEvaluator:
     def from_files(cls, paths: Iterable[str | os.PathLike[str]]) -> RamEvaluator:
         return cls([(str(path), _read_json(Path(path))) for path in paths])
 
-    def evaluate(self, action: str, context: Mapping[str, object] | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        action: str,
+        context: Mapping[str, object] | None = None,
+        resource: str | Sequence[str] | None = None,
+    ) -> Evaluation:
         folded_action = action.lower()
         folded_context: dict[str, object] | None = None  # folded on first need
         matched: list[StatementRef] = []
+        unknown: list[StatementRef] = []
         for statement in self._statements:
             if not statement.action_matches(folded_action):
                 continue
@@ -118,19 +154,34 @@ class RamEvaluator:
                     folded_context = fold_context(context)
                 if not statement.condition.matches(folded_context):
                     continue
-            matched.append(statement.ref)
+            hit = statement.resource_matches(resource)
+            if hit is None:
+                unknown.append(statement.ref)
+            elif hit:
+                matched.append(statement.ref)
         effects = {ref.effect for ref in matched}
         effect: Outcome = (
             "Deny" if "Deny" in effects else "Allow" if "Allow" in effects else "ImplicitDeny"
         )
-        return Evaluation(effect, tuple(matched))
+        return Evaluation(effect, tuple(matched), tuple(unknown))
 
-    def decide(self, action: str, context: Mapping[str, object] | None = None) -> str:
-        """``"deny"`` if an explicit Deny matches, else ``"allow"`` (not denied by these rules)."""
+    def decide(
+        self,
+        action: str,
+        context: Mapping[str, object] | None = None,
+        resource: str | Sequence[str] | None = None,
+    ) -> str:
+        """``"deny"`` if an explicit Deny matches, else ``"allow"`` (not denied by these rules).
+
+        With ``resource=None`` statements scoped to resources do not match; ``evaluate`` says
+        which of them could not be decided.
+        """
         folded_action = action.lower()
         folded_context: dict[str, object] | None = None
         for statement in self._denies:
             if not statement.action_matches(folded_action):
+                continue
+            if not statement.any_resource and not statement.resource_matches(resource):
                 continue
             condition = statement.condition
             if condition is None:
@@ -160,7 +211,8 @@ class _DuplicateKey(Exception):
 def _read_json(path: Path) -> object:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows save JSON with a BOM, which json.loads rejects.
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise PolicyDocumentError(name, None, None, f"cannot read: {error.strerror}") from None
     except UnicodeDecodeError:
