@@ -8,6 +8,7 @@ The language, one expectation per line::
     expect allow ECS DescribeInstances when source_ip = 10.1.2.3
     expect deny ecs:RunCommand when source_ip = 203.0.113.7 and mfa = false
     expect allow rds:DeleteDBInstance when acs:CurrentTime = "2026-01-01T00:00:00Z"
+    expect deny ecs:DeleteInstance on acs:ecs:cn-hangzhou:123:instance/i-prod1
 
 - ``SERVICE`` is a catalog name or alias, case-insensitively; the action is built with the
   service's first owned RAM code (``IMS CreateUser`` → ``ims:CreateUser``). To test another
@@ -20,6 +21,12 @@ The language, one expectation per line::
   (``acs:SourceIp``); each at most once. Values are checked for the key: one IP address, true
   or false, an ISO 8601 time in UTC ending in Z, or any text (bare or "quoted"). A key not
   given is absent from the request.
+- ``on ARN`` is the request's resource: one concrete ARN
+  ``acs:<service>:<region>:<account>:<resource>`` (no glob). Without it the resource is
+  unknown, so rules scoped to resources do not match (as ``decide`` without ``--resource``).
+- A line the catalog cannot resolve (an unknown service, code or operation, a bad key or
+  value) is reported at its position and the file's other lines still run (``parse_tests``
+  with ``keep_going=True``, as the runner calls it); a syntax error stops the file.
 
 Syntax errors and catalog misses become positioned ``Diagnostic`` values (E05xx); nothing from
 lark escapes this module.
@@ -82,6 +89,8 @@ class Expectation:
     text: str
     """The expectation as written, comment dropped."""
     span: Span
+    resource: str | None = None
+    """The request's resource ARN (``on ARN``); None: unknown."""
 
     @property
     def line(self) -> int:
@@ -94,6 +103,8 @@ class TestFile:
 
     path: str
     expectations: tuple[Expectation, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    """Lines that could not be checked (only with ``keep_going=True``); the rest run."""
 
 
 @cache
@@ -111,6 +122,7 @@ class _Raw:
     operation: Name
     pairs: tuple[tuple[Name, Value], ...]
     span: Span
+    resource: Value | None = None
 
 
 class _ToRaw(Transformer):
@@ -127,9 +139,14 @@ class _ToRaw(Transformer):
     @v_args(meta=True)
     def expectation(self, meta, children):
         effect, (service, code, operation) = children[0], children[1]
-        pairs = children[2] if len(children) > 2 else ()
+        rest = children[2:]
+        resource = rest.pop(0)[1] if rest and rest[0][0] == "on" else None
+        pairs = rest[0] if rest else ()
         span = Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
-        return _Raw(effect, service, code, operation, pairs, span)
+        return _Raw(effect, service, code, operation, pairs, span, resource)
+
+    def on(self, children):
+        return ("on", children[0])
 
     def deny(self, children):
         return "deny"
@@ -157,8 +174,14 @@ class _ToRaw(Transformer):
         return Value(unquote(str(tok)), token_span(self.path, tok), quoted=True)
 
 
-def parse_tests(path: str, text: str, catalog: Catalog | None = None) -> TestFile:
-    """Parse and check one tests file. Raises CompileError with positioned diagnostics."""
+def parse_tests(
+    path: str, text: str, catalog: Catalog | None = None, *, keep_going: bool = False
+) -> TestFile:
+    """Parse and check one tests file. Raises CompileError with positioned diagnostics.
+
+    With ``keep_going`` a line that fails its checks is left out and its diagnostics are
+    returned in ``TestFile.diagnostics``; only a syntax error raises.
+    """
     catalog = catalog or default_catalog()
     source = text if text.endswith("\n") else text + "\n"
     lark = _parser()
@@ -176,22 +199,55 @@ def parse_tests(path: str, text: str, catalog: Catalog | None = None) -> TestFil
     for raw in raws:
         found: list[Diagnostic] = []
         action = _resolve_action(raw, catalog, found)
+        resource = _check_resource(raw.resource, found)
         context = _check_context(raw.pairs, found)
         if found:
             diags.extend(with_source(d, text) for d in found)
             continue
         line = lines[raw.span.line - 1]
         written = line[raw.span.col - 1 : raw.span.end_col - 1].strip()
-        out.append(Expectation(raw.effect, action, context, written, raw.span))
-    if diags:
+        out.append(Expectation(raw.effect, action, context, written, raw.span, resource))
+    if diags and not keep_going:
         raise CompileError(diags)
-    return TestFile(path, tuple(out))
+    return TestFile(path, tuple(out), tuple(diags))
 
 
-def load_tests(path: str | os.PathLike, catalog: Catalog | None = None) -> TestFile:
+def load_tests(
+    path: str | os.PathLike, catalog: Catalog | None = None, *, keep_going: bool = False
+) -> TestFile:
     """Read, parse and check one ``*.tests`` file. Raises CompileError."""
     text = read_source(Path(path), "tests", MAX_TESTS_FILE_BYTES)
-    return parse_tests(str(path), text, catalog)
+    return parse_tests(str(path), text, catalog, keep_going=keep_going)
+
+
+def _check_resource(value: Value | None, diags: list[Diagnostic]) -> str | None:
+    """One concrete ARN: acs:<service>:<region>:<account>:<resource> (ram/policy-elements)."""
+    if value is None:
+        return None
+    text = value.text
+    if has_glob(text):
+        diags.append(
+            error(
+                "E0514",
+                f"`{shorten(text)}` is a glob; a request is on one concrete resource",
+                value.span,
+                help="write the resource's ARN, e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
+            )
+        )
+        return None
+    fields = text.split(":", 4)
+    if len(fields) < 5 or fields[0] != "acs" or not fields[1] or not fields[4]:
+        diags.append(
+            error(
+                "E0515",
+                f"`{shorten(text)}` is not an ARN",
+                value.span,
+                help="an ARN is acs:<service>:<region>:<account>:<resource>,"
+                " e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
+            )
+        )
+        return None
+    return text
 
 
 def _show_token(text: str) -> str:

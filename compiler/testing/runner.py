@@ -254,7 +254,7 @@ def run_tests(
             engines[directory] = _build(directory, catalog, transform_documents)
         rules_files, built, compile_diags = engines[directory]
         try:
-            tests = load_tests(path, catalog)
+            tests = load_tests(path, catalog, keep_going=True)
         except CompileError as exc:
             suites.append(
                 SuiteResult(str(path), rules_files, (), (*compile_diags, *exc.diagnostics))
@@ -272,8 +272,9 @@ def run_tests(
         if built is None:
             suites.append(SuiteResult(str(path), rules_files, (), compile_diags))
             continue
+        # Lines the catalog could not resolve are reported; the others still run.
         results = tuple(_run_one(e, built) for e in tests.expectations)
-        suites.append(SuiteResult(str(path), rules_files, results))
+        suites.append(SuiteResult(str(path), rules_files, results, tests.diagnostics))
     return TestRun(tuple(suites), tuple(run_diags))
 
 
@@ -310,9 +311,9 @@ def _build(
 
 def _run_one(exp: Expectation, engines: _Engines) -> TestResult:
     context = dict(exp.context)
-    decision = engines.policy.decide(exp.action, context)
+    decision = engines.policy.decide(exp.action, context, exp.resource)
     trie_rules = tuple(sorted(RuleRef(m.file, m.line, m.rule, m.policy) for m in decision.matched))
-    evaluation = engines.evaluator.evaluate(exp.action, context)
+    evaluation = engines.evaluator.evaluate(exp.action, context, exp.resource)
     by_index = {r.index: r for r in engines.policy.rules}
     json_rules: set[RuleRef] = set()
     statements: list[str] = []
