@@ -28,6 +28,7 @@ _VERBS = {
     "fmt": "fmt",
     "graph": "graph",
     "import": "import_",
+    "prove": "prove",
     "simulate": "simulate",
     "test": "test",
     "traces": "traces",

@@ -238,6 +238,23 @@ class DecisionTrie:
         """Root of the NotAction rules' exception patterns; None when there are none."""
         return self._excepts.root if self._not_action_rules else None
 
+    def read_back(self) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Each rule's (action patterns, resource patterns) as the built tries hold them — the
+        paths from the roots to the nodes carrying the rule — for exact analysis
+        (``analysis/prove.py``), which must see a trie-construction bug rather than the rule
+        list. Action patterns come back lowercased; NotAction rules give their exceptions."""
+        actions: dict[int, list[str]] = {r.index: [] for r in self.rules}
+        for trie in (self._actions, self._excepts):
+            for path, node in _paths(trie.root):
+                for i in node.entries:
+                    actions[i].append(path)
+        resources: dict[int, tuple[str, ...]] = {}
+        for i, matcher in self._resources.items():
+            resources[i] = tuple(sorted(path for path, node in _paths(matcher.trie.root) if node.entries))
+        return {
+            i: (tuple(sorted(pats)), resources.get(i, ("*",))) for i, pats in actions.items()
+        }
+
     # -- lookup ---------------------------------------------------------------------------
 
     def match_indexes(self, action: str) -> list[int]:
@@ -403,3 +420,12 @@ class DecisionTrie:
 
     def rule(self, index: int) -> Rule:
         return self._by_index[index]
+
+
+def _paths(root: _Node) -> list[tuple[str, _Node]]:
+    out, stack = [], [("", root)]
+    while stack:
+        path, node = stack.pop()
+        out.append((path, node))
+        stack.extend((path + ch, child) for ch, child in node.children.items())
+    return out

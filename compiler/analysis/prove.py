@@ -1,0 +1,292 @@
+"""Exact equivalence of two deny deciders over every request, with the shortest witness.
+
+A decider is a list of deny statements (action patterns or NotAction exceptions, resource
+patterns or any, a condition in DNF whose atoms each test one key) plus its own ``decide``.
+``from_trie`` reads the patterns back from the built ``DecisionTrie`` (so a trie-construction
+bug shows) and tests conditions with the trie's own compiled tests; ``from_documents`` reads
+RAM documents through the independent evaluator's parse and tests with its ``KeyTest``.
+
+The request space is a finite product, so the search is exhaustive:
+1. actions: ``globsets.classes`` over every action pattern of both sides (case-folded) gives
+   every way all strings can be matched, each with its shortest string — the statements active
+   on a class follow; likewise resources (case-sensitive);
+2. per pair of active statement sets, conditions: each key's values fall into the regions of
+   ``regions.representatives``; each atom becomes its truth vector over them (evaluated by its
+   own engine), so atoms that agree everywhere are the same atom. Equal residual formulas are
+   equal; otherwise a search assigns keys (absent first), pruning when both sides are
+   decided or their formulas coincide, deepening on the number of present keys so the witness
+   has the fewest keys.
+Every witness is confirmed by running both deciders' real ``decide`` on it; one that is not
+confirmed makes the answer "unknown", never a difference or an equality. Past the budgets the
+answer is "unknown".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from compiler.analysis.globsets import Undecided, classes
+from compiler.analysis.regions import ABSENT, representatives
+
+AtomTest = Callable[[object], bool]
+Formula = frozenset[frozenset[tuple[str, tuple[bool, ...]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    key: str
+    """As written; compared case-insensitively (RAM condition keys are)."""
+    operator: str
+    values: tuple[str, ...]
+    test: AtomTest = field(compare=False)
+    """True when the condition holds for this key's value (``ABSENT``: the key is absent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    label: str
+    actions: tuple[str, ...]
+    not_actions: bool
+    resources: tuple[str, ...] | None
+    """None: any resource."""
+    dnf: tuple[tuple[Atom, ...], ...]
+    """``((),)``: unconditional."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decider:
+    name: str
+    stmts: tuple[Stmt, ...]
+    denies: Callable[[str, str | None, dict], bool] = field(compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    action: str
+    resource: str | None
+    context: dict[str, str]
+    a_denies: bool
+    b_denies: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: str
+    """``equal`` (proved), ``different`` (``witness`` set, confirmed) or ``unknown``."""
+    witness: Witness | None = None
+    reason: str = ""
+    action_classes: int = 0
+
+
+def from_trie(name: str, trie) -> Decider:  # noqa: ANN001 - compiler.decide.trie.DecisionTrie
+    from compiler.model.conditions import compile_condition
+
+    def atom(cond) -> Atom:  # noqa: ANN001
+        test = compile_condition(cond)
+        key = cond.key
+
+        def holds(value: object, test=test, key=key) -> bool:
+            return bool(test({} if value is ABSENT else {key: value}))
+
+        return Atom(cond.key, cond.operator, tuple(cond.values), holds)
+
+    back = trie.read_back()
+    stmts = []
+    for rule in trie.rules:
+        actions, resources = back[rule.index]
+        stmts.append(
+            Stmt(
+                f"{rule.file}:{rule.line}",
+                actions,
+                rule.not_actions,
+                None if "*" in resources else resources,
+                tuple(tuple(atom(c) for c in conj) for conj in rule.conditions),
+            )
+        )
+    return Decider(name, tuple(stmts), lambda a, r, c: trie.decide(a, c, r).denied)
+
+
+def from_documents(name: str, evaluator) -> Decider:  # noqa: ANN001 - ram.RamEvaluator
+    def atom(kt) -> Atom:  # noqa: ANN001
+        low = kt.key.lower()
+        return Atom(
+            kt.key,
+            kt.operator,
+            tuple(str(v) for v in kt.values),
+            lambda value, kt=kt, low=low: kt.matches({} if value is ABSENT else {low: value}),
+        )
+
+    stmts = []
+    for doc in evaluator.documents:
+        for st in doc.statements:
+            if st.effect != "Deny":
+                continue
+            res = getattr(st, "resources", None)
+            tests = st.condition.tests if st.condition is not None else ()
+            stmts.append(
+                Stmt(
+                    f"{doc.name}#{st.index}",
+                    tuple(st.actions),
+                    st.not_action,
+                    None if res is None or "*" in res else tuple(res),
+                    (tuple(atom(t) for t in tests),),
+                )
+            )
+
+    def denies(action: str, resource: str | None, ctx: dict) -> bool:
+        try:
+            return evaluator.decide(action, ctx, resource) == "deny"  # type: ignore[call-arg]
+        except TypeError:  # an evaluator without resources
+            return evaluator.decide(action, ctx) == "deny"
+
+    return Decider(name, tuple(stmts), denies)
+
+
+class _Search:
+    def __init__(self, stmts: Sequence[Stmt], node_budget: int) -> None:
+        by_key: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        self.spelling: dict[str, str] = {}
+        for st in stmts:
+            for conj in st.dnf:
+                for a in conj:
+                    low = a.key.lower()
+                    by_key.setdefault(low, []).append((a.operator, a.values))
+                    self.spelling.setdefault(low, a.key)
+        self.reps = {k: representatives(v) for k, v in sorted(by_key.items())}
+        self.budget = node_budget
+        self.nodes = 0
+        self._vec: dict[int, tuple[str, tuple[bool, ...]]] = {}
+
+    def formula(self, stmts: Sequence[Stmt]) -> Formula:
+        conjs = set()
+        for st in stmts:
+            for conj in st.dnf:
+                atoms = set()
+                dead = False
+                for a in conj:
+                    low = a.key.lower()
+                    vec = tuple(a.test(r) for r in self.reps[low])
+                    if not any(vec):
+                        dead = True
+                        break
+                    if not all(vec):
+                        atoms.add((low, vec))
+                if not dead:
+                    conjs.add(frozenset(atoms))
+        return frozenset(conjs)
+
+    @staticmethod
+    def _const(f: Formula) -> bool | None:
+        if frozenset() in f:
+            return True
+        return False if not f else None
+
+    @staticmethod
+    def _restrict(f: Formula, key: str, ri: int) -> Formula:
+        out = set()
+        for conj in f:
+            keep = set()
+            ok = True
+            for low, vec in conj:
+                if low == key:
+                    if not vec[ri]:
+                        ok = False
+                        break
+                else:
+                    keep.add((low, vec))
+            if ok:
+                out.add(frozenset(keep))
+        if frozenset() in out:
+            return frozenset({frozenset()})
+        return frozenset(out)
+
+    def find(self, fa: Formula, fb: Formula, limit: int) -> dict[str, object] | None:
+        self.nodes += 1
+        if self.nodes > self.budget:
+            raise Undecided(f"more than {self.budget} condition search steps")
+        ca, cb = self._const(fa), self._const(fb)
+        if ca is not None and cb is not None:
+            return {} if ca != cb else None
+        if fa == fb:
+            return None
+        keys = {low for conj in fa ^ fb for low, _ in conj} or {
+            low for conj in fa | fb for low, _ in conj
+        }
+        key = min(keys, key=lambda k: (len(self.reps[k]), k))
+        for ri, rep in enumerate(self.reps[key]):
+            if rep is not ABSENT and limit <= 0:
+                break
+            got = self.find(
+                self._restrict(fa, key, ri),
+                self._restrict(fb, key, ri),
+                limit - (rep is not ABSENT),
+            )
+            if got is not None:
+                if rep is not ABSENT:
+                    got[key] = rep
+                return got
+        return None
+
+    def witness(self, fa: Formula, fb: Formula) -> dict[str, str] | None:
+        if fa == fb:
+            return None
+        found = self.find(fa, fb, 1 << 30)
+        if found is None:
+            return None
+        for k in range(len(found)):  # deepen: the fewest present keys
+            smaller = self.find(fa, fb, k)
+            if smaller is not None:
+                found = smaller
+                break
+        return {self.spelling[k]: str(v) for k, v in sorted(found.items())}
+
+
+def compare(
+    a: Decider, b: Decider, *, state_budget: int = 200_000, node_budget: int = 2_000_000
+) -> Verdict:
+    """Is some request denied by one of ``a`` and ``b`` and not the other?"""
+    stmts = [*a.stmts, *b.stmts]
+    side = [0] * len(a.stmts) + [1] * len(b.stmts)
+    act_pats: list[str] = []
+    act_owner: list[int] = []
+    res_pats: list[str] = []
+    res_owner: list[int] = []
+    for i, st in enumerate(stmts):
+        for p in st.actions:
+            act_pats.append(p)
+            act_owner.append(i)
+        for p in st.resources or ():
+            res_pats.append(p)
+            res_owner.append(i)
+    try:
+        act_classes = classes(act_pats, fold=True, budget=state_budget)
+        res_classes = (
+            classes(res_pats, fold=False, budget=state_budget) if res_pats else [(frozenset(), None)]
+        )
+        search = _Search(stmts, node_budget)
+        seen: set[tuple[frozenset[int], frozenset[int]]] = set()
+        for acc, action in act_classes:
+            hit = {act_owner[p] for p in acc}
+            on_action = [i for i, st in enumerate(stmts) if (i in hit) != st.not_actions]
+            for racc, resource in res_classes:
+                rhit = {res_owner[p] for p in racc}
+                active = [i for i in on_action if stmts[i].resources is None or i in rhit]
+                ka = frozenset(i for i in active if side[i] == 0)
+                kb = frozenset(i for i in active if side[i] == 1)
+                if (ka, kb) in seen:
+                    continue
+                seen.add((ka, kb))
+                fa = search.formula([stmts[i] for i in sorted(ka)])
+                fb = search.formula([stmts[i] for i in sorted(kb)])
+                ctx = search.witness(fa, fb)
+                if ctx is None:
+                    continue
+                da, db = a.denies(action, resource, ctx), b.denies(action, resource, ctx)
+                w = Witness(action, resource, ctx, da, db)
+                if da == db:
+                    return Verdict("unknown", w, "the deciders agree on the engine's witness")
+                return Verdict("different", w, action_classes=len(act_classes))
+    except Undecided as exc:
+        return Verdict("unknown", reason=str(exc))
+    return Verdict("equal", action_classes=len(act_classes))
