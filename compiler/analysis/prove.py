@@ -79,10 +79,10 @@ class Verdict:
     action_classes: int = 0
 
 
-def from_trie(name: str, trie) -> Decider:  # noqa: ANN001 - compiler.decide.trie.DecisionTrie
+def from_trie(name: str, trie) -> Decider:
     from compiler.model.conditions import compile_condition
 
-    def atom(cond) -> Atom:  # noqa: ANN001
+    def atom(cond) -> Atom:
         test = compile_condition(cond)
         key = cond.key
 
@@ -107,8 +107,8 @@ def from_trie(name: str, trie) -> Decider:  # noqa: ANN001 - compiler.decide.tri
     return Decider(name, tuple(stmts), lambda a, r, c: trie.decide(a, c, r).denied)
 
 
-def from_documents(name: str, evaluator) -> Decider:  # noqa: ANN001 - ram.RamEvaluator
-    def atom(kt) -> Atom:  # noqa: ANN001
+def from_documents(name: str, evaluator) -> Decider:
+    def atom(kt) -> Atom:
         low = kt.key.lower()
         return Atom(
             kt.key,
@@ -135,10 +135,7 @@ def from_documents(name: str, evaluator) -> Decider:  # noqa: ANN001 - ram.RamEv
             )
 
     def denies(action: str, resource: str | None, ctx: dict) -> bool:
-        try:
-            return evaluator.decide(action, ctx, resource) == "deny"  # type: ignore[call-arg]
-        except TypeError:  # an evaluator without resources
-            return evaluator.decide(action, ctx) == "deny"
+        return evaluator.decide(action, ctx, resource=resource) == "deny"
 
     return Decider(name, tuple(stmts), denies)
 
@@ -262,7 +259,9 @@ def compare(
     try:
         act_classes = classes(act_pats, fold=True, budget=state_budget)
         res_classes = (
-            classes(res_pats, fold=False, budget=state_budget) if res_pats else [(frozenset(), None)]
+            classes(res_pats, fold=False, budget=state_budget)
+            if res_pats
+            else [(frozenset(), None)]
         )
         search = _Search(stmts, node_budget)
         seen: set[tuple[frozenset[int], frozenset[int]]] = set()

@@ -18,6 +18,7 @@ conditions on these values alone is evaluating them on every value there is.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -86,10 +87,9 @@ def _time_reps(values: Iterable[str]) -> list[str]:
             continue
         out.add(t)
         for delta in (-step, step):
-            try:
+            # Nothing before year 1 or after 9999: no region there.
+            with contextlib.suppress(OverflowError):
                 out.add(t + delta)
-            except OverflowError:  # nothing before year 1 or after 9999: no region there
-                pass
     if not out:
         out.add(datetime(2000, 1, 1, tzinfo=UTC))
     return [t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").rjust(27, "0") for t in sorted(out)]

@@ -250,10 +250,10 @@ class DecisionTrie:
                     actions[i].append(path)
         resources: dict[int, tuple[str, ...]] = {}
         for i, matcher in self._resources.items():
-            resources[i] = tuple(sorted(path for path, node in _paths(matcher.trie.root) if node.entries))
-        return {
-            i: (tuple(sorted(pats)), resources.get(i, ("*",))) for i, pats in actions.items()
-        }
+            resources[i] = tuple(
+                sorted(path for path, node in _paths(matcher.trie.root) if node.entries)
+            )
+        return {i: (tuple(sorted(pats)), resources.get(i, ("*",))) for i, pats in actions.items()}
 
     # -- lookup ---------------------------------------------------------------------------
 
