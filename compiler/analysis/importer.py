@@ -66,6 +66,22 @@ class ImportProblem:
         return f"{where}{element}{self.message}"
 
 
+class _Skip(str):
+    """A note about an Action pattern the rules cannot state (outside the catalog): an error
+    naming its statement unless ``skip_unsupported``, then a note."""
+
+    __slots__ = ()
+
+
+def comment_text(text: str) -> str:
+    """Text safe inside a ``#`` comment: every character that is not printable (newlines,
+    ``\\r``, form feeds, U+0085, U+2028, terminal escapes) is written as a Python escape, so
+    no value from a document can end the comment and start a live rule (issue 16, F1)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class PolicyImportError(ValueError):
     def __init__(self, problems: Iterable[ImportProblem]):
         self.problems = tuple(problems)
@@ -131,6 +147,21 @@ def import_policies(
                 )
     statements, excess = _drop_inexact(statements, universe)
     problems.extend(excess)
+    if not skip_unsupported:
+        # An Action pattern outside the catalog has no exact rules form: without
+        # --skip-unsupported the statement is an error, never a silent note.
+        for st in statements:
+            problems.extend(
+                ImportProblem(
+                    st.source,
+                    st.index,
+                    "Action",
+                    note.removesuffix("; skipped") + ": the rules cannot state it exactly",
+                    True,
+                )
+                for note in st.notes
+                if isinstance(note, _Skip)
+            )
     blocking = [p for p in problems if not (p.unsupported and skip_unsupported)]
     if blocking:
         raise PolicyImportError(blocking)
@@ -138,6 +169,7 @@ def import_policies(
     notes = [_origin(p.source, p.statement, multi) + ": " + _skip_note(p) for p in problems]
     for st in statements:
         notes.extend(f"{_origin(st.source, st.index, multi)}: {n}" for n in st.notes)
+    notes = [comment_text(n) for n in notes]
     if not any(st.items for st in statements):
         raise PolicyImportError(
             [
@@ -265,7 +297,7 @@ def _translate(
             return _any_service(pattern, op, universe, notes)
         codes = [c for c in universe.codes if glob_match(code, c)]
         if not codes:
-            notes.append(f"`{pattern}` matches no catalog RAM code; skipped")
+            notes.append(_Skip(f"`{pattern}` matches no catalog RAM code; skipped"))
             return []
         notes.append(f"`{pattern}`: code `{code}` written out as {', '.join(codes)}")
         out: list[tuple[str, str]] = []
@@ -274,7 +306,7 @@ def _translate(
         return out
     svc = catalog.service_for_code(code)
     if svc is None:
-        notes.append(f"`{pattern}`: RAM code `{code}` is not in the catalog; skipped")
+        notes.append(_Skip(f"`{pattern}`: RAM code `{code}` is not in the catalog; skipped"))
         return []
     if not _writable(op):
         return _unwritable(pattern, universe, notes)
@@ -285,7 +317,7 @@ def _translate(
         return [(svc.name, canonical)]
     sharer = _sharing_service(catalog, code.lower(), op)
     if sharer is None:
-        notes.append(f"`{pattern}` is not a catalog operation of {svc.name}; skipped")
+        notes.append(_Skip(f"`{pattern}` is not a catalog operation of {svc.name}; skipped"))
         return []
     # An IMS operation under RAM's code: `deny RAM X` would not compile.
     twin = sharer.canonical_operation(op)
@@ -317,7 +349,7 @@ def _any_service(
         canonical = svc.canonical_operation(op)
         if canonical is not None:
             return [("*", canonical)]
-    notes.append(f"`{pattern}`: no catalog service has operation `{op}`; skipped")
+    notes.append(_Skip(f"`{pattern}`: no catalog service has operation `{op}`; skipped"))
     return []
 
 
@@ -328,7 +360,7 @@ def _writable(op: str) -> bool:
 def _unwritable(pattern: str, universe: _Universe, notes: list[str]) -> list[tuple[str, str]]:
     if universe.match(pattern):
         raise Unsupported("Action", f"`{pattern}` cannot be written as a rules-language name")
-    notes.append(f"`{pattern}` matches no catalog action; skipped")
+    notes.append(_Skip(f"`{pattern}` matches no catalog action; skipped"))
     return []
 
 
@@ -420,14 +452,14 @@ def _render(
         by_origin.setdefault((p.source, p.statement), []).append(_skip_note(p))
     blocks: list[tuple[tuple[str, int], list[str]]] = []
     for st in statements:
-        body = [f"# note: {n}" for n in st.notes]
+        body = [f"# note: {comment_text(n)}" for n in st.notes]
         body += [_rule(service, ops, st.clause) for service, ops in _grouped(st.items)]
         blocks.append(((st.source, st.index), body))
     for (source, index), notes in by_origin.items():
-        blocks.append(((source, index or 0), [f"# note: {n}" for n in notes]))
+        blocks.append(((source, index or 0), [f"# note: {comment_text(n)}" for n in notes]))
     for (source, index), body in sorted(blocks):
         lines.append("")
-        lines.append(f"# {_origin(source, index or None, multi)}")
+        lines.append(f"# {comment_text(_origin(source, index or None, multi))}")
         lines.extend(body)
     return "\n".join(lines) + "\n"
 

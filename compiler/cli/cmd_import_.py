@@ -29,7 +29,8 @@ def _read(path: Path) -> object:
     try:
         if path.stat().st_size > _MAX_JSON_BYTES:
             raise ValueError(f"larger than {_MAX_JSON_BYTES} bytes")
-        return json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a BOM (as Windows editors save JSON) is accepted (issue 16, item 7).
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise ValueError("no such file") from None
     except OSError as exc:
