@@ -170,9 +170,7 @@ def test_or_equal_dates_become_unless_with_the_same_absent_key_answer(
 
 UNSUPPORTED = [
     (2, "Effect", "Allow statement"),
-    (3, "NotAction", "NotAction"),
-    (4, "Resource", 'only `"*"`'),
-    (5, "Condition.StringLike", "`StringLike`"),
+    # Statements 3-5 (NotAction, a Resource ARN, StringLike) import since issue 10.
     (6, "Action", "does not deny `ram:CreateUser`"),
 ]
 
@@ -479,7 +477,9 @@ def test_cli_skip_unsupported(run_cli) -> None:
     result = run_cli("import", DATA / "unsupported.json", "--skip-unsupported")
     assert result.exit_code == 0
     assert "deny ECS RunInstances" in result.stdout
-    assert "note: statement 3: skipped: NotAction" in result.stderr
+    assert "note: statement 2: skipped: Effect" in result.stderr
+    assert "deny * * except [ecs:Describe*]" in result.stdout
+    assert "deny ECS DeleteInstance on [acs:ecs:*:*:instance/i-1]" in result.stdout
 
 
 @pytest.mark.parametrize("when", ["2026-01-01T00:00:00.5Z", "0999-01-01T00:00:00Z"])

@@ -92,3 +92,29 @@ def test_cli_exit_codes_and_bom(run_cli, tmp_path: Path) -> None:
     result = run_cli("import", good)
     assert result.exit_code == 0, result.stderr
     assert "deny ECS RunInstances" in result.stdout
+
+
+@pytest.mark.parametrize("path", sorted(Path("examples/generated").glob("*.json")), ids=str)
+def test_new_forms_round_trip_to_the_same_json(path: Path) -> None:
+    # Resource (on [...]), NotAction (except [...]), like / not like, tag and principal keys.
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    text = import_policy(doc, "rt").text
+    emitted = compile_sources([("rt.rules", text)]).documents[0]
+    assert json.loads(emitted.text)["Statement"] == doc["Statement"]
+
+
+def test_ignorecase_and_resources_import() -> None:
+    doc = {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": "ram:*",
+                "Resource": ["acs:ram:*:*:user/b*", "acs:ram:*:*:user/a*"],
+                "Condition": {"StringEqualsIgnoreCase": {"acs:AccessId": ["LTAI5tExample"]}},
+            }
+        ],
+    }
+    text = import_policy(doc, "p").text
+    assert "on [acs:ram:*:*:user/a*, acs:ram:*:*:user/b*]" in text
+    assert "when access_key in ignorecase [LTAI5tExample]" in text

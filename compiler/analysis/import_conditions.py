@@ -35,9 +35,31 @@ _OPERATORS: dict[str, tuple[str, KeyKind, bool]] = {
     "DateGreaterThanEquals": ("before", KeyKind.TIME, True),
     "StringEquals": ("in", KeyKind.STRING, False),
     "StringNotEquals": ("not in", KeyKind.STRING, False),
+    "StringEqualsIgnoreCase": ("in ignorecase", KeyKind.STRING, False),
+    "StringNotEqualsIgnoreCase": ("not in ignorecase", KeyKind.STRING, False),
+    "StringLike": ("like", KeyKind.STRING, False),
+    "StringNotLike": ("not like", KeyKind.STRING, False),
 }
 # "not in A and not in B" is "not in A ∪ B"; a repeated positive operator would intersect.
-_UNION_MERGEABLE = frozenset({"NotIpAddress", "StringNotEquals"})
+_UNION_MERGEABLE = frozenset(
+    {"NotIpAddress", "StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike"}
+)
+# Tag keys: acs:ResourceTag/<k> → resource_tag:<k>, acs:RequestTag/<k> → request_tag:<k>; the
+# tag key characters the rules grammar takes (letters, digits, `_.:/+-@`).
+_TAG_PREFIXES = {"acs:resourcetag/": "resource_tag:", "acs:requesttag/": "request_tag:"}
+_TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/+-@")
+
+
+def _key_name(key: str) -> tuple[str, KeyKind] | None:
+    """The rules-language name of a RAM key and its kind, or None."""
+    name = RAM_KEY_TO_NAME.get(key.lower())
+    if name is not None:
+        return name, LANGUAGE_KEYS[name][1]
+    for prefix, word in _TAG_PREFIXES.items():
+        tag = key[len(prefix) :]
+        if key.lower().startswith(prefix) and tag and set(tag) <= _TAG_CHARS:
+            return word + tag, KeyKind.STRING
+    return None
 
 
 class Unsupported(Exception):
@@ -73,10 +95,11 @@ def condition_clause(block: object) -> str:
         word, kind, _ = _OPERATORS[operator]
         for key in sorted(keys):
             where = f"{element}[{key}]"
-            name = RAM_KEY_TO_NAME.get(key.lower())
-            if name is None:
+            named = _key_name(key)
+            if named is None:
                 raise Unsupported(where, f"condition key `{key}` has no rules-language form")
-            if LANGUAGE_KEYS[name][1] is not kind:
+            name, key_kind = named
+            if key_kind is not kind:
                 raise Unsupported(where, f"`{operator}` on `{key}` has no rules-language form")
             values = _values(kind, operator, keys[key], where)
             slot = (operator, name)
@@ -85,11 +108,12 @@ def condition_clause(block: object) -> str:
                     raise Unsupported(where, f"`{key}` is tested twice with `{operator}`")
                 values = tuple(sorted(set(merged[slot][1]) | set(values)))
             merged[slot] = (word, values)
-    when: list[tuple[int, str]] = []
-    unless: list[tuple[int, str]] = []
+    when: list[tuple[tuple[int, str], str]] = []
+    unless: list[tuple[tuple[int, str], str]] = []
     for (operator, name), (word, values) in merged.items():
         text = f"{name} {word} {_shown(word, values)}"
-        (unless if _OPERATORS[operator][2] else when).append((_KEY_ORDER[name], text))
+        order = (_KEY_ORDER.get(name, len(_KEY_ORDER)), text)
+        (unless if _OPERATORS[operator][2] else when).append((order, text))
     if len(unless) > 1:
         raise Unsupported(
             "Condition",
@@ -105,7 +129,7 @@ def condition_clause(block: object) -> str:
 
 
 def _shown(word: str, values: tuple[str, ...]) -> str:
-    if word in ("in", "not in"):
+    if word in ("in", "not in", "in ignorecase", "not in ignorecase", "like", "not like"):
         return "[" + ", ".join(values) + "]"
     return values[0]
 

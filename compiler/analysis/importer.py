@@ -228,22 +228,29 @@ def _statement(source: str, index: int, raw: object, universe: _Universe) -> _St
         raise malformed("Effect", 'expected "Allow" or "Deny"')
     if effect == "Allow":
         raise Unsupported("Effect", "an Allow statement has no rules-language form (rules deny)")
-    if "NotAction" in raw:
-        raise Unsupported("NotAction", "NotAction has no rules-language form")
-    if "Action" not in raw:
+    if "Action" in raw and "NotAction" in raw:
+        raise malformed("Action", "a statement takes Action or NotAction, not both")
+    element = "NotAction" if "NotAction" in raw else "Action"
+    if element not in raw:
         raise malformed("Action", "missing")
-    patterns = as_list(raw["Action"])
+    patterns = as_list(raw[element])
     if not patterns or not all(isinstance(p, str) and p for p in patterns):
-        raise malformed("Action", "expected a string or a non-empty list of strings")
+        raise malformed(element, "expected a string or a non-empty list of strings")
     for p in patterns:
         if p != "*" and (":" not in p or p.startswith(":") or p.endswith(":")):
-            raise malformed("Action", f"`{p}` is not `<ram-code>:<action-name>` or `*`")
+            raise malformed(element, f"`{p}` is not `<ram-code>:<action-name>` or `*`")
     if "Resource" not in raw:
-        raise malformed("Resource", 'missing (required; only "*" can be imported)')
-    resources = as_list(raw["Resource"])
-    if not resources or any(r != "*" for r in resources):
-        raise Unsupported("Resource", 'only `"*"` can be imported: rules carry no resource')
-    clause = condition_clause(raw.get("Condition", {}))
+        raise malformed("Resource", 'missing (required; "*" matches every resource)')
+    clause = _resource_clause(raw["Resource"]) + condition_clause(raw.get("Condition", {}))
+    if element == "NotAction":
+        # RAM's NotAction is not scoped to a service: `deny * * except [...]` states it as
+        # written (the language emits the entries verbatim as NotAction).
+        excepted = universe.match_all(patterns)  # type: ignore[arg-type]
+        shown = ", ".join(_value(p) for p in sorted(set(patterns), key=lambda p: (p.lower(), p)))  # type: ignore[arg-type]
+        denied = universe.actions - excepted
+        return _Statement(
+            source, index, (("*", "*"),), f" except [{shown}]" + clause, denied, denied, ()
+        )
     denied = universe.match_all(patterns)  # type: ignore[arg-type]
     items: list[tuple[str, str]] = []
     notes: list[str] = []
@@ -252,6 +259,29 @@ def _statement(source: str, index: int, raw: object, universe: _Universe) -> _St
     pruned = _prune(items)
     covered = frozenset().union(*(universe.cover(item) for item in pruned))
     return _Statement(source, index, pruned, clause, denied, covered, tuple(notes))
+
+
+def _value(text: str) -> str:
+    """A bare value when the grammar's VALUE reads it back unchanged, else a quoted string."""
+    if text and not any(ch.isspace() or ch in ',[]#"' for ch in text) and text.isprintable():
+        return text
+    if not text.isprintable():
+        raise Unsupported("Resource", "an unprintable value has no rules-language form")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _resource_clause(raw: object) -> str:
+    """``Resource`` → `` on [ARN, …]`` (empty for ``"*"``), patterns kept as written."""
+    resources = as_list(raw)
+    if not resources or not all(isinstance(r, str) and r for r in resources):
+        raise malformed("Resource", "expected a string or a non-empty list of strings")
+    if "*" in resources:
+        return ""
+    for r in resources:
+        if not r.startswith("acs:") or r.count(":") < 4:  # type: ignore[union-attr]
+            raise malformed("Resource", f"`{r}` is not `*` or an ARN `acs:<service>:…`")
+    arns = sorted(set(resources))  # type: ignore[type-var]
+    return " on [" + ", ".join(_value(r) for r in arns) + "]"  # type: ignore[arg-type]
 
 
 # --- actions ---------------------------------------------------------------------------------
