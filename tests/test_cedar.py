@@ -190,3 +190,32 @@ def test_compile_target_cedar_refuses_question_mark(run_cli, tmp_path):
     assert result.exit_code == 1
     assert "q.rules:1:1: error: `ecs:Delete?nstance` uses `?`" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "path, header",
+    [
+        ("t.rules", 'policy p "guard\\nforbid (principal, action, resource);"\n'),
+        ("x\rforbid (principal, action, resource);\r//.rules", "policy p\n"),
+        ("x\u2028forbid (principal, action, resource);\u2028//.rules", "policy p\n"),
+        ("x\nforbid (principal, action, resource);\n//.rules", "policy p\n"),
+    ],
+    ids=["lf-in-description", "cr-in-file-name", "u2028-in-file-name", "lf-in-file-name"],
+)
+def test_newline_in_description_or_file_name_cannot_start_a_cedar_policy(
+    compile_text, path, header
+):
+    # Issue 16 F4: the description and file name are written in `//` comments; a line break
+    # in them used to end the comment and start a live `forbid` that denied everything.
+    policy = compile_text(header + "deny ECS RunInstances\n", path)
+    requests = [
+        ("ecs:RunInstances", None),
+        ("ecs:DescribeInstances", None),
+        ("oss:GetObject", None),
+    ]
+    trie = [policy.decide(a).denied for a, _ in requests]
+    assert trie == [True, False, False]
+    assert _cedar_denies(policy, requests) == trie
+    text = cedar_policies(policy.policies)[0].text
+    live = [line for line in text.splitlines() if not line.startswith("//")]
+    assert sum(line.startswith("forbid") for line in live) == 1
