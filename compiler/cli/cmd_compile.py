@@ -9,7 +9,7 @@ import click
 
 from compiler.cli.common import fail_at, print_diagnostics
 from compiler.emit.cedar import cedar_policies
-from compiler.emit.output import MANIFEST, apply_output, plan_output
+from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.policy import compile_rules
 
 
@@ -55,6 +55,8 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
     else:
         documents = policy.documents
     try:
+        if not check:
+            roll_forward(out_dir)  # an interrupted compile's set is finished before planning
         plan = plan_output(documents, out_dir)
         if not check:
             apply_output(plan)
@@ -69,6 +71,10 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
                 click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
         for path in plan.remove:
             click.echo(f"{path}: stale: no longer produced by the rules", err=True)
+        for path in plan.leftovers:
+            what = "an interrupted compile's" + (" uncommitted" if path.name == STAGE_NEW else "")
+            kind = "files" if path.name in (STAGE, STAGE_NEW) else "temporary file"
+            click.echo(f"{path}: stale: {what} {kind}", err=True)
         if plan.stale:
             click.echo("run `ramguard compile` to update it", err=True)
             sys.exit(1)
