@@ -334,7 +334,7 @@ def _translate(
         for c in codes:
             out.extend(_translate(f"{c}:{op}", denied, universe, notes))
         return out
-    svc = catalog.service_for_code(code)
+    svc = catalog.service_for_code(code, op)
     if svc is None:
         notes.append(_Skip(f"`{pattern}`: RAM code `{code}` is not in the catalog; skipped"))
         return []

@@ -31,7 +31,7 @@ from compiler.files import atomic_write
 HERE = Path(__file__).resolve().parent
 SERVICES_FILE = HERE / "services.toml"
 SUPPLEMENT_FILE = HERE / "supplement.toml"
-DEFAULT_OUT = HERE / "catalog.json"
+DEFAULT_OUT = HERE / "sdk.json"
 FORMAT = 1
 
 # Generator generations: Params(action=...) in current SDKs; the older tea-rpc/tea-roa

@@ -180,7 +180,7 @@ def resolve_except(
                 )
             )
         elif not has_glob(value.text):
-            svc = catalog.service_for_code(code)
+            svc = catalog.service_for_code(code, name)
             if svc is not None and svc.canonical_operation(name) is None:
                 hint = svc.suggest_operation(name)
                 diags.append(
