@@ -60,7 +60,7 @@ deny * * when access_key in [LTAI5tExampleKey1, LTAI5tExampleKey2]
 
 # statement 5
 # note: `ecs:NoSuchOperation` is not a catalog operation of ECS; skipped
-# note: `oss:GetObject`: RAM code `oss` is not in the catalog; skipped
+# note: `zzq:GetObject`: RAM code `zzq` is not in the catalog; skipped
 deny * DeleteSnapshot when vpc not in ["vpc main"] unless time before 2026-01-01T00:00:00Z
 deny SMS SendSms when vpc not in ["vpc main"] unless time before 2026-01-01T00:00:00Z
 """,
@@ -265,11 +265,11 @@ def test_malformed_documents_are_errors_even_when_skipping(doc: dict, element: s
 
 
 def test_nothing_importable_is_an_error() -> None:
-    doc = {"Version": "1", "Statement": {"Effect": "Deny", "Action": "oss:*", "Resource": "*"}}
+    doc = {"Version": "1", "Statement": {"Effect": "Deny", "Action": "zzq:*", "Resource": "*"}}
     with pytest.raises(PolicyImportError, match="no statement could be imported"):
         import_policy(doc, "p", skip_unsupported=True)
     # Without --skip-unsupported the statement itself is the error (issue 16, item 2).
-    with pytest.raises(PolicyImportError, match="statement 1: Action: `oss:\\*`"):
+    with pytest.raises(PolicyImportError, match="statement 1: Action: `zzq:\\*`"):
         import_policy(doc, "p")
 
 
@@ -321,7 +321,7 @@ def _one_pattern(draw) -> list[str]:
         i = draw(st.integers(0, len(op) - 1))
         return [f"{code}:{op[:i]}?{op[i + 1 :]}"]
     if kind == "unknown":
-        return [draw(st.sampled_from(["ecs:NoSuchOp", "oss:GetObject", "ecs:Run*Zzz"]))]
+        return [draw(st.sampled_from(["ecs:NoSuchOp", "zzq:GetObject", "ecs:Run*Zzz"]))]
     if kind == "ims":
         op = draw(st.sampled_from(_IMS_ONLY))
         return draw(st.sampled_from([[f"ram:{op}"], [f"ims:{op}", f"ram:{op}"]]))
@@ -424,7 +424,7 @@ def test_cli_prints_rules_and_notes(run_cli) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("# Imported by `ramguard import`")
     assert "policy conditions " in result.stdout
-    assert "note: statement 5: `oss:GetObject`" in result.stderr
+    assert "note: statement 5: `zzq:GetObject`" in result.stderr
 
 
 def test_cli_out_writes_a_file_that_compiles(run_cli, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_action_outside_the_catalog_fails_naming_the_statement() -> None:
 def test_newline_in_an_action_never_becomes_a_live_rule() -> None:
     text = import_policy(INJECTED, "p", skip_unsupported=True).text
     policy = compile_sources([("p.rules", text)])
-    assert policy.decide("oss:GetObject").decision == "allow"
+    assert policy.decide("zzq:GetObject").decision == "allow"
     assert policy.decide("ecs:RunInstances").decision == "deny"
     assert [r.text for r in policy.rules] == ["deny ECS RunInstances"]
     assert "\\ndeny * *\\n#" in text  # shown escaped inside the note
@@ -65,7 +65,7 @@ def test_every_action_skipped_is_an_error_without_the_flag() -> None:
         "Version": "1",
         "Statement": [
             {"Effect": "Deny", "Action": "ecs:RunInstances", "Resource": "*"},
-            {"Effect": "Deny", "Action": ["oss:GetObject", "ecs:NoSuchOperation"], "Resource": "*"},
+            {"Effect": "Deny", "Action": ["zzq:GetObject", "ecs:NoSuchOperation"], "Resource": "*"},
         ],
     }
     with pytest.raises(PolicyImportError) as info:

@@ -51,8 +51,13 @@ FORMS = [
     ),
     ("glob-op-suffix", "deny RDS Delete*", [("rds:Delete*",)]),
     ("glob-op-anywhere", "deny ECS ?un*nstance?", [("ecs:?un*nstance?",)]),
-    ("glob-service-question", "deny EC? Delete*", [("ecd:Delete*", "eci:Delete*", "ecs:Delete*")]),
-    ("glob-service-alias", "deny Sm? Send*", [("dysms:Send*",)]),
+    # Service globs match every service name and alias of the whole cloud: Cloud Phone is `ECP`.
+    (
+        "glob-service-question",
+        "deny EC? Delete*",
+        [("cloudphone:Delete*", "ecd:Delete*", "eci:Delete*", "ecs:Delete*")],
+    ),
+    ("glob-service-alias", "deny Sm? Send*", [("dysms:Send*", "mns:Send*", "smc:Send*")]),
     ("glob-service-star-suffix", "deny PT* Start*", [("pts:Start*",)]),
     ("every-service-every-op", "deny * *", [("*",)]),
     ("every-service-one-op", "deny * RunInstances", [("*:RunInstances",)]),

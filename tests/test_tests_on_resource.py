@@ -32,14 +32,14 @@ def test_unknown_action_is_reported_on_its_line_and_the_rest_runs(tmp_path):
     run = _run(
         tmp_path,
         "expect deny ecs:DeleteInstance on acs:ecs:cn-hangzhou:123:instance/i-prod1\n"
-        "expect deny oss:DeleteBucket\n"
+        "expect deny zzq:DeleteBucket\n"
         "expect allow ecs:DeleteInstance on acs:ecs:cn-hangzhou:123:instance/i-dev1\n",
     )
     assert (run.passed, run.failed) == (2, 0)
     assert not run.ok  # the bad line is an error: exit 1
     [diag] = run.all_diagnostics
     assert (diag.span.line, diag.span.col) == (2, 13)
-    assert "unknown RAM code `oss`" in diag.message
+    assert "unknown RAM code `zzq`" in diag.message
 
 
 def test_bad_resources_are_positioned(tmp_path):

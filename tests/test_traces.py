@@ -234,8 +234,9 @@ def test_corrupt_gzip_is_a_trace_error(tmp_path, data):
         ("dysmsapi.aliyuncs.com", None, "dysms:X", "SMS"),
         ("dbs-api.cn-shanghai.aliyuncs.com", None, "dbs:X", "DBS"),
         # Unmapped services keep a best-guess action so `deny * *` still sees them.
-        ("oss-cn-hangzhou.aliyuncs.com", "Oss", "oss:X", None),
-        ("oss-cn-hangzhou.aliyuncs.com", None, "oss:X", None),
+        ("oss-cn-hangzhou.aliyuncs.com", "Oss", "oss:X", "Oss"),  # OpenMeta's endpoints
+        ("zzq-cn-hangzhou.example.com", "Zzq", "zzq:X", None),
+        ("zzq-cn-hangzhou.example.com", None, "zzq:X", None),
         (None, None, "unknown:X", None),
     ],
 )

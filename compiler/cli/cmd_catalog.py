@@ -1,4 +1,4 @@
-"""``ramguard catalog``: inspect the service catalog, or rebuild it from the SDKs."""
+"""``ramguard catalog``: inspect the service catalog, compare two, or rebuild it."""
 
 from __future__ import annotations
 
@@ -7,51 +7,175 @@ from pathlib import Path
 
 import click
 
-from compiler.catalog import default_catalog
+from compiler.catalog import Catalog, Service, default_catalog, load_catalog
+from compiler.cli.common import text_or_json_option
 
 
 @click.group("catalog")
 def command() -> None:
-    """The service catalog: services, RAM codes, API operations."""
+    """The service catalog: services, RAM codes, API operations, risk tags."""
+
+
+def _summary(s: Service) -> dict:
+    return {
+        "service": s.name,
+        "title": s.title,
+        "ram_codes": list(s.ram_codes),
+        "provenance": s.ram_code_provenance.get(s.ram_codes[0]) if s.ram_codes else None,
+        "shared_ram_codes": list(s.shared_ram_codes),
+        "operations": len(s.operations()),
+        "high_risk": len(s.high_risk_operations()),
+        "versions": {v: len(ops) for v, ops in sorted(s.versions.items())},
+    }
 
 
 @command.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@text_or_json_option
 def list_services(fmt: str) -> None:
-    """List catalog services with their RAM codes and operation counts."""
-    catalog = default_catalog()
-    rows = [
-        {
-            "service": s.name,
-            "title": s.title,
-            "ram_codes": list(s.ram_codes),
-            "shared_ram_codes": list(s.shared_ram_codes),
-            "versions": {v: len(ops) for v, ops in sorted(s.versions.items())},
-        }
-        for s in catalog.services
-    ]
+    """List every service with its RAM code, provenance and operation counts."""
+    rows = [_summary(s) for s in default_catalog().services]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
         codes = ",".join(r["ram_codes"] + [c + "(shared)" for c in r["shared_ram_codes"]])
-        versions = ", ".join(f"{v}: {n} ops" for v, n in r["versions"].items())
-        click.echo(f"{r['service']:<5} {codes:<16} {versions}  — {r['title']}")
+        click.echo(
+            f"{r['service']:<24} {codes:<18} {r['provenance'] or '-':<9} "
+            f"{r['operations']:>5} ops {r['high_risk']:>3} high-risk  {r['title']}"
+        )
+    total = sum(r["operations"] for r in rows)
+    click.echo(f"{len(rows)} services, {total} operations", err=True)
+
+
+@command.command("show")
+@click.argument("service")
+@text_or_json_option
+def show(service: str, fmt: str) -> None:
+    """One service: names, RAM codes with their source, endpoints, keys, operations."""
+    catalog = default_catalog()
+    svc = catalog.service(service)
+    if svc is None:
+        close = catalog.suggest_service(service)
+        hint = f"; did you mean {close}?" if close else ""
+        raise click.ClickException(f"unknown service `{service}`{hint}")
+    data = _summary(svc) | {
+        "aliases": list(svc.aliases),
+        "related_ram_codes": list(svc.related_ram_codes),
+        "ram_code_source": svc.ram_code_source,
+        "endpoints": list(svc.endpoints),
+        "actiontrail_service_names": list(svc.trail_names),
+        "condition_keys": svc.condition_keys,
+        "denied_error_codes": sorted(catalog.denied_error_codes(svc)),
+        "operation_list": [
+            {"name": op, **(svc.operation_meta.get(op) or {})} for op in sorted(svc.operations())
+        ],
+    }
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    click.echo(f"{svc.name} — {svc.title}")
+    for key in ("aliases", "ram_codes", "related_ram_codes", "shared_ram_codes", "endpoints"):
+        click.echo(f"  {key}: {', '.join(data[key]) or '-'}")
+    click.echo(f"  ram code provenance: {data['provenance']} ({svc.ram_code_source})")
+    click.echo(f"  condition keys: {', '.join(svc.condition_keys) or '-'}")
+    click.echo(f"  permission-denied error codes: {', '.join(data['denied_error_codes'])}")
+    for op in data["operation_list"]:
+        tags = " ".join(f"{k}={op[k]}" for k in ("risk", "type") if op.get(k))
+        click.echo(f"  {op['name']}  {tags}".rstrip())
+
+
+@command.command("search")
+@click.argument("text")
+@text_or_json_option
+def search(text: str, fmt: str) -> None:
+    """Services and operations whose name contains TEXT (case-insensitive), with risk tags."""
+    needle = text.lower()
+    hits = []
+    for svc in default_catalog().services:
+        if needle in svc.name.lower() or needle in svc.title.lower():
+            hits.append({"service": svc.name, "operation": None, "risk": None})
+        for op in sorted(svc.operations()):
+            if needle in op.lower():
+                hits.append({"service": svc.name, "operation": op, "risk": svc.risk(op)})
+    if fmt == "json":
+        click.echo(json.dumps(hits, indent=2))
+        return
+    for h in hits:
+        where = h["service"] + (f" {h['operation']}" if h["operation"] else "")
+        click.echo(where + (f"  risk={h['risk']}" if h["risk"] else ""))
+    click.echo(f"{len(hits)} matches", err=True)
+
+
+def _read(path: Path) -> Catalog:
+    try:
+        return load_catalog(path.read_bytes())
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # msgspec.DecodeError and friends
+        raise click.ClickException(f"{path}: not a catalog.json: {exc}") from None
+
+
+@command.command("diff")
+@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@text_or_json_option
+def diff(old: Path, new: Path, fmt: str) -> None:
+    """Operations added and removed between two catalog.json files, and newly high-risk ones."""
+    a, b = _read(old), _read(new)
+
+    def ops(c: Catalog) -> dict[tuple[str, str], str | None]:
+        return {(s.name, op): s.risk(op) for s in c.services for op in s.operations()}
+
+    before, after = ops(a), ops(b)
+    result = {
+        "added": sorted(f"{s} {o}" for s, o in after.keys() - before.keys()),
+        "removed": sorted(f"{s} {o}" for s, o in before.keys() - after.keys()),
+        "newly_high_risk": sorted(
+            f"{s} {o}"
+            for (s, o), risk in after.items()
+            if risk == "high" and before.get((s, o)) != "high"
+        ),
+    }
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, mark in (("added", "+"), ("removed", "-"), ("newly_high_risk", "!")):
+        for item in result[key]:
+            click.echo(f"{mark} {item}")
+    click.echo(
+        f"{len(result['added'])} added, {len(result['removed'])} removed, "
+        f"{len(result['newly_high_risk'])} newly high-risk",
+        err=True,
+    )
 
 
 @command.command("build")
+@click.option(
+    "--openmeta",
+    "openmeta",
+    default=None,
+    metavar="DIR_OR_URL",
+    help="OpenMeta snapshot directory or base URL (https://api.alibabacloud.com/meta/v1).",
+)
+@click.option("--sdk", is_flag=True, help="First regenerate sdk.json from the SDKs (needs PyPI).")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     help="Where to write catalog.json (default: the packaged catalog).",
 )
-def build(out: Path | None) -> None:
-    """Regenerate catalog.json from the official SDK packages (needs PyPI access)."""
+def build(openmeta: str | None, sdk: bool, out: Path | None) -> None:
+    """Regenerate catalog.json from OpenMeta, sdk.json and the reviewed tables."""
     from compiler.catalog.build import CatalogBuildError, build_catalog
+    from compiler.catalog.merge import build_from_openmeta
+    from compiler.catalog.openmeta import OpenMetaError
 
+    if not openmeta and not sdk:
+        raise click.UsageError("give --openmeta DIR_OR_URL (and/or --sdk)")
     try:
-        summary = build_catalog(out)
-    except CatalogBuildError as exc:
+        if sdk:
+            click.echo(json.dumps(build_catalog(), indent=2, default=str), err=True)
+        if openmeta:
+            click.echo(json.dumps(build_from_openmeta(openmeta, out), indent=2))
+    except (CatalogBuildError, OpenMetaError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(summary, indent=2, default=str))

@@ -288,12 +288,17 @@ def _resolve_operations(
             suggestion = svc.suggest_operation(op.text, version)
             if suggestion:
                 break
+        hint = f"did you mean {suggestion}?" if suggestion else ""
+        elsewhere = [n for n in catalog.services_with_operation(op.text) if n not in where]
+        if elsewhere:
+            shown = ", ".join(elsewhere[:5]) + (", …" if len(elsewhere) > 5 else "")
+            hint = (hint + " " if hint else "") + f"`{shorten(op.text)}` is an operation of {shown}"
         diags.append(
             error(
                 "E0220",
                 f"unknown operation `{shorten(op.text)}` for {where}",
                 op.span,
-                help=f"did you mean {suggestion}?" if suggestion else "",
+                help=hint,
             )
         )
     return out
@@ -308,6 +313,18 @@ def rule_actions(services: list[Service] | None, operations: list[str], version:
         return tuple(sorted(out))
     for svc in services:
         for op in operations:
+            if not has_glob(op):
+                name = svc.canonical_operation(op, version)
+                if name is None:
+                    # A service glob (`EC?`) matched services without this operation: emit
+                    # only the actions that exist (issue 16 F15).
+                    continue
+                meta_actions = (svc.operation_meta.get(name) or {}).get("actions")
+                if meta_actions:
+                    # OpenMeta names the RAM action, which is not always `code:Name`
+                    # (PrivateZone authorises many APIs as `pvtz:update`).
+                    out.update(meta_actions)
+                    continue
             for code in svc.ram_codes:
                 out.add(f"{code}:{op}")
             for code in svc.shared_ram_codes:
