@@ -97,10 +97,10 @@ def test_the_guardrails_teams_write_first_compile_to_the_right_codes(rule, actio
 
 def test_a_typo_suggests_the_service_and_an_operation_the_services_that_have_it():
     with pytest.raises(CompileError) as err:
-        compile_sources([("g.rules", "deny OSSS DeleteBucket\ndeny ECS DeleteBucket\n")])
+        compile_sources([("g.rules", "deny OSSS DeleteBucket\ndeny ECS PutBucketLifecycle\n")])
     helps = [d.help for d in err.value.diagnostics]
     assert "did you mean Oss?" in helps[0]
-    assert "`DeleteBucket` is an operation of" in helps[1] and "Oss" in helps[1]
+    assert helps[1] == "`PutBucketLifecycle` is an operation of Ens, Oss"
 
 
 def test_catalog_cli_list_show_search_diff(tmp_path):

@@ -289,7 +289,9 @@ def _resolve_operations(
             if suggestion:
                 break
         hint = f"did you mean {suggestion}?" if suggestion else ""
-        elsewhere = [n for n in catalog.services_with_operation(op.text) if n not in where]
+        # A near miss in the rule's own service is the likelier intent (`RunInstance`); only
+        # without one is the operation looked for in the rest of the cloud.
+        elsewhere = [] if suggestion else catalog.services_with_operation(op.text)
         if elsewhere:
             shown = ", ".join(elsewhere[:5]) + (", …" if len(elsewhere) > 5 else "")
             hint = (hint + " " if hint else "") + f"`{shorten(op.text)}` is an operation of {shown}"
