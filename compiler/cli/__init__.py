@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 errors in the input, a stale output, a mismatch or a fa
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 
@@ -75,3 +76,16 @@ def main() -> None:
     Write guardrails in a short rules language, compile them into the RAM deny policies you
     attach, decide requests, and replay recorded ActionTrail traces before a rollout.
     """
+    _forgiving_streams()
+
+
+def _forgiving_streams() -> None:
+    """A character the output encoding cannot write (``PYTHONIOENCODING=ascii`` and `→`, or a
+    file name's undecodable byte as a lone surrogate) is written as a backslash escape, never
+    a UnicodeEncodeError traceback halfway through a report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            # A closed or detached stream has nothing to protect.
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")

@@ -40,35 +40,38 @@ def _context_text(context: tuple[tuple[str, str], ...], keys: tuple[str, ...]) -
 
 
 def render_text(result: DiffResult) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=True)
-    table = Table(title=f"{result.old} → {result.new}", title_justify="left")
+    from compiler.cli.render import stdout_console, text
+
+    console = stdout_console()
+    # File names and actions are user text: they enter rich as Text (never markup), escaped.
+    console.print(text(f"{result.old} → {result.new}"))
+    table = Table()
     table.add_column("change")
     table.add_column("actions", justify="right")
     for name, count in result.counts().items():
-        table.add_row(_TITLES[name], str(count))
+        table.add_row(text(_TITLES[name]), text(count))
     console.print(table)
     sampled = " (sampled)" if result.sampled else ""
     keys = ", ".join(result.keys) or "none"
     console.print(
-        f"compared {result.actions} actions × {result.contexts} contexts{sampled}; "
-        f"condition keys: {keys}",
-        markup=False,
+        text(
+            f"compared {result.actions} actions × {result.contexts} contexts{sampled}; "
+            f"condition keys: {keys}"
+        )
     )
     for name in CLASSES:
         examples = getattr(result, name)
         if not examples:
             continue
-        console.print(f"\n{_TITLES[name]} ({len(examples)}):", markup=False)
+        console.print(text(f"\n{_TITLES[name]} ({len(examples)}):"))
         for e in examples:
             console.print(
-                f"  {e.action}: {e.old} → {e.new}  [{_context_text(e.context, result.keys)}]",
-                markup=False,
+                text(f"  {e.action}: {e.old} → {e.new}  [{_context_text(e.context, result.keys)}]")
             )
     verdict = "access changes" if result.changed else "identical: no request changes decision"
-    console.print(f"\n{verdict}", markup=False)
+    console.print(text(f"\n{verdict}"))
 
 
 @click.command("diff")

@@ -15,7 +15,7 @@ from compiler.cli.common import (
     rules_option,
     text_or_json_option,
 )
-from compiler.cli.render import to_renderable
+from compiler.cli.render import stdout_console, to_renderable
 from compiler.decide.explain import explain
 from compiler.policy import compile_rules
 
@@ -53,7 +53,4 @@ def command(
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
-    # Imported here so the json path never loads rich's console machinery.
-    from rich.console import Console
-
-    Console(highlight=False).print(to_renderable(result))
+    stdout_console().print(to_renderable(result))

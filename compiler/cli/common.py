@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,6 +13,48 @@ import click
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
 from compiler.model.keys import LANGUAGE_KEYS, ValueProblem, normalise_context, ram_key
+
+# -- user text on the terminal --------------------------------------------------------------
+# Text from rules, traces and file names is data. Before it reaches a terminal every control
+# character (C0, DEL, C1: ESC starts colour, title and clear-screen sequences), line and
+# paragraph separators, bidi overrides (they reorder what the reader sees) and the lone
+# surrogates that undecodable file-name bytes become is shown escaped, e.g. ``\x1b``. One
+# character class, so this is linear in the text (no backtracking).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_KEEP_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): show the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep_lines: bool = False) -> str:
+    """``text`` safe to write to a terminal: control characters shown as ``\\x1b`` etc.
+    With ``keep_lines``, newlines and tabs stay (multi-line diagnostics)."""
+    pattern = _UNSAFE_KEEP_LINES if keep_lines else _UNSAFE
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(_escape_char, text)
+
+
+def echo(text: str, err: bool = False, nl: bool = True) -> None:
+    """click.echo of user-bearing text, escaped, and encodable on any stream: a character
+    the stream's encoding (``PYTHONIOENCODING=ascii``) cannot write is shown as ``\\uXXXX``
+    rather than raising UnicodeEncodeError."""
+    text = printable(text, keep_lines=True)
+    stream = sys.stderr if err else sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        text = text.encode(encoding, "backslashreplace").decode(encoding, "replace")
+    click.echo(text, err=err, nl=nl)
+
 
 # The options several verbs share, declared once so their spelling and help cannot drift.
 rules_option = click.option(
@@ -107,7 +150,7 @@ def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     for d in sorted_capped(diagnostics):
-        click.echo(d.render(), err=True)
+        echo(d.render(), err=True)
 
 
 def fail_with_diagnostics(
@@ -126,10 +169,10 @@ def fail_with_diagnostics(
 
 def fail_at(location: str, message: str) -> NoReturn:
     """An input error that has a place but no Diagnostic: ``LOCATION: error: MESSAGE``."""
-    click.echo(f"{location}: error: {message}", err=True)
+    echo(f"{location}: error: {message}", err=True)
     sys.exit(1)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"ramguard: error: {message}", err=True)
+    echo(f"ramguard: error: {message}", err=True)
     sys.exit(code)

@@ -8,30 +8,68 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from compiler.cli.common import printable
 from compiler.decide.explain import Explanation, RuleTrace
 from compiler.model.keys import RAM_KEY_TO_NAME
 from compiler.replay.bench import EngineResult, Row
 
 # -- text rendering -----------------------------------------------------------------------
 # Every piece of user text enters rich as a ``Text`` object, never as markup: a rule such as
-# `vpc in ["a"]` would otherwise be read as a style tag and vanish.
+# `vpc in ["a"]` would otherwise be read as a style tag and vanish, and `[/x]` raises
+# MarkupError. ``text`` also shows control characters escaped (``printable``): an access key
+# holding ESC sequences must not retitle or clear the user's terminal.
+
+
+class stdout_console:
+    """Where results go: a rich Console on a terminal; elsewhere (a pipe, a file) whole lines,
+    never wrapped at 80 columns nor padded with trailing spaces, and no colour codes."""
+
+    def __init__(self) -> None:
+        import sys
+
+        self._stream = sys.stdout
+        self._terminal = self._stream.isatty()
+        self._console = Console(file=self._stream, highlight=False)
+
+    def print(self, renderable) -> None:
+        if self._terminal:
+            self._console.print(renderable)
+            return
+        import io
+
+        buffer = io.StringIO()
+        wide = Console(
+            file=buffer, width=1_000_000, highlight=False, color_system=None, legacy_windows=False
+        )
+        wide.print(renderable)
+        self._stream.write("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
+
+
+def text(value: object, style: str = "") -> Text:
+    """User text (or anything) as a rich ``Text``: never markup, never raw control codes."""
+    return Text(printable(str(value)), style=style)
+
+
+def _append(line: Text, value: object, style: str = "") -> None:
+    line.append(printable(str(value)), style=style)
 
 
 def to_renderable(exp: Explanation) -> Tree:
     """A rich tree: the request, each rule considered with its conditions, the decision."""
     head = Text()
-    head.append(exp.action, style="bold")
+    _append(head, exp.action, style="bold")
     head.append(" → ")
     head.append(
         exp.decision.decision.upper(), style="bold red" if exp.decision.denied else "bold green"
     )
     if exp.context:
         shown = (f"{RAM_KEY_TO_NAME.get(k.lower(), k)}={v}" for k, v in exp.context)
-        head.append("   context: " + ", ".join(shown))
+        _append(head, "   context: " + ", ".join(shown))
     else:
         head.append("   context: (empty)")
     tree = Tree(head)
@@ -44,29 +82,29 @@ def to_renderable(exp: Explanation) -> Tree:
     verdict = Text()
     verdict.append("decision: ", style="bold")
     verdict.append(exp.decision.decision, style="bold")
-    verdict.append(f" — {exp.reason}")
+    _append(verdict, f" — {exp.reason}")
     tree.add(verdict)
     return tree
 
 
 def _add_rule(parent: Tree, rule: RuleTrace) -> None:
     label = Text()
-    label.append(rule.location, style="cyan")
+    _append(label, rule.location, style="cyan")
     label.append("  ")
-    label.append(rule.text)
+    _append(label, rule.text)
     if rule.denies:
         label.append("  DENIES", style="bold red")
     node = parent.add(label)
     if rule.not_actions:
         if not rule.actions_matched:
-            node.add(Text(f"actions: excepted by {rule.matched_pattern}", style="dim"))
+            node.add(text(f"actions: excepted by {rule.matched_pattern}", style="dim"))
             return
         node.add(Text("actions: no exception matches (NotAction)"))
     elif not rule.actions_matched:
         node.add(Text("actions: no pattern matches", style="dim"))
         return
     else:
-        node.add(Text(f"actions: match {rule.matched_pattern}"))
+        node.add(text(f"actions: match {rule.matched_pattern}"))
     if rule.resources != ("*",):
         if rule.resource_matched is None:
             node.add(Text("resource: unknown (the rule needs one to match)", style="yellow"))
@@ -88,15 +126,16 @@ def _add_rule(parent: Tree, rule: RuleTrace) -> None:
             line.append(
                 "held  " if cond.held else "failed", style="green" if cond.held else "yellow"
             )
-            line.append(f"  {cond.rules_form}")
-            line.append(f"  ({cond.operator} {cond.ram_key})", style="dim")
-            line.append(f"\n{cond.reason}", style="dim")
+            _append(line, f"  {cond.rules_form}")
+            _append(line, f"  ({cond.operator} {cond.ram_key})", style="dim")
+            line.append("\n")
+            _append(line, cond.reason, style="dim")
             branch.add(line)
 
 
 def render_table(rows: Sequence[Row], title: str = "ramguard benchmarks"):
     """A rich Table of rows: measured value, target, met / missed."""
-    table = Table(title=title)
+    table = Table(title=text(title))
     table.add_column("measure")
     table.add_column("measured", justify="right")
     table.add_column("target", justify="right")
@@ -108,13 +147,17 @@ def render_table(rows: Sequence[Row], title: str = "ramguard benchmarks"):
             target = "-"
         else:
             target = f"{'≥' if row.higher_is_better else '≤'} {row.target:g}{row.unit}"
-        status = {True: "[green]met[/]", False: "[red]missed[/]", None: "-"}[row.met]
-        table.add_row(row.name, measured, target, status, row.note)
+        status = {
+            True: Text("met", style="green"),
+            False: Text("missed", style="red"),
+            None: Text("-"),
+        }[row.met]
+        table.add_row(text(row.name), text(measured), text(target), status, text(row.note))
     return table
 
 
 def engine_table(results: dict[str, EngineResult], title: str = "engines"):
-    table = Table(title=title)
+    table = Table(title=text(title))
     for col in ("engine", "decisions", "decisions/s", "per decision", "p50", "p99", "note"):
         table.add_column(col, justify="left" if col in ("engine", "note") else "right")
 
@@ -125,7 +168,7 @@ def engine_table(results: dict[str, EngineResult], title: str = "engines"):
 
     for name, r in results.items():
         rate = r.decisions_per_second
-        table.add_row(
+        cells = (
             name,
             f"{r.decisions:,}",
             "n/a" if rate is None else f"{rate:,.0f}",
@@ -134,4 +177,5 @@ def engine_table(results: dict[str, EngineResult], title: str = "engines"):
             ns(r.p99_ns),
             r.note,
         )
+        table.add_row(*(text(c) for c in cells))
     return table

@@ -1,7 +1,9 @@
 """Readable summaries of a simulation report, drawn with rich.
 
 Reads only the report dict (the ``--report`` JSON), so what the table shows and what the
-JSON holds cannot drift apart.
+JSON holds cannot drift apart. Every cell and title goes through ``_row``/``text``: trace and
+rule text (access keys, event ids, rule lines, file names) is data, never rich markup, and its
+control characters are shown escaped.
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from pathlib import PurePath
 from rich.console import Console, Group
 from rich.table import Table
 
+from compiler.cli.render import text
+
 TOP = 10
+
+
+def _row(table: Table, *cells: object) -> None:
+    table.add_row(*(text(c) for c in cells))
 
 
 def _fmt_ns(value: float | None) -> str:
@@ -40,21 +48,22 @@ def summary(report: dict) -> Group:
         ("unmapped service", report["unmapped"]),
         ("mismatches (trie vs RAM JSON)", mism),
     ):
-        counts.add_row(label, f"{value:,}")
+        _row(counts, label, f"{value:,}")
 
     matrix = Table(title="Recorded outcome vs predicted", title_justify="left")
     matrix.add_column("recorded \\ predicted")
     matrix.add_column("deny", justify="right")
     matrix.add_column("allow", justify="right")
     for recorded, row in report["recorded"]["matrix"].items():
-        matrix.add_row(recorded, f"{row['deny']:,}", f"{row['allow']:,}")
+        _row(matrix, recorded, f"{row['deny']:,}", f"{row['allow']:,}")
 
     speed = Table(title="Decision speed (reading and parsing excluded)", title_justify="left")
     for col in ("engine", "decisions", "decisions/s", "p50", "p99"):
         speed.add_column(col, justify="left" if col == "engine" else "right")
     for name, stats in report["engines"].items():
         label = {"trie": "trie", "ram": "RAM evaluator (JSON)"}.get(name, name)
-        speed.add_row(
+        _row(
+            speed,
             label,
             f"{stats['decisions']:,}",
             _fmt_rate(stats["decisions_per_second"]),
@@ -70,7 +79,7 @@ def summary(report: dict) -> Group:
         title = f"Denies by rule (top {TOP})"
         if len(files) == 1:
             title += f" — {PurePath(next(iter(files))).name}"
-        rules = Table(title=title, title_justify="left", min_width=min(80, len(title) + 2))
+        rules = Table(title=text(title), title_justify="left", min_width=min(80, len(title) + 2))
         rules.add_column("denied", justify="right", no_wrap=True)
         rules.add_column("line" if len(files) == 1 else "where", no_wrap=True)
         rules.add_column("rule")  # wraps: the counts and lines must never be squeezed out
@@ -78,7 +87,7 @@ def summary(report: dict) -> Group:
             where = str(row["line"])
             if len(files) > 1:
                 where = f"{PurePath(row['file']).name}:{row['line']}"
-            rules.add_row(f"{row['denied']:,}", where, row["rule"])
+            _row(rules, f"{row['denied']:,}", where, row["rule"])
         parts.append(rules)
     keys = [k for k in report["by_access_key"] if k["denied"]][:TOP]
     if keys:
@@ -87,14 +96,15 @@ def summary(report: dict) -> Group:
         table.add_column("events", justify="right")
         table.add_column("denied", justify="right")
         for row in keys:
-            table.add_row(row["access_key"], f"{row['events']:,}", f"{row['denied']:,}")
+            _row(table, row["access_key"], f"{row['events']:,}", f"{row['denied']:,}")
         parts.append(table)
     if mism:
         ex = Table(title="Mismatches (first examples)", title_justify="left")
         for col in ("where", "event id", "action", "trie", "RAM JSON"):
             ex.add_column(col)
         for row in report["mismatches"]["examples"]:
-            ex.add_row(
+            _row(
+                ex,
                 f"{row['file']}:{row['line']}",
                 row["event_id"],
                 str(row["action"]),
@@ -107,10 +117,12 @@ def summary(report: dict) -> Group:
         bad.add_column("where")
         bad.add_column("reason")
         for row in report["malformed"]["first"]:
-            bad.add_row(f"{row['file']}:{row['line']}", row["reason"])
+            _row(bad, f"{row['file']}:{row['line']}", row["reason"])
         parts.append(bad)
     return Group(*parts)
 
 
 def print_summary(report: dict, console: Console | None = None) -> None:
-    (console or Console()).print(summary(report))
+    from compiler.cli.render import stdout_console
+
+    (console or stdout_console()).print(summary(report))
