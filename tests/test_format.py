@@ -214,7 +214,6 @@ GOLDEN = [
     ("CRLF input", "policy p\r\n# c\r\ndeny A X  # t\r\n", "policy p\n# c\ndeny A X  # t\n"),
     ("no final newline", "deny A X", "deny A X\n"),
     ("no final newline after a comment", "deny A X\n# end", "deny A X\n# end\n"),
-    ("byte-order mark dropped", "\ufeffdeny A X\n", "deny A X\n"),
 ]
 
 
@@ -471,15 +470,22 @@ def test_cli_in_place_rewrites_only_files_that_change(run_cli, tree: Path) -> No
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [(b"\xef\xbb\xbfdeny A X\n", b"deny A X\n"), (b"deny A X\r\n", b"deny A X\n")],
-    ids=["bom", "crlf"],
+    [
+        (b"\xef\xbb\xbfdeny A  X\n", b"\xef\xbb\xbfdeny A X\n"),
+        (b"deny A  X\r\n# c \r\ndeny B X\r\n", b"deny A X\r\n# c\r\ndeny B X\r\n"),
+        (b"\xef\xbb\xbfdeny A  X\r\n", b"\xef\xbb\xbfdeny A X\r\n"),
+    ],
+    ids=["bom", "crlf", "bom-crlf"],
 )
-def test_cli_rewrites_files_that_differ_only_in_bytes(run_cli, tmp_path: Path, raw, expected):
+def test_cli_keeps_the_files_bom_and_line_endings(run_cli, tmp_path: Path, raw, expected):
+    # Issue 16 item 8: fmt rewrote CRLF to LF and dropped the BOM.
     path = tmp_path / "a.rules"
     path.write_bytes(raw)
     assert run_cli("fmt", "--check", path).exit_code == 1
     assert run_cli("fmt", path).exit_code == 0
     assert path.read_bytes() == expected
+    # ... and a file that differs from the canonical layout only by them is formatted.
+    assert run_cli("fmt", "--check", path).exit_code == 0
 
 
 def test_cli_check_lists_files_and_writes_nothing(run_cli, tree: Path) -> None:
@@ -499,7 +505,7 @@ def test_cli_check_passes_on_formatted_files(run_cli, tree: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("flags", "code"), [(["--diff"], 0), (["--diff", "--check"], 1)], ids=["diff", "diff and check"]
+    ("flags", "code"), [(["--diff"], 1), (["--diff", "--check"], 1)], ids=["diff", "diff and check"]
 )
 def test_cli_diff_prints_a_unified_diff_and_writes_nothing(run_cli, tree, flags, code) -> None:
     messy = tree / "messy.rules"

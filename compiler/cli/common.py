@@ -75,6 +75,9 @@ def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+quiet_option = click.option(
+    "--quiet", "-q", is_flag=True, help="No summary on stderr; errors are still reported."
+)
 action_argument = click.argument("action", callback=_an_action)
 text_or_json_option = click.option(
     "--format",

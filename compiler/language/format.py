@@ -29,7 +29,12 @@ Canonical layout
   written as ``\\n`` / ``\\t`` (so a value never spills onto a second line).
 * Blank lines: none at the start, at most one in a row between statements and comments, none
   inside a bracketed block; the file ends with exactly one newline (an empty file stays empty).
-  Line endings become ``\\n``; a UTF-8 byte-order mark is dropped; trailing spaces go.
+  Trailing spaces go. A file keeps its line endings (CRLF when its first line ends so) and its
+  UTF-8 byte-order mark, if it had one: ``format_file`` restores both around the canonical
+  ``\\n`` text, so fmt does not fight an editor's or a platform's convention.
+* fmt parses exactly the text compile parses (``decode_source``, then the parser): a file
+  compile rejects (two byte-order marks, a stray ``\\r``) is rejected here too, never
+  "repaired" into a different policy.
 * Comments never move relative to the code: a comment on its own line stays on its own line
   before the same statement (column 0) or, inside a bracketed block, after the same item
   (indented two spaces); a comment at the end of a line stays at the end of the same line after
@@ -40,6 +45,7 @@ Canonical layout
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import os
 from collections.abc import Iterable
@@ -55,7 +61,7 @@ from compiler.language.ast import (
     Value,
     ValueList,
 )
-from compiler.language.diagnostics import CompileError, Diagnostic, Span
+from compiler.language.diagnostics import CompileError, Diagnostic, Span, error
 from compiler.language.parser import parse_text
 from compiler.language.sources import decode_source, expand_paths, read_rules_bytes
 
@@ -67,6 +73,7 @@ __all__ = [
     "WIDTH",
     "FormatReport",
     "FormattedFile",
+    "format_bytes",
     "format_file",
     "format_paths",
     "format_source",
@@ -136,6 +143,7 @@ class _Source:
             )
             for c in sf.comments
         )
+        self.comment_starts = [start for start, _, _, _ in self.comments]
         self._comment_by_end = {end: start for start, end, _, _ in self.comments}
         self._comment_by_start = {start: end for start, end, _, _ in self.comments}
 
@@ -188,10 +196,13 @@ def _make_list(
     lines = [span.line for _, span in items]
     breaks = frozenset(i for i in range(len(lines) - 1) if lines[i + 1] != lines[i])
     notes: list[tuple[int, _Note]] = []
-    for start, _end, text, _line in src.comments:
-        if open_at < start < close_at:
-            k = sum(1 for s in starts if s < start) - 1
-            notes.append((k, _Note(text, src.own_line(start))))
+    # Only the comments between the brackets, found by bisection: a file of many commented
+    # rules must not cost (rules × comments) (issue 16 F10).
+    lo = bisect.bisect_right(src.comment_starts, open_at)
+    hi = bisect.bisect_left(src.comment_starts, close_at)
+    for start, _end, text, _line in src.comments[lo:hi]:
+        k = bisect.bisect_left(starts, start) - 1
+        notes.append((k, _Note(text, src.own_line(start))))
     multiline = src.text.count("\n", open_at, close_at) > 0
     return _List(texts, True, breaks, tuple(notes), multiline)
 
@@ -340,18 +351,11 @@ class _Chunk:
     lines: tuple[str, ...]
 
 
-def _normalise(text: str) -> str:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n")
-
-
 def format_source(path: str, text: str) -> str:
     """The canonical layout of one rules file's text. Raises CompileError if it does not parse.
 
     Idempotent: ``format_source(p, format_source(p, t)) == format_source(p, t)``.
     """
-    text = _normalise(text)
     sf = parse_text(path, text)
     src = _Source(sf, text)
     chunks: list[_Chunk] = []
@@ -360,18 +364,29 @@ def format_source(path: str, text: str) -> str:
         h = sf.header
         chunks.append(_Chunk(h.span.line, h.span.end_line, (_header_line(h),)))
         statement_ends.append((src.span_end(h.span), 0, h.span.end_line))
-    rule_ranges: list[tuple[int, int]] = []
+    rule_starts: list[int] = []
+    rule_ends: list[int] = []
     for rule in sf.rules:
         pieces, end = _rule_pieces(src, rule)
-        rule_ranges.append((src.span_start(rule.span), end))
+        rule_starts.append(src.span_start(rule.span))
+        rule_ends.append(end)
         end_line = src.text.count("\n", 0, end) + 1
         statement_ends.append((end, len(chunks), end_line))
         chunks.append(_Chunk(rule.span.line, end_line, tuple(_layout_rule(pieces))))
+    # Which statement ends on each line (the first that does): a comment after it on that
+    # line is its trailing comment. A dict and a bisection keep this linear in the file
+    # (issue 16 F10: it was comments × statements).
+    ends_by_line: dict[int, list[tuple[int, int]]] = {}
+    for s_end, idx, s_line in statement_ends:
+        ends_by_line.setdefault(s_line, []).append((s_end, idx))
     for start, _end, comment, line in src.comments:
-        if any(lo < start < hi for lo, hi in rule_ranges):
+        # Rules do not overlap and come in order: only the last rule starting before this
+        # comment can hold it inside its brackets.
+        r = bisect.bisect_left(rule_starts, start) - 1
+        if r >= 0 and rule_starts[r] < start < rule_ends[r]:
             continue  # inside a rule's brackets: the rule placed it
         owner = next(
-            (idx for s_end, idx, s_line in statement_ends if s_line == line and start >= s_end),
+            (idx for s_end, idx in ends_by_line.get(line, ()) if start >= s_end),
             None,
         )
         if owner is not None:
@@ -403,14 +418,29 @@ class FormattedFile:
     before: str
     after: str
     changed: bool
+    bom: bool = False
+
+    def after_bytes(self) -> bytes:
+        return (b"\xef\xbb\xbf" if self.bom else b"") + self.after.encode("utf-8")
 
 
 def format_file(path: Path) -> FormattedFile:
     """Read and format one file (writes nothing). Raises CompileError."""
-    data = read_rules_bytes(path)
-    before = decode_source(str(path), data)
-    after = format_source(str(path), before)
-    return FormattedFile(path, before, after, after.encode("utf-8") != data)
+    return format_bytes(path, read_rules_bytes(path))
+
+
+def format_bytes(path: Path, data: bytes) -> FormattedFile:
+    """Format a file's bytes (``-``: stdin). The result keeps the file's byte-order mark and
+    its line endings (CRLF when its first line ends with CRLF); ``before``/``after`` are the
+    texts as they would be on disk, less the byte-order mark."""
+    bom = data.startswith(b"\xef\xbb\xbf")
+    text = decode_source(str(path), data)
+    after = format_source(str(path), text)
+    first_end = text.find("\n")
+    if first_end > 0 and text[first_end - 1] == "\r":
+        after = after.replace("\n", "\r\n")
+    on_disk = (b"\xef\xbb\xbf" if bom else b"") + after.encode("utf-8")
+    return FormattedFile(path, text, after, on_disk != data, bom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,7 +461,14 @@ def format_paths(paths: Iterable[str | os.PathLike]) -> FormatReport:
     files: list[FormattedFile] = []
     failed: list[Path] = []
     diagnostics: list[Diagnostic] = []
-    for path in expand_paths(paths):
+    paths = list(paths)
+    found = expand_paths(paths)
+    if not found:
+        # As compile and check say it: an empty directory or a `*.rule` typo is an error.
+        where = ", ".join(map(str, paths)) or "."
+        diagnostics.append(error("E0007", "no rules files found", Span(where)))
+        return FormatReport((), tuple(Path(p) for p in paths), tuple(diagnostics))
+    for path in found:
         try:
             files.append(format_file(path))
         except CompileError as exc:
@@ -445,8 +482,8 @@ def unified_diff(result: FormattedFile) -> str:
     name = str(result.path)
     out: list[str] = []
     for line in difflib.unified_diff(
-        result.before.splitlines(keepends=True),
-        result.after.splitlines(keepends=True),
+        _lines(result.before),
+        _lines(result.after),
         fromfile=name,
         tofile=name,
     ):
@@ -456,9 +493,19 @@ def unified_diff(result: FormattedFile) -> str:
     return "".join(out)
 
 
+def _lines(text: str) -> list[str]:
+    """Lines as patch(1) counts them: only ``\\n`` ends one (``str.splitlines`` also splits on
+    form feeds, U+0085 and others, and the diff would not apply)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def write_formatted(result: FormattedFile) -> bool:
     """Replace the file atomically when formatting changes it; say whether it was written."""
     if not result.changed:
         return False
-    atomic_write(result.path, result.after.encode("utf-8"))
+    atomic_write(result.path, result.after_bytes())
     return True
