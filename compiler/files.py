@@ -10,6 +10,7 @@ temporary name in the same directory, is flushed, and is renamed over.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -44,3 +45,25 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
 def atomic_write(path: Path, data: bytes) -> None:
     with atomic_writer(path) as fh:
         fh.write(data)
+
+
+# Characters XML 1.0 cannot hold at all, not even as a character reference (C0 controls other
+# than tab, newline and carriage return; lone surrogates, which an undecodable file-name byte
+# becomes; U+FFFE and U+FFFF). A file name with ESC in it made GraphML and JUnit XML that no
+# parser reads (issue 16 F11). One character class: linear.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: show the byte it stood for
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def xml_text(value: str) -> str:
+    """``value`` with every character XML cannot carry written as ``\\x1b`` / ``\\uXXXX``;
+    the XML writer then escapes ``<``, ``&`` and quotes as usual."""
+    if _NOT_XML.search(value) is None:
+        return value
+    return _NOT_XML.sub(_xml_escape, value)

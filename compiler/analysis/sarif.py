@@ -8,6 +8,7 @@ Columns are Unicode code points with an exclusive end, as ``Span`` counts them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
@@ -29,8 +30,10 @@ def _uri(file: str, root: Path) -> str:
         rel = path.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError):
         rel = path.as_posix()
-    # A URI reference: a space or `#` in a file name must not start a fragment.
-    return quote(rel, safe="/")
+    # A URI reference: a space or `#` in a file name must not start a fragment. Quoted from
+    # the file name's bytes: a byte that is not UTF-8 (`x\xff.rules`, a lone surrogate in
+    # the str) becomes %FF instead of a UnicodeEncodeError (issue 16 F11).
+    return quote(os.fsencode(rel), safe="/")
 
 
 def _region(d: Diagnostic) -> dict:

@@ -24,6 +24,7 @@ from pathlib import PurePath
 import networkx as nx
 
 from compiler.decide.trie import DecisionTrie, _Node
+from compiler.files import xml_text
 from compiler.model.ir import Rule
 
 _GLOBS = frozenset("*?")
@@ -123,6 +124,10 @@ def _short(rule: Rule) -> str:
 # -- output -------------------------------------------------------------------------------
 
 
+def _xml_value(value: object) -> object:
+    return xml_text(value) if isinstance(value, str) else value
+
+
 def _quote(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
@@ -146,6 +151,16 @@ def _attr_list(attrs: dict, names: tuple[str, ...]) -> str:
 
 
 def to_graphml(g: nx.DiGraph) -> str:
+    """GraphML for ``g``; ids and string values pass through ``xml_text``, so a rule or file
+    name holding a control character still gives XML a parser reads."""
+    safe = nx.DiGraph()
+    safe.graph.update({k: _xml_value(v) for k, v in g.graph.items()})
+    for node_id, attrs in g.nodes(data=True):
+        safe.add_node(_xml_value(node_id), **{k: _xml_value(v) for k, v in attrs.items()})
+    for src, dst, attrs in g.edges(data=True):
+        safe.add_edge(
+            _xml_value(src), _xml_value(dst), **{k: _xml_value(v) for k, v in attrs.items()}
+        )
     buf = io.BytesIO()
-    nx.write_graphml(g, buf, encoding="utf-8", prettyprint=True)
+    nx.write_graphml(safe, buf, encoding="utf-8", prettyprint=True)
     return buf.getvalue().decode("utf-8")

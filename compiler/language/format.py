@@ -370,7 +370,7 @@ def format_source(path: str, text: str) -> str:
         pieces, end = _rule_pieces(src, rule)
         rule_starts.append(src.span_start(rule.span))
         rule_ends.append(end)
-        end_line = src.text.count("\n", 0, end) + 1
+        end_line = bisect.bisect_right(src.starts, end)  # the line holding offset `end`
         statement_ends.append((end, len(chunks), end_line))
         chunks.append(_Chunk(rule.span.line, end_line, tuple(_layout_rule(pieces))))
     # Which statement ends on each line (the first that does): a comment after it on that

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.emit.ram import Document
+from compiler.files import xml_text
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
 from compiler.language.sources import RULES_SUFFIX
 from compiler.model.glob import glob_match
@@ -416,6 +417,12 @@ def to_junit(run: TestRun) -> bytes:
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("errors", str(errors))
+    # File names, rule text and messages are user text: characters XML cannot carry (ESC, a
+    # file name's undecodable byte) are written escaped, or the report would not parse (F11).
+    for element in root.iter():
+        element.attrib.update({k: xml_text(v) for k, v in element.attrib.items()})
+        if element.text:
+            element.text = xml_text(element.text)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
