@@ -85,11 +85,15 @@ def test_every_format_reads_the_same_events(tmp_path, fmt, gz):
     path.write_bytes(gzip.compress(data) if gz else data)
     got = read_all(path, source=3)
     assert [e.action for e in got] == EXPECTED_ACTIONS
+    # Real line numbers: the line each element starts on (issue 16 item 5), not its index.
+    lines = [
+        i + 1 for i, ln in enumerate(data.split(b"\n")) if ln.strip() == b"{" and ln[:1] == b" "
+    ]
+    if fmt == "jsonl":
+        lines = [1, 2, 3, 4]
+    assert len(lines) == 4
     assert [(e.source, e.line, e.event_id) for e in got] == [
-        (3, 1, "a"),
-        (3, 2, "b"),
-        (3, 3, "c"),
-        (3, 4, "d"),
+        (3, line, ident) for line, ident in zip(lines, "abcd", strict=True)
     ]
     assert [e.recorded for e in got] == ["allow", "allow", "allow", "deny"]
 
@@ -106,7 +110,7 @@ def test_stdin_is_read_as_binary(monkeypatch, gz):
 def test_single_line_events_document_and_single_event_line(tmp_path):
     doc = tmp_path / "doc.json"
     doc.write_bytes(msgspec.json.encode({"Events": SAMPLE[:2]}) + b"\n")
-    assert [e.line for e in read_all(doc)] == [1, 2]
+    assert [e.line for e in read_all(doc)] == [1, 1]  # both on line 1, where they are
     one = tmp_path / "one.jsonl"
     one.write_bytes(msgspec.json.encode(SAMPLE[0]))  # no trailing newline
     assert [e.event_id for e in read_all(one)] == ["a"]
@@ -170,17 +174,18 @@ def test_broken_first_line_of_json_lines_is_one_malformed_line(tmp_path):
     assert [(type(e).__name__, e.line) for e in got] == [("Malformed", 1), ("TraceEvent", 2)]
 
 
-def test_malformed_array_elements_are_numbered_by_index(tmp_path):
+def test_malformed_array_elements_are_numbered_by_their_real_line(tmp_path):
     path = tmp_path / "t.json"
     items = [SAMPLE[0], 5, {"eventId": "x"}, {"eventName": "A", "userIdentity": []}, SAMPLE[1]]
-    path.write_bytes(msgspec.json.encode(items))
+    # One element per line after a `[` line and a blank one: lines 3..7, not indexes 1..5.
+    path.write_bytes(b"[\n\n" + b",\n".join(msgspec.json.encode(i) for i in items) + b"\n]\n")
     got = read_all(path)
     assert [(type(e).__name__, e.line) for e in got] == [
-        ("TraceEvent", 1),
-        ("Malformed", 2),
-        ("Malformed", 3),
+        ("TraceEvent", 3),
         ("Malformed", 4),
-        ("TraceEvent", 5),
+        ("Malformed", 5),
+        ("Malformed", 6),
+        ("TraceEvent", 7),
     ]
 
 
@@ -493,7 +498,7 @@ def test_byte_order_mark_is_ignored_whole_and_in_ranges(tmp_path):
 def test_one_event_pretty_printed_in_an_events_document(tmp_path):
     path = tmp_path / "t.json"
     path.write_bytes(b'{"Events": [\n' + msgspec.json.encode(SAMPLE[0]) + b"\n]}\n")
-    assert [(e.line, e.event_id) for e in read_all(path)] == [(1, "a")]
+    assert [(e.line, e.event_id) for e in read_all(path)] == [(2, "a")]
 
 
 def test_huge_one_line_document_is_sniffed_in_linear_time(tmp_path):

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compiler.cli.common import fail_at, rules_option
+from compiler.cli.common import fail, fail_at, rules_option
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
+from compiler.model.keys import ValueProblem, parse_utc_time
 from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
 from compiler.replay import TraceError
-from compiler.replay.simulate import Engines, StrictModeError, report_dict, simulate
+from compiler.replay.simulate import Engines, StrictModeError, Window, report_dict, simulate
+from compiler.replay.sources import expand, prune
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
@@ -38,7 +41,47 @@ EXIT_DENIED = 3
     multiple=True,
     required=True,
     help='ActionTrail events: JSON array, {"Events": …}, or JSON lines; .gz too; '
-    "'-' for stdin (repeatable).",
+    "'-' for stdin; a directory (recursive), a glob, or a URL (oss://, s3://… via fsspec) "
+    "(repeatable).",
+)
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events at or after TIME (ISO 8601 with an offset, or a date: midnight UTC); "
+    "delivery files named before it are not opened.",
+)
+@click.option(
+    "--until",
+    metavar="TIME",
+    help="Only events before TIME (as --since); delivery files named after it are not opened.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Local processes replaying splits in parallel.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: this process (or --jobs processes); dask: a Dask cluster.",
+)
+@click.option("--scheduler", metavar="ADDR", help="Dask scheduler address (--engine dask).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Start a local Dask cluster of N worker processes (--engine dask, no --scheduler).",
+)
+@click.option(
+    "--split-events",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="About this many events to a split (the unit of parallel work).",
 )
 @click.option(
     "--report",
@@ -49,7 +92,22 @@ EXIT_DENIED = 3
 @click.option("--strict", is_flag=True, help="Stop at the first malformed event (exit 1).")
 @click.option("--fail-on-deny", is_flag=True, help="Exit 3 when any event is denied.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table.")
-def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quiet) -> None:
+def command(
+    rules,
+    policy_files,
+    traces,
+    since,
+    until,
+    jobs,
+    engine,
+    scheduler,
+    workers,
+    split_events,
+    report_path,
+    strict,
+    fail_on_deny,
+    quiet,
+) -> None:
     """Replay recorded API calls through both engines and compare.
 
     Every event is decided by the decision trie and by an independent RAM policy evaluator
@@ -59,15 +117,36 @@ def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quie
     Exit: 0 no mismatch; 1 a mismatch (or an error); 3 with --fail-on-deny when an event is
     denied and there is no mismatch.
     """
+    if engine != "dask" and (scheduler or workers):
+        fail("--scheduler and --workers need --engine dask", 2)
+    if engine == "dask" and jobs > 1:
+        fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
+    window = Window(_time_option("--since", since), _time_option("--until", until))
     policy = compile_rules(rules)
     try:
         if policy_files:
-            engines = Engines(policy, RamEvaluator.from_files(policy_files))
+            RamEvaluator.from_files(policy_files)  # validates, with positions in errors
+            docs = [(str(p), json.loads(p.read_bytes().decode("utf-8-sig"))) for p in policy_files]
+            engines = Engines.for_policy(policy, docs)
         else:
             engines = Engines.for_policy(policy)
     except PolicyDocumentError as exc:
         fail_at(exc.location, exc.detail)
+    try:
+        expanded = expand(traces)
+    except TraceError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    sources, pruned = prune(expanded.sources, window.since, window.until)
+    if expanded.skipped and not quiet:
+        click.echo(
+            f"note: {len(expanded.skipped):,} file(s) without a trace suffix skipped "
+            f"(first: {expanded.skipped[0]!r})",
+            err=True,
+        )
+    runner = _runner(engine, jobs, scheduler, workers)
     stderr = Console(stderr=True)
+    options = {"strict": strict, "window": window, "split_events": split_events, "runner": runner}
     try:
         if stderr.is_terminal and not quiet:
             with Progress(
@@ -81,25 +160,78 @@ def command(rules, policy_files, traces, report_path, strict, fail_on_deny, quie
             ) as bar:
                 task = bar.add_task("replay", total=None)
                 result = simulate(
-                    traces,
-                    engines,
-                    strict=strict,
-                    progress=lambda n: bar.advance(task, n),
+                    sources, engines, progress=lambda n: bar.advance(task, n), **options
                 )
         else:
-            result = simulate(traces, engines, strict=strict)
+            result = simulate(sources, engines, **options)
     except (TraceError, StrictModeError) as exc:
         # Both already read `PATH[:LINE[:COL]]: error: message`.
         click.echo(str(exc), err=True)
         sys.exit(1)
     except OSError as exc:
         fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
-    data = report_dict(result, traces, engines)
+    except RuntimeError as exc:  # the dask extra missing
+        fail(str(exc))
+    data = report_dict(result, sources, engines)
+    data["files"] = {"read": len(sources), "pruned_by_name": pruned}
+    if not window.open:
+        data["window"] = {
+            "since": since and parse_time_text(since),
+            "until": until and parse_time_text(until),
+            "outside": result.outside_window,
+        }
     if report_path is not None:
         atomic_write(report_path, (json.dumps(data, indent=2) + "\n").encode())
     if not quiet:
         print_summary(data)
+    if result.decided == 0:
+        click.echo(_nothing_decided(result, sources), err=True)
+        sys.exit(1)
     if result.mismatches:
         sys.exit(EXIT_MISMATCH)
     if fail_on_deny and result.denied:
         sys.exit(EXIT_DENIED)
+
+
+def parse_time_text(text: str) -> str:
+    """``--since``/``--until`` as given → RAM's UTC form (a date alone is midnight UTC)."""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        text += "T00:00:00Z"
+    return parse_utc_time(text)
+
+
+def _time_option(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(parse_time_text(text))
+    except ValueProblem as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
+
+
+def _runner(engine: str, jobs: int, scheduler: str | None, workers: int | None):
+    from compiler.replay import cluster
+
+    if engine == "dask":
+        return cluster.dask_runner(scheduler, workers)
+    return cluster.process_runner(jobs) if jobs > 1 else None
+
+
+def _nothing_decided(result, sources) -> str:
+    """Why no event was decided: exit 1, not a clean report of nothing (issue 16 item 3)."""
+    where = sources[0].path if len(sources) == 1 else f"{len(sources)} files"
+    if not sources:
+        return "error: no trace file to read"
+    if result.malformed:
+        s, line, reason = result.malformed_examples[0]
+        first = sources[s].path if 0 <= s < len(sources) else where
+        return (
+            f"{where}: error: no event could be decided: {result.malformed:,} malformed "
+            f"(first at {first}:{line}: {reason}); is this an ActionTrail trace?"
+        )
+    if result.outside_window:
+        return (
+            f"{where}: error: no event could be decided: all {result.outside_window:,} "
+            "events are outside --since/--until"
+        )
+    return f"{where}: error: no event could be decided: the trace holds no events"

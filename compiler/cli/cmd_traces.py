@@ -9,6 +9,7 @@ import click
 from compiler.catalog import default_catalog
 from compiler.policy import compile_rules
 from compiler.replay import generate_events, write_trace
+from compiler.replay.generate import write_delivery_tree
 
 
 @click.group("traces")
@@ -29,9 +30,9 @@ def command() -> None:
 )
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     required=True,
-    help="Output file; .gz compresses.",
+    help="Output file (.gz compresses); with --layout actiontrail-oss, the root directory.",
 )
 @click.option(
     "--rules",
@@ -44,14 +45,55 @@ def command() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "array"]), default="jsonl", show_default=True
 )
-def generate(count: int, seed: int, out: Path, rules: tuple[Path, ...], fmt: str) -> None:
+@click.option(
+    "--layout",
+    type=click.Choice(["file", "actiontrail-oss"]),
+    default="file",
+    show_default=True,
+    help="file: one trace file; actiontrail-oss: gzip'd arrays in ActionTrail's OSS delivery "
+    "tree (AliyunLogs/Actiontrail/[rd/account/]region/YYYY/MM/DD/…).",
+)
+@click.option(
+    "--accounts",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="actiontrail-oss: accounts (more than 1: a multi-account trail's tree).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="actiontrail-oss: days the events are spread over.",
+)
+@click.option(
+    "--per-file",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="actiontrail-oss: events in one delivery file at most.",
+)
+def generate(
+    count: int,
+    seed: int,
+    out: Path,
+    rules: tuple[Path, ...],
+    fmt: str,
+    layout: str,
+    accounts: int,
+    days: int,
+    per_file: int,
+) -> None:
     """Write COUNT realistic events: many principals and AccessKeys, a skewed mix of
     operations, IPs inside and outside corporate ranges, with and without MFA; calls by
     leaked keys that the rules deny carry the recorded `Forbidden` leaked-key error.
 
     \b
-    Example:
+    Examples:
       ramguard traces generate --events 100000 --seed 7 --out /tmp/trace.jsonl
+      ramguard traces generate --events 200000 --layout actiontrail-oss \\
+          --accounts 3 --days 2 --out /tmp/trail
     """
     policy = compile_rules(rules)
 
@@ -59,5 +101,11 @@ def generate(count: int, seed: int, out: Path, rules: tuple[Path, ...], fmt: str
         return policy.decide(action).denied
 
     events = generate_events(count, seed, default_catalog(), denied)
+    if layout == "actiontrail-oss":
+        files = write_delivery_tree(
+            out, events, accounts=accounts, days=days, seed=seed, per_file=per_file, total=count
+        )
+        click.echo(f"wrote {count:,} events in {len(files):,} delivery files under {out}", err=True)
+        return
     write_trace(out, events, fmt=fmt)
     click.echo(f"wrote {count:,} events to {out}", err=True)

@@ -230,6 +230,11 @@ class DecisionTrie:
         # one dict lookup (DESIGN.md: at most 3x a bare dict.get).
         self._ready: dict[str, Decision] = {}
 
+    def __reduce__(self):
+        # Pickled as its rules: the tries, compiled tests (closures) and memo are rebuilt
+        # where it is unpickled, so a replay worker gets the trie without the sender's memo.
+        return (DecisionTrie, (self.rules,))
+
     def nodes(self) -> list[_Node]:
         return self._actions.nodes()
 

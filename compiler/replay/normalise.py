@@ -123,10 +123,14 @@ _BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: F
 class Mapper:
     """Turns a decoded event into a TraceEvent; caches the service lookup per (host, name)."""
 
-    __slots__ = ("_catalog", "_services")
+    __slots__ = ("_catalog", "_services", "account", "region")
 
-    def __init__(self, catalog) -> None:
+    def __init__(self, catalog, account: str | None = None, region: str | None = None) -> None:
         self._catalog = catalog
+        # From an ActionTrail delivery path (sources.Source): used when an event lacks its
+        # own userIdentity.accountId / acsRegion.
+        self.account = account
+        self.region = region
         self._services: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple[str | None, str | None]:
@@ -165,7 +169,9 @@ class Mapper:
             if access_key:
                 context[_ACCESS_ID] = access_key
             if ident.type is not None:
-                principal = principal_arn(ident.type, ident.accountId, ident.userName)
+                principal = principal_arn(
+                    ident.type, ident.accountId or self.account, ident.userName
+                )
                 if principal is not None:
                     context[_PRINCIPAL] = principal
             session = ident.sessionContext

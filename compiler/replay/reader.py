@@ -1,18 +1,31 @@
 """Read ActionTrail events into ``TraceEvent`` requests.
 
 Inputs: a JSON array of events, an object with ``Events`` (LookupEvents output), or JSON lines;
-any of them gzip'd (``.gz`` suffix or gzip magic bytes); ``-`` is stdin. JSON lines stream in
-chunks, so memory does not grow with the file; arrays and ``Events`` documents are read whole
-(ActionTrail's own delivery files are small gzip'd arrays).
+any of them gzip'd (``.gz`` suffix or gzip magic bytes); ``-`` is stdin; a URL
+(``oss://``, ``s3://``, ``memory://`` …) is opened through fsspec (``sources.open_binary``).
+JSON lines and arrays stream in chunks (``arrays.stream_array``), so memory does not grow with
+the file; an ``Events`` document is read whole (LookupEvents pages are small) up to
+``MAX_DOCUMENT``.
 
 A bad event is a ``Malformed`` value with its line and a short reason, never an exception: one
-broken line in months of logs must not stop a replay. Only problems with the file itself (not
-found, gzip corrupt, a broken top-level document) raise ``TraceError``.
+broken line in months of logs must not stop a replay. Malformed events include: invalid JSON,
+wrong field types, a line longer than ``MAX_LINE`` (skipped in linear time, issue 16 F6), an
+event nested deeper than ``arrays.MAX_DEPTH`` (F2: counted whatever Python's stack depth is),
+and an ``eventTime`` that is not the ISO 8601 UTC time rules accept (``2026-12-01T00:00:01Z``
+or with an offset; at most 6 fractional digits). A key repeated in one event object keeps its
+last value (msgspec's rule, as Python's ``json``); ActionTrail never writes one, and detecting
+it would cost a second parse of every event. Only problems with the file itself (not found,
+gzip corrupt, a broken array) raise ``TraceError``.
 
 Format detection looks at content, not names: first non-space byte ``[`` → array; ``{`` → the
 first line alone is decoded: an object without ``Events``, or one followed by more lines, means
-JSON lines; otherwise the whole input is one ``{"Events": [...]}`` document. Anything else is
-read as JSON lines, so every bad line is reported where it is.
+JSON lines; an undecodable first line is the opening of an ``Events`` document only when it is
+``{`` or starts ``{"Events"`` and the next line is not itself an event (F13); otherwise the
+file is JSON lines and the first line one malformed event. Line numbers are real lines, for
+array elements too (the line of the element's first byte).
+
+Account and region: an ActionTrail delivery file's path names them (``sources.Source``); the
+reader passes them to the ``Mapper`` for events that lack them.
 """
 
 from __future__ import annotations
@@ -23,15 +36,19 @@ import re
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
+from compiler.replay.arrays import MAX_DEPTH, ArrayError, stream_array, too_deep
 from compiler.replay.events import Malformed, TraceEvent
 from compiler.replay.normalise import Event as _Event
 from compiler.replay.normalise import EventsDocument as _EventsDocument
 from compiler.replay.normalise import Mapper as _Mapper
+from compiler.replay.sources import TraceError, is_url, open_binary
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -39,44 +56,42 @@ _WS = b" \t\r\n"
 # Big enough that per-chunk work (split, list) is noise next to decoding, small enough that
 # memory stays flat and a byte range does not over-read much.
 _CHUNK = 256 * 1024
+MAX_LINE = 16 * 1024 * 1024
+"""A longer JSON line is one malformed event, skipped without being held (issue 16 F6)."""
+MAX_DOCUMENT = 256 * 1024 * 1024
+"""An ``Events`` document is read whole; a bigger one is refused (arrays and lines stream)."""
+# A valid JSON value no longer than this cannot nest deeper than MAX_DEPTH (each level is a
+# bracket pair), so only longer events need the depth check.
+_DEEP_MIN = 2 * MAX_DEPTH
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
+_FRACTION = re.compile(r"\.[0-9]{7,}")
 _NON_WS = re.compile(rb"[^ \t\r\n]")
-
-
-class TraceError(Exception):
-    """A problem with a trace file as a whole; renders as ``path[:LINE:COL]: error: message``."""
-
-    def __init__(
-        self, path: str | Path, message: str, line: int | None = None, col: int | None = None
-    ):
-        super().__init__(message)
-        self.path = _display(path)
-        self.message = message
-        self.line = line
-        self.col = col
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return f"{self.path}: error: {self.message}"
-        return f"{self.path}:{self.line}:{self.col or 1}: error: {self.message}"
+# What rules accept as a time (model.keys.parse_utc_time): date, `T`, time, at most 6
+# fractional digits, and `Z` or an offset. Fixed shape: no backtracking on user text.
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 # Only the fields the simulator uses are declared: msgspec skips the rest without building
 # them, and checks the types of these (a non-object userIdentity is a Malformed event).
 # gc=False: these never form cycles, and untracked structs are cheaper to create.
 _EVENT = msgspec.json.Decoder(_Event)
-_ARRAY = msgspec.json.Decoder(list[msgspec.Raw])
 _EVENTS_DOC = msgspec.json.Decoder(_EventsDocument)
+_EVENTS_RAW = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ANY = msgspec.json.Decoder()
-_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def _reason(exc: Exception) -> str:
     """msgspec's message, shortened and lowercased: `expected `str | null`, got `int` - at…`."""
     if isinstance(exc, UnicodeDecodeError):
         return "invalid UTF-8"
+    if isinstance(exc, RecursionError):
+        return _TOO_DEEP
     msg = str(exc)
     if msg.startswith("JSON is malformed: "):
         msg = "invalid JSON: " + msg[len("JSON is malformed: ") :]
@@ -89,6 +104,21 @@ def _reason(exc: Exception) -> str:
 
 def _display(path: str | Path) -> str:
     return "<stdin>" if str(path) == "-" else str(path)
+
+
+@lru_cache(maxsize=4096)
+def time_problem(text: str) -> str | None:
+    """Why ``eventTime`` is not a time rules would accept, or None when it is one."""
+    if _TIME.fullmatch(text) is None:
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        if _TIME.fullmatch(_FRACTION.sub(".0", text)) is not None:
+            return f"eventTime `{shown}` has more than 6 fractional digits"
+        return f"eventTime `{shown}` is not an ISO 8601 time with an offset (2026-12-01T00:00:01Z)"
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return f"eventTime `{text}` is not a valid date and time"
+    return None
 
 
 # --- opening -------------------------------------------------------------------------------
@@ -115,6 +145,13 @@ def _open_raw(path: str | Path) -> BinaryIO:
     if str(path) == "-":
         stdin = sys.stdin
         return getattr(stdin, "buffer", stdin)
+    if is_url(str(path)):
+        try:
+            return open_binary(str(path))
+        except FileNotFoundError:
+            raise TraceError(path, "no such file") from None
+        except (OSError, ValueError, ImportError) as exc:
+            raise TraceError(path, f"cannot open: {exc}") from None
     try:
         return open(path, "rb")  # closed by the caller's finally
     except FileNotFoundError:
@@ -145,18 +182,28 @@ def _chunks(path: str | Path, raw: BinaryIO) -> Iterator[bytes]:
         raise TraceError(path, f"cannot decompress: {exc}") from None
 
 
-def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes]:
-    """(format, bytes read so far): ``array``, ``events``, ``jsonl`` or ``empty``.
+def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes, int, int]:
+    """(format, bytes read so far, offset of the first non-blank byte in them, its line).
 
-    Reads only as far as it must (usually one chunk). Every scan starts where the last one
-    stopped, so a huge one-line document costs linear time here, not quadratic.
+    ``array``, ``events``, ``jsonl`` or ``empty``. Reads only as far as it must (usually one
+    chunk), never more than ``MAX_LINE`` past the first non-blank byte, and drops leading
+    blank space as it goes (a file of spaces does not fill memory). Every scan starts where
+    the last one stopped: linear time, whatever the shape.
     """
     buf = bytearray()
+    skipped_lines = 0
 
     def more() -> bool:
         chunk = next(chunks, b"")
         buf.extend(chunk)
         return bool(chunk)
+
+    def line_end(pos: int) -> int:
+        while (nl := buf.find(b"\n", pos)) == -1:
+            pos = len(buf)
+            if pos - first > MAX_LINE or not more():
+                return len(buf)
+        return nl
 
     def non_blank(pos: int) -> int:
         while (m := _NON_WS.search(buf, pos)) is None:
@@ -165,43 +212,67 @@ def _sniff(chunks: Iterator[bytes]) -> tuple[str, bytes]:
                 return -1
         return m.start()
 
-    def line_end(pos: int) -> int:
-        while (nl := buf.find(b"\n", pos)) == -1:
-            pos = len(buf)
-            if not more():
-                return len(buf)
-        return nl
-
     while len(buf) < len(_BOM) and more():
         pass
-    skip = len(_BOM) if buf.startswith(_BOM) else 0
-    first = non_blank(skip)
+    if buf.startswith(_BOM):
+        del buf[: len(_BOM)]
+    while (m := _NON_WS.search(buf)) is None:
+        skipped_lines += buf.count(b"\n")
+        # Keep the tail: it is blank, but JSON lines number from the file's first line.
+        buf.clear()
+        if not more():
+            return "empty", b"", 0, 1
+    first = m.start()
+    line = skipped_lines + buf.count(b"\n", 0, first) + 1
     fmt = "jsonl"
-    if first == -1:
-        fmt = "empty"
-    elif buf[first] == ord("["):
+    if buf[first] == ord("["):
         # An array document, unless its first line is a whole JSON value with more lines
         # after it: then it is JSON lines whose first event is not an object.
         end = line_end(first)
         fmt = "array"
-        if non_blank(end) != -1 and _decodes(bytes(buf[first:end])):
+        if end - first <= MAX_LINE and _decodes(bytes(buf[first:end])) and non_blank(end) != -1:
             fmt = "jsonl"
     elif buf[first] == ord("{"):
         end = line_end(first)
-        line = bytes(buf[first:end])
-        obj = _decoded_object(line)
+        head = bytes(buf[first:end]) if end - first <= MAX_LINE else b""
+        obj = _decoded_object(head)
         second = non_blank(end)
         if obj is not None:
             # An event, or an Events document followed by more lines (then: JSON lines).
             fmt = "jsonl" if "Events" not in obj or second != -1 else "events"
-        elif line.strip() == b"{" or b'"Events"' in line:
-            # The opening of a pretty-printed (or truncated one-line) Events document.
+        elif _opens_events(head) == "array" or (
+            _opens_events(head) and not _is_event_line(buf, second)
+        ):
+            # The opening of a pretty-printed (or truncated one-line) Events document; not
+            # when the next line is an event: then this is a broken first line (F13).
             fmt = "events"
-        else:
-            # Anything else that does not decode is a bad first event of JSON lines: reported
-            # by its line with the rest of the file read, never a reason to reject the file.
-            fmt = "jsonl"
-    return fmt, bytes(buf[skip:])
+    if fmt == "jsonl":
+        # The line of buf[0]: JSON lines are numbered from there.
+        return fmt, bytes(buf), first, skipped_lines + 1
+    return fmt, bytes(buf), first, line
+
+
+def _opens_events(line: bytes) -> str | None:
+    """``array`` for a line that is exactly ``{"Events": [``; ``maybe`` for ``{`` alone or a
+    line starting ``{"Events"``; None otherwise."""
+    text = line.strip(_WS)
+    if text == b"{":
+        return "maybe"
+    rest = text[1:].lstrip(_WS)
+    if not rest.startswith(b'"Events"'):
+        return None
+    rest = rest[len(b'"Events"') :].lstrip(_WS)
+    if rest.startswith(b":") and rest[1:].strip(_WS) == b"[":
+        return "array"
+    return "maybe"
+
+
+def _is_event_line(buf: bytearray, start: int) -> bool:
+    if start == -1:
+        return False
+    end = buf.find(b"\n", start)
+    obj = _decoded_object(bytes(buf[start : len(buf) if end == -1 else end]))
+    return obj is not None and "eventName" in obj
 
 
 def _decodes(line: bytes) -> bool:
@@ -213,6 +284,8 @@ def _decodes(line: bytes) -> bool:
 
 
 def _decoded_object(line: bytes) -> dict | None:
+    if not line:
+        return None
     try:
         value = _ANY.decode(line)
     except _DECODE_ERRORS:
@@ -223,55 +296,132 @@ def _decoded_object(line: bytes) -> dict | None:
 # --- decoding ------------------------------------------------------------------------------
 
 
+def _event(raw: bytes, source: int, lineno: int, build) -> TraceEvent | Malformed | None:
+    """One event's bytes → its TraceEvent, a Malformed note, or None for a blank line."""
+    try:
+        ev = _EVENT.decode(raw)
+    except _DECODE_ERRORS as exc:
+        # Checked only on failure: blank lines are rare, strip() on every line is not.
+        if raw.strip(_WS):
+            return Malformed(source, lineno, _reason(exc))
+        return None
+    if len(raw) > _DEEP_MIN and too_deep(raw):
+        return Malformed(source, lineno, _TOO_DEEP)
+    if ev.eventTime is not None and (problem := time_problem(ev.eventTime)) is not None:
+        return Malformed(source, lineno, problem)
+    return build(ev, source, lineno)
+
+
 def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mapper):
-    decode = _EVENT.decode
     build = mapper.build
+    decode = _EVENT.decode
     lineno = first_line - 1
-    rest = b""
+    # The line being assembled across chunks: pieces, not `rest + chunk` (quadratic for a
+    # long line); once past MAX_LINE the pieces are dropped and the line only counted.
+    pending: list[bytes] = []
+    pending_len = 0
+    too_long = False
     # The trailing b"\n" flushes a last line that has no newline of its own.
     for chunk in itertools.chain(chunks, (b"\n",)):
-        lines = (rest + chunk).split(b"\n") if rest else chunk.split(b"\n")
-        rest = lines.pop()
+        if b"\n" not in chunk:
+            if not too_long:
+                pending_len += len(chunk)
+                if pending_len > MAX_LINE:
+                    too_long, pending = True, []
+                else:
+                    pending.append(chunk)
+            continue
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if pending or too_long:
+            head = lines[0]
+            lineno += 1
+            if too_long or pending_len + len(head) > MAX_LINE:
+                yield Malformed(source, lineno, f"line longer than {MAX_LINE:,} bytes")
+            else:
+                item = _event(b"".join([*pending, head]), source, lineno, build)
+                if item is not None:
+                    yield item
+            lines = lines[1:]
+            pending, pending_len, too_long = [], 0, False
         for raw in lines:
             lineno += 1
             try:
                 ev = decode(raw)
-            except _DECODE_ERRORS as exc:
-                # Checked only on failure: blank lines are rare, strip() on every line is not.
-                if raw.strip(_WS):
-                    yield Malformed(source, lineno, _reason(exc))
+            except _DECODE_ERRORS:
+                item = _event(raw, source, lineno, build)
+                if item is not None:
+                    yield item
+                continue
+            if (len(raw) > _DEEP_MIN and too_deep(raw)) or (
+                ev.eventTime is not None and time_problem(ev.eventTime) is not None
+            ):
+                yield _event(raw, source, lineno, build)
                 continue
             yield build(ev, source, lineno)
+        if tail:
+            pending, pending_len = [tail], len(tail)
 
 
-def _document(path, data: bytes, fmt: str, source: int, mapper: _Mapper):
+def _elements(path, items: Iterator[tuple[int, bytes | None]], source: int, mapper: _Mapper):
+    build = mapper.build
     try:
-        items = _ARRAY.decode(data) if fmt == "array" else _EVENTS_DOC.decode(data).Events
+        for line, raw in items:
+            if raw is None:
+                yield Malformed(source, line, _TOO_DEEP)
+                continue
+            item = _event(raw, source, line, build)
+            if item is not None:
+                yield item
+    except ArrayError as exc:
+        raise TraceError(path, exc.message, *exc.where) from None
+
+
+def _document(path, head: bytes, first: int, line: int, chunks, source: int, mapper: _Mapper):
+    """An ``Events`` document: read whole (bounded), checked, then its array streamed."""
+    parts = [head]
+    size = len(head)
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_DOCUMENT:
+            raise TraceError(
+                path,
+                f"an `Events` document larger than {MAX_DOCUMENT // (1024 * 1024)} MiB is not "
+                "read; give JSON lines or a JSON array",
+            )
+        parts.append(chunk)
+    data = b"".join(parts)
+    try:
+        _EVENTS_DOC.decode(data)
+        fields = _EVENTS_RAW.decode(data)
     except msgspec.ValidationError as exc:
-        if fmt == "events" and "missing required field" in str(exc):
+        if "missing required field" in str(exc):
             raise TraceError(
                 path, "expected a JSON array of events, an object with `Events`, or JSON lines"
             ) from None
         raise TraceError(path, _reason(exc)) from None
     except _DECODE_ERRORS as exc:
-        line, col = _position(data, exc)
+        where = _position(data, exc)
         # The byte offset is in LINE:COL already.
-        raise TraceError(path, _BYTE_POS.sub("", _reason(exc)).rstrip(), line, col) from None
-    for index, raw in enumerate(items, 1):
-        try:
-            ev = _EVENT.decode(raw)
-        except _DECODE_ERRORS as exc:
-            yield Malformed(source, index, _reason(exc))
-            continue
-        yield mapper.build(ev, source, index)
+        raise TraceError(path, _BYTE_POS.sub("", _reason(exc)).rstrip(), *where) from None
+    # Where the Events array starts: its bytes cannot occur earlier inside a string (they
+    # hold unescaped quotes) — the first occurrence is the value itself.
+    events = bytes(fields["Events"])
+    at = data.find(events)
+    items = stream_array(iter(()), data[: at + len(events)], at, *_line_col(data, at))
+    yield from _elements(path, items, source, mapper)
 
 
 def _position(data: bytes, exc: Exception) -> tuple[int | None, int | None]:
     """1-based line and column of a top-level decode error (end of input when truncated)."""
-    if isinstance(exc, UnicodeDecodeError):
+    if isinstance(exc, UnicodeDecodeError | RecursionError):
         return None, None
     m = _BYTE_POS.search(str(exc))
     pos = min(int(m.group(1)), len(data)) if m else len(data)
+    return _line_col(data, pos)
+
+
+def _line_col(data: bytes, pos: int) -> tuple[int, int]:
     line = data.count(b"\n", 0, pos) + 1
     col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
     return line, col
@@ -280,25 +430,37 @@ def _position(data: bytes, exc: Exception) -> tuple[int | None, int | None]:
 # --- public --------------------------------------------------------------------------------
 
 
-def read_events(path: str | Path, source: int, catalog) -> Iterator[TraceEvent | Malformed]:
-    """Every event of one trace file, in file order; ``-`` reads binary stdin."""
+def read_events(
+    path: str | Path,
+    source: int,
+    catalog,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+) -> Iterator[TraceEvent | Malformed]:
+    """Every event of one trace file, in file order; ``-`` reads binary stdin. ``account``
+    and ``region`` (from a delivery path) fill in what an event does not say."""
     raw = _open_raw(path)
     try:
         chunks = _chunks(path, raw)
-        fmt, head = _sniff(chunks)
-        mapper = _Mapper(catalog)
+        fmt, head, first, line = _sniff(chunks)
+        mapper = _Mapper(catalog, account=account, region=region)
         if fmt == "jsonl":
-            yield from _jsonl(itertools.chain((head,), chunks), source, 1, mapper)
-        elif fmt != "empty":
-            yield from _document(path, head + b"".join(chunks), fmt, source, mapper)
+            yield from _jsonl(itertools.chain((head,), chunks), source, line, mapper)
+        elif fmt == "array":
+            col = first - head.rfind(b"\n", 0, first)
+            items = stream_array(chunks, head, first, line, col)
+            yield from _elements(path, items, source, mapper)
+        elif fmt == "events":
+            yield from _document(path, head, first, line, chunks, source, mapper)
     finally:
         if str(path) != "-":
             raw.close()
 
 
 def is_plain_jsonl(path: str | Path) -> bool:
-    """True for an uncompressed JSON-lines file: the only input a byte range can cut."""
-    if str(path) == "-" or str(path).endswith(".gz"):
+    """True for an uncompressed local JSON-lines file: the only input a byte range can cut."""
+    if str(path) == "-" or str(path).endswith(".gz") or is_url(str(path)):
         return False
     raw = _open_raw(path)
     try:
@@ -313,12 +475,13 @@ def is_plain_jsonl(path: str | Path) -> bool:
 def split_points(path: str | Path, target_bytes: int) -> list[tuple[int, int, int]]:
     """(start, end, first_line) byte ranges of about ``target_bytes``, cut after a newline.
 
-    Only uncompressed JSON lines are cut; any other input (gzip, array, ``Events``, stdin) is
-    one range ``(0, size, 1)`` that ``read_jsonl_range`` reads with ``read_events``.
+    Only uncompressed JSON lines are cut; any other input (gzip, array, ``Events``, stdin,
+    a URL) is one range ``(0, size, 1)`` that ``read_jsonl_range`` reads with
+    ``read_events``.
     """
     if target_bytes <= 0:
         raise ValueError("target_bytes must be positive")
-    if str(path) == "-":
+    if str(path) == "-" or is_url(str(path)):
         return [(0, 0, 1)]
     if not is_plain_jsonl(path):
         return [(0, Path(path).stat().st_size, 1)]
@@ -342,7 +505,15 @@ def split_points(path: str | Path, target_bytes: int) -> list[tuple[int, int, in
 
 
 def read_jsonl_range(
-    path: str | Path, source: int, start: int, end: int, first_line: int, catalog
+    path: str | Path,
+    source: int,
+    start: int,
+    end: int,
+    first_line: int,
+    catalog,
+    *,
+    account: str | None = None,
+    region: str | None = None,
 ) -> Iterator[TraceEvent | Malformed]:
     """Events in bytes [start, end) of an uncompressed JSON-lines file, lines numbered from
     ``first_line``; ``start`` must be a line start (``split_points`` gives such ranges).
@@ -353,7 +524,7 @@ def read_jsonl_range(
     if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
-        yield from read_events(path, source, catalog)
+        yield from read_events(path, source, catalog, account=account, region=region)
         return
     with open(path, "rb") as f:
         f.seek(start)
@@ -365,4 +536,5 @@ def read_jsonl_range(
                 left -= len(chunk)
                 yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
-        yield from _jsonl(chunks(), source, first_line, _Mapper(catalog))
+        mapper = _Mapper(catalog, account=account, region=region)
+        yield from _jsonl(chunks(), source, first_line, mapper)

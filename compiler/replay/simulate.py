@@ -1,14 +1,23 @@
 """Replay recorded ActionTrail events through both engines and count what they decide.
 
-The replay is split so that it can later run on a cluster unchanged:
+The replay is split so that it runs anywhere unchanged:
 
-    plan(sources)               → [Split]           pure: sorted inputs → byte ranges
-    replay_split(split, engines) → PartialReport     streams one split in constant memory
-    PartialReport.merge(other)  → PartialReport     associative and commutative
+    plan(sources)                → [Split]          pure: sorted inputs → groups of files / ranges
+    replay_split(split, engines) → PartialReport    streams one split in constant memory
+    PartialReport.merge(other)   → PartialReport    associative and commutative
 
-One process folds the splits in order (``simulate``). Everything a PartialReport holds merges
-exactly: integer counts, fixed-bucket latency histograms, and the first N examples chosen by
-input position (source index, line), never by arrival order.
+``simulate`` plans, then runs the splits in this process, in ``--jobs`` local processes or on
+Dask (``compiler.replay.cluster``), and folds the partial reports in whatever order they
+finish. Everything a PartialReport holds merges exactly: integer counts, fixed-bucket latency
+histograms, and the first N examples chosen by input position (source index, line), never by
+arrival order — so the report is the same bytes (timing fields aside) for any number of
+workers and any completion order.
+
+Splits are sized in events, not files: an ActionTrail delivery file's name gives its event
+count; other files are estimated from their size (``_BYTES_PER_EVENT``). Consecutive files
+(in sorted order) are grouped until a split holds about ``SPLIT_EVENTS``; a big uncompressed
+JSON-lines file is cut into byte ranges that start on a line. Nothing depends on the number
+of workers, so the same inputs always give the same splits.
 
 Timing: two clock reads cost more than a warm trie decision, so decisions are timed in
 batches (decisions/s) and only every ``SAMPLE_EVERY``-th one is timed alone (p50/p99), with
@@ -21,17 +30,26 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from datetime import datetime
+from functools import lru_cache
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
-from compiler.replay import Malformed, TraceEvent, read_jsonl_range, split_points
+from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range, split_points
+from compiler.replay.sources import Source, delivery_info
 
 EXAMPLES = 20
 SAMPLE_EVERY = 16
 BATCH = 2048
+SPLIT_EVENTS = 100_000
+"""About this many events to a split: a few seconds of work, so that scheduling is noise."""
 SPLIT_BYTES = 64 * 1024 * 1024
+MAX_PARTS = 2_000
+"""Files in one split at most: a task's arguments stay small."""
+# Measured on generated traces (~770 B an event as JSON, ~130 B gzip'd); only for sizing.
+_BYTES_PER_EVENT = 770
+_GZIP_BYTES_PER_EVENT = 130
 ENGINES = ("trie", "ram")
 
 # Latency histogram: 32 exact buckets for 0–31 ns, then 16 buckets per power of two (about
@@ -57,23 +75,96 @@ def bucket_value(index: int) -> float:
 
 
 @dataclass(frozen=True, slots=True, order=True)
-class Split:
+class Part:
+    """One file, or one byte range of a big uncompressed JSON-lines file."""
+
     source: int
     """Index of the input in the sorted source list."""
     path: str
     start: int
     end: int
     first_line: int
+    account: str | None = None
+    region: str | None = None
 
 
-def plan(sources: Sequence[str], split_bytes: int = SPLIT_BYTES) -> list[Split]:
-    """Cut the (sorted) inputs into splits; big uncompressed JSON-lines files into byte ranges
-    that start on a line."""
-    out: list[Split] = []
-    for index, path in enumerate(sorted(sources)):
-        for start, end, first in split_points(path, split_bytes):
-            out.append(Split(index, str(path), start, end, first))
-    return out
+@dataclass(frozen=True, slots=True, order=True)
+class Split:
+    index: int
+    parts: tuple[Part, ...]
+    events: int
+    """Estimated events (from names or sizes): for progress and for sizing only."""
+
+
+def _estimate(src: Source) -> int:
+    if src.count is not None:
+        return src.count
+    if src.size is None:
+        return SPLIT_EVENTS  # stdin: unknown, one split of its own
+    per = _GZIP_BYTES_PER_EVENT if src.path.endswith(".gz") else _BYTES_PER_EVENT
+    return max(1, src.size // per)
+
+
+def as_sources(sources: Sequence[str | Source]) -> list[Source]:
+    """Sorted ``Source`` values; plain paths are stat'ed here (``sources.expand`` lists
+    directories, globs and URLs)."""
+    out: list[Source] = []
+    for s in sources:
+        if isinstance(s, Source):
+            out.append(s)
+            continue
+        path = os.fspath(s)
+        info = delivery_info(path)
+        size = info.size
+        if path != "-" and "://" not in path and (size is None or info.count is None):
+            size = os.stat(path).st_size
+        out.append(Source(path, size, info.account, info.region, info.stamp, info.count))
+    return sorted(out)
+
+
+def plan(
+    sources: Sequence[str | Source],
+    split_bytes: int = SPLIT_BYTES,
+    split_events: int = SPLIT_EVENTS,
+) -> list[Split]:
+    """Cut the sorted inputs into splits of about ``split_events`` events: consecutive
+    small files grouped, big uncompressed JSON-lines files cut into byte ranges (of about
+    ``split_bytes``) that start on a line. A pure function of the inputs and the two sizes."""
+    splits: list[Split] = []
+    parts: list[Part] = []
+    weight = 0
+
+    def close() -> None:
+        nonlocal parts, weight
+        if parts:
+            splits.append(Split(len(splits), tuple(parts), weight))
+        parts, weight = [], 0
+
+    for index, src in enumerate(as_sources(sources)):
+        events = _estimate(src)
+        big = (
+            src.size is not None
+            and src.size > split_bytes
+            and not src.path.endswith(".gz")
+            and "://" not in src.path
+        )
+        if big:
+            ranges = split_points(src.path, split_bytes)
+            if len(ranges) > 1:
+                close()
+                for start, end, first in ranges:
+                    part = Part(index, src.path, start, end, first, src.account, src.region)
+                    splits.append(
+                        Split(len(splits), (part,), max(1, (end - start) // _BYTES_PER_EVENT))
+                    )
+                continue
+        if parts and (weight + events > split_events or len(parts) >= MAX_PARTS):
+            close()
+        # end -1: the whole file, read as it is (gzip, array, stream…).
+        parts.append(Part(index, src.path, 0, -1, 1, src.account, src.region))
+        weight += events
+    close()
+    return splits
 
 
 @dataclass
@@ -126,6 +217,8 @@ class PartialReport:
     allowed: int = 0
     unmapped: int = 0
     mismatches: int = 0
+    outside_window: int = 0
+    """Events read but outside --since/--until (not in ``events``)."""
     malformed_examples: list[tuple] = field(default_factory=list)
     """(source, line, reason), the first by position."""
     mismatch_examples: list[tuple] = field(default_factory=list)
@@ -158,6 +251,7 @@ class PartialReport:
             allowed=self.allowed + other.allowed,
             unmapped=self.unmapped + other.unmapped,
             mismatches=self.mismatches + other.mismatches,
+            outside_window=self.outside_window + other.outside_window,
             malformed_examples=_first(self.malformed_examples, other.malformed_examples),
             mismatch_examples=_first(self.mismatch_examples, other.mismatch_examples),
             recorded=add(self.recorded, other.recorded),
@@ -175,21 +269,45 @@ class StrictModeError(Exception):
         super().__init__(f"{shown}:{line}: error: malformed event: {reason}")
         self.path, self.line, self.reason = path, line, reason
 
+    def __reduce__(self):
+        return (StrictModeError, (self.path, self.line, self.reason))
+
 
 @dataclass
 class Engines:
-    """The two deciders the replay compares: the trie and the RAM evaluator on JSON."""
+    """The two deciders the replay compares: the trie and the RAM evaluator on JSON.
+
+    Pickles as (policy, documents, catalog-or-None): the trie travels as its rules, without
+    its memo (``DecisionTrie.__reduce__``), the evaluator as the JSON it was built from, and
+    the packaged catalog not at all (each process loads its own). ``cluster`` sends that
+    blob once per worker.
+    """
 
     policy: Policy
     ram: RamEvaluator
     catalog: Catalog = field(default_factory=default_catalog)
+    documents: tuple[tuple[str, dict], ...] | None = None
+    """The (name, JSON) documents ``ram`` was built from; needed to pickle."""
 
     @classmethod
     def for_policy(cls, policy: Policy, documents: Sequence[tuple[str, dict]] | None = None):
         docs = documents
         if docs is None:
             docs = [(d.filename, d.as_dict()) for d in policy.documents]
-        return cls(policy, RamEvaluator(docs))
+        return cls(policy, RamEvaluator(docs), documents=tuple(docs))
+
+    def __reduce__(self):
+        if self.documents is None:
+            raise TypeError("Engines built without their documents cannot be pickled")
+        catalog = None if self.catalog is default_catalog() else self.catalog
+        return (_rebuild_engines, (self.policy, self.documents, catalog))
+
+
+def _rebuild_engines(policy: Policy, documents, catalog: Catalog | None) -> Engines:
+    engines = Engines.for_policy(policy, documents)
+    if catalog is not None:
+        engines.catalog = catalog
+    return engines
 
 
 def clock_overhead() -> int:
@@ -203,35 +321,87 @@ def clock_overhead() -> int:
     return best
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """``--since`` (inclusive) / ``--until`` (exclusive), aware datetimes; None: open."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.since is None and self.until is None
+
+    def holds(self, event_time: object) -> bool:
+        when = _event_time(event_time) if isinstance(event_time, str) else None
+        if when is None:
+            return False  # an event with no time cannot be placed in a window
+        return (self.since is None or when >= self.since) and (
+            self.until is None or when < self.until
+        )
+
+
+@lru_cache(maxsize=65536)
+def _event_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)  # already checked by the reader: strict shape
+    except ValueError:
+        return None
+
+
+_CURRENT_TIME = "acs:CurrentTime"
+
+
+def _stream(part: Part, catalog) -> Iterable[TraceEvent | Malformed]:
+    if part.end < 0:  # a whole file: no need to ask whether it can be cut
+        return read_events(
+            part.path, part.source, catalog, account=part.account, region=part.region
+        )
+    return read_jsonl_range(
+        part.path,
+        part.source,
+        part.start,
+        part.end,
+        part.first_line,
+        catalog,
+        account=part.account,
+        region=part.region,
+    )
+
+
 def replay_split(
     split: Split,
     engines: Engines,
     *,
     strict: bool = False,
+    window: Window | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PartialReport:
     """Replay one split. Memory is bounded by the batch size, not by the split's length."""
     report = PartialReport()
     overhead = clock_overhead()
-    stream = read_jsonl_range(
-        split.path, split.source, split.start, split.end, split.first_line, engines.catalog
-    )
     batch: list[TraceEvent] = []
-    for item in stream:
-        report.events += 1
-        if isinstance(item, Malformed):
-            if strict:
-                raise StrictModeError(split.path, item.line, item.reason)
-            report.malformed += 1
-            if len(report.malformed_examples) < EXAMPLES:
-                report.malformed_examples.append((item.source, item.line, item.reason))
-            continue
-        batch.append(item)
-        if len(batch) >= BATCH:
-            _decide_batch(batch, engines, report, overhead)
-            if progress is not None:
-                progress(len(batch))
-            batch = []
+    holds = None if window is None or window.open else window.holds
+    for part in split.parts:
+        for item in _stream(part, engines.catalog):
+            if isinstance(item, Malformed):
+                report.events += 1
+                if strict:
+                    raise StrictModeError(part.path, item.line, item.reason)
+                report.malformed += 1
+                if len(report.malformed_examples) < EXAMPLES:
+                    report.malformed_examples.append((item.source, item.line, item.reason))
+                continue
+            if holds is not None and not holds(item.context.get(_CURRENT_TIME)):
+                report.outside_window += 1
+                continue
+            report.events += 1
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _decide_batch(batch, engines, report, overhead)
+                if progress is not None:
+                    progress(len(batch))
+                batch = []
     if batch:
         _decide_batch(batch, engines, report, overhead)
         if progress is not None:
@@ -299,23 +469,31 @@ def _decide_batch(
 
 
 def simulate(
-    sources: Sequence[str],
+    sources: Sequence[str | Source],
     engines: Engines,
     *,
     strict: bool = False,
     split_bytes: int = SPLIT_BYTES,
+    split_events: int = SPLIT_EVENTS,
+    window: Window | None = None,
     progress: Callable[[int], None] | None = None,
+    runner: Callable | None = None,
 ) -> PartialReport:
-    """Plan, replay every split in order, fold the partial reports."""
+    """Plan, replay every split, fold the partial reports. ``runner`` (from
+    ``compiler.replay.cluster``) runs the splits elsewhere; by default, here, in order."""
+    splits = plan(sources, split_bytes, split_events)
+    if runner is not None:
+        return runner(splits, engines, strict=strict, window=window, progress=progress)
     total = PartialReport()
-    for split in plan(sources, split_bytes):
-        total = total.merge(replay_split(split, engines, strict=strict, progress=progress))
+    for split in splits:
+        part = replay_split(split, engines, strict=strict, window=window, progress=progress)
+        total = total.merge(part)
     return total
 
 
-def report_dict(report: PartialReport, sources: Sequence[str], engines: Engines) -> dict:
+def report_dict(report: PartialReport, sources: Sequence[str | Source], engines: Engines) -> dict:
     """The ``--report`` JSON: DESIGN.md's contract fields and a few more."""
-    ordered = sorted(sources)
+    ordered = sorted(s.path if isinstance(s, Source) else os.fspath(s) for s in sources)
 
     def where(source: int) -> str:
         return ordered[source] if 0 <= source < len(ordered) else "?"
@@ -328,7 +506,7 @@ def report_dict(report: PartialReport, sources: Sequence[str], engines: Engines)
     }
     matched_deny = confusion["deny"]["deny"]
     return {
-        "sources": [os.fspath(Path(s)) for s in ordered],
+        "sources": ordered,
         "policies": [p.name for p in engines.policy.policies],
         "events": report.events,
         "malformed": {
@@ -342,6 +520,7 @@ def report_dict(report: PartialReport, sources: Sequence[str], engines: Engines)
         "denied": report.denied,
         "allowed": report.allowed,
         "unmapped": report.unmapped,
+        "outside_window": report.outside_window,
         "mismatches": {
             "count": report.mismatches,
             "examples": [
