@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compiler.decide import matcher as matcher_module
 from compiler.decide import trie as trie_module
 from compiler.decide.trie import DecisionTrie
 from compiler.language.diagnostics import Span
@@ -53,11 +54,11 @@ PATHOLOGICAL = "ecs:*a*a*a*a*a*a*a*a*b"
 
 
 def _work(length: int) -> int:
-    """Lines of compiler/trie.py run to decide one action: the trie's work, whatever its
-    internals are called."""
+    """Lines of compiler/decide/ (trie and matcher) run to decide one action: the trie's
+    work, whatever its internals are called."""
     trie = DecisionTrie([make_rule(0, PATHOLOGICAL)])
     action = "ecs:" + "a" * length
-    target = trie_module.__file__
+    targets = {trie_module.__file__, matcher_module.__file__}
     lines = 0
 
     def local(frame, event, arg):
@@ -67,7 +68,7 @@ def _work(length: int) -> int:
         return local
 
     def tracer(frame, event, arg):
-        return local if frame.f_code.co_filename == target else None
+        return local if frame.f_code.co_filename in targets else None
 
     sys.settrace(tracer)
     try:
@@ -201,3 +202,71 @@ def test_memo_is_bounded(monkeypatch):
         assert trie.decide(f"oss:Put{i}").decision == "allow"
         assert _largest_table(trie) <= 100  # every per-action table, whatever its name
     assert trie.decide("ecs:Stop").decision == "allow"  # still right after starting over
+
+
+# --- the matcher's shapes (issue 15): exact, per-code prefix, per-code DFA, wild --------------
+
+coded_patterns = st.text("ab:*?", min_size=0, max_size=7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(coded_patterns, min_size=1, max_size=3), min_size=1, max_size=6),
+    st.lists(st.text("abAB:*?", max_size=9), min_size=1, max_size=8),
+)
+def test_every_pattern_shape_agrees_with_the_reference(rule_patterns, actions):
+    # Colons put patterns in every bucket: `a:b` exact, `a:b*` a prefix of code `a`, `a:*b` the
+    # code's DFA, `*:b` / `a*` wild; actions with no colon, two colons or a glob character.
+    rules = [make_rule(i, *ps) for i, ps in enumerate(rule_patterns)]
+    trie = DecisionTrie(rules)
+    for _ in range(2):  # first sightings, then again after the memo is dropped
+        for action in actions:
+            expected = tuple(
+                i for i, ps in enumerate(rule_patterns) if any(ref_match(p, action) for p in ps)
+            )
+            assert trie.decide(action).rule_indexes == expected
+            assert trie.all_rules(action).rule_indexes == expected
+        trie.forget()
+
+
+def test_memo_evicts_by_generation_and_keeps_hot_actions(monkeypatch):
+    monkeypatch.setattr(trie_module, "_MEMO_LIMIT", 8)
+    trie = DecisionTrie([make_rule(0, "ecs:Run*")])
+    hot = trie.decide("ecs:RunHot")
+    for i in range(100):
+        trie.decide(f"oss:Junk{i}")
+        # Seen again every few junk actions: never dropped, so always the same object.
+        if i % 3 == 0:
+            assert trie.decide("ecs:RunHot") is hot
+        assert len(trie._memo) <= 4 and len(trie._old_memo) <= 4
+
+
+def test_condition_memo_does_not_confuse_equal_values_of_other_types():
+    # True == 1 and hash alike: the memo on values must still tell them apart.
+    cond = ((Condition("Bool", "acs:MFAPresent", ("true",)),),)
+    trie = DecisionTrie([make_rule(0, "ecs:Run*", conditions=cond)])
+    for _ in range(2):
+        assert trie.decide("ecs:RunInstances", {"acs:MFAPresent": True}).denied
+        assert not trie.decide("ecs:RunInstances", {"acs:MFAPresent": 1}).denied
+        assert trie.decide("ecs:RunInstances", {"acs:MFAPresent": "true"}).denied
+        assert not trie.decide("ecs:RunInstances", {}).denied
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["10.0.0.1", "192.0.2.1", "x", None]), min_size=1, max_size=12),
+    st.lists(st.sampled_from([True, False, "true", "FALSE", 1, None]), min_size=1, max_size=12),
+)
+def test_condition_memo_agrees_with_the_scan_on_repeated_values(ips, flags):
+    ip_cond = (Condition("NotIpAddress", "acs:SourceIp", ("10.0.0.0/8",)),)
+    mfa_cond = (Condition("Bool", "acs:MFAPresent", ("false",)),)
+    rules = [
+        make_rule(0, "ecs:Run*", conditions=(ip_cond,)),
+        make_rule(1, "ecs:*", conditions=(mfa_cond, ip_cond)),
+        make_rule(2, "ecs:RunInstances"),
+    ]
+    trie = DecisionTrie(rules)
+    for ip, flag in zip(ips * 2, flags * 2, strict=False):
+        ctx = {k: v for k, v in (("acs:SourceIp", ip), ("acs:MFAPresent", flag)) if v is not None}
+        for action in ("ecs:RunInstances", "ecs:StopInstance"):
+            assert trie.decide(action, ctx) == trie.all_rules(action, ctx)

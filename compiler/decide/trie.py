@@ -1,37 +1,52 @@
-"""The decision trie: every rule's action patterns in one character trie, globs included.
+"""The decision trie: every rule's action patterns indexed for lookup, globs included.
 
-``build`` inserts each pattern (lowercased: RAM matches actions case-insensitively) with
-``*`` and ``?`` as edges of their own. ``lookup`` walks the trie as an NFA, carrying the set of
-live nodes one character at a time: the work is len(action) × live nodes, so no pattern can
-make it exponential. Each distinct action string is walked once; after that its answer comes
-from a memo, and an action with no conditional rule gets a ready-made ``Decision``.
+Patterns are lowercased (RAM matches actions case-insensitively) and indexed by shape in
+``compiler.decide.matcher``: exact names in a dict, each RAM code's prefix globs in a dict
+and its other globs in a lazily built DFA, so a first sighting costs about a dict lookup
+(issue 15) and no pattern can make a lookup more than linear in the action. Each distinct
+action string is looked up once; after that its answer comes from a memo of two bounded
+generations (a hot action is promoted, never dropped wholesale). An action whose answer no
+context can change is remembered as its finished ``Decision``; one with conditional rules as
+a leaf whose Decisions are memoised on the values of the context keys its conditions test.
 
 Resources (issue 10) are matched the same way, case-sensitively: each distinct Resource list
-of the rules is a small glob trie of its own, walked as an NFA (never a regex on user globs),
-its answers memoised per resource string. NotAction rules sit in a second trie of their
-exceptions: a NotAction rule covers an action when none of its exceptions match it.
+of the rules is a small glob trie of its own, run as a lazy DFA (never a regex on user
+globs), its answers memoised per resource string. NotAction rules sit in a second index of
+their exceptions: a NotAction rule covers an action when none of its exceptions match it.
 ``resource=None`` means the request's resource is unknown: a rule whose Resource is not ``*``
 does not match, and the Decision lists it under ``resource_unknown`` when everything else
-about it matched.
+about it matched. The character trie of all patterns (what ``graph`` draws) is built only
+when asked for.
 
 ``all_rules`` is the index switched off — a plain scan of every rule — kept as the oracle the
 property tests compare ``lookup`` against.
+
+Over 400 lines: the decision contract (``Decision``/``Match``), the memo and its
+generations, conditions, resources and the oracle read best side by side; the matching
+itself lives in ``matcher``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import msgspec
+
+from compiler.decide.matcher import GlobTrie, LazyDfa, PatternIndex
+from compiler.decide.matcher import Node as _Node
 from compiler.model.conditions import Test, compile_conjunction
 from compiler.model.glob import glob_match
 from compiler.model.ir import Rule
 
-_STAR = "*"
-_ONE = "?"
-# The memo holds one entry per distinct action string; a trace of random junk must not grow
-# it without bound, so past this size it starts over.
+# Per-action tables (leaf memo, ready Decisions, per-resource answers) hold at most this many
+# entries in two generations: when the young one fills it becomes the old one and the oldest
+# answers go, so a trace of random junk cannot grow them and a hot action is never dropped
+# wholesale (it is promoted back on its next sighting).
 _MEMO_LIMIT = 1 << 16
+# Per action, distinct values of the keys its conditions test (a source IP per client): when
+# full it starts over, cheaply, since ``_Leaf.decisions`` keeps the few Decisions themselves.
+_VALUES_LIMIT = 1 << 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +62,12 @@ class Match:
         return {"policy": self.policy, "file": self.file, "line": self.line, "rule": self.rule}
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True, gc=False):
+    """The answer for one request. A frozen ``msgspec.Struct`` rather than a frozen
+    dataclass: the same immutable value with ``==``, ``hash`` and ``repr``, built in a tenth
+    of the time — and one is built on every first sighting of an action (issue 15: ≤ 1 µs).
+    ``gc=False``: it holds strings and tuples of ``Match``, never a cycle."""
+
     action: str
     decision: str
     """``deny``, or ``allow`` meaning: not denied by these rules."""
@@ -72,120 +91,51 @@ class Decision:
         return out
 
 
-class _Node:
-    __slots__ = ("children", "closure", "entries", "one", "star")
-
-    def __init__(self, star: bool = False) -> None:
-        self.children: dict[str, _Node] = {}
-        self.entries: list[int] = []
-        self.star = star
-        """Reached through a `*` edge: stays live on any character."""
-        # Filled in by ``_seal`` once every pattern is in: the `?` child, and the nodes live
-        # as soon as this one is (itself plus what `*` edges reach without a character).
-        self.one: _Node | None = None
-        self.closure: tuple[_Node, ...] = ()
-
-
-class _GlobTrie:
-    """Glob patterns in one character trie; ``match`` walks it as an NFA over the text."""
-
-    def __init__(self) -> None:
-        self.root = _Node()
-        self.node_count = 1
-
-    def insert(self, pattern: str) -> _Node:
-        """The node a pattern ends at, created as needed."""
-        while "**" in pattern:  # `**` means what `*` means
-            pattern = pattern.replace("**", "*")
-        node = self.root
-        for ch in pattern:
-            children = node.children
-            nxt = children.get(ch)
-            if nxt is None:
-                nxt = children[ch] = _Node(star=ch == _STAR)
-                self.node_count += 1
-            node = nxt
-        return node
-
-    def nodes(self) -> list[_Node]:
-        out, stack = [], [self.root]
-        while stack:
-            node = stack.pop()
-            out.append(node)
-            stack.extend(node.children.values())
-        return out
-
-    def seal(self) -> None:
-        for node in self.nodes():
-            node.one = node.children.get(_ONE)
-            chain = [node]
-            star = node.children.get(_STAR)
-            while star is not None:  # `**` is folded on insert, so this runs at most once
-                chain.append(star)
-                star = star.children.get(_STAR)
-            node.closure = tuple(chain)
-
-    def match(self, text: str) -> set[int]:
-        """Entries of every pattern matching ``text`` exactly as given (fold case first for
-        case-insensitive matching)."""
-        live: tuple[_Node, ...] | list[_Node] = self.root.closure
-        for ch in text:
-            step: list[_Node] = []
-            glob_char = ch == _STAR or ch == _ONE  # in the text these are plain characters
-            for node in live:
-                nxt = None if glob_char else node.children.get(ch)
-                if nxt is not None:
-                    step.extend(nxt.closure)
-                if node.one is not None:
-                    step.extend(node.one.closure)
-                if node.star:
-                    step.append(node)  # a `*` swallows this character too
-            if not step:
-                return set()
-            # The live set stays small; de-duplicate only when paths have met.
-            live = list(dict.fromkeys(step)) if len(step) > 1 else step
-        found: set[int] = set()
-        for node in live:
-            found.update(node.entries)
-        return found
-
-
 class _ResourceMatcher:
-    """One rule's Resource patterns (case-sensitive), answers memoised per resource."""
+    """One rule's Resource patterns (case-sensitive) as a lazy DFA, answers memoised per
+    resource in two bounded generations."""
 
-    __slots__ = ("memo", "trie")
+    __slots__ = ("dfa", "memo", "old", "trie")
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.trie = _GlobTrie()
+        self.trie = GlobTrie()
         for pattern in patterns:
             entries = self.trie.insert(pattern).entries
             if not entries:
                 entries.append(0)
         self.trie.seal()
+        self.dfa = LazyDfa(self.trie)
         self.memo: dict[str, bool] = {}
+        self.old: dict[str, bool] = {}
 
     def __call__(self, resource: str) -> bool:
         hit = self.memo.get(resource)
         if hit is None:
-            if len(self.memo) >= _MEMO_LIMIT:
-                self.memo.clear()
-            hit = self.memo[resource] = bool(self.trie.match(resource))
+            hit = self.old.get(resource)
+            if hit is None:
+                hit = bool(self.dfa.match(resource))
+            if len(self.memo) >= _MEMO_LIMIT // 2:
+                self.old, self.memo = self.memo, {}
+            self.memo[resource] = hit
         return hit
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on first sightings, and frozen init costs
 class _Leaf:
-    """What one action string resolves to: rules that always match it, rules whose
-    conditions decide, rules scoped to resources, and — when there are only the first —
-    the finished Decision."""
+    """What one action string resolves to when context or resource can change the answer:
+    rules that always match it, rules whose conditions decide, rules scoped to resources.
+    (An action whose answer is fixed is remembered as its Decision instead.)"""
 
     unconditional: tuple[int, ...]
     conditional: tuple[tuple[int, Test], ...]
     scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...]
-    decision: Decision | None
-    decisions: dict[tuple[int, ...], Decision]
+    decisions: dict[tuple, Decision]
     """Conditional hits → their Decision: building one costs more than the whole lookup,
     and an action sees only a few distinct combinations."""
+    keys: tuple[str, ...] | None
+    """The context keys the conditional rules test (None with resource-scoped rules)."""
+    by_values: dict[tuple, Decision] = field(default_factory=dict)
+    """Values of ``keys`` → Decision, at most ``_VALUES_LIMIT``."""
 
 
 class DecisionTrie:
@@ -194,8 +144,11 @@ class DecisionTrie:
         self._by_index = {r.index: r for r in self.rules}
         self._matches = {r.index: Match(r.policy, r.file, r.line, r.text) for r in self.rules}
         self._tests: dict[int, Test] = {}
+        self._keys: dict[int, frozenset[str]] = {}
+        """The context keys a conditional rule's tests read (each test reads only its key)."""
         for r in self.rules:
             if not r.unconditional:
+                self._keys[r.index] = frozenset(c.key for conj in r.conditions for c in conj)
                 tests = tuple(compile_conjunction(c) for c in r.conditions)
                 self._tests[r.index] = (
                     tests[0] if len(tests) == 1 else (lambda ctx, ts=tests: any(t(ctx) for t in ts))
@@ -208,51 +161,78 @@ class DecisionTrie:
                 if matcher is None:
                     matcher = matchers[r.resources] = _ResourceMatcher(r.resources)
                 self._resources[r.index] = matcher
-        self._actions = _GlobTrie()
-        self._excepts = _GlobTrie()
         self._not_action_rules = tuple(r.index for r in self.rules if r.not_actions)
-        # Rules share most of their patterns (`ecs:runinstances` in many rules): walk each
-        # distinct pattern once and hang every rule that has it on its end node.
-        for trie, not_actions in ((self._actions, False), (self._excepts, True)):
-            by_pattern: dict[str, list[int]] = {}
-            for r in self.rules:
-                if r.not_actions == not_actions:
-                    for pattern in r.actions:
-                        by_pattern.setdefault(pattern.lower(), []).append(r.index)
-            for pattern, indexes in by_pattern.items():
-                entries = trie.insert(pattern).entries
-                entries.extend(i for i in dict.fromkeys(indexes) if i not in entries)
-            trie.seal()
-        self.root = self._actions.root
-        self.node_count = self._actions.node_count
+        # Rules share most of their patterns (`ecs:runinstances` in many rules): each distinct
+        # pattern is indexed once with every rule that has it.
+        self._actions = PatternIndex(self._patterns(False))
+        self._excepts = PatternIndex(self._patterns(True))
+        self._char_tries: tuple[GlobTrie, GlobTrie] | None = None
         self._memo: dict[str, _Leaf] = {}
+        self._old_memo: dict[str, _Leaf] = {}
         # Actions whose answer needs no context, straight to their Decision: the warm path is
-        # one dict lookup (DESIGN.md: at most 3x a bare dict.get).
+        # one dict lookup (DESIGN.md: at most 3x a bare dict.get). Never rebound (``decider``
+        # holds its ``get``): a new generation is made by copying it out and clearing it.
         self._ready: dict[str, Decision] = {}
 
+    def _patterns(self, not_actions: bool) -> list[tuple[str, list[int]]]:
+        by_pattern: dict[str, list[int]] = {}
+        for r in self.rules:
+            if r.not_actions == not_actions:
+                for pattern in r.actions:
+                    by_pattern.setdefault(pattern.lower(), []).append(r.index)
+        return [(p, list(dict.fromkeys(ix))) for p, ix in by_pattern.items()]
+
+    def forget(self) -> None:
+        """Drop every remembered answer and keep the built indexes: the next request for
+        each action is a first sighting again (what the benchmarks time as cold)."""
+        self._memo.clear()
+        self._old_memo.clear()
+        self._ready.clear()
+
     def __reduce__(self):
-        # Pickled as its rules: the tries, compiled tests (closures) and memo are rebuilt
+        # Pickled as its rules: the indexes, compiled tests (closures) and memo are rebuilt
         # where it is unpickled, so a replay worker gets the trie without the sender's memo.
         return (DecisionTrie, (self.rules,))
 
+    # -- the character trie: what ``graph`` draws; built only when asked for ---------------
+
+    def _tries(self) -> tuple[GlobTrie, GlobTrie]:
+        if self._char_tries is None:
+            tries = (GlobTrie(), GlobTrie())
+            for trie, index in zip(tries, (self._actions, self._excepts), strict=True):
+                for pattern, indexes in index.items():
+                    trie.insert(pattern).entries.extend(indexes)
+                trie.seal()
+            self._char_tries = tries
+        return self._char_tries
+
+    @property
+    def root(self) -> _Node:
+        return self._tries()[0].root
+
+    @property
+    def node_count(self) -> int:
+        return self._tries()[0].node_count
+
     def nodes(self) -> list[_Node]:
-        return self._actions.nodes()
+        return self._tries()[0].nodes()
 
     @property
     def except_root(self) -> _Node | None:
         """Root of the NotAction rules' exception patterns; None when there are none."""
-        return self._excepts.root if self._not_action_rules else None
+        return self._tries()[1].root if self._not_action_rules else None
 
     def read_back(self) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
-        """Each rule's (action patterns, resource patterns) as the built tries hold them — the
-        paths from the roots to the nodes carrying the rule — for exact analysis
-        (``analysis/prove.py``), which must see a trie-construction bug rather than the rule
-        list. Action patterns come back lowercased; NotAction rules give their exceptions."""
+        """Each rule's (action patterns, resource patterns) as the built indexes hold them —
+        the pattern tables lookups read, and the paths of each resource trie — for exact
+        analysis (``analysis/prove.py``), which must see an index-construction bug rather
+        than the rule list. Action patterns come back lowercased (runs of `*` folded);
+        NotAction rules give their exceptions."""
         actions: dict[int, list[str]] = {r.index: [] for r in self.rules}
-        for trie in (self._actions, self._excepts):
-            for path, node in _paths(trie.root):
-                for i in node.entries:
-                    actions[i].append(path)
+        for index in (self._actions, self._excepts):
+            for pattern, indexes in index.items():
+                for i in indexes:
+                    actions[i].append(pattern)
         resources: dict[int, tuple[str, ...]] = {}
         for i, matcher in self._resources.items():
             resources[i] = tuple(
@@ -267,33 +247,56 @@ class DecisionTrie:
         pattern matches it, or a NotAction rule has no exception matching it."""
         low = action.lower()
         found = self._actions.match(low)
-        if not self._not_action_rules:
-            return sorted(found)
         if self._not_action_rules:
             excepted = self._excepts.match(low)
-            found.update(i for i in self._not_action_rules if i not in excepted)
-        return sorted(found)
+            found = found.union(i for i in self._not_action_rules if i not in excepted)
+        return sorted(found) if found else []
 
-    def _leaf(self, action: str) -> _Leaf:
-        indexes = self.match_indexes(action)
+    def _leaf(self, action: str) -> _Leaf | Decision:
+        """What ``action`` resolves to: its Decision when no context or resource can change
+        it, else a leaf; remembered either way."""
+        low = action.lower()
+        found = self._actions.match(low)
+        if self._not_action_rules:
+            excepted = self._excepts.match(low)
+            found = found.union(i for i in self._not_action_rules if i not in excepted)
+        if not found:  # most first sightings: an action no rule names
+            return self._remember(action, Decision(action, "allow", ()))
+        indexes = sorted(found)
         tests, resources = self._tests, self._resources
+        if not tests and not resources:
+            return self._remember(action, self._decision(action, indexes))
         scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...] = ()
         if resources:
             scoped = tuple((i, resources[i], tests.get(i)) for i in indexes if i in resources)
             indexes = [i for i in indexes if i not in resources]
         unconditional = tuple(i for i in indexes if i not in tests)
         conditional = tuple((i, tests[i]) for i in indexes if i in tests)
-        decision = None
         if not conditional and not scoped:
-            decision = self._decision(action, unconditional)
-        leaf = _Leaf(unconditional, conditional, scoped, decision, {})
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
+            return self._remember(action, self._decision(action, unconditional))
+        keys: tuple[str, ...] | None = None
+        if not scoped:
+            keys = tuple(sorted({k for i, _ in conditional for k in self._keys[i]}))
+        return self._remember(action, _Leaf(unconditional, conditional, scoped, {}, keys))
+
+    def _remember(self, action: str, known: _Leaf | Decision) -> _Leaf | Decision:
+        if len(self._memo) >= _MEMO_LIMIT // 2:
+            # A new generation: the old one's entries are dropped, the young become old and
+            # are promoted back when seen again (``_known``). ``_ready`` is cleared, not
+            # rebound: ``decider`` closures hold its ``get``.
+            self._old_memo, self._memo = self._memo, {}
             self._ready.clear()
-        self._memo[action] = leaf
-        if decision is not None:
-            self._ready[action] = decision
-        return leaf
+        self._memo[action] = known
+        if known.__class__ is Decision:
+            self._ready[action] = known  # type: ignore[assignment]
+        return known
+
+    def _known(self, action: str) -> _Leaf | Decision:
+        """After a miss in ``_memo``: the old generation, else a fresh lookup."""
+        known = self._old_memo.get(action)
+        if known is not None:
+            return self._remember(action, known)
+        return self._leaf(action)
 
     def _decision(
         self, action: str, indexes: Iterable[int], unknown: Iterable[int] = ()
@@ -343,10 +346,25 @@ class DecisionTrie:
     ) -> Decision:
         # Kept out of ``decide``: a smaller function is measurably cheaper to call, and the
         # warm path above is all most requests run.
-        leaf = self._memo.get(action) or self._leaf(action)
-        if leaf.decision is not None:
-            return leaf.decision
+        leaf = self._memo.get(action)
+        if leaf is None:
+            leaf = self._known(action)
+        if leaf.__class__ is Decision:
+            return leaf  # type: ignore[return-value]
         ctx = context or {}
+        key = None
+        keys = leaf.keys
+        if keys is not None:
+            # The answer depends only on the values of the keys this action's conditions
+            # test: memoised on them. A value other than a string enters with its type and
+            # repr, since True == 1 and 0.0 == -0.0 would otherwise share an answer that
+            # the operators give differently.
+            key = tuple(
+                [v if v.__class__ is str else (v.__class__, repr(v)) for v in map(ctx.get, keys)]
+            )
+            decision = leaf.by_values.get(key)
+            if decision is not None:
+                return decision
         conditional = leaf.conditional
         if len(conditional) == 1:  # the common case, without a comprehension's frame
             index, test = conditional[0]
@@ -357,12 +375,17 @@ class DecisionTrie:
         if leaf.scoped:
             scoped_hits, unknown = self._scoped(leaf, ctx, resource)
             hits += scoped_hits
-        key = (hits, unknown) if unknown else hits
-        decision = leaf.decisions.get(key)
+        combination = (hits, unknown) if unknown else hits
+        decision = leaf.decisions.get(combination)
         if decision is None:
-            decision = leaf.decisions[key] = self._decision(
+            decision = leaf.decisions[combination] = self._decision(
                 action, (*leaf.unconditional, *hits), unknown
             )
+        if key is not None:
+            by_values = leaf.by_values
+            if len(by_values) >= _VALUES_LIMIT:
+                by_values.clear()  # per action, small, refilled from ``decisions`` cheaply
+            by_values[key] = decision
         return decision
 
     @staticmethod
@@ -388,7 +411,11 @@ class DecisionTrie:
         resource: str | None = None,
     ) -> bool:
         """The yes/no answer alone, for replay loops that need no Decision object."""
-        leaf = self._memo.get(action) or self._leaf(action)
+        leaf = self._memo.get(action)
+        if leaf is None:
+            leaf = self._known(action)
+        if leaf.__class__ is Decision:
+            return leaf.denied  # type: ignore[union-attr]
         if leaf.unconditional:
             return True
         ctx = context or {}

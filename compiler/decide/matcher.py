@@ -1,0 +1,274 @@
+"""Matching action (and resource) strings against many glob patterns, cold and warm.
+
+A first sighting of an action must cost about what a dict lookup does, whatever the number of
+rules (issue 15): with resources in requests, actions are rarely warm. So patterns are not one
+character trie walked as an NFA from the root; they are sorted by shape when the rules are
+loaded, and each shape is matched the cheapest way that is still exact:
+
+- **exact** names (no ``*`` or ``?``): one dict, keyed by the lowercased action;
+- per **RAM code** (the text before the first ``:``, when it holds no glob), built the first
+  time an action of that code is seen:
+  - **prefix globs** (``ecs:Delete*``, ``ram:*``: one trailing ``*``): a dict per code of the
+    prefixes, probed with one slice per distinct prefix length of that code;
+  - every other glob of the code: a **lazy DFA** over a character trie of those patterns
+    (states are sets of trie nodes, transitions added the first time they are taken);
+- **wild** patterns, whose code itself is a glob (``*``, ``*:Describe*``, ``ec?:Run*``): one
+  lazy DFA over the full text; a pattern of only ``*`` matches everything and costs nothing.
+
+Dispatch on the code is exact: a pattern whose code part is literal can only match a text
+that starts with that code and its ``:``. The DFA is linear in the text whatever the globs
+(one transition per character; a new state costs the live NFA nodes, at most the trie's
+size), and its state table is bounded (``DFA_STATES``): past it, transitions are computed
+without being stored, still linear.
+
+``GlobTrie`` (the character trie) is also what ``decide.graph`` draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+STAR = "*"
+ONE = "?"
+DFA_STATES = 4096
+"""States one lazy DFA keeps; hostile patterns beyond this run uncached (still linear)."""
+_NOTHING: frozenset[int] = frozenset()
+_CODES_MAX = 4096
+"""Codes without patterns remembered as such; past this a code is looked up again."""
+
+
+class Node:
+    __slots__ = ("children", "closure", "entries", "one", "star")
+
+    def __init__(self, star: bool = False) -> None:
+        self.children: dict[str, Node] = {}
+        self.entries: list[int] = []
+        self.star = star
+        """Reached through a `*` edge: stays live on any character."""
+        # Filled in by ``seal`` once every pattern is in: the `?` child, and the nodes live
+        # as soon as this one is (itself plus what `*` edges reach without a character).
+        self.one: Node | None = None
+        self.closure: tuple[Node, ...] = ()
+
+
+def fold_stars(pattern: str) -> str:
+    while "**" in pattern:  # `**` means what `*` means
+        pattern = pattern.replace("**", "*")
+    return pattern
+
+
+class GlobTrie:
+    """Glob patterns in one character trie; ``step`` is one NFA move over it."""
+
+    def __init__(self) -> None:
+        self.root = Node()
+        self.node_count = 1
+
+    def insert(self, pattern: str) -> Node:
+        """The node a pattern ends at, created as needed."""
+        node = self.root
+        for ch in fold_stars(pattern):
+            children = node.children
+            nxt = children.get(ch)
+            if nxt is None:
+                nxt = children[ch] = Node(star=ch == STAR)
+                self.node_count += 1
+            node = nxt
+        return node
+
+    def nodes(self) -> list[Node]:
+        out, stack = [], [self.root]
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(node.children.values())
+        return out
+
+    def seal(self) -> None:
+        for node in self.nodes():
+            node.one = node.children.get(ONE)
+            chain = [node]
+            star = node.children.get(STAR)
+            while star is not None:  # `**` is folded on insert, so this runs at most once
+                chain.append(star)
+                star = star.children.get(STAR)
+            node.closure = tuple(chain)
+
+
+def nfa_step(live: Iterable[Node], ch: str) -> tuple[Node, ...]:
+    """The nodes live after reading ``ch``; in the text `*` and `?` are plain characters."""
+    step: list[Node] = []
+    glob_char = ch in (STAR, ONE)
+    for node in live:
+        nxt = None if glob_char else node.children.get(ch)
+        if nxt is not None:
+            step.extend(nxt.closure)
+        if node.one is not None:
+            step.extend(node.one.closure)
+        if node.star:
+            step.append(node)  # a `*` swallows this character too
+    return tuple(dict.fromkeys(step))
+
+
+class _State:
+    __slots__ = ("entries", "next", "nodes")
+
+    def __init__(self, nodes: tuple[Node, ...]) -> None:
+        self.nodes = nodes
+        self.next: dict[str, _State] = {}
+        self.entries = frozenset(i for node in nodes for i in node.entries)
+
+
+class LazyDfa:
+    """A sealed ``GlobTrie`` run as a DFA built on demand (subset construction, one
+    transition at a time); ``match`` gives the entries of every pattern matching the text."""
+
+    __slots__ = ("dead", "start", "states")
+
+    def __init__(self, trie: GlobTrie) -> None:
+        self.states: dict[frozenset[Node], _State] = {}
+        self.dead = _State(())
+        self.start = self._state(trie.root.closure)
+
+    def _state(self, nodes: tuple[Node, ...]) -> _State:
+        if not nodes:
+            return self.dead
+        key = frozenset(nodes)
+        state = self.states.get(key)
+        if state is None:
+            state = _State(nodes)
+            if len(self.states) < DFA_STATES:
+                self.states[key] = state
+        return state
+
+    def _move(self, state: _State, ch: str) -> _State:
+        nxt = self._state(nfa_step(state.nodes, ch))
+        if len(self.states) < DFA_STATES or nxt is self.dead:
+            state.next[ch] = nxt
+        return nxt
+
+    def match(self, text: str) -> frozenset[int]:
+        state = self.start
+        dead = self.dead
+        for ch in text:
+            nxt = state.next.get(ch)
+            if nxt is None:
+                nxt = self._move(state, ch)
+            if nxt is dead:
+                return _NOTHING
+            state = nxt
+        return state.entries
+
+
+class _CodeIndex:
+    """The globs of one RAM code: prefix globs in a dict, the rest in a lazy DFA."""
+
+    __slots__ = ("dfa", "lengths", "prefixes")
+
+    def __init__(self, patterns: Iterable[tuple[str, tuple[int, ...]]]) -> None:
+        self.prefixes: dict[str, frozenset[int]] = {}
+        trie: GlobTrie | None = None
+        for pattern, indexes in patterns:
+            body = pattern[:-1]
+            if pattern.endswith(STAR) and STAR not in body and ONE not in body:
+                self.prefixes[body] = self.prefixes.get(body, _NOTHING) | frozenset(indexes)
+            else:
+                if trie is None:
+                    trie = GlobTrie()
+                trie.insert(pattern).entries.extend(indexes)
+        self.lengths = tuple(sorted({len(p) for p in self.prefixes}))
+        self.dfa: LazyDfa | None = None
+        if trie is not None:
+            trie.seal()
+            self.dfa = LazyDfa(trie)
+
+    def match(self, text: str, found: frozenset[int] | None) -> frozenset[int] | None:
+        """``found`` joined with the entries of this code's patterns matching ``text``."""
+        get = self.prefixes.get
+        for length in self.lengths:
+            if length > len(text):
+                break
+            hit = get(text[:length])
+            if hit is not None:
+                found = hit if found is None else found | hit
+        if self.dfa is not None:
+            hit = self.dfa.match(text)
+            if hit:
+                found = hit if found is None else found | hit
+        return found
+
+
+_EMPTY_CODE = _CodeIndex(())
+
+
+class PatternIndex:
+    """Lowercased glob patterns → rule indexes, matched by shape (see the module docstring).
+
+    ``patterns`` keeps every (pattern, indexes) as inserted, so that analysis can read back
+    exactly what lookups use."""
+
+    def __init__(self, patterns: Iterable[tuple[str, Iterable[int]]]) -> None:
+        self.patterns: dict[str, tuple[int, ...]] = {}
+        for pattern, indexes in patterns:
+            pattern = fold_stars(pattern)
+            known = self.patterns.get(pattern, ())
+            self.patterns[pattern] = known + tuple(i for i in indexes if i not in known)
+        self.exact: dict[str, frozenset[int]] = {}
+        self.always: frozenset[int] = _NOTHING
+        by_code: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+        wild = GlobTrie()
+        has_wild = False
+        for pattern, indexes in self.patterns.items():
+            if STAR not in pattern and ONE not in pattern:
+                self.exact[pattern] = frozenset(indexes)
+                continue
+            if pattern == STAR:
+                self.always |= frozenset(indexes)
+                continue
+            code, colon, _ = pattern.partition(":")
+            if colon and STAR not in code and ONE not in code:
+                by_code.setdefault(code, []).append((pattern, indexes))
+            else:
+                wild.insert(pattern).entries.extend(indexes)
+                has_wild = True
+        # Built on first sight of an action of the code: a big rule set answers its first
+        # request without compiling every service's globs.
+        self._pending = by_code
+        self._codes: dict[str, _CodeIndex] = {}
+        self._wild: LazyDfa | None = None
+        if has_wild:
+            wild.seal()
+            self._wild = LazyDfa(wild)
+
+    def _code(self, code: str) -> _CodeIndex:
+        index = self._codes.get(code)
+        if index is None:
+            pending = self._pending.get(code)
+            if pending is None:
+                # No pattern of this code: remembered as such, up to a bound (junk codes).
+                if len(self._codes) < _CODES_MAX:
+                    self._codes[code] = _EMPTY_CODE
+                return _EMPTY_CODE
+            index = self._codes[code] = _CodeIndex(pending)
+        return index
+
+    def match(self, text: str) -> frozenset[int]:
+        """Entries of every pattern matching ``text`` as given (lowercase it first)."""
+        found = self.exact.get(text)
+        colon = text.find(":")
+        if colon >= 0:
+            index = self._codes.get(text[:colon])
+            if index is None:
+                index = self._code(text[:colon])
+            if index is not _EMPTY_CODE:
+                found = index.match(text, found)
+        if self._wild is not None:
+            hit = self._wild.match(text)
+            if hit:
+                found = hit if found is None else found | hit
+        if self.always:
+            found = self.always if found is None else found | self.always
+        return _NOTHING if found is None else found
+
+    def items(self) -> Iterator[tuple[str, tuple[int, ...]]]:
+        return iter(self.patterns.items())
