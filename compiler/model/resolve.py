@@ -124,6 +124,8 @@ def _check_rule(
         if excepted is None:
             return None
         actions, not_actions = excepted
+    if services:
+        _warn_inferred_codes(node, services, diags)
     if version is not None and services:
         diags.append(
             warning(
@@ -148,6 +150,32 @@ def _check_rule(
         span=node.span,
         not_actions=not_actions,
         resources=resources,
+    )
+
+
+def _warn_inferred_codes(node: RuleNode, services: list[Service], diags: list[Diagnostic]) -> None:
+    """W0202: a named service whose RAM code is a guess (its lowercase product code), not
+    from OpenMeta or the reviewed table. RAM ignores an action it does not know, so a wrong
+    code makes the rule deny nothing, silently; the warning says so once per rule."""
+    guessed = [
+        (svc.name, code)
+        for svc in services
+        for code in svc.all_codes
+        if svc.ram_code_provenance.get(code) == "inferred"
+    ]
+    if not guessed:
+        return
+    shown = ", ".join(f"`{code}` ({name})" for name, code in guessed[:5])
+    more = f" and {len(guessed) - 5} more" if len(guessed) > 5 else ""
+    diags.append(
+        warning(
+            "W0202",
+            f"RAM code{'s' if len(guessed) > 1 else ''} {shown}{more} "
+            f"{'are' if len(guessed) > 1 else 'is'} inferred from the product code, not documented",
+            node.service.name.span,
+            help="if RAM uses another code the rule denies nothing; check the service's "
+            '"RAM authorization" page and record the code in ramcodes.toml',
+        )
     )
 
 
