@@ -23,13 +23,20 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from bench.report import decision_rows, projection, scale_rows
 from compiler.cli.render import render_table
-from compiler.replay.bench import TARGETS, Row
+from compiler.replay.bench import Row
 
 HERE = Path(__file__).resolve().parent
 STORAGE = HERE.parent / ".benchmarks"
 COMPARE_FAIL = "median:25%"
-SUITES = ("bench_decide.py", "bench_replay.py", "bench_compile.py")
+SUITES = (
+    "bench_ratios.py",
+    "bench_scale.py",
+    "bench_decide.py",
+    "bench_replay.py",
+    "bench_compile.py",
+)
 COMPILE_EXPONENT_MAX = 1.15
 COMPILE_10K_SECONDS = 2.0
 MEMORY_GROWTH_MAX = 1.25
@@ -66,18 +73,8 @@ def rows_from(data: dict) -> list[Row]:
     def div(x: float | None, y: float | None) -> float | None:
         return None if x is None or y is None or not y else x / y
 
-    rows: list[Row] = []
-    labels = {"seed": "seed policy, no conditions", "mixed": "100 rules with conditions"}
-    for w, label in labels.items():
-        trie = per(f"test_trie_warm[{w}]")
-        rows.append(
-            Row(
-                f"warm trie vs dict.get ({label})",
-                div(trie, per(f"test_floor[{w}]")),
-                *TARGETS["trie_vs_floor"],
-                note="decision cost / dict.get cost",
-            )
-        )
+    # Decision ratios and replay at scale: peers measured in interleaved rounds (report.py).
+    rows: list[Row] = decision_rows(b)
     rows.append(
         Row(
             "warm decision with a resource vs without (same rules)",
@@ -87,25 +84,7 @@ def rows_from(data: dict) -> list[Row]:
             note="mixed rules + resource-scoped ones; issue 10 target 1.5x",
         )
     )
-    # (title, the benchmark timed against the warm trie, target, note) for both workloads.
-    against_trie = (
-        ("cold trie vs warm", "test_trie_cold", None, "first decision of an action: the walk"),
-        ("RAM evaluator vs trie", "test_ram_evaluator", "ram_vs_trie", "times faster"),
-        ("Cedar vs trie", "test_cedar", "cedar_vs_trie", "times faster; cedarpy batch call"),
-    )
-    for title, bench, target, note in against_trie:
-        for w, label in labels.items():
-            ratio_value = div(per(f"{bench}[{w}]"), per(f"test_trie_warm[{w}]"))
-            limits = TARGETS[target] if target else (None,)
-            rows.append(Row(f"{title} ({label})", ratio_value, *limits, note=note))
-    rows.append(
-        Row(
-            "replay vs decode (speed)",
-            div(per("test_decode"), per("test_replay")),
-            *TARGETS["replay_vs_decode"],
-            note="same JSON lines; 1 = as fast",
-        )
-    )
+    rows += scale_rows(b)
     mem = b.get("test_replay_memory")
     if mem is not None:
         info = mem["extra_info"]
@@ -187,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     console.width = max(console.width, 132)
     console.print(render_table(rows, "ramguard benchmarks: ratios measured in one run"))
+    for line in projection(_by_name(data)):
+        console.print(line, markup=False, highlight=False)
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     if code != 0:

@@ -28,7 +28,7 @@ from compiler.language.sources import (
     read_rules,
 )
 from compiler.model.ir import PolicyIR, Rule, RuleSet
-from compiler.model.keys import normalise_context
+from compiler.model.keys import is_normalised, normalise_context
 from compiler.model.resolve import check_file
 
 
@@ -74,8 +74,9 @@ class Policy:
         other types raise ``ValueError`` — so the trie and the RAM evaluator never read a
         value differently. (``ramguard decide -c`` parses strings strictly, as rules do.)
         """
-        ctx = normalise_context(context, convert=True) if context else None
-        return self.trie.decide(action, ctx, resource)
+        if context and not is_normalised(context):
+            context = normalise_context(context, convert=True)
+        return self.trie.decide(action, context or None, resource)
 
     def decide_many(
         self, requests: Iterable[tuple[str, Mapping[str, object] | None]]

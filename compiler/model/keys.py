@@ -267,6 +267,27 @@ def normalise_context(
     return out
 
 
+_SPELLED_AS_RAM: set[str] = set()
+"""Keys ``normalise_context`` keeps as they are, once checked; bounded (keys are few)."""
+
+
+def is_normalised(context: Mapping[str, object]) -> bool:
+    """True when ``normalise_context(context, convert=True)`` would give ``context`` back:
+    every key spelled as its RAM key (or unknown) and every value a string. Two set
+    checks in C, where normalising builds a new dict: ``Policy.decide``'s fast path."""
+    if not _SPELLED_AS_RAM.issuperset(context):
+        for key in context:
+            if key.__class__ is not str or (ram_key(key) or key) != key:
+                return False
+            if len(_SPELLED_AS_RAM) < 4096:
+                _SPELLED_AS_RAM.add(key)
+    try:
+        "".join(context.values())  # type: ignore[arg-type]  # raises on any non-string
+    except TypeError:
+        return False
+    return True
+
+
 def parse_bool(value: object) -> bool | None:
     """RAM's Bool values: true/false, case-insensitive, as bool or string; else None.
 

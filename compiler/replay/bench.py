@@ -221,6 +221,29 @@ def decode_file(path: str | Path) -> int:
     return count
 
 
+def typed_decode_file(path: str | Path) -> int:
+    """The floor for ``simulate`` end to end (issue 15): read a JSON-lines file in chunks and
+    decode every line with the reader's own typed decoder (only the fields the normaliser
+    reads), nothing more. Returns the line count."""
+    from compiler.replay.reader import typed_decoder
+
+    decode = typed_decoder().decode
+    count = 0
+    rest = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                if line:
+                    decode(line)
+                    count += 1
+    if rest.strip():
+        decode(rest)
+        count += 1
+    return count
+
+
 def replay_file(policy: Policy, path: str | Path, catalog) -> int:
     """A replay of one file through the trie: read, normalise, decide. Returns the denies."""
     decide = policy.trie.decider()

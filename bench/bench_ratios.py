@@ -1,0 +1,201 @@
+"""Decision ratios with their peers in the same run, in interleaved rounds (``interleave``).
+
+Each test measures its peers side by side and records every round in ``extra_info``;
+``python -m bench`` turns them into rows (median round, spread of all rounds). The
+pytest-benchmark timing of each test is a no-op: what matters is in ``extra_info``.
+
+- warm decisions against a bare ``dict.get`` on the same action strings (seed; 100 rules with
+  conditions), and per decision at 10,000 rules with conditions;
+- first sightings (every action decided once after ``DecisionTrie.forget``) against a regex
+  union of the same patterns, and their growth from 100 to 10,000 rules on the same actions;
+- ``Policy.decide`` against the trie's ``decider()`` on RAM-keyed string contexts;
+- the RAM evaluator and Cedar (``cedarpy``) on the same rules and requests; Rego (regorus)
+  has no translation in ramguard, so it has no row;
+- ``ramguard decide`` start-up against ``ramguard --version``, as processes.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import workloads
+from bench.interleave import interleaved
+from compiler.policy import compile_rules
+from compiler.ram import RamEvaluator
+
+BIG_RULES = 10_000
+REQUESTS = 2_000
+REPEAT = 5
+
+
+def _record(benchmark, **info) -> None:
+    benchmark.extra_info.update(info)
+    benchmark.pedantic(lambda: None, rounds=1)
+
+
+def _stringly(context: dict | None) -> dict | None:
+    """The context as a Python caller writes it: RAM keys, every value a string."""
+    if context is None:
+        return None
+    return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in context.items()}
+
+
+@pytest.fixture(scope="module")
+def big_policy(tmp_path_factory):
+    return compile_rules([workloads.write_rules(tmp_path_factory.mktemp("big"), BIG_RULES)])
+
+
+@pytest.fixture(scope="module")
+def big_requests(big_policy):
+    return [(r.action, r.context) for r in workloads.requests(big_policy, REQUESTS)]
+
+
+def _floor_and_trie(policy, requests):
+    actions = [a for a, _ in requests]
+    get = {a: a for a in actions}.get
+    decide = policy.trie.decider()
+
+    def floor():
+        for a in actions:
+            get(a)
+
+    def trie():
+        for a, c in requests:
+            decide(a, c)
+
+    trie()  # warm: every action's answer remembered
+    return floor, trie
+
+
+@pytest.mark.parametrize("which", ["seed", "mixed", "big"])
+def test_warm(benchmark, which, seed_policy, mixed_policy, seed_requests, mixed_requests, request):
+    if which == "seed":
+        policy, requests = seed_policy, seed_requests
+    elif which == "mixed":
+        policy, requests = mixed_policy, mixed_requests
+    else:
+        policy, requests = (
+            request.getfixturevalue("big_policy"),
+            request.getfixturevalue("big_requests"),
+        )
+    floor, trie = _floor_and_trie(policy, requests)
+    times = interleaved({"floor": floor, "trie": trie}, repeat=REPEAT)
+    _record(benchmark, rounds=times, per=len(requests))
+
+
+def _regex_union(policy) -> re.Pattern:
+    """The rules' action patterns as one case-insensitive regex alternation (`*` → `.*`)."""
+    patterns = sorted({p.lower() for r in policy.rules if not r.not_actions for p in r.actions})
+    parts = [re.escape(p).replace(r"\*", ".*").replace(r"\?", ".") for p in patterns]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def test_first_sighting_vs_regex(benchmark, seed_policy, seed_requests):
+    actions = list(dict.fromkeys(a for a, _ in seed_requests))
+    trie = seed_policy.trie
+    decide = trie.decide
+    fullmatch = _regex_union(seed_policy).fullmatch
+
+    def cold():
+        for a in actions:
+            decide(a)
+
+    def regex():
+        for a in actions:
+            fullmatch(a)
+
+    cold()  # indexes of every code built; only the answers are forgotten before each round
+    times = interleaved({"trie": cold, "regex": regex}, repeat=REPEAT, before={"trie": trie.forget})
+    _record(benchmark, rounds=times, per=len(actions))
+
+
+def test_first_sighting_growth(benchmark, mixed_policy, mixed_requests, big_policy):
+    """The same actions (no context) on 100 and on 10,000 rules, first sightings."""
+    actions = list(dict.fromkeys(a for a, _ in mixed_requests))
+    small, big = mixed_policy.trie, big_policy.trie
+
+    def run(trie):
+        decide = trie.decide
+
+        def go():
+            for a in actions:
+                decide(a)
+
+        go()
+        return go
+
+    times = interleaved(
+        {"small": run(small), "big": run(big)},
+        repeat=REPEAT,
+        before={"small": small.forget, "big": big.forget},
+    )
+    _record(benchmark, rounds=times, per=len(actions), rules=[len(small.rules), len(big.rules)])
+
+
+def test_policy_decide_vs_decider(benchmark, mixed_policy, mixed_requests):
+    requests = [(a, _stringly(c)) for a, c in mixed_requests]
+    decider = mixed_policy.trie.decider()
+    api = mixed_policy.decide
+
+    def via_decider():
+        for a, c in requests:
+            decider(a, c)
+
+    def via_api():
+        for a, c in requests:
+            api(a, c)
+
+    via_api()
+    via_decider()
+    times = interleaved({"decider": via_decider, "api": via_api}, repeat=REPEAT)
+    _record(benchmark, rounds=times, per=len(requests))
+
+
+@pytest.mark.parametrize("which", ["seed", "mixed"])
+def test_engines(benchmark, which, seed_policy, mixed_policy, seed_requests, mixed_requests):
+    from compiler.emit.cedar import cedar_policies, cedar_request
+
+    policy, requests = (
+        (seed_policy, seed_requests) if which == "seed" else (mixed_policy, mixed_requests)
+    )
+    _, trie = _floor_and_trie(policy, requests)
+    ram_decide = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents]).decide
+
+    def ram():
+        for a, c in requests:
+            ram_decide(a, c)
+
+    peers = {"trie": trie, "ram": ram}
+    try:
+        import cedarpy
+    except ImportError:
+        cedarpy = None
+    if cedarpy is not None:
+        cedar_set = cedarpy.PolicySet.from_str(
+            "\n".join(c.text for c in cedar_policies(policy.policies, policy.sources))
+        )
+        entities = cedarpy.Entities.from_json_str("[]")
+        cedar_requests = [cedar_request(a, c) for a, c in requests]
+        peers["cedar"] = lambda: cedarpy.is_authorized_batch(cedar_requests, cedar_set, entities)
+    times = interleaved(peers, repeat=3)
+    _record(benchmark, rounds=times, per=len(requests))
+
+
+def test_startup(benchmark):
+    """Wall time of `ramguard decide` on the seed against `ramguard --version`."""
+    exe = str(Path(sys.executable).with_name("ramguard"))
+    rules = str(workloads.SEED_POLICY)
+
+    def run(*args):
+        # Not check=True: `decide` may exit 3 on a deny by contract; the time is what counts.
+        return lambda: subprocess.run([exe, *args], check=False, capture_output=True)
+
+    version, decide = run("--version"), run("decide", "--rules", rules, "ecs:RunInstances")
+    decide()  # the grammar cache exists before timing, as after any first run
+    times = interleaved({"version": version, "decide": decide}, repeat=3)
+    _record(benchmark, rounds=times)
