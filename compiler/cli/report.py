@@ -46,6 +46,7 @@ def summary(report: dict) -> Group:
         ("denied", report["denied"]),
         ("allowed", report["allowed"]),
         ("unmapped service", report["unmapped"]),
+        ("resource unknown", report["resource_unknown"]),
         ("mismatches (trie vs RAM JSON)", mism),
     ):
         _row(counts, label, f"{value:,}")

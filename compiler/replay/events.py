@@ -47,6 +47,26 @@ class TraceEvent(msgspec.Struct, frozen=True, gc=False):
     access_key: str | None
     recorded: Recorded
     """What ActionTrail recorded: the leaked-key block (``deny``), another error, or not."""
+    where: Where | None = None
+    """Where the resource's ARN can be built from; None when the event names no resource."""
+
+
+class Where(msgspec.Struct, frozen=True, gc=False):
+    """What an event says about the resource it acted on, kept undecoded (``msgspec.Raw``)
+    until a rule needs a resource: ``compiler.replay.resources.build_resources`` reads it.
+    A field of the wrong type then means "resource unknown", never a malformed event."""
+
+    account: str | None
+    """``userIdentity.accountId``, else the delivery path's account."""
+    region: str | None
+    """The delivery path's region (``acs_region`` wins when the event has one)."""
+    acs_region: msgspec.Raw
+    recipient: msgspec.Raw
+    """``recipientAccountId``: the account when the identity has none."""
+    referenced: msgspec.Raw
+    parameters: msgspec.Raw
+    resource_type: msgspec.Raw
+    resource_name: msgspec.Raw
 
 
 class Malformed(msgspec.Struct, frozen=True, gc=False):

@@ -14,7 +14,7 @@ from functools import lru_cache
 import msgspec
 
 from compiler.model.keys import LANGUAGE_KEYS, parse_bool
-from compiler.replay.events import TraceEvent, classify_outcome
+from compiler.replay.events import TraceEvent, Where, classify_outcome
 
 # Per-reader caches are bounded so that adversarial input (a new host on every line) cannot
 # make memory grow with the file.
@@ -86,6 +86,14 @@ class Event(msgspec.Struct, gc=False):
     errorMessage: str | None = None
     userIdentity: _UserIdentity | None = None
     additionalEventData: _Additional | None = None
+    # The resource's whereabouts (issue 10): skipped over as raw JSON, read only when a rule
+    # needs a resource (compiler.replay.resources).
+    acsRegion: msgspec.Raw = msgspec.Raw()
+    recipientAccountId: msgspec.Raw = msgspec.Raw()
+    referencedResources: msgspec.Raw = msgspec.Raw()
+    requestParameters: msgspec.Raw = msgspec.Raw()
+    resourceType: msgspec.Raw = msgspec.Raw()
+    resourceName: msgspec.Raw = msgspec.Raw()
 
 
 class EventsDocument(msgspec.Struct):
@@ -163,8 +171,10 @@ class Mapper:
         if ev.eventTime:
             context[_CURRENT_TIME] = ev.eventTime
         access_key = None
+        account = self.account
         ident = ev.userIdentity
         if ident is not None:
+            account = ident.accountId or account
             access_key = ident.accessKeyId or None
             if access_key:
                 context[_ACCESS_ID] = access_key
@@ -188,8 +198,20 @@ class Mapper:
         extra = ev.additionalEventData
         if extra is not None and extra.Scheme:
             context[_SECURE] = extra.Scheme.strip().lower() == "https"
+        where = None
+        if ev.referencedResources or ev.requestParameters or ev.resourceName:
+            where = Where(
+                account,
+                self.region,
+                ev.acsRegion,
+                ev.recipientAccountId,
+                ev.referencedResources,
+                ev.requestParameters,
+                ev.resourceType,
+                ev.resourceName,
+            )
         # Positional: source, line, event_id, action, service, event_name, context,
-        # access_key, recorded (keywords cost measurably at one event per call).
+        # access_key, recorded, where (keywords cost measurably at one event per call).
         return TraceEvent(
             source,
             line,
@@ -200,6 +222,7 @@ class Mapper:
             context,
             access_key,
             classify_outcome(ev.errorCode, ev.errorMessage) if ev.errorCode else "allow",
+            where,
         )
 
 

@@ -37,6 +37,7 @@ from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range, split_points
+from compiler.replay.resources import build_resources
 from compiler.replay.sources import Source, delivery_info
 
 EXAMPLES = 20
@@ -216,6 +217,9 @@ class PartialReport:
     denied: int = 0
     allowed: int = 0
     unmapped: int = 0
+    resource_unknown: int = 0
+    """Events whose resource could not be built, for which a rule that needs one would
+    otherwise have matched (decided on the ``*``-resource rules alone)."""
     mismatches: int = 0
     outside_window: int = 0
     """Events read but outside --since/--until (not in ``events``)."""
@@ -250,6 +254,7 @@ class PartialReport:
             denied=self.denied + other.denied,
             allowed=self.allowed + other.allowed,
             unmapped=self.unmapped + other.unmapped,
+            resource_unknown=self.resource_unknown + other.resource_unknown,
             mismatches=self.mismatches + other.mismatches,
             outside_window=self.outside_window + other.outside_window,
             malformed_examples=_first(self.malformed_examples, other.malformed_examples),
@@ -288,6 +293,11 @@ class Engines:
     catalog: Catalog = field(default_factory=default_catalog)
     documents: tuple[tuple[str, dict], ...] | None = None
     """The (name, JSON) documents ``ram`` was built from; needed to pickle."""
+    scoped: bool = field(init=False, default=False)
+    """Whether a rule is scoped to resources: only then are events' ARNs built."""
+
+    def __post_init__(self) -> None:
+        self.scoped = any(not r.any_resource for r in self.policy.rules)
 
     @classmethod
     def for_policy(cls, policy: Policy, documents: Sequence[tuple[str, dict]] | None = None):
@@ -415,11 +425,21 @@ def _decide_batch(
     clock = time.perf_counter_ns
     trie_decide = engines.policy.trie.decider()
     ram_decide = engines.ram.decide
+    # ARNs are built before the timers start: building is the reader's work, not a decision.
+    arns = [build_resources(ev, engines.catalog) for ev in batch] if engines.scoped else None
 
     t0 = clock()
-    trie_out = [trie_decide(ev.action, ev.context) for ev in batch]
+    if arns is None:
+        trie_out = [trie_decide(ev.action, ev.context) for ev in batch]
+    else:
+        trie_out = [_on_each(trie_decide, ev, on) for ev, on in zip(batch, arns, strict=True)]
     t1 = clock()
-    ram_out = [ram_decide(ev.action, ev.context) for ev in batch]
+    if arns is None:
+        ram_out = [ram_decide(ev.action, ev.context) for ev in batch]
+    else:
+        ram_out = [
+            ram_decide(ev.action, ev.context, on) for ev, on in zip(batch, arns, strict=True)
+        ]
     t2 = clock()
     trie_stats, ram_stats = report.engines["trie"], report.engines["ram"]
     trie_stats.batch_ns += t1 - t0
@@ -429,11 +449,15 @@ def _decide_batch(
 
     # Latency samples: every SAMPLE_EVERY-th event, each engine timed alone.
     trie_hist, ram_hist = trie_stats.histogram, ram_stats.histogram
-    for ev in batch[::SAMPLE_EVERY]:
+    for k in range(0, len(batch), SAMPLE_EVERY):
+        ev, on = batch[k], arns[k] if arns is not None else None
         a = clock()
-        trie_decide(ev.action, ev.context)
+        if on is None:
+            trie_decide(ev.action, ev.context)
+        else:
+            _on_each(trie_decide, ev, on)
         b = clock()
-        ram_decide(ev.action, ev.context)
+        ram_decide(ev.action, ev.context, on)
         c = clock()
         trie_hist[bucket_of(b - a - overhead)] += 1
         ram_hist[bucket_of(c - b - overhead)] += 1
@@ -452,6 +476,8 @@ def _decide_batch(
             report.allowed += 1
         if ev.service is None:
             report.unmapped += 1
+        if decision.resource_unknown:
+            report.resource_unknown += 1
         if decision.decision != ram:
             report.mismatches += 1
             if len(report.mismatch_examples) < EXAMPLES:
@@ -466,6 +492,21 @@ def _decide_batch(
                 counts = by_key[ev.access_key] = [0, 0]
             counts[0] += 1
             counts[1] += denied
+
+
+def _on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | None):
+    """The trie's Decision on every ARN of the request: RAM checks each resource, so the
+    first that is denied decides; None (cannot be built) decides on ``*`` rules alone."""
+    if arns is None or len(arns) == 1:
+        return decide(ev.action, ev.context, arns[0] if arns else None)
+    first = None
+    for arn in arns:
+        decision = decide(ev.action, ev.context, arn)
+        if decision.decision == "deny":
+            return decision
+        if first is None:
+            first = decision
+    return first
 
 
 def simulate(
@@ -520,6 +561,7 @@ def report_dict(report: PartialReport, sources: Sequence[str | Source], engines:
         "denied": report.denied,
         "allowed": report.allowed,
         "unmapped": report.unmapped,
+        "resource_unknown": report.resource_unknown,
         "outside_window": report.outside_window,
         "mismatches": {
             "count": report.mismatches,
