@@ -112,8 +112,16 @@ def warn_unknown_action(action: str) -> None:
     from compiler.catalog import default_catalog
 
     catalog = default_catalog()
+    # The owners of the action's code first: every catalog action is enough only when this
+    # one is not there, and listing them loads every service (0.14 s of a 0.3 s decide).
+    low = action.lower()
+    code, _, operation = action.partition(":")
+    for svc in catalog.services_for_code(code):
+        name = svc.canonical_operation(operation)
+        if name is not None and low in {a.lower() for a in svc.ram_actions(name)}:
+            return
     actions = catalog.actions()
-    if action.lower() in {a.lower() for a in actions}:
+    if low in {a.lower() for a in actions}:
         return
     close = suggest(action, actions)
     hint = f"; did you mean {close}?" if close else ""

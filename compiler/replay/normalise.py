@@ -9,6 +9,7 @@ the context keys rules can test.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
 import msgspec
@@ -100,23 +101,24 @@ class EventsDocument(msgspec.Struct):
     Events: list[msgspec.Raw]
 
 
-@lru_cache(maxsize=_CACHE_MAX)
+# A dotted quad as ipaddress reads one: each part 0-255 in ASCII digits, no leading zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
+
+
 def _is_ip(text: str) -> bool:
     # `Internal` and service host names are not addresses: acs:SourceIp stays absent for them.
-    # Dotted quads are checked by hand: ipaddress costs ~15 µs a miss, and traces are full of
-    # distinct client addresses.
-    parts = text.split(".")
-    if len(parts) == 4:
-        return all(
-            p.isascii()
-            and p.isdigit()
-            and len(p) <= 3
-            and (p == "0" or p[0] != "0")
-            and int(p) < 256
-            for p in parts
-        )
-    if ":" not in text:
+    # Dotted quads by one fixed-shape regex, uncached: traces are full of distinct client
+    # addresses, so a cache would miss; ipaddress (~15 µs a miss) only for IPv6.
+    if _QUAD.fullmatch(text) is not None:
+        return True
+    if text.count(".") == 3 or ":" not in text:
         return False
+    return _is_ipv6(text)
+
+
+@lru_cache(maxsize=_CACHE_MAX)
+def _is_ipv6(text: str) -> bool:
     try:
         ipaddress.ip_address(text)
     except ValueError:
