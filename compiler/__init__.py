@@ -5,12 +5,14 @@ Public API::
     policy = compile_rules(["policies/"])
     policy.decide("ecs:RunInstances", {"source_ip": "203.0.113.9"})  # -> Decision
     policy.ram_documents()                                           # -> [dict, ...]
+    compile_rules(["policies/"], catalog=catalog_with_overlays(["team-catalog.toml"]))
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from compiler.catalog import with_overlays as catalog_with_overlays
 from compiler.decide.trie import Decision, Match
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span
 from compiler.policy import Policy, compile_rules, compile_sources
@@ -24,6 +26,7 @@ __all__ = [
     "Severity",
     "Span",
     "__version__",
+    "catalog_with_overlays",
     "compile_rules",
     "compile_sources",
 ]

@@ -25,7 +25,7 @@ def test_the_warning_names_the_code_and_renders_at_the_service():
         "   1 | deny Advisor *\n"
         "     |      ^~~~~~~\n"
         "  help: if RAM uses another code the rule denies nothing; check the service's "
-        '"RAM authorization" page and record the code in ramcodes.toml'
+        '"RAM authorization" page and state the code in a catalog overlay (--catalog)'
     )
 
 

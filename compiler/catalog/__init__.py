@@ -14,12 +14,17 @@ only when a rule or an event names it, so start-up does not grow with the cloud.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import msgspec
+
+if TYPE_CHECKING:
+    from compiler.catalog.overlay import Overlay
 
 # difflib is quadratic in the input length; a suggestion for a 1 MB token is pointless anyway.
 _MAX_SUGGEST_INPUT = 80
@@ -158,12 +163,15 @@ class Catalog:
     def __init__(
         self,
         entries: dict[str, _Entry],
-        loader: Callable[[str], Service],
+        raw: Callable[[str], dict],
         sources: list[dict] | None = None,
         denied_error_codes: Iterable[str] = (),
     ):
         self._entries = dict(sorted(entries.items()))
-        self._loader = loader
+        self._raw = raw
+        """Service name → its raw catalog entry (as ``catalog.json`` holds it, decoded)."""
+        self._overlays: tuple = ()
+        """The overlays applied to the packaged catalog to make this one (for pickling)."""
         self._loaded: dict[str, Service] = {}
         self.sources = sources or []
         self.common_denied_error_codes = tuple(denied_error_codes)
@@ -195,7 +203,7 @@ class Catalog:
         entries = {name: _entry_of(svc) for name, svc in raw.items()}
         return cls(
             entries,
-            lambda name: _service(name, raw[name]),
+            raw.__getitem__,
             data.get("sources", []),
             data.get("denied_error_codes", ()),
         )
@@ -205,8 +213,58 @@ class Catalog:
             return None
         svc = self._loaded.get(name)
         if svc is None:
-            svc = self._loaded[name] = self._loader(name)
+            svc = self._loaded[name] = _service(name, self._raw(name))
         return svc
+
+    def with_overlay(self, overlay: Overlay) -> Catalog:
+        """This catalog with a user's overlay applied (``compiler.catalog.overlay``): new
+        services added, existing ones (by name or alias) patched. Raises ``CompileError``
+        naming the overlay's line for a new service without RAM codes or a name that is
+        another service's alias."""
+        from compiler.catalog.overlay import patched_service
+        from compiler.language.diagnostics import CompileError, error
+
+        label = f"catalog overlay {overlay.path}"
+        patches: dict[str, dict] = {}
+        problems = []
+        for written, table in overlay.services.items():
+            name = self._by_name.get(written.lower())
+            if name is None and not table.get("ram_codes"):
+                problems.append(
+                    error(
+                        "E0611",
+                        f"new service `{written}` needs `ram_codes`",
+                        overlay.span("services", written),
+                        help="the RAM code its actions start with, from the service's RAM "
+                        'authorization page, e.g. ram_codes = ["foo"]',
+                        source=overlay.text,
+                    )
+                )
+                continue
+            target = name or written
+            base = self._raw(name) if name is not None else None
+            patches[target] = patched_service(patches.get(target, base), table, target, label)
+        if problems:
+            raise CompileError(problems)
+        raw_of = self._raw
+        entries = dict(self._entries)
+        for target, raw in patches.items():
+            entries[target] = _entry_of(raw)
+        out = Catalog(
+            entries,
+            lambda n: patches[n] if n in patches else raw_of(n),
+            [*self.sources, {"overlay": overlay.path}],
+            self.common_denied_error_codes,
+        )
+        out._overlays = (*self._overlays, overlay)
+        return out
+
+    def __reduce__(self):
+        # A catalog travels to replay workers as the overlays that made it: each process
+        # loads its own packaged catalog (the loader closure cannot be pickled anyway).
+        if self is not default_catalog() and not self._overlays:
+            raise TypeError("only the packaged catalog and its overlays can be pickled")
+        return (_packaged_with, (self._overlays,))
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -295,6 +353,25 @@ class Catalog:
         return [(s.name, op) for s in self.services for op in s.high_risk_operations()]
 
 
+def _packaged_with(overlays: tuple) -> Catalog:
+    catalog = default_catalog()
+    for overlay in overlays:
+        catalog = catalog.with_overlay(overlay)
+    return catalog
+
+
+def with_overlays(paths: Iterable[str | os.PathLike], base: Catalog | None = None) -> Catalog:
+    """The packaged catalog (or ``base``) with each overlay file applied in order — the
+    Python API behind ``--catalog FILE``: ``compile_rules(paths, catalog=with_overlays([f]))``.
+    Raises ``CompileError`` naming ``FILE:LINE:COL`` for a bad overlay."""
+    from compiler.catalog.overlay import read_overlay
+
+    catalog = base or default_catalog()
+    for path in paths:
+        catalog = catalog.with_overlay(read_overlay(path))
+    return catalog
+
+
 def _entry_of(raw: dict) -> _Entry:
     return _Entry(
         aliases=tuple(raw.get("aliases", ())),
@@ -339,7 +416,7 @@ def load_catalog(data: bytes) -> Catalog:
     }
     return Catalog(
         entries,
-        lambda name: _service(name, msgspec.json.decode(raw[name])),
+        lambda name: msgspec.json.decode(raw[name]),
         doc.sources,
         doc.denied_error_codes,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.catalog import Catalog, Service, default_catalog, load_catalog
-from compiler.cli.common import text_or_json_option
+from compiler.cli.common import catalog_option, text_or_json_option
 
 
 @click.group("catalog")
@@ -31,9 +31,10 @@ def _summary(s: Service) -> dict:
 
 @command.command("list")
 @text_or_json_option
-def list_services(fmt: str) -> None:
+@catalog_option
+def list_services(fmt: str, catalog: Catalog | None) -> None:
     """List every service with its RAM code, provenance and operation counts."""
-    rows = [_summary(s) for s in default_catalog().services]
+    rows = [_summary(s) for s in (catalog or default_catalog()).services]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
@@ -50,9 +51,10 @@ def list_services(fmt: str) -> None:
 @command.command("show")
 @click.argument("service")
 @text_or_json_option
-def show(service: str, fmt: str) -> None:
+@catalog_option
+def show(service: str, fmt: str, catalog: Catalog | None) -> None:
     """One service: names, RAM codes with their source, endpoints, keys, operations."""
-    catalog = default_catalog()
+    catalog = catalog or default_catalog()
     svc = catalog.service(service)
     if svc is None:
         close = catalog.suggest_service(service)
@@ -87,11 +89,12 @@ def show(service: str, fmt: str) -> None:
 @command.command("search")
 @click.argument("text")
 @text_or_json_option
-def search(text: str, fmt: str) -> None:
+@catalog_option
+def search(text: str, fmt: str, catalog: Catalog | None) -> None:
     """Services and operations whose name contains TEXT (case-insensitive), with risk tags."""
     needle = text.lower()
     hits = []
-    for svc in default_catalog().services:
+    for svc in (catalog or default_catalog()).services:
         if needle in svc.name.lower() or needle in svc.title.lower():
             hits.append({"service": svc.name, "operation": None, "risk": None})
         for op in sorted(svc.operations()):

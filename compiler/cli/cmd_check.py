@@ -10,6 +10,7 @@ import click
 
 from compiler.analysis.lint import check_paths
 from compiler.analysis.sarif import to_sarif
+from compiler.cli.common import catalog_option
 
 
 @click.command("check")
@@ -23,7 +24,8 @@ from compiler.analysis.sarif import to_sarif
     help="text: diagnostics on stderr, a summary on stdout; json, sarif: data on stdout.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-def command(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
+@catalog_option
+def command(paths: tuple[Path, ...], fmt: str, strict: bool, catalog) -> None:
     """Report compile errors and warnings (duplicate, shadowed or dead rules, …).
 
     Exit 1 when there is an error, or with --strict any warning; 0 otherwise.
@@ -33,7 +35,7 @@ def command(paths: tuple[Path, ...], fmt: str, strict: bool) -> None:
       ramguard check policies
       ramguard check policies --format sarif > ramguard.sarif   # GitHub code scanning
     """
-    result = check_paths(paths)
+    result = check_paths(paths, catalog)
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in result.diagnostics], indent=2))
     elif fmt == "sarif":

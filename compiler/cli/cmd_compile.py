@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import fail_at, print_diagnostics
+from compiler.cli.common import catalog_option, fail_at, print_diagnostics
 from compiler.emit.cedar import cedar_policies
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.policy import compile_rules
@@ -33,7 +33,10 @@ from compiler.policy import compile_rules
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
-def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, quiet: bool) -> None:
+@catalog_option
+def command(
+    paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, quiet: bool, catalog
+) -> None:
     """Compile rules files (or directories of *.rules) into RAM policy JSON.
 
     One document per policy, `<policy>.json`; a policy over RAM's 6,144-character limit is
@@ -47,7 +50,7 @@ def command(paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, qu
       ramguard compile policies --out generated --check   # in CI
       ramguard compile policies --target cedar --out cedar
     """
-    policy = compile_rules(paths)
+    policy = compile_rules(paths, catalog)
     if not quiet:
         print_diagnostics(policy.warnings)
     if target == "cedar":

@@ -9,6 +9,7 @@ import click
 
 from compiler.cli.common import (
     action_argument,
+    catalog_option,
     context_option,
     parse_context,
     resource_option,
@@ -23,8 +24,9 @@ from compiler.policy import compile_rules
 @action_argument
 @resource_option
 @context_option
+@catalog_option
 def command(
-    rules: tuple[Path, ...], action: str, resource: str | None, context: tuple[str, ...]
+    rules: tuple[Path, ...], action: str, resource: str | None, context: tuple[str, ...], catalog
 ) -> None:
     """Decide one ACTION (`ecs:RunInstances`) against the rules; print JSON.
 
@@ -35,8 +37,8 @@ def command(
         --resource acs:ecs:cn-hangzhou:123:instance/i-prod1 -c resource_tag:env=prod
     """
     ctx = parse_context(context)
-    policy = compile_rules(rules)
-    warn_unknown_action(action)
+    policy = compile_rules(rules, catalog)
+    warn_unknown_action(action, catalog)
     decision = policy.decide(action, ctx, resource).to_dict()
     if resource is not None:
         decision = {"action": action, "resource": resource, **decision}

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.analysis.diff import CLASSES, DiffResult, load_decider, semantic_diff
-from compiler.cli.common import fail_with_diagnostics, text_or_json_option
+from compiler.cli.common import catalog_option, fail_with_diagnostics, text_or_json_option
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 from compiler.ram import PolicyDocumentError
 
@@ -20,9 +20,9 @@ _TITLES = {
 }
 
 
-def _load(path: Path):
+def _load(path: Path, catalog):
     try:
-        return load_decider(path)
+        return load_decider(path, catalog)
     except PolicyDocumentError as exc:
         where = f"statement {exc.statement}: " if exc.statement is not None else ""
         element = f"{exc.element}: " if exc.element else ""
@@ -78,7 +78,8 @@ def render_text(result: DiffResult) -> None:
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @text_or_json_option
-def command(old: Path, new: Path, fmt: str) -> None:
+@catalog_option
+def command(old: Path, new: Path, fmt: str, catalog) -> None:
     """Compare two policies by what they decide: every catalog action, under the request
     contexts their conditions make different.
 
@@ -90,7 +91,7 @@ def command(old: Path, new: Path, fmt: str) -> None:
       ramguard diff generated/leaked-accesskey-protection.json policies
       ramguard diff old/x.rules policies/x.rules --format json
     """
-    result = semantic_diff(_load(old), _load(new))
+    result = semantic_diff(_load(old, catalog), _load(new, catalog), catalog)
     if fmt == "json":
         sys.stdout.write(result.to_json())
     else:

@@ -9,6 +9,7 @@ import click
 
 from compiler.cli.common import (
     action_argument,
+    catalog_option,
     context_option,
     parse_context,
     resource_option,
@@ -32,6 +33,7 @@ from compiler.policy import compile_rules
     help="Trace every rule, not only those whose service could apply.",
 )
 @text_or_json_option
+@catalog_option
 def command(
     rules: tuple[Path, ...],
     action: str,
@@ -39,6 +41,7 @@ def command(
     context: tuple[str, ...],
     all_rules: bool,
     fmt: str,
+    catalog,
 ) -> None:
     """Explain the decision for ACTION (`ecs:RunCommand`): each rule considered, whether its
     actions match, and each condition's outcome on the request.
@@ -48,7 +51,7 @@ def command(
       ramguard explain --rules policies ecs:RunCommand -c source_ip=10.1.2.3 -c mfa=false
     """
     ctx = parse_context(context)
-    policy = compile_rules(rules)
+    policy = compile_rules(rules, catalog)
     result = explain(policy, action, ctx, all_rules=all_rules, resource=resource)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import fail, rules_option
+from compiler.cli.common import catalog_option, fail, rules_option
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
 from compiler.files import atomic_write
 from compiler.policy import compile_rules
@@ -28,7 +28,8 @@ from compiler.policy import compile_rules
     default=None,
     help="Write to FILE (atomically) instead of stdout.",
 )
-def command(rules: tuple[Path, ...], fmt: str, out: Path | None) -> None:
+@catalog_option
+def command(rules: tuple[Path, ...], fmt: str, out: Path | None, catalog) -> None:
     """Draw the decision trie: literal runs as one edge, `*` and `?` edges dashed, each
     pattern's end labelled with its rule's file:line and text.
 
@@ -37,7 +38,7 @@ def command(rules: tuple[Path, ...], fmt: str, out: Path | None) -> None:
       ramguard graph --rules policies | dot -Tsvg > trie.svg
       ramguard graph --rules policies --format graphml --out trie.graphml
     """
-    policy = compile_rules(rules)
+    policy = compile_rules(rules, catalog)
     graph = trie_graph(policy.trie)
     text = to_dot(graph) if fmt == "dot" else to_graphml(graph)
     if out is None:

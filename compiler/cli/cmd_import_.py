@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from compiler.analysis.importer import PolicyImportError, import_policies, valid_policy_name
-from compiler.cli.common import fail_with_diagnostics
+from compiler.cli.common import catalog_option, fail_with_diagnostics
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 
@@ -66,8 +66,9 @@ def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
     help="Skip statements the rules language cannot state exactly, with a note, "
     "instead of failing.",
 )
+@catalog_option
 def command(
-    files: tuple[Path, ...], name: str | None, out: Path | None, skip_unsupported: bool
+    files: tuple[Path, ...], name: str | None, out: Path | None, skip_unsupported: bool, catalog
 ) -> None:
     """Turn RAM deny-policy JSON documents into rules text.
 
@@ -98,7 +99,7 @@ def command(
     if diags:
         fail_with_diagnostics(diags)
     try:
-        result = import_policies(documents, policy_name, skip_unsupported=skip_unsupported)
+        result = import_policies(documents, policy_name, catalog, skip_unsupported=skip_unsupported)
     except PolicyImportError as exc:
         fail_with_diagnostics(
             _error(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import fail, rules_option
+from compiler.cli.common import catalog_option, fail, rules_option
 
 
 @click.command("prove")
@@ -21,7 +21,8 @@ from compiler.cli.common import fail, rules_option
     type=click.Path(path_type=Path, dir_okay=False),
     help="RAM policy JSON to prove against (repeatable); default: the documents the rules emit.",
 )
-def command(rules: tuple[Path, ...], policies: tuple[Path, ...]) -> None:
+@catalog_option
+def command(rules: tuple[Path, ...], policies: tuple[Path, ...], catalog) -> None:
     """Prove the decision trie of the rules and the RAM documents deny exactly the same
     requests — every action and resource string, every condition value. Exit 0
     "equivalent"; 1 with the shortest request decided differently, as a `ramguard decide`
@@ -37,7 +38,7 @@ def command(rules: tuple[Path, ...], policies: tuple[Path, ...]) -> None:
     from compiler.ram.document import PolicyDocumentError
     from compiler.ram.evaluator import RamEvaluator
 
-    policy = compile_rules(rules)
+    policy = compile_rules(rules, catalog)
     try:
         if policies:
             evaluator = RamEvaluator.from_files(policies)

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compiler.cli.common import fail, fail_at, rules_option
+from compiler.cli.common import catalog_option, fail, fail_at, rules_option
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
 from compiler.model.keys import ValueProblem, parse_utc_time
@@ -92,6 +92,7 @@ EXIT_DENIED = 3
 @click.option("--strict", is_flag=True, help="Stop at the first malformed event (exit 1).")
 @click.option("--fail-on-deny", is_flag=True, help="Exit 3 when any event is denied.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table.")
+@catalog_option
 def command(
     rules,
     policy_files,
@@ -107,6 +108,7 @@ def command(
     strict,
     fail_on_deny,
     quiet,
+    catalog,
 ) -> None:
     """Replay recorded API calls through both engines and compare.
 
@@ -122,7 +124,7 @@ def command(
     if engine == "dask" and jobs > 1:
         fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
     window = Window(_time_option("--since", since), _time_option("--until", until))
-    policy = compile_rules(rules)
+    policy = compile_rules(rules, catalog)
     try:
         if policy_files:
             RamEvaluator.from_files(policy_files)  # validates, with positions in errors
@@ -132,6 +134,8 @@ def command(
             engines = Engines.for_policy(policy)
     except PolicyDocumentError as exc:
         fail_at(exc.location, exc.detail)
+    if catalog is not None:
+        engines.catalog = catalog  # events are mapped, and their ARNs built, through it
     try:
         expanded = expand(traces)
     except TraceError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import print_diagnostics, text_or_json_option
+from compiler.cli.common import catalog_option, print_diagnostics, text_or_json_option
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Severity, sorted_capped
 from compiler.testing.runner import failure_details, run_tests, to_junit
@@ -23,7 +23,8 @@ from compiler.testing.runner import failure_details, run_tests, to_junit
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write a JUnit XML report to FILE.",
 )
-def command(paths: tuple[Path, ...], fmt: str, junit: Path | None) -> None:
+@catalog_option
+def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, catalog) -> None:
     """Check the expectations in *.tests files (default: under `policies`).
 
     A tests file tests all *.rules files in its own directory, compiled together. Every
@@ -42,7 +43,7 @@ def command(paths: tuple[Path, ...], fmt: str, junit: Path | None) -> None:
       ramguard test
       ramguard test policies --junit build/policy-tests.xml
     """
-    run = run_tests(paths or (Path("policies"),))
+    run = run_tests(paths or (Path("policies"),), catalog=catalog)
     diagnostics = sorted_capped(run.all_diagnostics)
     print_diagnostics(diagnostics)
     if fmt == "json":

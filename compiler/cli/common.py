@@ -75,6 +75,28 @@ def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _overlaid(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]):
+    """``--catalog FILE…`` → the packaged catalog with those overlays applied, or None (the
+    packaged one). A bad overlay is a CompileError, reported as FILE:LINE:COL."""
+    if not value:
+        return None
+    from compiler.catalog import with_overlays
+
+    return with_overlays(value)
+
+
+catalog_option = click.option(
+    "--catalog",
+    "catalog",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    callback=_overlaid,
+    help="A catalog overlay (TOML, or JSON by name) adding or overriding services, "
+    "operations, RAM codes and ARN templates (repeatable, applied in order).",
+)
+
+
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No summary on stderr; errors are still reported."
 )
@@ -107,11 +129,11 @@ resource_option = click.option(
 )
 
 
-def warn_unknown_action(action: str) -> None:
+def warn_unknown_action(action: str, catalog=None) -> None:
     """A did-you-mean on stderr for an action the catalog does not know (still decided)."""
     from compiler.catalog import default_catalog
 
-    catalog = default_catalog()
+    catalog = catalog or default_catalog()
     # The owners of the action's code first: every catalog action is enough only when this
     # one is not there, and listing them loads every service (0.14 s of a 0.3 s decide).
     low = action.lower()

@@ -174,7 +174,7 @@ def _warn_inferred_codes(node: RuleNode, services: list[Service], diags: list[Di
             f"{'are' if len(guessed) > 1 else 'is'} inferred from the product code, not documented",
             node.service.name.span,
             help="if RAM uses another code the rule denies nothing; check the service's "
-            '"RAM authorization" page and record the code in ramcodes.toml',
+            '"RAM authorization" page and state the code in a catalog overlay (--catalog)',
         )
     )
 
