@@ -173,3 +173,43 @@ def test_warm_decision_with_a_resource_vs_without(resource_policy, resource_requ
     plain()
     p, s = _best_pair(plain, scoped, rounds=9)
     _check("resource_vs_none", s / p)
+
+
+def _prove(policy):
+    from compiler.analysis.prove import compare, from_documents, from_trie
+
+    evaluator = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents])
+    return compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
+
+
+def _compiled(paths):
+    policy = compile_rules(paths)
+    policy.trie  # noqa: B018 — part of compiling
+    policy.documents  # noqa: B018
+    return policy
+
+
+def test_prove_seed_vs_compile_seed():
+    """Issue 11: the exact proof on the seed against compiling the seed (parse, check, trie,
+    emit), side by side; the proof must stay a small multiple of compiling."""
+    paths = [workloads.SEED_POLICY]
+    policy = _compiled(paths)
+    assert _prove(policy).status == "equal"
+    c, p = _best_pair(lambda: _compiled(paths), lambda: _prove(policy), rounds=5)
+    _check("prove_seed_vs_compile", p / c)
+
+
+def test_prove_grows_mildly(tmp_path):
+    """Issue 11: how the proof's time grows with rules, 100 → 1,000 generated rules with
+    conditions (the gate skips 10,000 for time; ``make bench`` measures it)."""
+    points = []
+    for n in (100, 1_000):
+        policy = _compiled([workloads.write_rules(tmp_path / str(n), n)])
+        best = float("inf")
+        for _ in range(2):
+            t0 = time.perf_counter()
+            verdict = _prove(policy)
+            best = min(best, time.perf_counter() - t0)
+        assert verdict.status == "equal"
+        points.append((n, best))
+    _check("prove_exponent", exponent(points))

@@ -111,27 +111,80 @@ class _Nfa:
         return frozenset(pid for pid, pos in state if pos == len(self.tokens[pid]))
 
 
+class Dfa:
+    """The lazily determinised automaton of a pattern list: states are interned ints,
+    transitions cached, so running many strings through it costs a dict lookup a character
+    once it is warm. Past ``budget`` states it raises ``Undecided``."""
+
+    def __init__(self, patterns: Sequence[str | Literal], *, fold: bool, budget: int) -> None:
+        self.fold = fold
+        self.budget = budget
+        self._nfa = _Nfa(patterns, fold)
+        self._ids: dict[frozenset[tuple[int, int]], int] = {}
+        self._states: list[frozenset[tuple[int, int]]] = []
+        self._next: dict[tuple[int, str], int] = {}
+        self._accepting: list[frozenset[int]] = []
+        self.start = self._intern(self._nfa.start())
+
+    def _intern(self, state: frozenset[tuple[int, int]]) -> int:
+        sid = self._ids.get(state)
+        if sid is None:
+            if len(self._states) >= self.budget:
+                raise Undecided(f"more than {self.budget} automaton states")
+            sid = self._ids[state] = len(self._states)
+            self._states.append(state)
+            self._accepting.append(self._nfa.accepting(state))
+        return sid
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def labels(self, sid: int) -> list[str]:
+        return self._nfa.labels(self._states[sid])
+
+    def accepting(self, sid: int) -> frozenset[int]:
+        return self._accepting[sid]
+
+    def step(self, sid: int, ch: str) -> int:
+        nxt = self._next.get((sid, ch))
+        if nxt is None:
+            nxt = self._next[sid, ch] = self._intern(self._nfa.step(self._states[sid], ch))
+        return nxt
+
+    def run(self, text: str) -> frozenset[int]:
+        """The ids of the patterns matching ``text`` (case-folded like the patterns)."""
+        if self.fold:
+            # ASCII lowering only, as for the patterns; other characters stay as they are
+            # and match only `?` and `*`, which is what RAM's ASCII folding does too.
+            text = "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+        sid = self.start
+        for ch in text:
+            sid = self.step(sid, ch)
+        return self._accepting[sid]
+
+
 def classes(
     patterns: Sequence[str | Literal], *, fold: bool, budget: int = 200_000
 ) -> list[tuple[frozenset[int], str]]:
     """Every distinct set of pattern ids some string matches, each with its shortest
     (then lexicographically least) string, in BFS order (shortest witness first). The empty
     set is included when some string matches no pattern."""
-    nfa = _Nfa(patterns, fold)
-    start = nfa.start()
-    seen = {start}
-    queue: deque[tuple[frozenset[tuple[int, int]], str]] = deque([(start, "")])
+    return classes_of(Dfa(patterns, fold=fold, budget=budget))
+
+
+def classes_of(dfa: Dfa) -> list[tuple[frozenset[int], str]]:
+    """``classes`` on an automaton the caller keeps (to ``run`` strings through it later)."""
+    seen = {dfa.start}
+    queue: deque[tuple[int, str]] = deque([(dfa.start, "")])
     found: dict[frozenset[int], str] = {}
     while queue:
-        state, text = queue.popleft()
-        acc = nfa.accepting(state)
+        sid, text = queue.popleft()
+        acc = dfa.accepting(sid)
         if acc not in found:
             found[acc] = text
-        for ch in nfa.labels(state):
-            nxt = nfa.step(state, ch)
+        for ch in dfa.labels(sid):
+            nxt = dfa.step(sid, ch)
             if nxt not in seen:
-                if len(seen) >= budget:
-                    raise Undecided(f"more than {budget} automaton states")
                 seen.add(nxt)
                 queue.append((nxt, text + ch))
     return sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))
