@@ -122,6 +122,8 @@ class RuleNode:
     """``on ARN`` / ``on [ARN, …]``."""
     regions: ValueList | None = None
     """``in region [...]``."""
+    risk: Value | None = None
+    """``risk=high``: only the operations the catalog tags with that risk."""
 
     def source(self) -> str:
         """The rule on one line, in canonical spacing: how reports and decisions quote it."""
@@ -130,6 +132,8 @@ class RuleNode:
             svc += "@" + self.service.version.text
         ops = ", ".join(op.text for op in self.operations)
         text = f"deny {svc} {ops}"
+        if self.risk is not None:
+            text += " risk=" + self.risk.source()
         if self.excepts is not None:
             text += " except " + self.excepts.source()
         if self.resources is not None:

@@ -257,6 +257,9 @@ def _rule_pieces(src: _Source, rule: RuleNode) -> tuple[list[_Piece], int]:
         svc += "@" + rule.service.version.text
     ops, end = _ops_list(src, rule)
     pieces: list[_Piece] = [f"deny service={svc} op=" if rule.keyword_form else f"deny {svc} ", ops]
+    if rule.risk is not None:
+        pieces.append(f" risk={_value(rule.risk)}")
+        end = max(end, src.span_end(rule.risk.span))
     for word, clause in (
         ("except", rule.excepts),
         ("on", rule.resources),

@@ -181,7 +181,7 @@ class _ToAst(Transformer):
         keyword, (service, operations, end), rest = children[0], children[1], children[2:]
         when: tuple[ConditionNode, ...] = ()
         unless: tuple[ConditionNode, ...] = ()
-        clauses: dict[str, ValueList] = {}
+        clauses: dict[str, ValueList | Value] = {}
         for kind, item in rest:
             if kind == "when":
                 when = item
@@ -202,12 +202,16 @@ class _ToAst(Transformer):
             excepts=clauses.get("except"),
             resources=clauses.get("on"),
             regions=clauses.get("region"),
+            risk=clauses.get("risk"),
         )
 
     def _clause(self, kind: str, children) -> tuple[str, ValueList]:
         values, bracketed, end = children[-1]
         first = values[0].span
         return kind, ValueList(values, bracketed, Span(self.path, first.line, first.col, *end))
+
+    def risk_clause(self, children):
+        return "risk", children[-1]
 
     def except_clause(self, children):
         return self._clause("except", children)

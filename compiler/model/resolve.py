@@ -20,7 +20,7 @@ from pathlib import Path
 
 from compiler.catalog import Catalog, Service
 from compiler.language.ast import RuleNode, SourceFile
-from compiler.language.diagnostics import Diagnostic, Span, error, shorten, warning
+from compiler.language.diagnostics import Diagnostic, Severity, Span, error, shorten, warning
 from compiler.model.glob import glob_match, has_glob
 from compiler.model.ir import PolicyIR, Rule
 from compiler.model.resolve_conditions import check_condition, normalise
@@ -119,6 +119,11 @@ def _check_rule(
     if conditions is None:
         return None
     actions = rule_actions(services, operations, version)
+    if node.risk is not None:
+        selected = _risk_selected(node, services, operations, version, catalog, diags)
+        if selected is None:
+            return None
+        operations, actions = selected
     if node.excepts is not None:
         excepted = resolve_except(node, services, operations, version, catalog, diags)
         if excepted is None:
@@ -177,6 +182,83 @@ def _warn_inferred_codes(node: RuleNode, services: list[Service], diags: list[Di
             '"RAM authorization" page and state the code in a catalog overlay (--catalog)',
         )
     )
+
+
+RISKS = ("high",)
+
+
+def _risk_selected(
+    node: RuleNode,
+    services: list[Service] | None,
+    operations: list[str],
+    version: str | None,
+    catalog: Catalog,
+    diags: list[Diagnostic],
+) -> tuple[list[str], tuple[str, ...]] | None:
+    """``risk=high``: of the operations the rule names (globs included), those the catalog
+    tags ``riskType: high`` (OpenMeta's systemTags), as exact RAM actions. The selection is
+    made at compile time, so a note says the list moves with the catalog."""
+    risk = node.risk
+    assert risk is not None
+    if risk.text not in RISKS:
+        diags.append(
+            error(
+                "E0250",
+                f"`{shorten(risk.text)}` is not a risk tag ramguard can select",
+                risk.span,
+                help="write `risk=high` (OpenMeta's riskType: high); `none` is every "
+                "other operation and is not a guardrail",
+            )
+        )
+        return None
+    if node.excepts is not None:
+        diags.append(
+            error(
+                "E0251",
+                "`risk=high` and `except` cannot be combined",
+                risk.span,
+                help="`except` denies every action but the listed ones; `risk=high` lists "
+                "the actions it denies",
+            )
+        )
+        return None
+    pool = services or list(catalog.services)
+    picked: list[str] = []
+    actions: set[str] = set()
+    services_hit: set[str] = set()
+    for svc in pool:
+        for name in svc.high_risk_operations():
+            if version is not None and name not in svc.operations(version):
+                continue
+            if any(glob_match(op, name) for op in operations):
+                picked.append(name)
+                actions.update(svc.ram_actions(name))
+                services_hit.add(svc.name)
+    if not actions:
+        diags.append(
+            warning(
+                "W0203",
+                f"no operation the rule names is tagged riskType={risk.text} in the catalog",
+                risk.span,
+                help="the rule denies nothing; `ramguard catalog search` shows risk tags",
+            )
+        )
+        return sorted(set(picked)), ()
+    guessed = sum(1 for svc in pool if svc.name in services_hit and svc.inferred)
+    inferred = f"; {guessed} of those services have inferred RAM codes" if guessed else ""
+    diags.append(
+        Diagnostic(
+            "N0201",
+            Severity.NOTE,
+            f"`risk={risk.text}` selects {len(actions)} action{'s' if len(actions) != 1 else ''} "
+            f"of {len(services_hit)} service{'s' if len(services_hit) != 1 else ''} tagged "
+            f"riskType={risk.text}{inferred}",
+            risk.span,
+            help="the list is taken from the catalog when compiling and moves with it: "
+            "recompile (and re-check the generated JSON) when the catalog changes",
+        )
+    )
+    return sorted(set(picked)), tuple(sorted(actions))
 
 
 def _resolve_services(
