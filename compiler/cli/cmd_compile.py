@@ -9,8 +9,12 @@ import click
 
 from compiler.cli.common import catalog_option, fail_at, print_diagnostics
 from compiler.emit.cedar import cedar_policies
+from compiler.emit.deploy import ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
+from compiler.emit.ram import Document, document_size, documents_for
 from compiler.policy import compile_rules
+
+TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
 
 
 @click.command("compile")
@@ -26,10 +30,13 @@ from compiler.policy import compile_rules
 )
 @click.option(
     "--target",
-    type=click.Choice(["ram", "cedar"]),
+    type=click.Choice(TARGETS),
     default="ram",
     show_default=True,
-    help="ram: RAM policy JSON; cedar: Cedar policies, `<policy>.cedar` (no `?` globs).",
+    help="ram: policy JSON, each held to the limits of its `for` header (RAM by default); "
+    "control-policy: the same JSON held to control-policy limits (4,096 characters, 10 per "
+    "node); terraform: `<policy>.tf`; ros: `<policy>.ros.json`; cedar: `<policy>.cedar` "
+    "(no `?` globs).",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
@@ -42,21 +49,35 @@ def command(
     One document per policy, `<policy>.json`; a policy over RAM's 6,144-character limit is
     split into `<policy>.1.json`, `<policy>.2.json`, … Files are written only when every rule
     compiles, each atomically. With `--target cedar`, one `<policy>.cedar` per policy instead
-    (a rule using `?` is an error there: Cedar's `like` has only `*`).
+    (a rule using `?` is an error there: Cedar's `like` has only `*`). A policy headed
+    `policy NAME "…" for control-policy` is a Resource Directory control policy: packed
+    against 4,096 characters, deployed by `--target terraform` / `--target ros` as one, with
+    an attachment per node it names in `attach [...]`.
 
     \b
     Examples:
       ramguard compile policies --out generated
       ramguard compile policies --out generated --check   # in CI
       ramguard compile policies --target cedar --out cedar
+      ramguard compile policies --target terraform --out generated/terraform
     """
     policy = compile_rules(paths, catalog)
     if not quiet:
         print_diagnostics(policy.warnings)
+    sized: list[Document] = []
+    documents: list
     if target == "cedar":
         documents = cedar_policies(policy.policies, policy.sources)
+    elif target == "control-policy":
+        sized = documents = [d for p in policy.policies for d in documents_for(p, target)]
     else:
-        documents = policy.documents
+        sized = policy.documents
+        if target == "terraform":
+            documents = terraform_files(policy.policies, sized)
+        elif target == "ros":
+            documents = ros_files(policy.policies, sized)
+        else:
+            documents = sized
     try:
         if not check:
             roll_forward(out_dir)  # an interrupted compile's set is finished before planning
@@ -82,13 +103,25 @@ def command(
             click.echo("run `ramguard compile` to update it", err=True)
             sys.exit(1)
         if not quiet:
+            _print_sizes(sized)
             click.echo(f"{out_dir}: up to date ({len(documents)} documents)")
         return
     if not quiet:
+        _print_sizes(sized)
         n_rules = len(policy.rules)
         unchanged = len(documents) - len(written)
         click.echo(
             f"compiled {n_rules} rules in {len(policy.policies)} policies → "
             f"{len(documents)} documents in {out_dir} "
             f"({len(written)} written, {unchanged} unchanged, {len(plan.remove)} removed)"
+        )
+
+
+def _print_sizes(documents: list[Document]) -> None:
+    """Each policy document against the limit it was packed for (characters or UTF-8 bytes,
+    whichever is more)."""
+    for doc in documents:
+        size = document_size(doc.text)
+        click.echo(
+            f"  {doc.filename}: {size:,} / {doc.limit:,} characters ({size * 100 // doc.limit}%)"
         )

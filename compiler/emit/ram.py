@@ -28,6 +28,40 @@ POLICY_VERSION = "1"
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a document may be and how many of them one attach point can hold.
+
+    Sources (confirmed with the docs search, 2026-12-03):
+    RAM: https://www.alibabacloud.com/help/en/ram/product-overview/limits (6,144 characters
+    per custom policy document, 10 custom policies per principal; one API page says bytes);
+    control policies: https://www.alibabacloud.com/help/en/resource-management/resource-directory/user-guide/limits
+    (4,096 characters per control policy, 10 attached per folder or member).
+    """
+
+    target: str
+    chars: int
+    documents: int
+    where: str
+    """What the count limit is per, for messages."""
+
+
+RAM_LIMITS = Limits("ram", MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, "principal")
+CONTROL_POLICY_LIMITS = Limits("control-policy", 4096, 10, "folder or member account")
+LIMITS = {"ram": RAM_LIMITS, "control-policy": CONTROL_POLICY_LIMITS}
+
+
+def limits_for(policy: PolicyIR, target: str | None = None) -> Limits:
+    """The limits a policy is held to: ``target`` when given, else its ``for`` header."""
+    return LIMITS[target or policy.deploy]
+
+
+def document_size(text: str) -> int:
+    """A document's size as the stricter of characters and UTF-8 bytes (the docs disagree on
+    which; ``json.dumps(ensure_ascii=True)`` makes them equal today, the rule keeps it safe)."""
+    return max(len(text), len(text.encode("utf-8")))
+
+
+@dataclass(frozen=True, slots=True)
 class Statement:
     actions: tuple[str, ...]
     condition: tuple[tuple[str, tuple[tuple[str, object], ...]], ...]
@@ -57,6 +91,8 @@ class Document:
     filename: str
     text: str
     statements: tuple[Statement, ...]
+    limit: int = MAX_DOCUMENT_CHARS
+    """The size limit the document was packed against (for ``compile``'s size report)."""
 
     def as_dict(self) -> dict:
         return json.loads(self.text)
@@ -166,16 +202,20 @@ def _header_size(st: Statement) -> int:
     return len(render((st,))) - _empty_size() - sum(map(_action_size, st.actions)) + 1
 
 
+_KIND = {"ram": "RAM", "control-policy": "control-policy"}
+
 # `\n` plus eight spaces of indentation before each action, and a comma after all but one.
 _ACTION_LINE_EXTRA = 10
 
 
-def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Statement]]:
+def _pack(
+    statements: tuple[Statement, ...], policy: PolicyIR, limits: Limits
+) -> list[list[Statement]]:
     """Fill documents in order, action by action; a statement that does not fit in what is
     left of a document continues, same condition, in the next one. Sizes come from
     arithmetic on the fixed template, so packing is linear; the caller verifies each
     document by rendering it."""
-    budget = MAX_DOCUMENT_CHARS - _empty_size()
+    budget = limits.chars - _empty_size()
     groups: list[list[Statement]] = [[]]
     used = 0
     for st in statements:
@@ -192,10 +232,10 @@ def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Stat
                 if groups[-1]:
                     groups.append([])
                     used = 0
-                    if len(groups) > MAX_DOCUMENTS:
+                    if len(groups) > limits.documents:
                         return groups
                 if header + add - 1 > budget:
-                    _too_big(st, header + add - 1 + _empty_size(), policy)
+                    _too_big(st, header + add - 1 + _empty_size(), policy, limits)
             pending.append(action)
             size += add
         if pending:
@@ -205,7 +245,7 @@ def _pack(statements: tuple[Statement, ...], policy: PolicyIR) -> list[list[Stat
     return groups
 
 
-def _too_big(st: Statement, size: int, policy: PolicyIR) -> None:
+def _too_big(st: Statement, size: int, policy: PolicyIR, limits: Limits) -> None:
     # A single action with its conditions is over the limit: no split can help.
     rule = next(r for r in policy.rules if r.index == st.rules[0])
     raise CompileError(
@@ -213,7 +253,7 @@ def _too_big(st: Statement, size: int, policy: PolicyIR) -> None:
             error(
                 "E0301",
                 f"this rule makes a RAM statement of {size} characters that cannot be "
-                f"split below the {MAX_DOCUMENT_CHARS}-character document limit",
+                f"split below the {limits.chars}-character {limits.target} document limit",
                 rule.span,
                 help="shorten its condition values or split them over several rules",
             )
@@ -221,21 +261,24 @@ def _too_big(st: Statement, size: int, policy: PolicyIR) -> None:
     )
 
 
-def documents_for(policy: PolicyIR) -> list[Document]:
-    """The policy as RAM documents, split when over the size limit (``name.1.json``…)."""
+def documents_for(policy: PolicyIR, target: str | None = None) -> list[Document]:
+    """The policy as RAM-language documents, split when over the size limit of its target
+    (``name.1.json``…): a RAM custom policy or, ``for control-policy``, an RD control policy
+    (the same language without ``Principal``, which these statements never carry)."""
+    limits = limits_for(policy, target)
     statements = statements_for(policy.rules)
     whole = render(statements)
-    if len(whole) <= MAX_DOCUMENT_CHARS:
-        return [Document(policy.name, f"{policy.name}.json", whole, statements)]
-    groups = _pack(statements, policy)
-    if len(groups) > MAX_DOCUMENTS:
+    if document_size(whole) <= limits.chars:
+        return [Document(policy.name, f"{policy.name}.json", whole, statements, limits.chars)]
+    groups = _pack(statements, policy, limits)
+    if len(groups) > limits.documents:
         raise CompileError(
             [
                 error(
                     "E0300",
-                    f"policy `{policy.name}` needs more than {MAX_DOCUMENTS} RAM documents of at "
-                    f"most {MAX_DOCUMENT_CHARS} characters; at most {MAX_DOCUMENTS} can be "
-                    "attached to one principal",
+                    f"policy `{policy.name}` needs more than {limits.documents} "
+                    f"{_KIND[limits.target]} documents of at most {limits.chars} characters; "
+                    f"at most {limits.documents} can be attached to one {limits.where}",
                     policy.span or Span(policy.file, 1, 1, 1, 1),
                     help="use broader globs (e.g. `ECS Delete*`) or split the rules across "
                     "principals",
@@ -247,6 +290,8 @@ def documents_for(policy: PolicyIR) -> list[Document]:
         text = render(tuple(group))
         # The arithmetic above is exact for this template; a template change that broke it
         # must fail loudly rather than emit an oversized document.
-        assert len(text) <= MAX_DOCUMENT_CHARS, (policy.name, n, len(text))
-        documents.append(Document(policy.name, f"{policy.name}.{n}.json", text, tuple(group)))
+        assert document_size(text) <= limits.chars, (policy.name, n, len(text))
+        documents.append(
+            Document(policy.name, f"{policy.name}.{n}.json", text, tuple(group), limits.chars)
+        )
     return documents

@@ -152,6 +152,10 @@ class PolicyHeader:
     name: Name
     description: str | None
     span: Span
+    deploy: Name | None = None
+    """``for TARGET``: where the policy is meant to be deployed (checked in model.resolve)."""
+    attach: ValueList | None = None
+    """``attach [ID, ...]``: Resource Directory nodes (or principals) to attach it to."""
 
 
 @dataclass(frozen=True, slots=True)

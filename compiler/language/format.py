@@ -342,6 +342,10 @@ def _header_line(header: PolicyHeader) -> str:
     line = f"policy {header.name.text}"
     if header.description is not None:
         line += " " + _quote(header.description)
+    if header.deploy is not None:
+        line += f" for {header.deploy.text}"
+    if header.attach is not None:
+        line += " attach [" + ", ".join(_value(v) for v in header.attach.values) + "]"
     return line
 
 

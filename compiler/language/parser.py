@@ -171,11 +171,26 @@ class _ToAst(Transformer):
         return children
 
     def policy_header(self, children):
-        keyword, name = children[0], children[1]
-        description = unquote(str(children[2])) if len(children) > 2 else None
+        keyword, name, rest = children[0], children[1], children[2:]
+        deploy: tuple[Name, ValueList | None, _End] | None = None
+        if rest and isinstance(rest[-1], tuple):
+            deploy = rest.pop()
+        description = unquote(str(rest[0])) if rest else None
+        end = deploy[2] if deploy else _end_of((rest or [name])[-1])
         return PolicyHeader(
-            self._name(name), description, self._span(keyword, _end_of(children[-1]))
+            self._name(name),
+            description,
+            self._span(keyword, end),
+            deploy=deploy[0] if deploy else None,
+            attach=deploy[1] if deploy else None,
         )
+
+    def deploy_clause(self, children):
+        target = self._name(children[1])
+        if len(children) > 2:
+            _, attach = self._clause("attach", children)
+            return (target, attach, (attach.span.end_line, attach.span.end_col))
+        return (target, None, _end_of(children[1]))
 
     def deny_rule(self, children):
         keyword, (service, operations, end), rest = children[0], children[1], children[2:]

@@ -162,6 +162,12 @@ class PolicyIR:
     rules: tuple[Rule, ...]
     span: Span | None = field(default=None, compare=False)
     """Where the policy is named: the name in its ``policy`` header, else the first line."""
+    deploy: str = "ram"
+    """Where it is meant to go (``policy NAME for control-policy``): ``ram`` (a RAM custom
+    policy on principals) or ``control-policy`` (a Resource Directory control policy); picks
+    the size and count limits and the lints."""
+    attach: tuple[str, ...] = ()
+    """``attach [...]``: the nodes (Root, folder or account ids) Terraform/ROS attach it to."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ Every problem becomes a Diagnostic; nothing stops at the first one.
 from __future__ import annotations
 
 from datetime import datetime
+from difflib import get_close_matches
 from pathlib import Path
 
 from compiler.catalog import Catalog, Service
@@ -57,7 +58,51 @@ def check_file(
     if any(d.severity == "error" for d in diags):
         return None, diags
     span = source.header.name.span if source.header else Span(source.path, 1, 1, 1, 1)
-    return PolicyIR(name, description, source.path, tuple(rules), span), diags
+    deploy, attach = _check_deploy(source, diags)
+    if any(d.severity == "error" for d in diags):
+        return None, [_attach(d, source.text) for d in diags]
+    return PolicyIR(name, description, source.path, tuple(rules), span, deploy, attach), diags
+
+
+DEPLOY_TARGETS = ("control-policy", "ram")
+"""What ``policy NAME for TARGET`` accepts: a RAM custom policy or an RD control policy."""
+
+
+def _check_deploy(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, tuple[str, ...]]:
+    header = source.header
+    if header is None or header.deploy is None:
+        return "ram", ()
+    target = header.deploy.text.lower()
+    if target not in DEPLOY_TARGETS:
+        near = get_close_matches(target[:40], DEPLOY_TARGETS, n=1)
+        diags.append(
+            error(
+                "E0203",
+                f"unknown deployment target `{shorten(header.deploy.text)}`",
+                header.deploy.span,
+                help=f"did you mean `{near[0]}`?"
+                if near
+                else "a policy is `for ram` (custom policy) or `for control-policy`",
+            )
+        )
+        return "ram", ()
+    attach = tuple(v.text for v in header.attach.values) if header.attach else ()
+    for value in header.attach.values if header.attach else ():
+        if not value.text or not set(value.text) <= _ATTACH_CHARS:
+            diags.append(
+                error(
+                    "E0204",
+                    f"`{shorten(value.text)}` is not a Resource Directory node or account id",
+                    value.span,
+                    help="attach to the Root (`r-…`), a folder (`fd-…`) or an account id",
+                )
+            )
+    if len(set(attach)) != len(attach):
+        diags.append(error("E0204", "a node is named twice in `attach`", header.attach.span))
+    return target, attach
+
+
+_ATTACH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 def _attach(d: Diagnostic, text: str) -> Diagnostic:

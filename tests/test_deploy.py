@@ -1,0 +1,241 @@
+"""Deployment targets (issue 12): the `for` header, control-policy limits, Terraform and ROS
+read back by real parsers to the same policy JSON."""
+
+from __future__ import annotations
+
+import json
+
+import hcl2
+import pytest
+
+from compiler import CompileError
+from compiler.emit.deploy import hcl_string, ros_files, terraform_files
+from compiler.emit.ram import CONTROL_POLICY_LIMITS, document_size, documents_for
+from compiler.language.format import format_source
+
+_HCL = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
+
+
+def _hcl(text: str) -> dict:
+    return hcl2.loads(text, serialization_options=_HCL)
+
+
+def _terraform_value(parsed: str) -> str:
+    # python-hcl2 resolves backslash escapes but keeps HCL's template escapes as written;
+    # Terraform reads `$${` as `${` and `%%{` as `%{`, scanning left to right as str.replace.
+    return parsed.replace("$${", "${").replace("%%{", "%{")
+
+
+ORG = (
+    'policy org-baseline "Guardrails ${var.x} %{if} \\"q\\"" for control-policy '
+    "attach [r-abc1, fd-xyz2]\n"
+    "deny ResourceManager RemoveCloudAccount, DestroyResourceDirectory\n"
+    'deny ECS DeleteInstance when source_ip not in ["10.0.0.0/8"]\n'
+)
+
+
+# --- the header -------------------------------------------------------------------------
+
+
+def test_header_names_target_and_attach_points(compile_text):
+    (ir,) = compile_text(ORG).policies
+    assert ir.deploy == "control-policy"
+    assert ir.attach == ("r-abc1", "fd-xyz2")
+    assert ir.description == 'Guardrails ${var.x} %{if} "q"'
+    (plain,) = compile_text("deny ECS DeleteInstance\n").policies
+    assert (plain.deploy, plain.attach) == ("ram", ())
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'policy p "d" for control-policy attach [r-abc1, fd-xyz2]',
+        "policy p for ram",
+        'policy p "d" for control-policy',
+        "policy p for control-policy attach [fd-1]",
+    ],
+)
+def test_fmt_round_trips_the_header(header):
+    text = f"{header}\ndeny ECS DeleteInstance\n"
+    assert format_source("t.rules", text) == text
+    messy = text.replace(" for ", "   for  ").replace("[", "[ ")
+    assert format_source("t.rules", messy) == text
+
+
+def test_unknown_target_is_an_error_with_a_suggestion(compile_text):
+    with pytest.raises(CompileError) as info:
+        compile_text("policy p for control-polcy\ndeny ECS DeleteInstance\n")
+    text = str(info.value)
+    assert "t.rules:1:14: error: unknown deployment target `control-polcy`" in text
+    assert "did you mean `control-policy`?" in text
+
+
+def test_a_node_named_twice_is_an_error(compile_text):
+    with pytest.raises(CompileError, match="named twice"):
+        compile_text("policy p for control-policy attach [fd-1, fd-1]\ndeny ECS DeleteInstance\n")
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def _many(n: int, header: str) -> str:
+    return header + "".join(
+        f"deny ECS RunInstances, CreateInstance when access_key in [LTAI5tExampleKey{i:05d}]\n"
+        for i in range(n)
+    )
+
+
+def test_control_policies_are_split_against_4096(compile_text):
+    policy = compile_text(_many(60, "policy cp for control-policy\n"))
+    docs = policy.documents
+    assert len(docs) >= 2
+    assert all(document_size(d.text) <= 4096 and d.limit == 4096 for d in docs)
+    # Packed, not one statement per document: all but the last are nearly full.
+    assert all(document_size(d.text) > 4096 - 300 for d in docs[:-1])
+    # The same rules as a RAM policy fit in fewer, larger documents.
+    ram = compile_text(_many(60, "policy cp\n")).documents
+    assert len(ram) < len(docs) and max(document_size(d.text) for d in ram) > 4096
+
+
+def test_more_than_ten_control_policies_is_an_error(compile_text):
+    policy = compile_text(_many(250, "policy cp for control-policy\n"))
+    with pytest.raises(CompileError) as info:
+        policy.documents  # noqa: B018
+    assert "at most 10 can be attached to one folder or member account" in str(info.value)
+    assert "4096 characters" in str(info.value)
+    # The --target control-policy override holds a RAM-headed policy to the same limits.
+    (ir,) = compile_text(_many(250, "policy cp\n")).policies
+    with pytest.raises(CompileError):
+        documents_for(ir, "control-policy")
+    assert CONTROL_POLICY_LIMITS.chars == 4096
+
+
+def test_size_counts_utf8_bytes_when_stricter():
+    assert document_size("ab") == 2
+    assert document_size("é") == 2
+    assert document_size("😀") == 4
+
+
+def test_compile_prints_each_size_against_its_limit(tmp_path, run_cli):
+    src = tmp_path / "org.rules"
+    src.write_text(ORG, encoding="utf-8")
+    result = run_cli("compile", src, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.stderr
+    size = len((tmp_path / "out" / "org-baseline.json").read_text(encoding="utf-8"))
+    assert f"  org-baseline.json: {size:,} / 4,096 characters" in result.stdout
+    result = run_cli("compile", src, "--out", tmp_path / "ram", "--target", "ram")
+    assert "/ 4,096 characters" in result.stdout  # the header decides under --target ram
+
+
+# --- Terraform ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "plain",
+        "${var.x}",
+        "%{if x}",
+        "$${x}",
+        "$$${x}",
+        'q"\\',
+        "\x08\x0c\x7f",
+        "é 😀",
+        "a\nb\r\tc",
+    ],
+)
+def test_hcl_strings_read_back_exactly(value):
+    parsed = _hcl(f"x = {hcl_string(value)}\n")["x"]
+    assert _terraform_value(parsed) == value
+    assert "${" not in hcl_string(value).replace("$${", "")
+
+
+def test_terraform_control_policy_reads_back_to_the_json(compile_text):
+    policy = compile_text(ORG)
+    (tf,) = terraform_files(policy.policies, policy.documents)
+    assert tf.filename == "org-baseline.tf"
+    parsed = _hcl(tf.text)
+    resources: dict[str, dict] = {}
+    for block in parsed["resource"]:
+        for rtype, by_label in block.items():
+            for label, body in by_label.items():
+                resources[f"{rtype}.{label}"] = body
+    cp = resources["alicloud_resource_manager_control_policy.org_baseline"]
+    (doc,) = policy.documents
+    assert _terraform_value(cp["policy_document"]) == doc.text  # byte for byte
+    assert cp["control_policy_name"] == "org-baseline"
+    assert cp["effect_scope"] == "RAM"
+    assert _terraform_value(cp["description"]) == 'Guardrails ${var.x} %{if} "q"'
+    attachments = {
+        k: v for k, v in resources.items() if k.startswith("alicloud_resource_manager_control_")
+    }
+    targets = sorted(v["target_id"] for k, v in attachments.items() if "_policy_attachment." in k)
+    assert targets == ["fd-xyz2", "r-abc1"]
+    policy_ids = {v["policy_id"] for k, v in attachments.items() if "_attachment." in k}
+    assert policy_ids == {"${alicloud_resource_manager_control_policy.org_baseline.id}"}
+
+
+def test_terraform_ram_policy_and_split_documents(compile_text):
+    text = 'policy big "Big one"\n' + _many(60, "")
+    policy = compile_text(text)
+    (tf,) = terraform_files(policy.policies, policy.documents)
+    bodies = {
+        label: body
+        for block in _hcl(tf.text)["resource"]
+        for label, body in block["alicloud_ram_policy"].items()
+    }
+    assert sorted(bodies) == [f"big_{n}" for n in range(1, len(policy.documents) + 1)]
+    for n, doc in enumerate(policy.documents, start=1):
+        body = bodies[f"big_{n}"]
+        assert body["policy_name"] == f"big-{n}"
+        assert body["description"] == "Big one"
+        assert _terraform_value(body["policy_document"]) == doc.text
+
+
+# --- ROS --------------------------------------------------------------------------------
+
+
+def test_ros_control_policy_template(compile_text):
+    policy = compile_text(ORG)
+    (ros,) = ros_files(policy.policies, policy.documents)
+    assert ros.filename == "org-baseline.ros.json"
+    template = json.loads(ros.text)
+    assert template["ROSTemplateFormatVersion"] == "2015-09-01"
+    resources = template["Resources"]
+    cp = resources["OrgBaseline"]
+    assert cp["Type"] == "ALIYUN::ResourceManager::ControlPolicy"
+    (doc,) = policy.documents
+    assert cp["Properties"] == {
+        "ControlPolicyName": "org-baseline",
+        "Description": 'Guardrails ${var.x} %{if} "q"',
+        "EffectScope": "RAM",
+        "PolicyDocument": doc.text,
+    }
+    attachments = [r for r in resources.values() if r["Type"].endswith("ControlPolicyAttachment")]
+    assert sorted(a["Properties"]["TargetId"] for a in attachments) == ["fd-xyz2", "r-abc1"]
+    for a in attachments:
+        assert a["Properties"]["PolicyId"] == {"Fn::GetAtt": ["OrgBaseline", "PolicyId"]}
+
+
+def test_ros_managed_policy_holds_the_document_as_a_map(compile_text):
+    policy = compile_text('policy p-1 "d"\ndeny ECS DeleteInstance when mfa = false\n')
+    (ros,) = ros_files(policy.policies, policy.documents)
+    (resource,) = json.loads(ros.text)["Resources"].values()
+    assert resource["Type"] == "ALIYUN::RAM::ManagedPolicy"
+    assert resource["Properties"]["PolicyName"] == "p-1"
+    assert resource["Properties"]["PolicyDocument"] == policy.ram_documents()[0]
+
+
+def test_cli_targets_write_files_and_check(tmp_path, run_cli):
+    src = tmp_path / "org.rules"
+    src.write_text(ORG, encoding="utf-8")
+    for target, name in [("terraform", "org-baseline.tf"), ("ros", "org-baseline.ros.json")]:
+        out = tmp_path / target
+        result = run_cli("compile", src, "--out", out, "--target", target)
+        assert result.exit_code == 0, result.stderr
+        assert (out / name).is_file()
+        check = run_cli("compile", src, "--out", out, "--target", target, "--check")
+        assert check.exit_code == 0, check.stderr
+        (out / name).write_text("stale", encoding="utf-8")
+        check = run_cli("compile", src, "--out", out, "--target", target, "--check")
+        assert check.exit_code == 1
