@@ -133,7 +133,7 @@ def test_broken_copy_text(run_cli):
     assert result.stdout == "3 errors, 5 warnings in 1 file\n"
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert errors == [
-        f"{BROKEN}:{line}:{col}: error: {msg}" for line, col, _, msg, _ in BROKEN_ERRORS
+        f"{BROKEN}:{line}:{col}: error: {msg} [{code}]" for line, col, code, msg, _ in BROKEN_ERRORS
     ]
     assert "  help: did you mean RunInstances?" in result.stderr.splitlines()
     assert "Traceback" not in result.stderr

@@ -21,7 +21,7 @@ def test_the_warning_names_the_code_and_renders_at_the_service():
     (warning,) = _warnings("deny Advisor *\n")
     assert warning.render() == (
         "g.rules:1:6: warning: RAM code `advisor` (Advisor) is inferred from the product "
-        "code, not documented\n"
+        "code, not documented [W0202]\n"
         "   1 | deny Advisor *\n"
         "     |      ^~~~~~~\n"
         "  help: if RAM uses another code the rule denies nothing; check the service's "

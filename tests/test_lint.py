@@ -14,7 +14,7 @@ from compiler.analysis.lint import (
     lint,
 )
 from compiler.analysis.shadowing import subsumption_graph
-from compiler.language.diagnostics import CompileError, Span
+from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span
 from compiler.model.ir import Condition, PolicyIR, Rule, RuleSet
 from compiler.policy import Policy
 
@@ -116,10 +116,18 @@ def test_lint_warnings_point_at_the_rule_and_render_it():
     first = lint(compile_rules([path]))[0]
     assert first.span.col == 1
     assert first.render().splitlines()[:3] == [
-        f"{path}:4:1: warning: rule is shadowed by `deny ECS *` at {path}:6",
+        f"{path}:4:1: warning: rule is shadowed by `deny ECS *` at {path}:6 [W0102]",
         "   4 | deny ECS RunInstances",
         "     | ^~~~~~~~~~~~~~~~~~~~~",
     ]
+
+
+def test_text_shows_the_code_to_silence_a_warning_by_and_errors_on_request():
+    first = lint(compile_rules([LINT / "shadowed.rules"]))[0]
+    assert first.render().splitlines()[0].endswith(" [W0102]")
+    error = Diagnostic("E0220", Severity.ERROR, "unknown operation", Span("a.rules", 1, 1))
+    assert error.render() == "a.rules:1:1: error: unknown operation"
+    assert error.render(show_code=True) == "a.rules:1:1: error: unknown operation [E0220]"
 
 
 def test_duplicate_help_mentions_versions_when_only_the_version_differs():

@@ -10,7 +10,7 @@ import click
 
 from compiler.analysis.lint import check_paths
 from compiler.analysis.sarif import to_sarif
-from compiler.cli.common import catalog_option
+from compiler.cli.common import catalog_option, echo
 
 
 @click.command("check")
@@ -42,6 +42,6 @@ def command(paths: tuple[Path, ...], fmt: str, strict: bool, catalog) -> None:
         click.echo(json.dumps(to_sarif(result.diagnostics, Path.cwd()), indent=2))
     else:
         for d in result.diagnostics:
-            click.echo(d.render(), err=True)
+            echo(d.render(show_code=True), err=True)
         click.echo(result.summary())
     sys.exit(result.exit_code(strict))

@@ -53,8 +53,14 @@ class Diagnostic:
     def sort_key(self) -> tuple:
         return (self.span.file, self.span.line, self.span.col, self.code, self.message)
 
-    def render(self) -> str:
-        lines = [f"{self.span}: {self.severity}: {self.message}"]
+    def render(self, show_code: bool | None = None) -> str:
+        """``FILE:LINE:COL: severity: message``, the snippet and the help. The code follows
+        the message as ``[W0105]`` (the name to silence it by) on warnings and notes, and on
+        errors too with ``show_code=True`` (``ramguard check``)."""
+        if show_code is None:
+            show_code = self.severity is not Severity.ERROR
+        code = f" [{self.code}]" if show_code and self.code else ""
+        lines = [f"{self.span}: {self.severity}: {self.message}{code}"]
         snippet = self._snippet()
         if snippet:
             lines.extend(snippet)
