@@ -52,6 +52,8 @@ class Stmt:
     """None: any resource."""
     dnf: tuple[tuple[Atom, ...], ...]
     """``((),)``: unconditional."""
+    text: str = field(default="", compare=False)
+    """What a report shows: the rule's source text, or the statement as the engine read it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,7 @@ def from_trie(name: str, trie) -> Decider:
                 rule.not_actions,
                 None if "*" in resources else resources,
                 tuple(tuple(atom(c) for c in conj) for conj in rule.conditions),
+                rule.text,
             )
         )
     return Decider(name, tuple(stmts), lambda a, r, c: trie.decide(a, c, r).denied)
@@ -131,6 +134,7 @@ def from_documents(name: str, evaluator) -> Decider:
                     st.not_action,
                     None if res is None or "*" in res else tuple(res),
                     (tuple(atom(t) for t in tests),),
+                    _statement_text(st, tests),
                 )
             )
 
@@ -140,7 +144,20 @@ def from_documents(name: str, evaluator) -> Decider:
     return Decider(name, tuple(stmts), denies)
 
 
-class _Search:
+def _statement_text(st, tests) -> str:
+    """A document statement in one line, from the evaluator's parse (values JSON-encoded)."""
+    import json
+
+    parts = [("NotAction " if st.not_action else "Action ") + json.dumps(list(st.actions))]
+    res = getattr(st, "resources", ("*",))
+    if tuple(res) != ("*",):
+        parts.append("Resource " + json.dumps(list(res)))
+    for t in tests:
+        parts.append(f"{t.operator} {t.key} " + json.dumps([str(v) for v in t.values]))
+    return "; ".join(parts)
+
+
+class ConditionSearch:
     def __init__(self, stmts: Sequence[Stmt], node_budget: int) -> None:
         by_key: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         self.spelling: dict[str, str] = {}
@@ -198,14 +215,24 @@ class _Search:
             return frozenset({frozenset()})
         return frozenset(out)
 
-    def find(self, fa: Formula, fb: Formula, limit: int) -> dict[str, object] | None:
+    def find(
+        self, fa: Formula, fb: Formula, limit: int, want: tuple[bool, bool] | None = None
+    ) -> dict[str, object] | None:
+        """Values for some keys under which ``fa`` and ``fb`` differ (``want``: with these
+        truth values), the other keys absent; None when there are none within ``limit``
+        present keys."""
         self.nodes += 1
         if self.nodes > self.budget:
             raise Undecided(f"more than {self.budget} condition search steps")
         ca, cb = self._const(fa), self._const(fb)
         if ca is not None and cb is not None:
-            return {} if ca != cb else None
+            hit = ca != cb if want is None else (ca, cb) == want
+            return {} if hit else None
         if fa == fb:
+            return None
+        if want is not None and (
+            (ca is not None and ca != want[0]) or (cb is not None and cb != want[1])
+        ):
             return None
         keys = {low for conj in fa ^ fb for low, _ in conj} or {
             low for conj in fa | fb for low, _ in conj
@@ -218,6 +245,7 @@ class _Search:
                 self._restrict(fa, key, ri),
                 self._restrict(fb, key, ri),
                 limit - (rep is not ABSENT),
+                want,
             )
             if got is not None:
                 if rep is not ABSENT:
@@ -225,14 +253,16 @@ class _Search:
                 return got
         return None
 
-    def witness(self, fa: Formula, fb: Formula) -> dict[str, str] | None:
+    def witness(
+        self, fa: Formula, fb: Formula, want: tuple[bool, bool] | None = None
+    ) -> dict[str, str] | None:
         if fa == fb:
             return None
-        found = self.find(fa, fb, 1 << 30)
+        found = self.find(fa, fb, 1 << 30, want)
         if found is None:
             return None
         for k in range(len(found)):  # deepen: the fewest present keys
-            smaller = self.find(fa, fb, k)
+            smaller = self.find(fa, fb, k, want)
             if smaller is not None:
                 found = smaller
                 break
@@ -263,7 +293,7 @@ def compare(
             if res_pats
             else [(frozenset(), None)]
         )
-        search = _Search(stmts, node_budget)
+        search = ConditionSearch(stmts, node_budget)
         seen: set[tuple[frozenset[int], frozenset[int]]] = set()
         for acc, action in act_classes:
             hit = {act_owner[p] for p in acc}

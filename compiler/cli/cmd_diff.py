@@ -1,28 +1,35 @@
-"""``ramguard diff``: which requests two policies decide differently (``compiler.diff``)."""
+"""``ramguard diff``: which requests two policies decide differently, exactly
+(``compiler.analysis.diff``)."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
 from pathlib import Path
 
 import click
 
-from compiler.analysis.diff import CLASSES, DiffResult, load_decider, semantic_diff
-from compiler.cli.common import catalog_option, fail_with_diagnostics, text_or_json_option
+from compiler.analysis.diff import CLASSES, Change, DiffResult, Side, load_side, semantic_diff
+from compiler.cli.common import fail_with_diagnostics, text_or_json_option
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 from compiler.ram import PolicyDocumentError
 
-_TITLES = {
-    "newly_denied": "newly denied",
-    "no_longer_denied": "no longer denied",
-    "conditions_changed": "conditions changed",
-    "unchanged": "unchanged",
+_TITLES = {"newly_denied": "newly denied", "no_longer_denied": "no longer denied"}
+_VERDICTS = {
+    "tightens": "tightens: some requests allowed before are denied now, none the other way",
+    "loosens": "loosens: some requests denied before are allowed now",
+    "both": "tightens and loosens: requests change decision both ways",
+    "equivalent": "equivalent (proved): no request — any action, resource or condition value — "
+    "changes decision",
 }
+_SHOWN_ACTIONS = 10
+_SHOWN_STATEMENTS = 3
 
 
-def _load(path: Path, catalog):
+def _load(path: Path) -> Side:
     try:
-        return load_decider(path, catalog)
+        return load_side(path)
     except PolicyDocumentError as exc:
         where = f"statement {exc.statement}: " if exc.statement is not None else ""
         element = f"{exc.element}: " if exc.element else ""
@@ -32,68 +39,108 @@ def _load(path: Path, catalog):
         )
 
 
-def _context_text(context: tuple[tuple[str, str], ...], keys: tuple[str, ...]) -> str:
-    if not keys:
-        return "any context"
-    given = dict(context)
-    return ", ".join(f"{k}={given[k]}" if k in given else f"{k} absent" for k in keys)
+def repro(side: Side, change: Change) -> str | None:
+    """A ``ramguard decide`` command that shows this side's decision on the witness."""
+    if not side.rules:
+        return None
+    w = change.witness
+    argv = ["ramguard", "decide", "--rules", side.label, w.action]
+    if w.resource is not None:
+        argv += ["--resource", w.resource]
+    for key, value in w.context.items():
+        argv += ["-c", f"{key}={value}"]
+    return shlex.join(argv)
 
 
-def render_text(result: DiffResult) -> None:
-    from rich.table import Table
+def _context_text(change: Change) -> str:
+    w = change.witness
+    parts = [f"{k}={v}" for k, v in w.context.items()]
+    if w.resource is not None:
+        parts.insert(0, f"resource {w.resource}")
+    return ", ".join(parts) or "no condition keys"
 
+
+def render_text(result: DiffResult, old: Side, new: Side) -> None:
     from compiler.cli.render import stdout_console, text
 
     console = stdout_console()
-    # File names and actions are user text: they enter rich as Text (never markup), escaped.
-    console.print(text(f"{result.old} → {result.new}"))
-    table = Table()
-    table.add_column("change")
-    table.add_column("actions", justify="right")
-    for name, count in result.counts().items():
-        table.add_row(text(_TITLES[name]), text(count))
-    console.print(table)
-    sampled = " (sampled)" if result.sampled else ""
-    keys = ", ".join(result.keys) or "none"
-    console.print(
-        text(
-            f"compared {result.actions} actions × {result.contexts} contexts{sampled}; "
-            f"condition keys: {keys}"
+    # File names, actions, rule text are user text: rich Text only (never markup), escaped.
+    say = lambda s: console.print(text(s))  # noqa: E731
+    say(f"{result.old} → {result.new}")
+    for kind in CLASSES:
+        changes = result.of(kind)
+        affected = result.catalog_affected(kind)
+        say(
+            f"{_TITLES[kind]}: {len(changes)} change{'s' * (len(changes) != 1)}, "
+            f"{len(affected)} catalog action{'s' * (len(affected) != 1)}"
         )
-    )
-    for name in CLASSES:
-        examples = getattr(result, name)
-        if not examples:
-            continue
-        console.print(text(f"\n{_TITLES[name]} ({len(examples)}):"))
-        for e in examples:
-            console.print(
-                text(f"  {e.action}: {e.old} → {e.new}  [{_context_text(e.context, result.keys)}]")
+        for n, c in enumerate(changes, 1):
+            w = c.witness
+            say(
+                f"  {n}. {w.action}: {_word(w.a_denies)} → {_word(w.b_denies)}  "
+                f"[{_context_text(c)}]"
             )
-    verdict = "access changes" if result.changed else "identical: no request changes decision"
-    console.print(text(f"\n{verdict}"))
+            for label, stmts in (("old", c.old_statements), ("new", c.new_statements)):
+                shown = [f"{s.label} `{_clip(s.text)}`" for s in stmts[:_SHOWN_STATEMENTS]]
+                more = len(stmts) - len(shown)
+                line = "; ".join(shown) + (f"; … {more} more" if more > 0 else "")
+                say(f"     {label}: {line or 'no statement applies'}")
+            acts = c.catalog_actions
+            listed = ", ".join(acts[:_SHOWN_ACTIONS])
+            more = f", … {len(acts) - _SHOWN_ACTIONS} more" if len(acts) > _SHOWN_ACTIONS else ""
+            if acts:
+                say(f"     catalog actions ({len(acts)}): {listed}{more}")
+            else:
+                say("     catalog actions (0): none — only names outside the catalog")
+            for side, denied in ((old, w.a_denies), (new, w.b_denies)):
+                cmd = repro(side, c)
+                if cmd is not None:
+                    say(f"     $ {cmd}   # {_word(denied)}")
+    say("")
+    say(_VERDICTS[result.verdict])
+
+
+def _clip(text: str, width: int = 100) -> str:
+    """Rule text on one line of the report (``--format json`` keeps it whole)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _word(denied: bool) -> str:
+    return "deny" if denied else "allow"
 
 
 @click.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @text_or_json_option
-@catalog_option
-def command(old: Path, new: Path, fmt: str, catalog) -> None:
-    """Compare two policies by what they decide: every catalog action, under the request
-    contexts their conditions make different.
+def command(old: Path, new: Path, fmt: str) -> None:
+    """Compare two policies by what they deny, exactly: every action and resource string
+    and every condition value, not a sample.
 
     OLD and NEW are each a rules file or directory, or RAM policy JSON (a `.json` file, or
-    a directory of them). Exit 0 when no request changes decision, 1 when one does.
+    a directory of them). Each change — newly denied, no longer denied — comes with a
+    concrete request both policies decide as shown (and `ramguard decide` commands to see
+    it), the statements behind it and the catalog actions it affects.
+
+    Exit 0 when the policies are proved equivalent, 3 when some request changes decision, 1
+    on an error or when the engine could not decide.
 
     \b
     Examples:
       ramguard diff generated/leaked-accesskey-protection.json policies
       ramguard diff old/x.rules policies/x.rules --format json
     """
-    result = semantic_diff(_load(old, catalog), _load(new, catalog), catalog)
+    before, after = _load(old), _load(new)
+    result = semantic_diff(before.decider, after.decider)
+    if result.status == "unknown":
+        click.echo(f"could not decide: {result.reason}", err=True)
+        sys.exit(1)
     if fmt == "json":
-        sys.stdout.write(result.to_json())
+        data = result.to_dict()
+        for kind in CLASSES:
+            for entry, change in zip(data[kind], result.of(kind), strict=True):
+                entry["repro"] = {"old": repro(before, change), "new": repro(after, change)}
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
-        render_text(result)
-    sys.exit(1 if result.changed else 0)
+        render_text(result, before, after)
+    sys.exit(3 if result.changed else 0)
