@@ -161,6 +161,10 @@ def test_the_passes_table_is_named_and_ordered():
         "access-key",
         "compile",
         "documents",
+        "admin-lockout",
+        "global-regions",
+        "audit-delivery",
+        "attach-counts",
     ]
 
 

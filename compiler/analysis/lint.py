@@ -14,6 +14,7 @@ W0104    contradiction     conditions of one case can never hold together
 W0105    access-key        ``access_key`` (``acs:AccessId``) is documented for OSS only
 W0106    multi-document    the policy needs more than one RAM document
 W0201    (compile)         a versioned rule: RAM cannot see API versions (from ``checks``)
+W0301-4  (lockout)         lockout and breakage checks, see ``analysis/lockout.py``
 =======  ================  ==============================================================
 
 Decisions the task left open:
@@ -43,10 +44,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from compiler.analysis.lockout import (
+    check_admin_lockout,
+    check_attach_counts,
+    check_audit_delivery,
+    check_global_regions,
+)
 from compiler.analysis.messages import quote, warn
 from compiler.analysis.shadowing import check_duplicates, check_shadowed
 from compiler.catalog import Catalog, default_catalog
-from compiler.emit.ram import MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, documents_for
+from compiler.emit.ram import KIND, documents_for, limits_for
 from compiler.language.diagnostics import (
     CompileError,
     Diagnostic,
@@ -69,6 +76,10 @@ CODES: dict[str, str] = {
     "W0105": "access_key condition may be ignored by RAM identity policies",
     "W0106": "policy needs more than one RAM document",
     "W0201": "RAM cannot see API versions",
+    "W0301": "control policy denies the admin path without a principal exemption",
+    "W0302": "region restriction applies to global services",
+    "W0303": "control policy denies audit delivery (actiontrail:*, log:*)",
+    "W0304": "more control policies on one node than it can hold",
 }
 """Code → one-line description (SARIF ``shortDescription``)."""
 
@@ -211,15 +222,17 @@ def check_documents(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
             out.extend(exc.diagnostics)
             continue
         if count > 1:
+            limits = limits_for(ir)
             out.append(
                 warn(
                     policy,
                     "W0106",
-                    f"policy `{quote(ir.name)}` needs {count} RAM documents",
+                    f"policy `{quote(ir.name)}` needs {count} {KIND[limits.target]} documents",
                     _policy_span(policy, ir),
-                    f"a RAM document holds at most {MAX_DOCUMENT_CHARS} characters and each "
-                    f"counts against the {MAX_DOCUMENTS} custom policies a principal can have "
-                    "attached; broader globs (e.g. `ECS Delete*`) make the policy smaller",
+                    f"a {KIND[limits.target]} document holds at most {limits.chars} "
+                    f"characters and each counts against the {limits.documents} policies a "
+                    f"{limits.where} can have attached; broader globs (e.g. `ECS Delete*`) "
+                    "make the policy smaller",
                 )
             )
     return out
@@ -234,6 +247,10 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("access-key", check_access_key),
     ("compile", compile_warnings),
     ("documents", check_documents),
+    ("admin-lockout", check_admin_lockout),
+    ("global-regions", check_global_regions),
+    ("audit-delivery", check_audit_delivery),
+    ("attach-counts", check_attach_counts),
 )
 
 

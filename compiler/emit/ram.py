@@ -202,7 +202,7 @@ def _header_size(st: Statement) -> int:
     return len(render((st,))) - _empty_size() - sum(map(_action_size, st.actions)) + 1
 
 
-_KIND = {"ram": "RAM", "control-policy": "control-policy"}
+KIND = {"ram": "RAM", "control-policy": "control-policy"}
 
 # `\n` plus eight spaces of indentation before each action, and a comma after all but one.
 _ACTION_LINE_EXTRA = 10
@@ -277,7 +277,7 @@ def documents_for(policy: PolicyIR, target: str | None = None) -> list[Document]
                 error(
                     "E0300",
                     f"policy `{policy.name}` needs more than {limits.documents} "
-                    f"{_KIND[limits.target]} documents of at most {limits.chars} characters; "
+                    f"{KIND[limits.target]} documents of at most {limits.chars} characters; "
                     f"at most {limits.documents} can be attached to one {limits.where}",
                     policy.span or Span(policy.file, 1, 1, 1, 1),
                     help="use broader globs (e.g. `ECS Delete*`) or split the rules across "

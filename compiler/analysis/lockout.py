@@ -1,0 +1,192 @@
+"""Lockout and breakage checks (issue 12 item 4): guardrails that compile but would lock the
+organisation's administrators out, blind its audit trail, or not fit where they go.
+
+=======  ===========================================================================
+W0301    a control policy denies the admin path (``ram:*``, ``sts:AssumeRole``,
+         ``resourcemanager:*``) with no principal exemption: members' RAM roles, the RD
+         access role ``ResourceDirectoryAccountAccessRole`` included, lose it
+W0302    a region restriction (``in region`` / a regional ``on`` ARN) whose actions reach a
+         global service (RAM, STS, ActionTrail, Resource Manager, Billing, …)
+W0303    a control policy denies ``actiontrail:*`` / ``log:*`` wholesale with no principal
+         exemption: trails deliver through service roles (``AliyunActionTrailDefaultRole``)
+W0304    more policies attached to one node than the 10 a folder or member can hold
+         (``FullAliyunAccess`` takes one of them unless detached)
+=======  ===========================================================================
+
+Decisions:
+
+- W0301 and W0303 look only at policies ``for control-policy``: a RAM policy is attached to
+  chosen principals (the seed denies ``RAM *`` to a leaked key on purpose), a control policy
+  to every RAM identity of the nodes below it.
+- "Denies the admin path": an action pattern of the rule covers ``ram:*`` or
+  ``resourcemanager:*`` whole, or matches ``sts:AssumeRole``; for a NotAction rule (``deny *
+  * except [...]``), no exception intersects the probe. Narrow rules (``deny RAM DeleteRole on
+  …ResourceDirectoryAccountAccessRole``, the usual "protect the RD access role") are the point
+  of a baseline and stay quiet.
+- "Principal exemption": every case of the rule holds a negated condition on
+  ``acs:PrincipalARN`` (``unless principal like [...]`` → ``StringNotLike``), the documented
+  pattern ``StringNotLike acs:PrincipalARN acs:ram:*:*:role/resourcedirectoryaccountaccessrole``.
+- W0302: global services have no region of their own; a region-scoped Deny on them either
+  blocks them wherever their requests are recorded or silently never applies. Either way
+  the rule should exempt them (``except [ram:*, sts:*, …]``).
+- W0304 counts documents (a split policy attaches every part) plus ``FullAliyunAccess``,
+  which Resource Directory attaches to every node by default (AttachControlPolicy: "A maximum
+  of 10 access control policies can be attached to a folder or member", "By default, the
+  system access control policy FullAliyunAccess is attached to each folder and member":
+  https://alibabacloud.com/help/en/resource-management/api-attachcontrolpolicy).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from compiler.analysis.messages import quote, warn
+from compiler.catalog import Catalog
+from compiler.emit.ram import CONTROL_POLICY_LIMITS, documents_for
+from compiler.language.diagnostics import CompileError, Diagnostic, Span
+from compiler.model.glob import glob_match, globs_intersect, subsumes
+from compiler.model.ir import Rule
+from compiler.policy import Policy
+
+RD_ACCESS_ROLE = "acs:ram:*:*:role/resourcedirectoryaccountaccessrole"
+EXEMPTION_HELP = f"add `unless principal like [{RD_ACCESS_ROLE}]` (and your admin roles)"
+
+# (probe, covered when an action pattern subsumes it [True] or merely matches it [False])
+_ADMIN_PROBES = (("ram:*", True), ("sts:AssumeRole", False), ("resourcemanager:*", True))
+_AUDIT_PROBES = (("actiontrail:*", True), ("log:*", True))
+GLOBAL_CODES = ("actiontrail", "bss", "cloudsso", "ram", "resourcemanager", "sts")
+"""RAM codes of services without regions: RAM, STS, ActionTrail, Resource Manager, Billing
+(``bss``), CloudSSO."""
+
+
+def _covers(rule: Rule, probe: str, whole: bool) -> bool:
+    if rule.not_actions:
+        # NotAction [E…] denies everything no exception matches: the probe is hit unless
+        # some exception could match part of it.
+        return not any(globs_intersect(e, probe) for e in rule.actions)
+    if whole:
+        return any(subsumes(a, probe) for a in rule.actions)
+    return any(glob_match(a, probe) for a in rule.actions)
+
+
+def _exempts_principals(rule: Rule) -> bool:
+    return all(
+        any(c.key == "acs:PrincipalARN" and c.operator.startswith("StringNot") for c in conj)
+        for conj in rule.conditions
+    )
+
+
+def _control_rules(policy: Policy):
+    for ir in policy.policies:
+        if ir.deploy == "control-policy":
+            yield from ir.rules
+
+
+def check_admin_lockout(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    for rule in _control_rules(policy):
+        if not rule.any_resource or _exempts_principals(rule):
+            continue
+        hit = [p for p, whole in _ADMIN_PROBES if _covers(rule, p, whole)]
+        if hit:
+            out.append(
+                warn(
+                    policy,
+                    "W0301",
+                    f"this control policy denies `{'`, `'.join(hit)}` to every RAM identity "
+                    "below its nodes, the Resource Directory access role included",
+                    rule.span,
+                    f"administrators of member accounts would be locked out; {EXEMPTION_HELP}",
+                )
+            )
+    return out
+
+
+def check_audit_delivery(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    for rule in _control_rules(policy):
+        if _exempts_principals(rule):
+            continue
+        hit = [p for p, whole in _AUDIT_PROBES if _covers(rule, p, whole)]
+        if hit:
+            out.append(
+                warn(
+                    policy,
+                    "W0303",
+                    f"this control policy denies `{'`, `'.join(hit)}`, which ActionTrail's "
+                    "service roles use to deliver audit events",
+                    rule.span,
+                    "deny only the operations that stop or change trails (e.g. "
+                    "`deny Actiontrail DeleteTrail, StopLogging, UpdateTrail`), or "
+                    "exempt the service roles with `unless principal like [...]`",
+                )
+            )
+    return out
+
+
+def _regional(resource: str) -> bool:
+    parts = resource.split(":")
+    return len(parts) >= 5 and parts[0] == "acs" and parts[2] not in ("", "*")
+
+
+def check_global_regions(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    out = []
+    for rule in policy.rules:
+        if rule.any_resource or not all(_regional(r) for r in rule.resources):
+            continue
+        reached = [c for c in GLOBAL_CODES if _reaches(rule, c)]
+        if reached:
+            out.append(
+                warn(
+                    policy,
+                    "W0302",
+                    "this region restriction also applies to global services "
+                    f"({', '.join(reached)})",
+                    rule.span,
+                    "global services have no region of their own: exempt them with "
+                    "`except [" + ", ".join(f"{c}:*" for c in reached) + "]`",
+                )
+            )
+    return out
+
+
+def _reaches(rule: Rule, code: str) -> bool:
+    """Some action of ``code`` could be denied: an action pattern intersects ``code:*``
+    (``*:Get*``, ``ram:Get*``), or, for NotAction, no exception covers all of ``code:*``."""
+    probe = f"{code}:*"
+    if rule.not_actions:
+        return not any(subsumes(e, probe) for e in rule.actions)
+    return any(globs_intersect(a, probe) for a in rule.actions)
+
+
+def check_attach_counts(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    per_node: dict[str, list[tuple[str, int, Span]]] = defaultdict(list)
+    for ir in policy.policies:
+        if ir.deploy != "control-policy" or not ir.attach:
+            continue
+        try:
+            count = len(documents_for(ir))
+        except CompileError:
+            continue  # reported as an error by check_documents
+        for node in ir.attach:
+            per_node[node].append((ir.name, count, ir.span or Span(ir.file, 1, 1, 1, 2)))
+    out = []
+    limit = CONTROL_POLICY_LIMITS.documents
+    for node, attached in sorted(per_node.items()):
+        total = sum(n for _, n, _ in attached) + 1  # + FullAliyunAccess
+        if total <= limit:
+            continue
+        names = ", ".join(f"{quote(name)} ({n})" for name, n, _ in attached)
+        for _name, _n, span in attached:
+            out.append(
+                warn(
+                    policy,
+                    "W0304",
+                    f"node `{quote(node)}` would hold {total} control policies: {names} and "
+                    f"FullAliyunAccess; at most {limit} can be attached to a folder or member",
+                    span,
+                    "merge policies, attach some to a parent folder, or detach "
+                    "FullAliyunAccess (allow-list mode)",
+                )
+            )
+    return out
