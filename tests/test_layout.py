@@ -29,6 +29,7 @@ ORDER = (
     "policy",
     "analysis",
     "replay",
+    "report",
     "testing",
     "cli",
 )

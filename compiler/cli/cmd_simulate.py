@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compiler.cli.common import catalog_option, fail, fail_at, rules_option
+from compiler.cli.common import catalog_option, fail, fail_at, rules_option, text_or_json_option
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
 from compiler.model.keys import ValueProblem, parse_utc_time
@@ -89,6 +89,14 @@ EXIT_DENIED = 3
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the full report as JSON.",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report as one self-contained HTML page (charts, tables, filterable "
+    "examples; works offline).",
+)
+@text_or_json_option
 @click.option("--strict", is_flag=True, help="Stop at the first malformed event (exit 1).")
 @click.option("--fail-on-deny", is_flag=True, help="Exit 3 when any event is denied.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table.")
@@ -105,6 +113,8 @@ def command(
     workers,
     split_events,
     report_path,
+    html_path,
+    fmt,
     strict,
     fail_on_deny,
     quiet,
@@ -184,9 +194,10 @@ def command(
             "until": until and parse_time_text(until),
             "outside": result.outside_window,
         }
-    if report_path is not None:
-        atomic_write(report_path, (json.dumps(data, indent=2) + "\n").encode())
-    if not quiet:
+    _write_outputs(data, report_path, html_path)
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif not quiet:
         print_summary(data)
     if result.decided == 0:
         click.echo(_nothing_decided(result, sources), err=True)
@@ -195,6 +206,23 @@ def command(
         sys.exit(EXIT_MISMATCH)
     if fail_on_deny and result.denied:
         sys.exit(EXIT_DENIED)
+
+
+def _write_outputs(data: dict, report_path: Path | None, html_path: Path | None) -> None:
+    """Each file whole or not at all (atomic_write); a directory that is missing is an error
+    naming the file, not a traceback."""
+    outputs = []
+    if report_path is not None:
+        outputs.append((report_path, lambda: (json.dumps(data, indent=2) + "\n").encode()))
+    if html_path is not None:
+        from compiler.report import render_html  # only when asked: Jinja's start-up cost
+
+        outputs.append((html_path, lambda: render_html(data).encode("utf-8")))
+    for path, content in outputs:
+        try:
+            atomic_write(path, content())
+        except OSError as exc:
+            fail_at(str(path), (exc.strerror or str(exc)).lower())
 
 
 def parse_time_text(text: str) -> str:
