@@ -62,9 +62,10 @@ from compiler.language.diagnostics import (
     sorted_capped,
 )
 from compiler.language.sources import expand_paths
+from compiler.language.suppress import unsilenced
 from compiler.model.ir import Condition, Conjunction, PolicyIR
 from compiler.model.keys import RAM_KEY_TO_NAME
-from compiler.policy import Policy, compile_rules
+from compiler.policy import Policy, compile_rules, compile_sources
 
 Pass = Callable[[Policy, Catalog], list[Diagnostic]]
 
@@ -295,16 +296,53 @@ class CheckResult:
         )
 
 
-def check_paths(paths: Sequence[str | os.PathLike], catalog: Catalog | None = None) -> CheckResult:
+def check_paths(
+    paths: Sequence[str | os.PathLike],
+    catalog: Catalog | None = None,
+    ignore: Iterable[str] = (),
+) -> CheckResult:
     """Compile and lint; compile errors come back as diagnostics, never raised.
 
     When some files have errors, the others are still linted, each on its own, so one broken
-    file does not hide the warnings of the rest.
+    file does not hide the warnings of the rest. Warnings whose code is in ``ignore``, or that
+    a ``# ramguard: ignore[CODE]`` comment on their line names, are left out.
     """
     files = tuple(str(p) for p in expand_paths(paths))
+    return _check(
+        files,
+        lambda: compile_rules(paths, catalog),
+        lambda file: compile_rules([file], catalog),
+        catalog,
+        ignore,
+    )
+
+
+def check_sources(
+    sources: Sequence[tuple[str, str]],
+    catalog: Catalog | None = None,
+    ignore: Iterable[str] = (),
+) -> CheckResult:
+    """``check_paths`` on (name, text) pairs (``ramguard check -`` reads stdin)."""
+    texts = dict(sources)
+    return _check(
+        tuple(texts),
+        lambda: compile_sources(sources, catalog),
+        lambda file: compile_sources([(file, texts[file])], catalog),
+        catalog,
+        ignore,
+    )
+
+
+def _check(
+    files: tuple[str, ...],
+    compile_all: Callable[[], Policy],
+    compile_one: Callable[[str], Policy],
+    catalog: Catalog | None,
+    ignore: Iterable[str],
+) -> CheckResult:
     diags: list[Diagnostic] = []
     try:
-        policies = [compile_rules(paths, catalog)]
+        policies = [compile_all()]
     except CompileError as exc:
         diags.extend(exc.diagnostics)
         broken = {d.span.file for d in exc.errors}
@@ -313,9 +351,10 @@ def check_paths(paths: Sequence[str | os.PathLike], catalog: Catalog | None = No
             if file in broken:
                 continue
             try:
-                policies.append(compile_rules([file], catalog))
+                policies.append(compile_one(file))
             except CompileError:
                 continue  # its errors are among the ones already collected
     for policy in policies:
         diags.extend(lint(policy, catalog))
+    diags = unsilenced(diags, ignore)
     return CheckResult(tuple(sorted_capped(diags, cap=len(diags))), files)

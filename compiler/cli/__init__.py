@@ -50,6 +50,13 @@ class _Group(click.Group):
         module = importlib.import_module(f"compiler.cli.cmd_{module_name}")
         return module.command
 
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        # Only the verb being run reads the configuration (not `ramguard --help`'s listing).
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None and command is not None:
+            _configure(ctx, name, command)
+        return name, command, rest
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -66,6 +73,23 @@ class _Group(click.Group):
             reason = (exc.strerror or str(exc)).lower()
             click.echo(f"{where}: error: {reason}", err=True)
             sys.exit(1)
+
+
+def _configure(ctx: click.Context, name: str, command: click.Command) -> None:
+    """The project's configuration (``compiler.cli.config``) as defaults for ``command``."""
+    from compiler.cli.config import defaults_for, find_config, load_config
+
+    path = find_config()
+    if path is None:
+        return
+    try:
+        config = load_config(path)
+    except CompileError as exc:
+        fail_with_diagnostics(exc.diagnostics, exc.error_count)
+    params = {p.name: p for p in command.params if p.name}
+    defaults = defaults_for(config, params)
+    if defaults:
+        ctx.default_map = {**(ctx.default_map or {}), name: defaults}
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

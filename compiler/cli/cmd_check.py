@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from compiler.analysis.lint import check_paths
+from compiler.analysis.lint import CheckResult, check_paths, check_sources
 from compiler.analysis.sarif import to_sarif
-from compiler.cli.common import catalog_option, echo
+from compiler.cli.common import catalog_option, echo, ignore_option, quiet_option, read_stdin_rules
 
 
 @click.command("check")
@@ -24,24 +24,46 @@ from compiler.cli.common import catalog_option, echo
     help="text: diagnostics on stderr, a summary on stdout; json, sarif: data on stdout.",
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@ignore_option
+@quiet_option
 @catalog_option
-def command(paths: tuple[Path, ...], fmt: str, strict: bool, catalog) -> None:
+def command(
+    paths: tuple[Path, ...],
+    fmt: str,
+    strict: bool,
+    ignore: tuple[str, ...],
+    quiet: bool,
+    catalog,
+) -> None:
     """Report compile errors and warnings (duplicate, shadowed or dead rules, …).
 
-    Exit 1 when there is an error, or with --strict any warning; 0 otherwise.
+    Exit 1 when there is an error, or with --strict any warning; 0 otherwise. `-` reads the
+    rules from stdin (named `-` in diagnostics). A warning is silenced on its line by a
+    comment `# ramguard: ignore[W0201]`, everywhere by `--ignore W0201` or the configuration's
+    `ignore = ["W0201"]`; errors cannot be silenced.
 
     \b
     Examples:
       ramguard check policies
       ramguard check policies --format sarif > ramguard.sarif   # GitHub code scanning
+      ramguard check - < policies/leaked-accesskey-protection.rules
     """
-    result = check_paths(paths, catalog)
+    result: CheckResult
+    if any(str(p) == "-" for p in paths):
+        if len(paths) > 1:
+            raise click.UsageError("`-` (stdin) cannot be combined with other paths")
+        result = check_sources([("-", read_stdin_rules())], catalog, ignore)
+    else:
+        result = check_paths(paths, catalog, ignore)
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in result.diagnostics], indent=2))
     elif fmt == "sarif":
         click.echo(json.dumps(to_sarif(result.diagnostics, Path.cwd()), indent=2))
     else:
         for d in result.diagnostics:
+            if quiet and d.severity != "error":
+                continue
             echo(d.render(show_code=True), err=True)
-        click.echo(result.summary())
+        if not quiet:
+            click.echo(result.summary())
     sys.exit(result.exit_code(strict))

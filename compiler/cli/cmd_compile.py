@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, fail_at, print_diagnostics
+from compiler.cli.common import catalog_option, fail_at, ignore_option, print_diagnostics
 from compiler.emit.cedar import cedar_policies
 from compiler.emit.deploy import ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.emit.ram import Document, document_size, documents_for
+from compiler.language.suppress import unsilenced
 from compiler.policy import compile_rules
 
 TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
@@ -40,9 +41,16 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
+@ignore_option
 @catalog_option
 def command(
-    paths: tuple[Path, ...], out_dir: Path, target: str, check: bool, quiet: bool, catalog
+    paths: tuple[Path, ...],
+    out_dir: Path,
+    target: str,
+    check: bool,
+    quiet: bool,
+    ignore: tuple[str, ...],
+    catalog,
 ) -> None:
     """Compile rules files (or directories of *.rules) into RAM policy JSON.
 
@@ -63,7 +71,7 @@ def command(
     """
     policy = compile_rules(paths, catalog)
     if not quiet:
-        print_diagnostics(policy.warnings)
+        print_diagnostics(unsilenced(policy.warnings, ignore, policy.sources))
     sized: list[Document] = []
     documents: list
     if target == "cedar":

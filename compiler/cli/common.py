@@ -97,6 +97,41 @@ catalog_option = click.option(
 )
 
 
+def _codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    from compiler.language.suppress import is_code
+
+    codes = tuple(c.strip().upper() for v in value for c in v.split(",") if c.strip())
+    for code in codes:
+        if not is_code(code):
+            raise click.BadParameter(f"`{code}` is not a code such as W0201")
+    return codes
+
+
+ignore_option = click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="CODE",
+    callback=_codes,
+    help="Leave out warnings with this code, e.g. W0201 (repeatable; default: the "
+    "configuration's `ignore`). Errors cannot be ignored.",
+)
+
+
+def read_stdin_rules() -> str:
+    """Rules text from stdin (``check -``), within the rules-file limit; a CompileError
+    names ``-`` when it is too big or not UTF-8."""
+    from compiler.language.diagnostics import CompileError, Span, error
+    from compiler.language.sources import MAX_RULES_FILE_BYTES, decode_source
+
+    data = sys.stdin.buffer.read(MAX_RULES_FILE_BYTES + 1)
+    if len(data) > MAX_RULES_FILE_BYTES:
+        raise CompileError(
+            [error("E0003", f"stdin holds more than {MAX_RULES_FILE_BYTES} bytes", Span("-"))]
+        )
+    return decode_source("-", data)
+
+
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No summary on stderr; errors are still reported."
 )
