@@ -220,6 +220,11 @@ def test_lint_fixtures_warn_exit_zero_strict_one(run_cli, name):
     plain = run_cli("check", path, "--format", "json")
     strict = run_cli("check", path, "--format", "json", "--strict")
     items = json.loads(plain.stdout)
+    if name == "contradiction.rules":  # whole rules that deny nothing are errors (E0110)
+        assert {d["severity"] for d in items} == {"warning", "error"}
+        assert {d["code"] for d in items if d["severity"] == "error"} == {"E0110"}
+        assert (plain.exit_code, strict.exit_code) == (1, 1)
+        return
     assert items and {d["severity"] for d in items} == {"warning"}
     assert (plain.exit_code, strict.exit_code) == (0, 1)
 

@@ -22,6 +22,8 @@ DATA = Path(__file__).parent / "data"
 LINT = DATA / "lint"
 SEED = Path(__file__).parent.parent / "policies" / "leaked-accesskey-protection.rules"
 
+DEAD = "rule denies nothing: no request — any action, resource or condition value — matches it"
+
 LINT_FIXTURES = {
     "duplicate": [
         ("W0101", 5, "rule duplicates `deny ECS RunInstances, DeleteInstance` at {f}:4"),
@@ -34,6 +36,8 @@ LINT_FIXTURES = {
         ("W0102", 9, "rule is shadowed by `deny RDS Delete* when mfa = false` at {f}:10"),
     ],
     "unmatched-glob": [
+        # Exact: `* Frob?icate*` matches every string `ECS Frobnicate*` does, catalog or not.
+        ("W0102", 4, "rule is shadowed by `deny * Frob?icate*` at {f}:6"),
         ("W0103", 4, "`Frobnicate*` matches no operation of ECS"),
         ("W0103", 5, "`?` matches no operation of ECS"),
         ("W0103", 6, "`Frob?icate*` matches no operation of any catalog service"),
@@ -46,30 +50,35 @@ LINT_FIXTURES = {
         ("W0103", 7, "`*PtsScene` matches no operation of PTS@2019-08-10"),
     ],
     "contradiction": [
+        ("E0110", 4, DEAD),
         (
             "W0104",
             4,
             "conditions `source_ip in [10.0.0.0/8]` and `source_ip not in [10.0.0.0/8]` can "
             "never hold together",
         ),
+        ("E0110", 5, DEAD),
         (
             "W0104",
             5,
             "conditions `source_ip in [10.1.0.0/16]` and `source_ip not in [10.0.0.0/8]` can "
             "never hold together",
         ),
+        ("E0110", 6, DEAD),
         (
             "W0104",
             6,
             "conditions `time after 2026-06-01T00:00:00Z` and `time before "
             "2026-01-01T00:00:00Z` can never hold together",
         ),
+        ("E0110", 7, DEAD),
         (
             "W0104",
             7,
             "conditions `time after 2026-01-01T00:00:00Z` and `not time after "
             "2026-01-01T00:00:00Z` can never hold together",
         ),
+        ("E0110", 8, DEAD),
         (
             "W0104",
             8,
@@ -103,7 +112,8 @@ def test_each_fixture_gives_exactly_its_warnings(name):
     found = lint(compile_rules([path]))
     got = [(d.code, d.span.line, d.message) for d in found]
     assert got == [(c, line, m.format(f=path)) for c, line, m in LINT_FIXTURES[name]]
-    assert all(str(d.severity) == "warning" and d.help for d in found)
+    assert all(str(d.severity) == ("error" if d.code == "E0110" else "warning") for d in found)
+    assert all(d.help for d in found)
 
 
 def test_every_lint_fixture_is_exercised():
@@ -155,6 +165,7 @@ def test_seed_policy_has_no_errors_and_only_version_warnings_which_its_comments_
 
 def test_the_passes_table_is_named_and_ordered():
     assert [name for name, _ in PASSES] == [
+        "dead",
         "duplicates",
         "shadowed",
         "contradictions",
@@ -252,7 +263,8 @@ CONTRADICTION_CASES = [
 def test_contradictions(conditions, dead):
     policy = compile_sources([("c.rules", f"deny ECS RunInstances {conditions}\n")])
     codes = [d.code for d in lint(policy)]
-    assert codes == (["W0104"] if dead else [])
+    # A whole rule that can never match is also an error (E0110), proved by the engine.
+    assert codes == (["E0110", "W0104"] if dead else [])
 
 
 def test_contradictory_bool_is_already_a_compile_error():
@@ -341,7 +353,7 @@ def test_equivalent_rules_under_a_broader_one_are_reported_once_each():
 )
 def test_contradiction_help_says_how_much_is_dead(line, help):
     found = lint(compile_rules([LINT / "contradiction.rules"]))
-    assert [d.help for d in found if d.span.line == line] == [help]
+    assert [d.help for d in found if d.span.line == line and d.code == "W0104"] == [help]
 
 
 def _vpc_rules(rules: int, values: int) -> str:
@@ -368,5 +380,59 @@ def test_documents_the_emitter_refuses_are_errors_of_check(tmp_path, text, code,
     result = check_paths([path])
     assert [(d.code, str(d.severity), d.span.line) for d in result.diagnostics] == [
         (code, "error", line)
+    ]
+    assert result.exit_code() == 1
+
+
+# ------------------------------------------------------------- exact (issue 11 item 4)
+
+EXACT_CASES = [
+    # Two CIDR lists that cover the same addresses: the same rule (syntax differs).
+    ("cidr-halves", "deny ECS RunInstances when source_ip in [10.0.0.0/8]",
+     "deny ECS RunInstances when source_ip in [10.0.0.0/9, 10.128.0.0/9]",
+     [(2, "W0101", "rule duplicates `deny ECS RunInstances when source_ip in [10.0.0.0/8]` "
+       "at x.rules:1")]),
+    # `unless mfa = true` is `Bool false` (RAM has no negated Bool): the same rule.
+    ("unless-is-when", "deny ECS RunInstances when mfa = false",
+     "deny ECS RunInstances unless mfa = true",
+     [(2, "W0101", "rule duplicates `deny ECS RunInstances when mfa = false` at x.rules:1")]),
+    # A smaller network under a larger one: the conditions differ, the engine sees through.
+    ("cidr-inside", "deny ECS RunInstances when source_ip in [10.1.0.0/16]",
+     "deny ECS RunInstances when source_ip in [10.0.0.0/8]",
+     [(1, "W0102", "rule is shadowed by `deny ECS RunInstances when source_ip in [10.0.0.0/8]` "
+       "at x.rules:2")]),
+    # A glob written with `?` that covers a literal run: exact over all strings.
+    ("question-mark-glob", "deny ECS Run?nstances", "deny ECS RunInstances",
+     [(2, "W0102", "rule is shadowed by `deny ECS Run?nstances` at x.rules:1")]),
+    # Conditional under unconditional: never the other way round.
+    ("conditional-under-plain", "deny ECS RunInstances when mfa = false", "deny ECS Run*",
+     [(1, "W0102", "rule is shadowed by `deny ECS Run*` at x.rules:2")]),
+    ("unrelated-conditions", "deny ECS RunInstances when mfa = false",
+     "deny ECS RunInstances when secure_transport = false", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [c[1:] for c in EXACT_CASES],
+    ids=[c[0] for c in EXACT_CASES],
+)
+def test_duplicates_and_shadowing_are_exact(first, second, expected):
+    policy = compile_sources([("x.rules", f"{first}\n{second}\n")])
+    got = [(d.span.line, d.code, d.message) for d in lint(policy) if d.code[:4] == "W010"]
+    assert got == expected
+
+
+def test_a_rule_that_denies_nothing_is_an_error_of_check(tmp_path):
+    path = tmp_path / "dead.rules"
+    # No W0104 pair names this (the union of the two halves covers the /8): only the engine.
+    path.write_text(
+        "deny ECS RunInstances when source_ip in [10.0.0.0/8] and source_ip not in "
+        "[10.0.0.0/9, 10.128.0.0/9]\n"
+        "deny ECS StopInstance when source_ip in [10.0.0.0/8] and source_ip not in [10.0.0.0/9]\n"
+    )
+    result = check_paths([path])
+    assert [(d.code, d.span.line) for d in result.diagnostics if d.code == "E0110"] == [
+        ("E0110", 1)
     ]
     assert result.exit_code() == 1

@@ -7,6 +7,7 @@ with compile errors collected as data instead of raised.
 Codes (stable; tests pin them):
 
 =======  ================  ==============================================================
+E0110    dead              the rule denies nothing at all (exact: any action, resource, value)
 W0101    duplicate         the rule denies exactly what an earlier rule of its policy denies
 W0102    shadowed          every request the rule denies is denied by a broader rule
 W0103    (compile)         an operation glob matches no catalog operation (from ``checks``)
@@ -21,9 +22,9 @@ Decisions the task left open:
 
 - Duplicates and shadowing are judged within one policy (one file): policies are attached
   separately, so a rule repeated in another policy is not dead weight.
-- "Covers" is syntactic and conservative (``glob.subsumes``; a conjunction implies another
-  only when it contains all of its conditions): a warning is never a false alarm, some
-  redundancy goes unreported.
+- "Covers" is exact (``shadowing``: the analysis engine, over every action and resource
+  string and every condition value); when the engine cannot decide, no warning: a warning is
+  never a false alarm.
 - Rules that cover each other (equivalent, e.g. the same operations in another case or
   order, ``when mfa = false`` vs ``unless mfa = true``, or two API versions of one operation)
   are duplicates: the later one is reported as W0101, never also as W0102.
@@ -51,7 +52,7 @@ from compiler.analysis.lockout import (
     check_global_regions,
 )
 from compiler.analysis.messages import quote, warn
-from compiler.analysis.shadowing import check_duplicates, check_shadowed
+from compiler.analysis.shadowing import check_dead, check_duplicates, check_shadowed
 from compiler.catalog import Catalog, default_catalog
 from compiler.emit.ram import KIND, documents_for, limits_for
 from compiler.language.diagnostics import (
@@ -70,6 +71,7 @@ from compiler.policy import Policy, compile_rules, compile_sources
 Pass = Callable[[Policy, Catalog], list[Diagnostic]]
 
 CODES: dict[str, str] = {
+    "E0110": "rule denies nothing",
     "W0101": "duplicate rule",
     "W0102": "rule shadowed by a broader rule",
     "W0103": "operation glob matches no catalog operation",
@@ -240,8 +242,9 @@ def check_documents(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
 
 
 PASSES: tuple[tuple[str, Pass], ...] = (
-    # Duplicates before shadowing: both read the same graph, and an equivalent pair is
-    # reported by the first only.
+    # Dead rules, duplicates, shadowing read one exact analysis; a dead rule is an error
+    # and left out of the other two; an equivalent pair is reported by duplicates only.
+    ("dead", check_dead),
     ("duplicates", check_duplicates),
     ("shadowed", check_shadowed),
     ("contradictions", check_contradictions),

@@ -157,6 +157,29 @@ def _statement_text(st, tests) -> str:
     return "; ".join(parts)
 
 
+def statement_decider(name: str, stmts: Sequence[Stmt]) -> Decider:
+    """Statements decided by their own reading — linear-time globs (``glob_match``), each
+    atom's own test — for questions about the statements themselves (is a rule covered by
+    another, does it deny anything), where no other engine holds them one by one."""
+    from compiler.model.glob import glob_match
+
+    def denies(action: str, resource: str | None, ctx: dict) -> bool:
+        low = {k.lower(): v for k, v in ctx.items()}
+        for st in stmts:
+            if any(glob_match(p, action) for p in st.actions) == st.not_actions:
+                continue
+            if st.resources is not None and not (
+                resource is not None
+                and any(glob_match(p, resource, ignore_case=False) for p in st.resources)
+            ):
+                continue
+            if any(all(a.test(low.get(a.key.lower(), ABSENT)) for a in conj) for conj in st.dnf):
+                return True
+        return False
+
+    return Decider(name, tuple(stmts), denies)
+
+
 class ConditionSearch:
     def __init__(self, stmts: Sequence[Stmt], node_budget: int) -> None:
         by_key: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -270,9 +293,16 @@ class ConditionSearch:
 
 
 def compare(
-    a: Decider, b: Decider, *, state_budget: int = 200_000, node_budget: int = 2_000_000
+    a: Decider,
+    b: Decider,
+    *,
+    want: tuple[bool, bool] | None = None,
+    state_budget: int = 200_000,
+    node_budget: int = 2_000_000,
 ) -> Verdict:
-    """Is some request denied by one of ``a`` and ``b`` and not the other?"""
+    """Is some request denied by one of ``a`` and ``b`` and not the other? With ``want``
+    (a denies, b denies), only a request decided that way counts: ``want=(True, False)``
+    asks whether ``b`` fails to cover ``a`` ("equal" then means ``b`` covers ``a``)."""
     stmts = [*a.stmts, *b.stmts]
     side = [0] * len(a.stmts) + [1] * len(b.stmts)
     act_pats: list[str] = []
@@ -308,12 +338,12 @@ def compare(
                 seen.add((ka, kb))
                 fa = search.formula([stmts[i] for i in sorted(ka)])
                 fb = search.formula([stmts[i] for i in sorted(kb)])
-                ctx = search.witness(fa, fb)
+                ctx = search.witness(fa, fb, want)
                 if ctx is None:
                     continue
                 da, db = a.denies(action, resource, ctx), b.denies(action, resource, ctx)
                 w = Witness(action, resource, ctx, da, db)
-                if da == db:
+                if da == db or (want is not None and (da, db) != want):
                     return Verdict("unknown", w, "the deciders agree on the engine's witness")
                 return Verdict("different", w, action_classes=len(act_classes))
     except Undecided as exc:

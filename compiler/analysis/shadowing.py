@@ -1,137 +1,124 @@
-"""Duplicate and shadowed rules (W0101, W0102): which rule of a policy covers which.
+"""Duplicate, shadowed and dead rules (W0101, W0102, E0110), decided exactly.
 
-A networkx graph holds an edge B → A when rule B denies every request rule A denies; its
-condensation groups rules that cover each other (duplicates) and its roots are the broadest
-coverers. ``_Candidates`` is an index that keeps the pairwise ``covers`` test to a handful of
-pairs per rule. The lint passes that report from it live here too; ``lint`` lists them.
+"Rule B covers rule A" means every request A denies — any action and resource string, any
+value of every condition key — is denied by B; it is decided by the exact engine
+(``prove.compare`` asking for a request A denies and B does not), on the patterns the built
+trie holds (read back, as ``prove`` does), so ``when mfa = false`` and ``unless mfa = true``,
+or ``ECS Run*`` and ``ecs:run*``, are seen to be the same. When the engine cannot decide
+(its budgets), B is taken not to cover A: a warning is never a false alarm.
+
+A networkx graph holds an edge B → A when B covers A; its condensation groups rules that
+cover each other (duplicates) and its roots are the broadest coverers. Pairs are picked by a
+*sound* filter: if B covers A, B matches a string of each of A's action patterns (the
+pattern with `*` taken empty and `?` as `a`), so only the rules the trie finds for those
+strings are compared. A rule that denies nothing at all (E0110, an error) covers and is
+covered by nothing here: the error says it all.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
-from itertools import combinations
 
 import networkx as nx
 
+from compiler.analysis.globsets import Undecided
 from compiler.analysis.messages import quote, warn, where
+from compiler.analysis.prove import (
+    ConditionSearch,
+    Stmt,
+    compare,
+    from_trie,
+    statement_decider,
+)
 from compiler.catalog import Catalog
-from compiler.language.diagnostics import Diagnostic
-from compiler.model.glob import has_glob, subsumes
-from compiler.model.ir import Condition, Conjunction, Rule
+from compiler.language.diagnostics import Diagnostic, Severity
 from compiler.policy import Policy
 
 
-def _covers_actions(broad: Rule, narrow: Rule) -> bool:
-    return all(any(subsumes(b, a) for b in broad.actions) for a in narrow.actions)
+def _stmts(policy: Policy) -> dict[int, Stmt]:
+    """Each rule's statement as the engine reads it back from the built trie."""
+    trie = policy.trie
+    return {
+        rule.index: stmt
+        for rule, stmt in zip(trie.rules, from_trie("rules", trie).stmts, strict=True)
+    }
 
 
-def _implies(specific: Conjunction, general: Conjunction) -> bool:
-    """Conjunction ``specific`` holds only where ``general`` does (syntactically)."""
-    return set(general) <= set(specific)
+def covers(broad: Stmt, narrow: Stmt) -> bool:
+    """Whether every request ``narrow`` denies is denied by ``broad`` (proved; False when
+    it is not so or cannot be decided)."""
+    verdict = compare(
+        statement_decider("narrow", [narrow]),
+        statement_decider("broad", [broad]),
+        want=(True, False),
+    )
+    return verdict.status == "equal"
 
 
-def covers(broad: Rule, narrow: Rule) -> bool:
-    """Whether every request ``narrow`` denies is denied by ``broad`` (conservative)."""
-    if not all(any(_implies(a, b) for b in broad.conditions) for a in narrow.conditions):
-        return False
-    return _covers_actions(broad, narrow)
+def denies_nothing(stmt: Stmt) -> bool:
+    """Whether no request at all is denied by ``stmt`` (proved)."""
+    if not stmt.not_actions:
+        # Every action or resource pattern matches some string: only the condition can make
+        # the rule match nothing, and the condition search alone decides that.
+        search = ConditionSearch([stmt], node_budget=2_000_000)
+        try:
+            return search.witness(search.formula([stmt]), frozenset(), (True, False)) is None
+        except Undecided:
+            return False
+    verdict = compare(
+        statement_decider("rule", [stmt]), statement_decider("none", []), want=(True, False)
+    )
+    return verdict.status == "equal"
 
 
-def _glob_key(pattern: str) -> str:
-    """The literal start of a glob, at most two characters past the RAM code: anything the
-    glob matches, or any glob it subsumes, begins with it."""
-    low = pattern.lower()
-    stop = next((i for i, ch in enumerate(low) if ch in "*?"), len(low))
-    colon = low.find(":")
-    if 0 <= colon < stop:
-        stop = min(stop, colon + 3)
-    return low[:stop]
+def _sample(pattern: str) -> str:
+    """A string ``pattern`` matches."""
+    return pattern.replace("*", "").replace("?", "a")
 
 
-class _Candidates:
-    """Which rules of one policy could cover a given rule: a cheap necessary condition, so
-    that ``covers`` runs on a handful of pairs instead of all n² of them.
-
-    A coverer needs, for each action of the narrow rule, the same literal action or a glob
-    whose literal start begins that action, and, for each conjunction of the narrow rule, a
-    conjunction made of a subset of its conditions.
-    """
-
-    def __init__(self, rules: Sequence[Rule]):
-        self.exact: dict[str, set[int]] = {}
-        self.globbed: dict[str, set[int]] = {}
-        self.by_conj: dict[frozenset[Condition], set[int]] = {}
-        for rule in rules:
-            for action in rule.actions:
-                if has_glob(action):
-                    self.globbed.setdefault(_glob_key(action), set()).add(rule.index)
-                else:
-                    self.exact.setdefault(action.lower(), set()).add(rule.index)
-            for conj in rule.conditions:
-                self.by_conj.setdefault(frozenset(conj), set()).add(rule.index)
-        self.longest_key = max(map(len, self.globbed), default=0)
-
-    def _implied_by(self, conj: Conjunction) -> set[int]:
-        conds = frozenset(conj)
-        found: set[int] = set()
-        if 2 ** len(conds) <= len(self.by_conj):
-            for size in range(len(conds) + 1):
-                for sub in combinations(sorted(conds), size):
-                    found |= self.by_conj.get(frozenset(sub), set())
-        else:
-            for key, indexes in self.by_conj.items():
-                if key <= conds:
-                    found |= indexes
-        return found
-
-    def _covering(self, action: str) -> set[int]:
-        low = action.lower()
-        found = set() if has_glob(action) else set(self.exact.get(low, ()))
-        for end in range(min(len(low), self.longest_key) + 1):
-            found |= self.globbed.get(low[:end], set())
-        return found
-
-    def of(self, narrow: Rule) -> set[int]:
-        candidates: set[int] | None = None
-        for conj in narrow.conditions:
-            pool = self._implied_by(conj)
-            candidates = pool if candidates is None else candidates & pool
-        for action in narrow.actions:
-            if not candidates:
-                break
-            candidates &= self._covering(action)
-        candidates = candidates or set()
-        candidates.discard(narrow.index)
-        return candidates
+def _analysis(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
+    stmts = _stmts(policy)
+    trie = policy.trie
+    dead = {i for i, st in stmts.items() if denies_nothing(st)}
+    graph = nx.DiGraph()
+    for p in policy.policies:
+        mine = {r.index for r in p.rules}
+        graph.add_nodes_from((r.index, {"rule": r}) for r in p.rules if r.index not in dead)
+        for narrow in p.rules:
+            if narrow.index in dead:
+                continue
+            st = stmts[narrow.index]
+            pool = set(mine)
+            if not st.not_actions:
+                for pattern in st.actions:
+                    pool &= set(trie.match_indexes(_sample(pattern)))
+            pool -= dead | {narrow.index}
+            for broad in sorted(pool):
+                if covers(stmts[broad], st):
+                    graph.add_edge(broad, narrow.index)
+    return graph, dead
 
 
 def subsumption_graph(policy: Policy) -> nx.DiGraph:
     """Nodes are rule indexes (attribute ``rule``); an edge B → A means B covers A.
 
-    Edges join rules of the same policy only (policies are attached separately).
+    Edges join rules of the same policy only (policies are attached separately); rules that
+    deny nothing are left out.
     """
-    graph = nx.DiGraph()
-    for p in policy.policies:
-        rules = {r.index: r for r in p.rules}
-        graph.add_nodes_from((r.index, {"rule": r}) for r in p.rules)
-        index = _Candidates(p.rules)
-        for narrow in p.rules:
-            for broad in sorted(index.of(narrow)):
-                if covers(rules[broad], narrow):
-                    graph.add_edge(broad, narrow.index)
-    return graph
+    return _graph(policy)[0]
 
 
-# Both graph passes read the same graph; build it once per compiled policy.
-_GRAPHS: weakref.WeakKeyDictionary[Policy, nx.DiGraph] = weakref.WeakKeyDictionary()
+# The passes read the same analysis; build it once per compiled policy.
+_GRAPHS: weakref.WeakKeyDictionary[Policy, tuple[nx.DiGraph, set[int]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _graph(policy: Policy) -> nx.DiGraph:
-    graph = _GRAPHS.get(policy)
-    if graph is None:
-        graph = _GRAPHS[policy] = subsumption_graph(policy)
-    return graph
+def _graph(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
+    found = _GRAPHS.get(policy)
+    if found is None:
+        found = _GRAPHS[policy] = _analysis(policy)
+    return found
 
 
 def _classes(graph: nx.DiGraph) -> tuple[nx.DiGraph, dict[int, list[int]]]:
@@ -144,8 +131,25 @@ def _classes(graph: nx.DiGraph) -> tuple[nx.DiGraph, dict[int, list[int]]]:
 # ------------------------------------------------------------------------------ passes
 
 
+def check_dead(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    _, dead = _graph(policy)
+    return [
+        Diagnostic(
+            "E0110",
+            Severity.ERROR,
+            "rule denies nothing: no request — any action, resource or condition value — "
+            "matches it",
+            rule.span,
+            "its conditions can never hold together (or its exceptions cover every action); "
+            "fix or delete it",
+        )
+        for rule in policy.rules
+        if rule.index in dead
+    ]
+
+
 def check_duplicates(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
-    graph = _graph(policy)
+    graph, _ = _graph(policy)
     _, members = _classes(graph)
     out: list[Diagnostic] = []
     for rules in members.values():
@@ -168,7 +172,7 @@ def check_duplicates(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
 
 
 def check_shadowed(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
-    graph = _graph(policy)
+    graph, _ = _graph(policy)
     dag, members = _classes(graph)
     out: list[Diagnostic] = []
     for cls in sorted(dag.nodes, key=lambda c: members[c][0]):
