@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from compiler.analysis.diff import CLASSES, Change, DiffResult, Side, load_side, semantic_diff
-from compiler.cli.common import fail_with_diagnostics, text_or_json_option
+from compiler.cli.common import catalog_option, fail_with_diagnostics, text_or_json_option
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 from compiler.ram import PolicyDocumentError
 
@@ -27,9 +27,9 @@ _SHOWN_ACTIONS = 10
 _SHOWN_STATEMENTS = 3
 
 
-def _load(path: Path) -> Side:
+def _load(path: Path, catalog) -> Side:
     try:
-        return load_side(path)
+        return load_side(path, catalog)
     except PolicyDocumentError as exc:
         where = f"statement {exc.statement}: " if exc.statement is not None else ""
         element = f"{exc.element}: " if exc.element else ""
@@ -39,12 +39,15 @@ def _load(path: Path) -> Side:
         )
 
 
-def repro(side: Side, change: Change) -> str | None:
+def repro(side: Side, change: Change, overlays: tuple[Path, ...] = ()) -> str | None:
     """A ``ramguard decide`` command that shows this side's decision on the witness."""
     if not side.rules:
         return None
     w = change.witness
-    argv = ["ramguard", "decide", "--rules", side.label, w.action]
+    argv = ["ramguard", "decide", "--rules", side.label]
+    for path in overlays:
+        argv += ["--catalog", str(path)]
+    argv.append(w.action)
     if w.resource is not None:
         argv += ["--resource", w.resource]
     for key, value in w.context.items():
@@ -60,7 +63,7 @@ def _context_text(change: Change) -> str:
     return ", ".join(parts) or "no condition keys"
 
 
-def render_text(result: DiffResult, old: Side, new: Side) -> None:
+def render_text(result: DiffResult, old: Side, new: Side, overlays: tuple[Path, ...] = ()) -> None:
     from compiler.cli.render import stdout_console, text
 
     console = stdout_console()
@@ -93,7 +96,7 @@ def render_text(result: DiffResult, old: Side, new: Side) -> None:
             else:
                 say("     catalog actions (0): none — only names outside the catalog")
             for side, denied in ((old, w.a_denies), (new, w.b_denies)):
-                cmd = repro(side, c)
+                cmd = repro(side, c, overlays)
                 if cmd is not None:
                     say(f"     $ {cmd}   # {_word(denied)}")
     say("")
@@ -113,7 +116,8 @@ def _word(denied: bool) -> str:
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @text_or_json_option
-def command(old: Path, new: Path, fmt: str) -> None:
+@catalog_option
+def command(old: Path, new: Path, fmt: str, catalog) -> None:
     """Compare two policies by what they deny, exactly: every action and resource string
     and every condition value, not a sample.
 
@@ -130,8 +134,9 @@ def command(old: Path, new: Path, fmt: str) -> None:
       ramguard diff generated/leaked-accesskey-protection.json policies
       ramguard diff old/x.rules policies/x.rules --format json
     """
-    before, after = _load(old), _load(new)
-    result = semantic_diff(before.decider, after.decider)
+    overlays = click.get_current_context().meta.get("ramguard.catalog_paths", ())
+    before, after = _load(old, catalog), _load(new, catalog)
+    result = semantic_diff(before.decider, after.decider, catalog)
     if result.status == "unknown":
         click.echo(f"could not decide: {result.reason}", err=True)
         sys.exit(1)
@@ -139,8 +144,11 @@ def command(old: Path, new: Path, fmt: str) -> None:
         data = result.to_dict()
         for kind in CLASSES:
             for entry, change in zip(data[kind], result.of(kind), strict=True):
-                entry["repro"] = {"old": repro(before, change), "new": repro(after, change)}
+                entry["repro"] = {
+                    "old": repro(before, change, overlays),
+                    "new": repro(after, change, overlays),
+                }
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
-        render_text(result, before, after)
+        render_text(result, before, after, overlays)
     sys.exit(3 if result.changed else 0)

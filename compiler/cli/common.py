@@ -78,6 +78,7 @@ def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
 def _overlaid(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]):
     """``--catalog FILE…`` → the packaged catalog with those overlays applied, or None (the
     packaged one). A bad overlay is a CompileError, reported as FILE:LINE:COL."""
+    ctx.meta["ramguard.catalog_paths"] = value  # for commands that print commands (diff)
     if not value:
         return None
     from compiler.catalog import with_overlays
