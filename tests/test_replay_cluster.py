@@ -274,6 +274,15 @@ def s3(monkeypatch):
         server.stop()
 
 
+def _no_files(value):
+    """A report part without its examples' file names (a trail's place differs)."""
+    if isinstance(value, dict):
+        return {k: _no_files(v) for k, v in value.items() if k != "file"}
+    if isinstance(value, list):
+        return [_no_files(v) for v in value]
+    return value
+
+
 def test_a_trail_in_an_s3_bucket_replays_like_the_local_tree(s3, tree, engines, one_process):
     root, files = tree
     s3.mkdir("trail")
@@ -287,5 +296,5 @@ def test_a_trail_in_an_s3_bucket_replays_like_the_local_tree(s3, tree, engines, 
     _, expected = one_process
     # Same counts; file names differ only by where they live.
     for key in ("events", "decided", "denied", "allowed", "recorded", "by_rule", "by_access_key"):
-        assert data[key] == expected[key], key
+        assert _no_files(data[key]) == _no_files(expected[key]), key
     assert data["sources"][0].startswith("s3://trail/AliyunLogs/")

@@ -301,24 +301,91 @@ def test_context_keys(tmp_path, fields, changes):
     assert got.access_key == got.context.get("acs:AccessId")
 
 
+ECS_DENIED = CATALOG.denied_error_codes(CATALOG.service("ECS"))
+SLS = {"eventSource": "cn-hangzhou.log.aliyuncs.com", "serviceName": "Sls"}
+
+
 @pytest.mark.parametrize(
-    ("code", "message", "recorded"),
+    ("code", "message", "extra", "recorded", "why"),
     [
-        (None, None, "allow"),
-        ("", None, "allow"),
-        ("Forbidden", LEAKED_KEY_MESSAGE, "deny"),
-        ("Forbidden", "there is a RISK OF LEAKAGE of this accesskey", "deny"),
-        ("Forbidden", "User not authorized to operate on the specified resource.", "error"),
-        ("Forbidden", None, "error"),
-        ("Forbidden.RAM", LEAKED_KEY_MESSAGE, "error"),
-        ("Throttling", "Request was denied due to request throttling.", "error"),
+        (None, None, {}, "allow", None),
+        ("", None, {}, "allow", None),
+        ("Forbidden", LEAKED_KEY_MESSAGE, {}, "deny", "leaked AccessKey"),
+        (
+            "Forbidden",
+            "there is a RISK OF LEAKAGE of this accesskey",
+            {},
+            "deny",
+            "leaked AccessKey",
+        ),
+        (
+            "Forbidden",
+            "User not authorized to operate on the specified resource.",
+            {},
+            "error",
+            None,
+        ),
+        ("Forbidden", None, {}, "error", None),
+        # Issue 13 item 3: the catalog's permission-denied codes, every service's…
+        ("Forbidden.RAM", LEAKED_KEY_MESSAGE, {}, "deny", "Forbidden.RAM"),
+        ("NoPermission", "You are not authorized.", {}, "deny", "NoPermission"),
+        ("ForbiddenByRam", None, {}, "deny", "ForbiddenByRam"),
+        # … a service's own (SLS's InvalidRAM), and not another service's.
+        ("InvalidRAM", "denied", SLS, "deny", "InvalidRAM"),
+        ("InvalidRAM", "denied", {}, "error", None),
+        # RAM's diagnostic, as a field of the event or named in the message.
+        (
+            "Forbidden",
+            "denied",
+            {"AccessDeniedDetail": {"AuthAction": "ecs:RunInstances"}},
+            "deny",
+            "AccessDeniedDetail",
+        ),
+        ("Forbidden", "denied", {"accessDeniedDetail": "x"}, "deny", "AccessDeniedDetail"),
+        (
+            "Forbidden",
+            'no permission, EncodedDiagnosticMessage: "AQEAAA"',
+            {},
+            "deny",
+            "AccessDeniedDetail",
+        ),
+        ("Throttling", "Request was denied due to request throttling.", {}, "error", None),
     ],
 )
-def test_recorded_outcome(tmp_path, code, message, recorded):
-    assert classify_outcome(code, message) == recorded
+def test_recorded_outcome(tmp_path, code, message, extra, recorded, why):
+    detail = bool(extra.get("AccessDeniedDetail") or extra.get("accessDeniedDetail"))
+    codes = CATALOG.denied_error_codes(
+        CATALOG.service("SLS") if extra is SLS else CATALOG.service("ECS")
+    )
+    assert classify_outcome(code, message, codes, detail) == recorded
     path = tmp_path / "t.jsonl"
-    path.write_bytes(msgspec.json.encode(event(errorCode=code, errorMessage=message)))
-    assert read_all(path)[0].recorded == recorded
+    path.write_bytes(msgspec.json.encode(event(errorCode=code, errorMessage=message, **extra)))
+    (got,) = read_all(path)
+    assert (got.recorded, got.why, got.error_code) == (recorded, why, code or None)
+
+
+def test_recorded_outcome_without_catalog_codes_is_the_leaked_key_only():
+    assert classify_outcome("Forbidden.RAM", "x") == "error"
+    assert classify_outcome("Forbidden", LEAKED_KEY_MESSAGE) == "deny"
+    assert "Forbidden.RAM" in ECS_DENIED
+
+
+def test_events_carry_who_and_region(tmp_path):
+    path = tmp_path / "t.jsonl"
+    rows = [
+        event(
+            userIdentity={"type": "assumed-role", "accountId": "123", "userName": "ci:s1"},
+            acsRegion="cn-beijing",
+        ),
+        event(userIdentity={"type": "assumed-role", "accountId": "123", "userName": "ci:s2"}),
+        event(userIdentity=None, acsRegion=7),
+    ]
+    path.write_bytes(b"\n".join(msgspec.json.encode(r) for r in rows))
+    a, b, c = read_all(path)
+    assert a.who == b.who and a.who.name == "ci" and a.who.label == "role ci"
+    assert a.who.principal == "acs:ram::123:role/ci" == a.who.key
+    assert (a.region, b.region, c.region) == ("cn-beijing", None, None)
+    assert c.who is None
 
 
 # --- byte ranges ---------------------------------------------------------------------------
@@ -456,7 +523,7 @@ def test_generated_trace_reads_back_with_leak_denies(tmp_path):
     write_trace(path, generate_events(2000, 4, CATALOG, denied))
     got = read_all(path)
     assert all(isinstance(e, TraceEvent) and e.action is not None for e in got)
-    assert all(denied(e.action) for e in got if e.recorded == "deny")
+    assert all(denied(e.action) for e in got if e.why == "leaked AccessKey")
     assert any(e.recorded == "deny" for e in got)
 
 

@@ -18,11 +18,13 @@ from compiler.model.keys import ValueProblem, parse_utc_time
 from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
 from compiler.replay import TraceError
+from compiler.replay.impact import DIMENSIONS, TOP, Baseline
 from compiler.replay.simulate import Engines, StrictModeError, Window, report_dict, simulate
 from compiler.replay.sources import expand, prune
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
+EXIT_CHANGED = 3
 
 
 @click.command("simulate")
@@ -34,6 +36,41 @@ EXIT_DENIED = 3
     type=click.Path(path_type=Path),
     help="RAM policy JSON for the evaluator (repeatable); default: the rules' "
     "emitted documents, compiled in memory.",
+)
+@click.option(
+    "--baseline",
+    "baseline_rules",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="The rules in place (file or directory, repeatable): report what changing them to "
+    "--rules would newly deny and stop denying, as a plan; exit 3 when a decision changes.",
+)
+@click.option(
+    "--baseline-policy",
+    "baseline_policies",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="The RAM policy JSON in place (repeatable), instead of --baseline rules.",
+)
+@click.option(
+    "--fail-on-new-deny",
+    is_flag=True,
+    help="With a baseline: exit 3 only when a call would be newly denied.",
+)
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(DIMENSIONS),
+    default="principal",
+    show_default=True,
+    help="The attribution table the summary prints.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=TOP,
+    show_default=True,
+    help="Rows per table (report and summary).",
 )
 @click.option(
     "--trace",
@@ -104,6 +141,11 @@ EXIT_DENIED = 3
 def command(
     rules,
     policy_files,
+    baseline_rules,
+    baseline_policies,
+    fail_on_new_deny,
+    by,
+    top,
     traces,
     since,
     until,
@@ -126,9 +168,20 @@ def command(
     reading the JSON documents; they must agree. The report also sets the predictions against
     what ActionTrail recorded (the leaked-AccessKey `Forbidden` counts as a recorded deny).
 
-    Exit: 0 no mismatch; 1 a mismatch (or an error); 3 with --fail-on-deny when an event is
-    denied and there is no mismatch.
+    Each call is attributed to its caller (principal, AccessKey, source IP, region), its
+    operation and the rules that deny it; the summary prints the table --by picks. With
+    --baseline (rules) or --baseline-policy (RAM JSON) every event is decided under the rules
+    in place too, and the summary reads as a plan: what --rules would newly deny and what it
+    would stop denying, by caller, operation and rule.
+
+    Exit: 0 no mismatch (and, with a baseline, no decision changed); 1 a mismatch (or an
+    error); 3 with a baseline when a decision changes (--fail-on-new-deny: when a call is
+    newly denied), or with --fail-on-deny when an event is denied.
     """
+    if baseline_rules and baseline_policies:
+        fail("give --baseline or --baseline-policy, not both", 2)
+    if fail_on_new_deny and not (baseline_rules or baseline_policies):
+        fail("--fail-on-new-deny needs --baseline or --baseline-policy", 2)
     if engine != "dask" and (scheduler or workers):
         fail("--scheduler and --workers need --engine dask", 2)
     if engine == "dask" and jobs > 1:
@@ -136,12 +189,11 @@ def command(
     window = Window(_time_option("--since", since), _time_option("--until", until))
     policy = compile_rules(rules, catalog)
     try:
+        baseline = _baseline(baseline_rules, baseline_policies)
         if policy_files:
-            RamEvaluator.from_files(policy_files)  # validates, with positions in errors
-            docs = [(str(p), json.loads(p.read_bytes().decode("utf-8-sig"))) for p in policy_files]
-            engines = Engines.for_policy(policy, docs)
+            engines = Engines.for_policy(policy, _documents(policy_files), baseline)
         else:
-            engines = Engines.for_policy(policy)
+            engines = Engines.for_policy(policy, baseline=baseline)
     except PolicyDocumentError as exc:
         fail_at(exc.location, exc.detail)
     if catalog is not None:
@@ -186,7 +238,7 @@ def command(
         fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
     except RuntimeError as exc:  # the dask extra missing
         fail(str(exc))
-    data = report_dict(result, sources, engines)
+    data = report_dict(result, sources, engines, top)
     data["files"] = {"read": len(sources), "pruned_by_name": pruned}
     if not window.open:
         data["window"] = {
@@ -198,12 +250,15 @@ def command(
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     elif not quiet:
-        print_summary(data)
+        print_summary(data, by=by, top=top)
     if result.decided == 0:
         click.echo(_nothing_decided(result, sources), err=True)
         sys.exit(1)
     if result.mismatches:
         sys.exit(EXIT_MISMATCH)
+    plan = data.get("plan")
+    if plan is not None and (plan["newly_denied"] if fail_on_new_deny else plan["changed"]):
+        sys.exit(EXIT_CHANGED)
     if fail_on_deny and result.denied:
         sys.exit(EXIT_DENIED)
 
@@ -223,6 +278,20 @@ def _write_outputs(data: dict, report_path: Path | None, html_path: Path | None)
             atomic_write(path, content())
         except OSError as exc:
             fail_at(str(path), (exc.strerror or str(exc)).lower())
+
+
+def _documents(paths) -> list[tuple[str, dict]]:
+    RamEvaluator.from_files(paths)  # validates, with positions in errors
+    return [(str(p), json.loads(p.read_bytes().decode("utf-8-sig"))) for p in paths]
+
+
+def _baseline(rules, policies) -> Baseline | None:
+    """The rules or RAM documents in place, for the plan."""
+    if rules:
+        return Baseline(tuple(str(p) for p in rules), policy=compile_rules(rules))
+    if policies:
+        return Baseline(tuple(str(p) for p in policies), documents=tuple(_documents(policies)))
+    return None
 
 
 def parse_time_text(text: str) -> str:

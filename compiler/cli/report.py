@@ -12,10 +12,23 @@ from pathlib import PurePath
 
 from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
 from compiler.cli.render import text
 
 TOP = 10
+_BY_TITLES = {
+    "principal": "principal",
+    "type": "identity type",
+    "account": "account",
+    "name": "user or role name",
+    "access_key": "AccessKey",
+    "source_ip": "source IP",
+    "region": "region",
+    "service": "service",
+    "operation": "operation",
+    "rule": "rule",
+}
 
 
 def _row(table: Table, *cells: object) -> None:
@@ -34,7 +47,152 @@ def _fmt_rate(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
-def summary(report: dict) -> Group:
+def _calls(n: int) -> str:
+    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+
+
+def plan_line(line: dict) -> Text:
+    """``+ 3 calls by role ci-deployer would be denied (ecs:RunInstances in cn-hangzhou) —
+    rule guard.rules:12``: every value from the trace or the rules enters as plain text."""
+    newly = line["change"] == "+"
+    out = Text()
+    out.append(line["change"], style="bold red" if newly else "bold green")
+    out.append(f" {_calls(line['calls'])} by ")
+    out.append(text(line["principal"]["label"], style="bold"))
+    out.append(" would be denied (" if newly else " would no longer be denied (")
+    out.append(text(line["action"]))
+    if line["region"]:
+        out.append(" in ")
+        out.append(text(line["region"]))
+    out.append(")")
+    wheres = [r["where"] for r in line["rules"]]
+    if wheres:
+        word = "rule" if len(wheres) == 1 else "rules"
+        out.append(f" — {word} " if newly else f" — was {word} ")
+        out.append(text(", ".join(wheres), style="cyan"))
+    return out
+
+
+def plan_summary(plan: dict, top: int) -> Group:
+    head = Text()
+    head.append("Plan", style="bold")
+    head.append(": ")
+    head.append(text(", ".join(plan["baseline"])))
+    head.append(" → these rules: ")
+    head.append(f"{_calls(plan['newly_denied'])} newly denied, ", style="red")
+    head.append(f"{_calls(plan['no_longer_denied'])} no longer denied", style="green")
+    parts: list = [head]
+    if not plan["changed"]:
+        parts.append(Text("No change: every call is decided as before."))
+    for line in plan["lines"][:top]:
+        parts.append(plan_line(line))
+    more = plan["lines_total"] - min(top, len(plan["lines"]))
+    if more > 0:
+        parts.append(Text(f"… and {more:,} more plan lines (all counts in --report)", style="dim"))
+    return Group(*parts)
+
+
+def by_table(who: dict, by: str, top: int) -> Table:
+    table_data = who["tables"][by]
+    rows = table_data["rows"][:top]
+    title = f"Calls by {_BY_TITLES[by]} (top {len(rows)} of {table_data['distinct']:,})"
+    table = Table(title=text(title), title_justify="left")
+    table.add_column(_BY_TITLES[by])
+    if by == "principal":
+        table.add_column("type")
+    if by == "rule":
+        table.add_column("rule")
+    table.add_column("events", justify="right")
+    table.add_column("denied", justify="right")
+    table.add_column("first denied")
+    for row in rows:
+        first = row["first_denied"]
+        shown = "–" if first is None else f"{first['file']}:{first['line']} {first['event_id']}"
+        cells: list = ["(none)" if row["key"] is None else row["key"]]
+        if by == "principal":
+            cells.append(row.get("type") or "–")
+        if by == "rule":
+            cells.append(row["rule"])
+        cells += [f"{row['events']:,}", f"{row['denied']:,}", shown]
+        _row(table, *cells)
+    return table
+
+
+def recorded_tables(recorded: dict, top: int) -> list:
+    out: list = []
+    if recorded.get("reasons"):
+        reasons = Table(title="Recorded denies by reason", title_justify="left")
+        for col in ("reason", "recorded", "rules deny too", "no rule explains"):
+            reasons.add_column(col, justify="left" if col == "reason" else "right")
+        for row in recorded["reasons"]:
+            _row(
+                reasons,
+                row["reason"],
+                f"{row['recorded_denies']:,}",
+                f"{row['predicted']:,}",
+                f"{row['unexplained']:,}",
+            )
+        out.append(reasons)
+    unexplained = recorded.get("unexplained") or {}
+    if unexplained.get("examples"):
+        title = f"Recorded denies no rule explains: {unexplained['count']:,} (first)"
+        ex = Table(title=text(title), title_justify="left")
+        for col in ("where", "event id", "principal", "action", "reason"):
+            ex.add_column(col)
+        for row in unexplained["examples"][:top]:
+            _row(
+                ex,
+                f"{row['file']}:{row['line']}",
+                row["event_id"],
+                row["principal"] or "–",
+                row["action"],
+                row["reason"],
+            )
+        out.append(ex)
+    return out
+
+
+def coverage_tables(coverage: dict, top: int) -> list:
+    per = Table(title="Coverage: rules whose actions the trace called", title_justify="left")
+    for col in ("policy", "rules", "patterns", "coverage"):
+        per.add_column(col, justify="left" if col == "policy" else "right")
+    for p in coverage["policies"]:
+        pct = "–" if p["percent"] is None else f"{p['percent']:.1f}%"
+        _row(
+            per,
+            p["policy"],
+            f"{p['rules_exercised']}/{p['rules']}",
+            f"{p['patterns_exercised']}/{p['patterns']}",
+            pct,
+        )
+    out: list = [per]
+    idle = coverage["rules_not_exercised"]
+    if idle:
+        table = Table(
+            title=f"Rules no event exercised ({len(idle):,}; first {min(top, len(idle))})",
+            title_justify="left",
+        )
+        table.add_column("where", no_wrap=True)
+        table.add_column("rule")
+        for r in idle[:top]:
+            _row(table, f"{PurePath(r['file']).name}:{r['line']}", r["rule"])
+        out.append(table)
+    risky = coverage["high_risk_not_denied"]
+    if risky:
+        total = coverage["high_risk_not_denied_total"]
+        table = Table(
+            title=f"High-risk operations called and not denied ({total:,})",
+            title_justify="left",
+        )
+        for col in ("action", "calls", "not denied", "why"):
+            table.add_column(col, justify="right" if col in ("calls", "not denied") else "left")
+        for r in risky[:top]:
+            _row(table, r["action"], f"{r['calls']:,}", f"{r['not_denied']:,}", ", ".join(r["why"]))
+        out.append(table)
+    return out
+
+
+def summary(report: dict, by: str = "principal", top: int = TOP) -> Group:
     counts = Table(title="Replay", show_header=False, title_justify="left")
     counts.add_column("what")
     counts.add_column("count", justify="right")
@@ -72,7 +230,15 @@ def summary(report: dict) -> Group:
             _fmt_ns(stats["p99_ns"]),
         )
 
-    parts: list = [counts, matrix, speed]
+    parts: list = []
+    if report.get("plan") is not None:
+        parts.append(plan_summary(report["plan"], top))
+    parts += [counts, matrix, speed]
+    if "who" in report:
+        parts.append(by_table(report["who"], by, top))
+    parts += recorded_tables(report["recorded"], top)
+    if "coverage" in report:
+        parts += coverage_tables(report["coverage"], top)
     if report["by_rule"]:
         top = report["by_rule"][:TOP]
         files = {row["file"] for row in top}
@@ -123,7 +289,9 @@ def summary(report: dict) -> Group:
     return Group(*parts)
 
 
-def print_summary(report: dict, console: Console | None = None) -> None:
+def print_summary(
+    report: dict, console: Console | None = None, by: str = "principal", top: int = TOP
+) -> None:
     from compiler.cli.render import stdout_console
 
-    (console or stdout_console()).print(summary(report))
+    (console or stdout_console()).print(summary(report, by, top))

@@ -25,6 +25,43 @@ Recorded = Literal["allow", "deny", "error"]
 LEAKED_KEY_CODE = "Forbidden"
 LEAKED_KEY_PHRASE = "risk of leakage of this accesskey"
 LEAKED_KEY_MESSAGE = "Forbidden : There is a risk of leakage of this AccessKey."
+LEAKED_KEY_REASON = "leaked AccessKey"
+DETAIL_REASON = "AccessDeniedDetail"
+# RAM's own denials carry a diagnostic (``AccessDeniedDetail`` with its
+# ``EncodedDiagnosticMessage``, decodable by ram:DecodeDiagnosticMessage); an exporter that
+# flattens the response keeps one of these names in the message.
+_DETAIL_MARKERS = ("accessdenieddetail", "encodeddiagnosticmessage")
+
+
+class Who(msgspec.Struct, frozen=True, gc=False):
+    """Who made a call, from ``userIdentity``: one value per identity, shared by its events
+    (built once per (type, account, userName) by the normaliser)."""
+
+    kind: str | None
+    """``userIdentity.type``: ``ram-user``, ``assumed-role``, ``root-account``…"""
+    account: str | None
+    name: str | None
+    """The user's or the role's name (an assumed role's ``:session`` dropped)."""
+    principal: str | None
+    """``acs:PrincipalARN`` as ``normalise.principal_arn`` builds it; None when it cannot be."""
+
+    @property
+    def key(self) -> str:
+        """The principal's identity in reports: its ARN, else what the event says."""
+        if self.principal is not None:
+            return self.principal
+        return f"{self.kind or '?'}:{self.account or '?'}:{self.name or '?'}"
+
+    @property
+    def label(self) -> str:
+        """``role ci-deployer``, ``user alice``, ``root 1234…``: how a plan names it."""
+        if self.kind == "assumed-role" and self.name:
+            return f"role {self.name}"
+        if self.kind == "ram-user" and self.name:
+            return f"user {self.name}"
+        if self.kind == "root-account":
+            return f"root {self.account or '?'}"
+        return f"{self.kind or 'unknown'} {self.name or self.account or '?'}"
 
 
 class TraceEvent(msgspec.Struct, frozen=True, gc=False):
@@ -49,6 +86,14 @@ class TraceEvent(msgspec.Struct, frozen=True, gc=False):
     """What ActionTrail recorded: the leaked-key block (``deny``), another error, or not."""
     where: Where | None = None
     """Where the resource's ARN can be built from; None when the event names no resource."""
+    who: Who | None = None
+    """The caller; None when the event has no ``userIdentity``."""
+    region: str | None = None
+    """``acsRegion``, else the delivery path's region."""
+    error_code: str | None = None
+    why: str | None = None
+    """Why the outcome is a recorded deny: the error code that says so, ``leaked AccessKey``
+    or ``AccessDeniedDetail``; None for any other outcome."""
 
 
 class Where(msgspec.Struct, frozen=True, gc=False):
@@ -75,17 +120,45 @@ class Malformed(msgspec.Struct, frozen=True, gc=False):
     reason: str
 
 
-def classify_outcome(error_code: str | None, error_message: str | None) -> Recorded:
-    """``deny`` for the leaked-AccessKey block, ``error`` for any other error, else ``allow``.
+def classify_outcome(
+    error_code: str | None,
+    error_message: str | None,
+    denied_codes: frozenset[str] | set[str] = frozenset(),
+    detail: bool = False,
+) -> Recorded:
+    """``deny`` when the call was refused for want of permission, ``error`` for any other
+    error, else ``allow``; ``deny_reason`` says which of the signs below it was.
 
-    An empty ``errorCode`` counts as absent: some exporters write ``""`` for no error.
+    A recorded deny is: the leaked-AccessKey block; an error code in ``denied_codes`` (the
+    catalog's permission-denied codes, every service's and the event's own); or an error
+    carrying RAM's diagnostic (``detail``: the event has an ``AccessDeniedDetail``; or the
+    message names it or its ``EncodedDiagnosticMessage``). An empty ``errorCode`` counts as
+    absent: some exporters write ``""`` for no error.
     """
     if not error_code:
         return "allow"
+    return "deny" if deny_reason(error_code, error_message, denied_codes, detail) else "error"
+
+
+def deny_reason(
+    error_code: str,
+    error_message: str | None,
+    denied_codes: frozenset[str] | set[str] = frozenset(),
+    detail: bool = False,
+) -> str | None:
+    """Why an error is a recorded deny (see ``classify_outcome``), or None when it is not."""
     if (
         error_code == LEAKED_KEY_CODE
         and error_message
         and LEAKED_KEY_PHRASE in error_message.lower()
     ):
-        return "deny"
-    return "error"
+        return LEAKED_KEY_REASON
+    if error_code in denied_codes:
+        return error_code
+    if detail:
+        return DETAIL_REASON
+    if error_message:
+        low = error_message.lower()
+        if any(marker in low for marker in _DETAIL_MARKERS):
+            return DETAIL_REASON
+    return None

@@ -15,7 +15,7 @@ from functools import lru_cache
 import msgspec
 
 from compiler.model.keys import LANGUAGE_KEYS, parse_bool
-from compiler.replay.events import TraceEvent, Where, classify_outcome
+from compiler.replay.events import TraceEvent, Where, Who, deny_reason
 
 # Per-reader caches are bounded so that adversarial input (a new host on every line) cannot
 # make memory grow with the file.
@@ -71,6 +71,23 @@ def principal_arn(kind: str | None, account: str | None, name: str | None) -> st
     return None
 
 
+@lru_cache(maxsize=4096)
+def _who(kind: str | None, account: str | None, name: str | None) -> Who:
+    """One shared ``Who`` per identity (a trace repeats a few): attribution keys on it."""
+    role = name.partition(":")[0] if kind == "assumed-role" and name else name
+    return Who(kind, account, role, principal_arn(kind, account, name))
+
+
+@lru_cache(maxsize=_CACHE_MAX)
+def _region(raw: bytes) -> str | None:
+    """``acsRegion`` as text; anything but a JSON string is no region (never malformed)."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
 class _Additional(msgspec.Struct, gc=False):
     Scheme: str | None = None
 
@@ -95,6 +112,9 @@ class Event(msgspec.Struct, gc=False):
     requestParameters: msgspec.Raw = msgspec.Raw()
     resourceType: msgspec.Raw = msgspec.Raw()
     resourceName: msgspec.Raw = msgspec.Raw()
+    # RAM's diagnostic on a denial (issue 13 item 3): only whether it is there matters.
+    AccessDeniedDetail: msgspec.Raw = msgspec.Raw()
+    accessDeniedDetail: msgspec.Raw = msgspec.Raw()
 
 
 class EventsDocument(msgspec.Struct):
@@ -141,9 +161,10 @@ class Mapper:
         # own userIdentity.accountId / acsRegion.
         self.account = account
         self.region = region
-        self._services: dict[tuple[str | None, str | None], tuple[str | None, str | None]] = {}
+        self._services: dict[tuple[str | None, str | None], tuple] = {}
 
-    def _service(self, host: str | None, trail: str | None) -> tuple[str | None, str | None]:
+    def _service(self, host: str | None, trail: str | None) -> tuple:
+        """(action prefix, service name, permission-denied error codes) for a host/name."""
         key = (host, trail)
         hit = self._services.get(key)
         if hit is not None:
@@ -152,11 +173,13 @@ class Mapper:
         if svc is None and trail:
             svc = self._catalog.service_for_trail_name(trail)
         if svc is not None and svc.ram_codes:
-            hit: tuple[str | None, str | None] = (f"{svc.ram_codes[0]}:", svc.name)
+            codes = self._catalog.denied_error_codes(svc)
+            hit: tuple = (f"{svc.ram_codes[0]}:", svc.name, codes)
         else:
             # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
             # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
-            hit = (f"{_guess_code(host, trail)}:", None)
+            codes = self._catalog.denied_error_codes(svc)
+            hit = (f"{_guess_code(host, trail)}:", None, codes)
         if len(self._services) < _CACHE_MAX:
             self._services[key] = hit
         return hit
@@ -165,7 +188,7 @@ class Mapper:
         hit = self._services.get((ev.eventSource, ev.serviceName))
         if hit is None:
             hit = self._service(ev.eventSource, ev.serviceName)
-        prefix, service = hit
+        prefix, service, denied_codes = hit
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
         if ip and _is_ip(ip):
@@ -174,18 +197,16 @@ class Mapper:
             context[_CURRENT_TIME] = ev.eventTime
         access_key = None
         account = self.account
+        who = None
         ident = ev.userIdentity
         if ident is not None:
             account = ident.accountId or account
+            who = _who(ident.type, account, ident.userName)
             access_key = ident.accessKeyId or None
             if access_key:
                 context[_ACCESS_ID] = access_key
-            if ident.type is not None:
-                principal = principal_arn(
-                    ident.type, ident.accountId or self.account, ident.userName
-                )
-                if principal is not None:
-                    context[_PRINCIPAL] = principal
+            if who.principal is not None:
+                context[_PRINCIPAL] = who.principal
             session = ident.sessionContext
             if session is not None and session.attributes is not None:
                 flag = session.attributes.mfaAuthenticated
@@ -212,8 +233,21 @@ class Mapper:
                 ev.resourceType,
                 ev.resourceName,
             )
+        region = (_region(bytes(ev.acsRegion)) if ev.acsRegion else None) or self.region
+        code = ev.errorCode or None
+        recorded = "allow"
+        why = None
+        if code is not None:
+            why = deny_reason(
+                code,
+                ev.errorMessage,
+                denied_codes,
+                bool(ev.AccessDeniedDetail or ev.accessDeniedDetail),
+            )
+            recorded = "error" if why is None else "deny"
         # Positional: source, line, event_id, action, service, event_name, context,
-        # access_key, recorded, where (keywords cost measurably at one event per call).
+        # access_key, recorded, where, who, region, error_code, why (keywords cost
+        # measurably at one event per call).
         return TraceEvent(
             source,
             line,
@@ -223,8 +257,12 @@ class Mapper:
             ev.eventName,
             context,
             access_key,
-            classify_outcome(ev.errorCode, ev.errorMessage) if ev.errorCode else "allow",
+            recorded,
             where,
+            who,
+            region,
+            code,
+            why,
         )
 
 

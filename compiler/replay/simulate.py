@@ -38,6 +38,13 @@ from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range, split_points
+from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
+from compiler.replay.impact_report import (
+    coverage_section,
+    plan_section,
+    recorded_section,
+    who_section,
+)
 from compiler.replay.resources import build_resources
 from compiler.replay.sources import Source, delivery_info
 
@@ -248,6 +255,8 @@ class PartialReport:
     engines: dict[str, EngineStats] = field(
         default_factory=lambda: {name: EngineStats() for name in ENGINES}
     )
+    impact: Impact = field(default_factory=Impact)
+    """Who, the plan against a baseline, recorded denies explained (``replay.impact``)."""
 
     def merge(self, other: PartialReport) -> PartialReport:
         def add(a: dict, b: dict) -> dict:
@@ -281,6 +290,7 @@ class PartialReport:
             by_access_key=keys,
             by_hour=hours,
             engines={n: self.engines[n].merge(other.engines[n]) for n in ENGINES},
+            impact=self.impact.merge(other.impact),
         )
 
 
@@ -311,28 +321,39 @@ class Engines:
     catalog: Catalog = field(default_factory=default_catalog)
     documents: tuple[tuple[str, dict], ...] | None = None
     """The (name, JSON) documents ``ram`` was built from; needed to pickle."""
+    baseline: Baseline | None = None
+    """The rules or documents in place, for a plan (``simulate --baseline``)."""
     scoped: bool = field(init=False, default=False)
     """Whether a rule is scoped to resources: only then are events' ARNs built."""
 
     def __post_init__(self) -> None:
-        self.scoped = any(not r.any_resource for r in self.policy.rules)
+        self.scoped = any(not r.any_resource for r in self.policy.rules) or bool(
+            self.baseline is not None and self.baseline.scoped
+        )
 
     @classmethod
-    def for_policy(cls, policy: Policy, documents: Sequence[tuple[str, dict]] | None = None):
+    def for_policy(
+        cls,
+        policy: Policy,
+        documents: Sequence[tuple[str, dict]] | None = None,
+        baseline: Baseline | None = None,
+    ):
         docs = documents
         if docs is None:
             docs = [(d.filename, d.as_dict()) for d in policy.documents]
-        return cls(policy, RamEvaluator(docs), documents=tuple(docs))
+        return cls(policy, RamEvaluator(docs), documents=tuple(docs), baseline=baseline)
 
     def __reduce__(self):
         if self.documents is None:
             raise TypeError("Engines built without their documents cannot be pickled")
         catalog = None if self.catalog is default_catalog() else self.catalog
-        return (_rebuild_engines, (self.policy, self.documents, catalog))
+        return (_rebuild_engines, (self.policy, self.documents, catalog, self.baseline))
 
 
-def _rebuild_engines(policy: Policy, documents, catalog: Catalog | None) -> Engines:
-    engines = Engines.for_policy(policy, documents)
+def _rebuild_engines(
+    policy: Policy, documents, catalog: Catalog | None, baseline: Baseline | None = None
+) -> Engines:
+    engines = Engines.for_policy(policy, documents, baseline)
     if catalog is not None:
         engines.catalog = catalog
     return engines
@@ -451,7 +472,7 @@ def _decide_batch(
     if arns is None:
         trie_out = [trie_decide(ev.action, ev.context) for ev in batch]
     else:
-        trie_out = [_on_each(trie_decide, ev, on) for ev, on in zip(batch, arns, strict=True)]
+        trie_out = [decide_on_each(trie_decide, ev, on) for ev, on in zip(batch, arns, strict=True)]
     t1 = clock()
     if arns is None:
         ram_out = [ram_decide(ev.action, ev.context) for ev in batch]
@@ -474,7 +495,7 @@ def _decide_batch(
         if on is None:
             trie_decide(ev.action, ev.context)
         else:
-            _on_each(trie_decide, ev, on)
+            decide_on_each(trie_decide, ev, on)
         b = clock()
         ram_decide(ev.action, ev.context, on)
         c = clock()
@@ -529,6 +550,20 @@ def _decide_batch(
     report.unmapped += unmapped
     report.resource_unknown += unknown
     report.mismatches += mismatches
+    # Attribution and the plan, outside the timers: they are the report's work.
+    baseline = engines.baseline
+    if baseline is None:
+        tally(report.impact, batch, trie_out)
+        return
+    policy = engines.policy
+    tally(
+        report.impact,
+        batch,
+        trie_out,
+        baseline.decide(batch, arns),
+        new_rules=lambda indexes: rule_refs(policy, indexes),
+        old_rules=lambda i: baseline.rules_denying(batch[i], arns[i] if arns else None),
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -539,21 +574,6 @@ def _utc_hour(text: str) -> str:
     except (ValueError, OverflowError):  # year 1 at +01:00: keep its own hour
         return text[:13]
     return when.strftime("%Y-%m-%dT%H")
-
-
-def _on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | None):
-    """The trie's Decision on every ARN of the request: RAM checks each resource, so the
-    first that is denied decides; None (cannot be built) decides on ``*`` rules alone."""
-    if arns is None or len(arns) == 1:
-        return decide(ev.action, ev.context, arns[0] if arns else None)
-    first = None
-    for arn in arns:
-        decision = decide(ev.action, ev.context, arn)
-        if decision.decision == "deny":
-            return decision
-        if first is None:
-            first = decision
-    return first
 
 
 def simulate(
@@ -579,8 +599,14 @@ def simulate(
     return total
 
 
-def report_dict(report: PartialReport, sources: Sequence[str | Source], engines: Engines) -> dict:
-    """The ``--report`` JSON: DESIGN.md's contract fields and a few more."""
+def report_dict(
+    report: PartialReport,
+    sources: Sequence[str | Source],
+    engines: Engines,
+    top: int = TOP,
+) -> dict:
+    """The ``--report`` JSON: DESIGN.md's contract fields and issue 13's ``who``, ``plan``
+    (with a baseline), ``recorded`` explained and ``coverage``; tables hold ``top`` rows."""
     ordered = sorted(s.path if isinstance(s, Source) else os.fspath(s) for s in sources)
 
     def where(source: int) -> str:
@@ -593,7 +619,8 @@ def report_dict(report: PartialReport, sources: Sequence[str | Source], engines:
         for rec in outcomes
     }
     matched_deny = confusion["deny"]["deny"]
-    return {
+    policy = engines.policy
+    out = {
         "sources": ordered,
         "policies": [p.name for p in engines.policy.policies],
         "events": report.events,
@@ -629,6 +656,7 @@ def report_dict(report: PartialReport, sources: Sequence[str | Source], engines:
             "recorded_denies": sum(confusion["deny"].values()),
             "recorded_denies_predicted": matched_deny,
             "predicted_denies_not_recorded": confusion["allow"]["deny"],
+            **recorded_section(report.impact, policy, where),
         },
         "by_rule": [
             {
@@ -648,7 +676,14 @@ def report_dict(report: PartialReport, sources: Sequence[str | Source], engines:
         ],
         "over_time": over_time(report.by_hour),
         "engines": {name: report.engines[name].to_dict() for name in ENGINES},
+        "who": who_section(report.impact, policy, report.by_rule, where, top),
+        "coverage": coverage_section(
+            report.impact, policy, engines.catalog, report.by_rule, where, top
+        ),
     }
+    if engines.baseline is not None:
+        out["plan"] = plan_section(report.impact, engines.baseline, where, top)
+    return out
 
 
 HOURLY_DAYS = 31

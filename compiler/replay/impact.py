@@ -1,0 +1,350 @@
+"""Who the rules would block, what a change of rules would change, and what a trace covers.
+
+The replay's second set of tallies (issue 13), folded like the rest of ``PartialReport``:
+
+- **who**: every decided event counted by caller (``Who``: type, account, name, principal
+  ARN), AccessKey, source IP, region and action, each with its first example and its first
+  denied example by input position; the per-rule first examples (counts are ``by_rule``).
+- **plan**: with a ``Baseline``, every event whose decision differs under the baseline,
+  grouped by (newly / no longer denied, caller, action, region, the rule(s) that now deny it
+  or used to), with the first examples.
+- **recorded**: per reason a call was recorded as denied (error code, leaked AccessKey,
+  ``AccessDeniedDetail``), how many the rules predict; which rule explains each; the first
+  recorded denies no rule explains.
+
+Merging is exact and order-free: counts add, a "first" example is the least by (source,
+line) — unique per event — and example lists are the first N by position; so the report is
+the same bytes for any number of workers. Tables hold one row per distinct value (caller,
+key, address, region, action), not per event: memory grows with the trace's variety, not
+with its length. The report's sections are drawn from these by ``impact_report``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from compiler.policy import Policy
+from compiler.ram import RamEvaluator
+from compiler.replay.events import TraceEvent, Who
+
+EXAMPLES = 20
+TOP = 20
+"""Rows per table in the JSON report unless asked otherwise (``--top``)."""
+DIMENSIONS = (
+    "principal",
+    "type",
+    "account",
+    "name",
+    "access_key",
+    "source_ip",
+    "region",
+    "service",
+    "operation",
+    "rule",
+)
+_TIME = "acs:CurrentTime"
+_SOURCE_IP = "acs:SourceIp"
+
+# A rule as reports name it: (kind, file, number, text); kind "rule" (number: its line) or
+# "statement" (a RAM document's 1-based statement).
+RuleRef = tuple[str, str, int, str]
+
+
+def _example(ev: TraceEvent) -> tuple:
+    """(source, line, event id, time, principal key, action), all comparable: ordered by
+    input position, then by the rest — a compact JSON array holds many events on one line,
+    and the least must not depend on which split was merged first. Absent is ``""``."""
+    who = ev.who
+    time = ev.context.get(_TIME)
+    return (
+        ev.source,
+        ev.line,
+        ev.event_id,
+        time if isinstance(time, str) else "",
+        "" if who is None else who.key,
+        ev.action,
+    )
+
+
+def least(a: tuple | None, b: tuple | None) -> tuple | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a <= b else b
+
+
+def _merge_rows(a: dict, b: dict) -> dict:
+    """Rows ``[events, denied, first, first_denied, *facts]`` added key by key."""
+    out = {k: list(v) for k, v in a.items()}
+    for key, row in b.items():
+        mine = out.get(key)
+        if mine is None:
+            out[key] = list(row)
+        else:
+            mine[0] += row[0]
+            mine[1] += row[1]
+            mine[2] = least(mine[2], row[2])
+            mine[3] = least(mine[3], row[3])
+    return out
+
+
+def _add(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def _first(a: list[tuple], b: list[tuple], key=None) -> list[tuple]:
+    return sorted([*a, *b], key=key)[:EXAMPLES]
+
+
+def _plan_position(e: tuple) -> tuple:
+    """A plan example's order: position, then its comparable fields (see ``_example``)."""
+    source, line, sign, event_id, time, caller, action, region, _rules = e
+    who = "" if caller is None else caller.key
+    return (source, line, event_id, time, action, sign, region or "", who)
+
+
+def _count(table: dict, key: object, denied: bool, ev: TraceEvent) -> None:
+    """The slow path of a tally: a new row, or a denied event on a row."""
+    row = table.get(key)
+    if row is None:
+        ex = _example(ev)
+        table[key] = [1, 1 if denied else 0, ex, ex if denied else None]
+        return
+    row[0] += 1
+    if denied:
+        row[1] += 1
+        if row[3] is None:
+            row[3] = _example(ev)
+
+
+@dataclass
+class Impact:
+    who: dict[Who | None, list] = field(default_factory=dict)
+    access_key: dict[str | None, list] = field(default_factory=dict)
+    source_ip: dict[str | None, list] = field(default_factory=dict)
+    region: dict[str | None, list] = field(default_factory=dict)
+    action: dict[str, list] = field(default_factory=dict)
+    """action → [events, denied, first, first_denied, service, event name]."""
+    rule_first: dict[int, tuple] = field(default_factory=dict)
+    """rule index → its first denied example."""
+    plan: dict[tuple, list] = field(default_factory=dict)
+    """(sign, who, action, region, rules) → [calls, first example]; sign ``+`` newly denied,
+    ``-`` no longer denied."""
+    plan_examples: list[tuple] = field(default_factory=list)
+    """(source, line, sign, event id, time, who, action, region, rules)."""
+    reasons: dict[str, list[int]] = field(default_factory=dict)
+    """why recorded as denied → [recorded denies, of which the rules deny]."""
+    explained: dict[int, int] = field(default_factory=dict)
+    """rule index → recorded denies it denies too."""
+    unexplained: list[tuple] = field(default_factory=list)
+    """The first recorded denies no rule denies: example + (why, error code)."""
+
+    def merge(self, other: Impact) -> Impact:
+        plan = {k: list(v) for k, v in self.plan.items()}
+        for key, (calls, ex) in other.plan.items():
+            mine = plan.get(key)
+            plan[key] = [calls, ex] if mine is None else [mine[0] + calls, least(mine[1], ex)]
+        reasons = {k: list(v) for k, v in self.reasons.items()}
+        for why, (n, d) in other.reasons.items():
+            mine = reasons.setdefault(why, [0, 0])
+            mine[0] += n
+            mine[1] += d
+        firsts = dict(self.rule_first)
+        for index, ex in other.rule_first.items():
+            firsts[index] = least(firsts.get(index), ex)
+        return Impact(
+            who=_merge_rows(self.who, other.who),
+            access_key=_merge_rows(self.access_key, other.access_key),
+            source_ip=_merge_rows(self.source_ip, other.source_ip),
+            region=_merge_rows(self.region, other.region),
+            action=_merge_rows(self.action, other.action),
+            rule_first=firsts,
+            plan=plan,
+            plan_examples=_first(self.plan_examples, other.plan_examples, _plan_position),
+            reasons=reasons,
+            explained=_add(self.explained, other.explained),
+            unexplained=_first(self.unexplained, other.unexplained),
+        )
+
+
+def tally(
+    impact: Impact,
+    batch: Sequence[TraceEvent],
+    decisions: Sequence,
+    baseline: Sequence[str] | None = None,
+    new_rules: Callable[[tuple[int, ...]], tuple[RuleRef, ...]] | None = None,
+    old_rules: Callable[[int], tuple[RuleRef, ...]] | None = None,
+) -> None:
+    """Count one decided batch. ``decisions`` are the trie's; ``baseline`` the baseline's
+    ``deny``/``allow`` per event, with ``new_rules`` naming the rules of a trie decision and
+    ``old_rules(i)`` the baseline's rules that deny event ``i`` (asked only on a change)."""
+    who_t, key_t, ip_t = impact.who, impact.access_key, impact.source_ip
+    region_t, action_t, firsts = impact.region, impact.action, impact.rule_first
+    reasons, explained = impact.reasons, impact.explained
+    for i, ev in enumerate(batch):
+        decision = decisions[i]
+        denied = decision.decision == "deny"
+        # Fast path inline (an existing row, an allowed call); the rest in _count.
+        row = who_t.get(ev.who)
+        if row is not None and not denied:
+            row[0] += 1
+        else:
+            _count(who_t, ev.who, denied, ev)
+        row = key_t.get(ev.access_key)
+        if row is not None and not denied:
+            row[0] += 1
+        else:
+            _count(key_t, ev.access_key, denied, ev)
+        ip = ev.context.get(_SOURCE_IP)
+        row = ip_t.get(ip)
+        if row is not None and not denied:
+            row[0] += 1
+        else:
+            _count(ip_t, ip, denied, ev)
+        row = region_t.get(ev.region)
+        if row is not None and not denied:
+            row[0] += 1
+        else:
+            _count(region_t, ev.region, denied, ev)
+        row = action_t.get(ev.action)
+        if row is not None and not denied:
+            row[0] += 1
+        elif row is None:  # the action's row also keeps its service and operation
+            ex = _example(ev)
+            first_denied = ex if denied else None
+            action_t[ev.action] = [1, int(denied), ex, first_denied, ev.service, ev.event_name]
+        else:
+            _count(action_t, ev.action, denied, ev)
+        if denied:
+            for index in decision.rule_indexes:
+                if index not in firsts:
+                    firsts[index] = _example(ev)
+        if ev.recorded == "deny":
+            why = ev.why or "?"
+            counts = reasons.get(why)
+            if counts is None:
+                counts = reasons[why] = [0, 0]
+            counts[0] += 1
+            if denied:
+                counts[1] += 1
+                for index in decision.rule_indexes:
+                    explained[index] = explained.get(index, 0) + 1
+            elif len(impact.unexplained) < EXAMPLES:
+                impact.unexplained.append((*_example(ev), why, ev.error_code))
+        if baseline is not None and (baseline[i] == "deny") != denied:
+            if denied:
+                sign = "+"
+                rules = new_rules(decision.rule_indexes) if new_rules else ()
+            else:
+                sign = "-"
+                rules = old_rules(i) if old_rules else ()
+            key = (sign, ev.who, ev.action, ev.region, rules)
+            line = impact.plan.get(key)
+            if line is None:
+                impact.plan[key] = [1, _example(ev)]
+            else:
+                line[0] += 1
+            if len(impact.plan_examples) < EXAMPLES:
+                who = ev.who
+                impact.plan_examples.append(
+                    (
+                        ev.source,
+                        ev.line,
+                        sign,
+                        ev.event_id,
+                        ev.context.get(_TIME) or "",
+                        who,
+                        ev.action,
+                        ev.region,
+                        rules,
+                    )
+                )
+
+
+def decide_on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | None):
+    """The trie's Decision on every ARN of the request: RAM checks each resource, so the
+    first that is denied decides; None (cannot be built) decides on ``*`` rules alone."""
+    if arns is None or len(arns) == 1:
+        return decide(ev.action, ev.context, arns[0] if arns else None)
+    first = None
+    for arn in arns:
+        decision = decide(ev.action, ev.context, arn)
+        if decision.decision == "deny":
+            return decision
+        if first is None:
+            first = decision
+    return first
+
+
+@dataclass
+class Baseline:
+    """What a plan compares the rules with: other rules (decided by their trie) or RAM policy
+    documents (decided by the RAM evaluator). One engine only: the agreement of both engines
+    is checked on the rules being rolled out, not on the ones in place."""
+
+    names: tuple[str, ...]
+    policy: Policy | None = None
+    documents: tuple[tuple[str, dict], ...] | None = None
+    ram: RamEvaluator | None = field(init=False, default=None)
+    scoped: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        if self.documents is not None:
+            self.ram = RamEvaluator(self.documents)
+            self.scoped = any(
+                "*" not in s.resources for d in self.ram.documents for s in d.statements
+            )
+        elif self.policy is not None:
+            self.scoped = any(not r.any_resource for r in self.policy.rules)
+
+    def __reduce__(self):
+        return (Baseline, (self.names, self.policy, self.documents))
+
+    @property
+    def engine(self) -> str:
+        return "ram" if self.ram is not None else "trie"
+
+    def decide(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[str]:
+        if self.ram is not None:
+            decide = self.ram.decide
+            if arns is None:
+                return [decide(ev.action, ev.context) for ev in batch]
+            return [decide(ev.action, ev.context, on) for ev, on in zip(batch, arns, strict=True)]
+        trie = self.policy.trie.decider()
+        if arns is None:
+            return [trie(ev.action, ev.context).decision for ev in batch]
+        return [decide_on_each(trie, ev, on).decision for ev, on in zip(batch, arns, strict=True)]
+
+    def rules_denying(self, ev: TraceEvent, arns: tuple[str, ...] | None) -> tuple[RuleRef, ...]:
+        """The baseline's rules (or statements) that deny ``ev``."""
+        if self.ram is not None:
+            found = self.ram.evaluate(ev.action, ev.context, arns)
+            return tuple(
+                ("statement", ref.document, ref.statement, "")
+                for ref in found.matched
+                if ref.effect == "Deny"
+            )
+        decision = decide_on_each(self.policy.trie.decider(), ev, arns)
+        return rule_refs(self.policy, decision.rule_indexes)
+
+
+def rule_refs(policy: Policy, indexes: Iterable[int]) -> tuple[RuleRef, ...]:
+    by_index = rules_by_index(policy)
+    return tuple(("rule", by_index[i].file, by_index[i].line, by_index[i].text) for i in indexes)
+
+
+_RULES: dict[int, tuple[Policy, dict]] = {}
+
+
+def rules_by_index(policy: Policy) -> dict:
+    hit = _RULES.get(id(policy))
+    if hit is None or hit[0] is not policy:
+        if len(_RULES) > 8:
+            _RULES.clear()
+        hit = _RULES[id(policy)] = (policy, {r.index: r for r in policy.rules})
+    return hit[1]
