@@ -39,6 +39,13 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
     "node); terraform: `<policy>.tf`; ros: `<policy>.ros.json`; cedar: `<policy>.cedar` "
     "(no `?` globs).",
 )
+@click.option(
+    "--minify",
+    is_flag=True,
+    help="Shorter documents for every target: literal actions merged into `prefix*` globs, "
+    "covered ones dropped; proved to deny exactly the same catalog actions before anything "
+    "is written. Prints the globs, which may also match operations the catalog lacks.",
+)
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
 @ignore_option
@@ -47,6 +54,7 @@ def command(
     paths: tuple[Path, ...],
     out_dir: Path,
     target: str,
+    minify: bool,
     check: bool,
     quiet: bool,
     ignore: tuple[str, ...],
@@ -72,6 +80,8 @@ def command(
     policy = compile_rules(paths, catalog)
     if not quiet:
         print_diagnostics(unsilenced(policy.warnings, ignore, policy.sources))
+    if minify:  # before any target lays the documents out, so every target gets it
+        policy = _minified(policy, catalog, quiet)
     sized: list[Document] = []
     documents: list
     if target == "cedar":
@@ -133,3 +143,23 @@ def _print_sizes(documents: list[Document]) -> None:
         click.echo(
             f"  {doc.filename}: {size:,} / {doc.limit:,} characters ({size * 100 // doc.limit}%)"
         )
+
+
+def _minified(policy, catalog, quiet: bool):
+    from compiler.analysis.minify import minify
+
+    done = minify(policy, catalog)
+    for p in done.policies if not quiet else ():
+        click.echo(
+            f"minified {p.name}: {p.actions_before} → {p.actions_after} actions, "
+            f"{p.chars_before:,} → {p.chars_after:,} characters; proved to deny the same "
+            "catalog actions (any resource, any condition value)"
+        )
+        if p.beyond_catalog:
+            shown = ", ".join(p.added)
+            example = p.proof.changes[0].shortest_action
+            click.echo(
+                f"  beyond the catalog it also denies names these globs match: {shown} "
+                f"(e.g. `{example}`); compile without --minify if that is not wanted"
+            )
+    return done.policy
