@@ -52,8 +52,8 @@ deny ECS Delete*, RunInstances when source_ip not in [10.0.0.0/8, 192.168.1.7] a
 deny RDS DeleteDBInstance when time after 2026-12-01T00:00:00Z
 
 # statement 3
-deny IMS * when secure_transport = true unless time after 2026-06-30T23:59:59Z
-deny RAM * when secure_transport = true unless time after 2026-06-30T23:59:59Z
+deny IMS * when secure_transport = true and time at or before 2026-06-30T23:59:59Z
+deny RAM * when secure_transport = true and time at or before 2026-06-30T23:59:59Z
 
 # statement 4
 deny * * when access_key in [LTAI5tExampleKey1, LTAI5tExampleKey2]
@@ -61,8 +61,8 @@ deny * * when access_key in [LTAI5tExampleKey1, LTAI5tExampleKey2]
 # statement 5
 # note: `ecs:NoSuchOperation` is not a catalog operation of ECS; skipped
 # note: `zzq:GetObject`: RAM code `zzq` is not in the catalog; skipped
-deny * DeleteSnapshot when vpc not in ["vpc main"] unless time before 2026-01-01T00:00:00Z
-deny SMS SendSms when vpc not in ["vpc main"] unless time before 2026-01-01T00:00:00Z
+deny * DeleteSnapshot when time at or after 2026-01-01T00:00:00Z and vpc not in ["vpc main"]
+deny SMS SendSms when time at or after 2026-01-01T00:00:00Z and vpc not in ["vpc main"]
 """,
     "ims-ram.json": """\
 # Imported by `ramguard import`: review, then commit.
@@ -140,7 +140,7 @@ def test_output_is_deterministic() -> None:
     ],
     ids=["le-absent", "le-equal", "le-after", "ge-absent", "ge-equal", "ge-before"],
 )
-def test_or_equal_dates_become_unless_with_the_same_absent_key_answer(
+def test_or_equal_dates_become_at_or_with_the_same_absent_key_answer(
     operator: str, threshold: str, context: dict, decision: str
 ) -> None:
     doc = {
@@ -155,7 +155,7 @@ def test_or_equal_dates_become_unless_with_the_same_absent_key_answer(
         ],
     }
     text = import_policy(doc, "p").text
-    assert "unless time" in text
+    assert "when time at or " in text
     policy = compile_sources([("p.rules", text)])
     assert policy.decide("ecs:RunInstances", context).decision == decision
     ram_ctx = {"acs:CurrentTime": context["time"]} if context else {}
@@ -202,16 +202,6 @@ def test_skip_unsupported_keeps_the_rest_with_notes() -> None:
             "both true and false",
         ),
         (
-            {
-                "Condition": {
-                    "DateLessThanEquals": {"acs:CurrentTime": "2026-01-01T00:00:00Z"},
-                    "DateGreaterThanEquals": {"acs:CurrentTime": "2025-01-01T00:00:00Z"},
-                }
-            },
-            "Condition",
-            "one `unless` clause",
-        ),
-        (
             {"Condition": {"StringEquals": {"acs:NoSuchKey": "x"}}},
             "Condition.StringEquals[acs:NoSuchKey]",
             "condition key",
@@ -223,7 +213,7 @@ def test_skip_unsupported_keeps_the_rest_with_notes() -> None:
         ),
         ({"Principal": {"RAM": "*"}}, "Principal", "no rules-language form"),
     ],
-    ids=["bool-both", "le-and-ge", "unknown-key", "wrong-kind", "principal"],
+    ids=["bool-both", "unknown-key", "wrong-kind", "principal"],
 )
 def test_unsupported_conditions(statement: dict, element: str, words: str) -> None:
     doc = {

@@ -1,14 +1,19 @@
-"""A RAM statement's Condition element → the rules language's `` when … unless …`` clause.
+"""A RAM statement's Condition element → the rules language's `` when …`` clause.
 
 Part of ``ramguard import`` (``compiler.importer``). Each condition maps to the language
 operator the rules compile back to, so the emitted JSON carries the same operator, key and
-values and RAM's absent-key behaviour is unchanged. ``DateLessThanEquals T`` is
-``unless time after T``: the checker negates ``DateGreaterThan`` into the RAM operator
-``DateLessThanEquals`` itself (``ir.NEGATED_OPERATOR``), not into a logical "not", so a request
-without ``acs:CurrentTime`` matches neither the original nor the import (a plain logical
-``not (t > T)`` would have matched it). Likewise ``DateGreaterThanEquals T`` is
-``unless time before T``. The language has one ``unless`` clause and ``unless A and B`` means
-``not A or not B``; a statement with both ``…Equals`` date operators is therefore an error.
+values and RAM's absent-key behaviour is unchanged: every operator family (``String*``,
+``Numeric*``, ``Date*``, ``Bool``, ``IpAddress``/``NotIpAddress``) has its words
+(``DateLessThanEquals T`` is ``time at or before T``, ``NumericLessThan 5`` is ``< 5``).
+
+Keys: the language's named keys (``source_ip``, ``resource_tag:env``…) where there is one;
+any other service key is written ``unchecked "oss:Prefix"`` — quoted, and typed by its
+operator the way the checker types unchecked keys (comparisons: number, time words: time,
+``= true/false``: bool, the list operators: string), so it compiles back to the same operator
+whichever service's rule carries it. What that form cannot say is refused as unsupported: an
+``IpAddress`` test or several values of ``NumericEquals``/``DateEquals`` on such a key, and
+``acs:`` keys RAM does not define. Several values of an ordering operator are ORed, so
+``NumericLessThan [3, 5]`` is ``< 5`` (the same requests; the JSON then holds the one value).
 """
 
 from __future__ import annotations
@@ -16,33 +21,72 @@ from __future__ import annotations
 import ipaddress
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from compiler.model.conditions import parse_time
-from compiler.model.keys import LANGUAGE_KEYS, RAM_KEY_TO_NAME, KeyKind, format_utc, parse_bool
+from compiler.model.keys import (
+    LANGUAGE_KEYS,
+    RAM_KEY_TO_NAME,
+    KeyKind,
+    ValueProblem,
+    format_utc,
+    parse_bool,
+    parse_number,
+)
 
 _BARE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/@+=")
 _KEYWORDS = frozenset({"and", "in", "not", "when", "unless", "before", "after", "deny", "policy"})
 _KEY_ORDER = {name: i for i, name in enumerate(LANGUAGE_KEYS)}
 
-# RAM operator → (language operator, allowed key kind, goes under `unless`).
-_OPERATORS: dict[str, tuple[str, KeyKind, bool]] = {
-    "IpAddress": ("in", KeyKind.IP, False),
-    "NotIpAddress": ("not in", KeyKind.IP, False),
-    "Bool": ("=", KeyKind.BOOL, False),
-    "DateLessThan": ("before", KeyKind.TIME, False),
-    "DateGreaterThan": ("after", KeyKind.TIME, False),
-    "DateLessThanEquals": ("after", KeyKind.TIME, True),
-    "DateGreaterThanEquals": ("before", KeyKind.TIME, True),
-    "StringEquals": ("in", KeyKind.STRING, False),
-    "StringNotEquals": ("not in", KeyKind.STRING, False),
-    "StringEqualsIgnoreCase": ("in ignorecase", KeyKind.STRING, False),
-    "StringNotEqualsIgnoreCase": ("not in ignorecase", KeyKind.STRING, False),
-    "StringLike": ("like", KeyKind.STRING, False),
-    "StringNotLike": ("not like", KeyKind.STRING, False),
+# RAM operator → (language operator, key kind).
+_OPERATORS: dict[str, tuple[str, KeyKind]] = {
+    "IpAddress": ("in", KeyKind.IP),
+    "NotIpAddress": ("not in", KeyKind.IP),
+    "Bool": ("=", KeyKind.BOOL),
+    "DateLessThan": ("before", KeyKind.TIME),
+    "DateGreaterThan": ("after", KeyKind.TIME),
+    "DateLessThanEquals": ("at or before", KeyKind.TIME),
+    "DateGreaterThanEquals": ("at or after", KeyKind.TIME),
+    "DateEquals": ("at", KeyKind.TIME),
+    "DateNotEquals": ("not at", KeyKind.TIME),
+    "NumericEquals": ("=", KeyKind.NUMBER),
+    "NumericNotEquals": ("!=", KeyKind.NUMBER),
+    "NumericLessThan": ("<", KeyKind.NUMBER),
+    "NumericLessThanEquals": ("<=", KeyKind.NUMBER),
+    "NumericGreaterThan": (">", KeyKind.NUMBER),
+    "NumericGreaterThanEquals": (">=", KeyKind.NUMBER),
+    "StringEquals": ("in", KeyKind.STRING),
+    "StringNotEquals": ("not in", KeyKind.STRING),
+    "StringEqualsIgnoreCase": ("in ignorecase", KeyKind.STRING),
+    "StringNotEqualsIgnoreCase": ("not in ignorecase", KeyKind.STRING),
+    "StringLike": ("like", KeyKind.STRING),
+    "StringNotLike": ("not like", KeyKind.STRING),
 }
+# Ordering operators: several values are ORed, so the loosest bound alone says the same.
+_LOOSEST = {
+    "DateLessThan": max,
+    "DateLessThanEquals": max,
+    "DateGreaterThan": min,
+    "DateGreaterThanEquals": min,
+    "NumericLessThan": max,
+    "NumericLessThanEquals": max,
+    "NumericGreaterThan": min,
+    "NumericGreaterThanEquals": min,
+}
+# Single-value words repeated once per value; the checker unites them back into one list
+# (`!= 1 and != 2` → NumericNotEquals [1, 2]).
+_REPEATABLE = frozenset({"NumericNotEquals", "DateNotEquals"})
+_LIST_WORDS = frozenset({"in", "not in", "in ignorecase", "not in ignorecase", "like", "not like"})
 # "not in A and not in B" is "not in A ∪ B"; a repeated positive operator would intersect.
 _UNION_MERGEABLE = frozenset(
-    {"NotIpAddress", "StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike"}
+    {
+        "NotIpAddress",
+        "StringNotEquals",
+        "StringNotEqualsIgnoreCase",
+        "StringNotLike",
+        "NumericNotEquals",
+        "DateNotEquals",
+    }
 )
 # Tag keys: acs:ResourceTag/<k> → resource_tag:<k>, acs:RequestTag/<k> → request_tag:<k>; the
 # tag key characters the rules grammar takes (letters, digits, `_.:/+-@`).
@@ -80,8 +124,18 @@ def as_list(value: object) -> list[object]:
     return value if isinstance(value, list) else [value]
 
 
+def _unchecked(key: str, where: str) -> str:
+    """``unchecked "KEY"`` for a service key the language has no name for."""
+    prefix, sep, rest = key.partition(":")
+    if prefix.lower() == "acs" or not key.isprintable():
+        raise Unsupported(where, f"condition key `{key}` has no rules-language form")
+    if not sep or not prefix or not rest or " " in key:
+        raise Unsupported(where, f"`{key}` is not a RAM condition key (PREFIX:Name)")
+    return "unchecked " + '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def condition_clause(block: object) -> str:
-    """A Condition element → `` when … unless …`` (empty when unconditional)."""
+    """A Condition element → `` when …`` (empty when unconditional)."""
     if not isinstance(block, dict):
         raise malformed("Condition", "expected an object of operators")
     merged: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
@@ -92,16 +146,31 @@ def condition_clause(block: object) -> str:
             raise Unsupported(element, f"operator `{operator}` has no rules-language form")
         if not isinstance(keys, dict) or not keys:
             raise malformed(element, "expected an object of condition keys")
-        word, kind, _ = _OPERATORS[operator]
+        word, kind = _OPERATORS[operator]
         for key in sorted(keys):
             where = f"{element}[{key}]"
             named = _key_name(key)
-            if named is None:
-                raise Unsupported(where, f"condition key `{key}` has no rules-language form")
-            name, key_kind = named
-            if key_kind is not kind:
-                raise Unsupported(where, f"`{operator}` on `{key}` has no rules-language form")
+            if named is not None:
+                name, key_kind = named
+                if key_kind is not kind:
+                    raise Unsupported(where, f"`{operator}` on `{key}` has no rules-language form")
+            else:
+                name = _unchecked(key, where)
+                if kind is KeyKind.IP:
+                    raise Unsupported(
+                        where,
+                        f"`{operator}` on `{key}` has no rules-language form (a key the "
+                        "language has no name for is typed by its operator, and `in` is a "
+                        "string test)",
+                    )
             values = _values(kind, operator, keys[key], where)
+            several = word not in _LIST_WORDS and len(values) > 1
+            if several and operator not in _REPEATABLE:
+                raise Unsupported(
+                    where,
+                    f"`{operator}` with several values on `{key}` has no rules-language "
+                    "form (it takes one value in the rules language)",
+                )
             slot = (operator, name)
             if slot in merged:
                 if operator not in _UNION_MERGEABLE:
@@ -109,27 +178,20 @@ def condition_clause(block: object) -> str:
                 values = tuple(sorted(set(merged[slot][1]) | set(values)))
             merged[slot] = (word, values)
     when: list[tuple[tuple[int, str], str]] = []
-    unless: list[tuple[tuple[int, str], str]] = []
-    for (operator, name), (word, values) in merged.items():
-        text = f"{name} {word} {_shown(word, values)}"
-        order = (_KEY_ORDER.get(name, len(_KEY_ORDER)), text)
-        (unless if _OPERATORS[operator][2] else when).append((order, text))
-    if len(unless) > 1:
-        raise Unsupported(
-            "Condition",
-            "DateLessThanEquals and DateGreaterThanEquals together have no rules-language "
-            "form (one `unless` clause negates a whole conjunction)",
-        )
-    out = ""
-    if when:
-        out += " when " + " and ".join(t for _, t in sorted(when))
-    if unless:
-        out += " unless " + unless[0][1]
-    return out
+    for (_operator, name), (word, values) in merged.items():
+        if word in _LIST_WORDS or len(values) == 1:
+            texts = [f"{name} {word} {_shown(word, values)}"]
+        else:  # `!=` / `not at` once per value
+            texts = [f"{name} {word} {v}" for v in values]
+        for text in texts:
+            when.append(((_KEY_ORDER.get(name, len(_KEY_ORDER)), text), text))
+    if not when:
+        return ""
+    return " when " + " and ".join(t for _, t in sorted(when))
 
 
 def _shown(word: str, values: tuple[str, ...]) -> str:
-    if word in ("in", "not in", "in ignorecase", "not in ignorecase", "like", "not like"):
+    if word in _LIST_WORDS:
         return "[" + ", ".join(values) + "]"
     return values[0]
 
@@ -148,10 +210,16 @@ def _values(kind: KeyKind, operator: str, raw: object, where: str) -> tuple[str,
             raise Unsupported(where, "`Bool` with both true and false has no rules-language form")
         return (flags.pop(),)
     if kind is KeyKind.TIME:
-        times = [_time(v, where) for v in items]
-        # Values of one key are ORed: t < any of them is t < the latest, and so on.
-        pick = max(times) if operator in ("DateLessThan", "DateLessThanEquals") else min(times)
-        return (format_utc(pick),)
+        times = sorted({_time(v, where) for v in items})
+        if operator in _LOOSEST:
+            # Values of one key are ORed: t < any of them is t < the latest, and so on.
+            times = [_LOOSEST[operator](times)]
+        return tuple(format_utc(t) for t in times)
+    if kind is KeyKind.NUMBER:
+        numbers = sorted({_number(v, where) for v in items}, key=Decimal)
+        if operator in _LOOSEST:
+            numbers = [_LOOSEST[operator](numbers, key=Decimal)]
+        return tuple(numbers)
     texts = sorted({_text(v, where) for v in items})
     return tuple(_quote(t) for t in texts)
 
@@ -179,6 +247,15 @@ def _flag(value: object, where: str) -> str:
     if flag is None:
         raise malformed(where, f"`{value}` is not true or false")
     return "true" if flag else "false"
+
+
+def _number(value: object, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise malformed(where, f"`{value}` is not a number")
+    try:
+        return parse_number(value if isinstance(value, str) else json.dumps(value))
+    except ValueProblem:
+        raise malformed(where, f"`{value}` is not a number") from None
 
 
 def _time(value: object, where: str) -> datetime:
