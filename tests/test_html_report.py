@@ -29,7 +29,7 @@ import pytest
 
 from compiler.replay.simulate import PartialReport, over_time
 from compiler.report import render_html
-from compiler.report.html import MAX_BINS, timeline
+from compiler.report.charts import MAX_BINS, timeline
 
 HOSTILE = [
     "[/oops]",
@@ -44,40 +44,9 @@ RULES = (
     "deny RAM *\n"
 )
 # The page's own elements; a hostile value that became markup would add another.
-ALLOWED_TAGS = set(
-    [
-        "html",
-        "head",
-        "meta",
-        "title",
-        "style",
-        "body",
-        "header",
-        "h1",
-        "h2",
-        "p",
-        "main",
-        "section",
-        "div",
-        "span",
-        "b",
-        "svg",
-        "g",
-        "text",
-        "rect",
-        "line",
-        "table",
-        "thead",
-        "tbody",
-        "tr",
-        "th",
-        "td",
-        "input",
-        "select",
-        "option",
-        "script",
-    ]
-)
+_TAGS = "html head meta title style body header h1 h2 h3 p main section div span b ul li svg g"
+_TAGS += " text tspan rect line table thead tbody tr th td input select option script"
+ALLOWED_TAGS = frozenset(_TAGS.split(" "))
 
 
 def _event(n: int, key: str, *, name: str = "RunInstances", hour: int = 0, **extra) -> dict:
@@ -529,3 +498,165 @@ def test_the_screenshot_shows_the_charts(rendered):
     assert len(colours) > 20  # not a blank page
     assert colours.get(bytes((0xD9, 0x53, 0x4F)), 0) > 50  # deny bars painted
     assert colours.get(bytes((0xC8, 0xD1, 0xDC)), 0) > 50  # event bars painted
+
+
+# --- the impact sections (who, plan, coverage), in the shapes simulate gives them ---------------
+
+
+def _example(n: int, principal: str, action: str = "ecs:RunInstances") -> dict:
+    return {
+        "file": "t.jsonl",
+        "line": n,
+        "event_id": f"e{n}",
+        "time": "2026-03-02T00:00:0{n % 10}Z",
+        "principal": principal,
+        "action": action,
+    }
+
+
+def _who_row(key: str, events: int, denied: int, n: int) -> dict:
+    return {
+        "key": key,
+        "events": events,
+        "denied": denied,
+        "type": "ram-user",
+        "account": "1",
+        "name": key.rsplit("/", 1)[-1],
+        "label": f"user {key}",
+        "first": _example(n, key),
+        "first_denied": _example(n + 1, key) if denied else None,
+    }
+
+
+def impact_report(base: dict) -> dict:
+    """``base`` plus who / plan / coverage sections whose names are the hostile strings."""
+    names = [f"acs:ram::1:user/{h}" for h in HOSTILE]
+    who_rows = [_who_row(k, 10 - i, 5 - i, 100 + 2 * i) for i, k in enumerate(names)]
+    rule = {"policy": "hostile", "file": "hostile.rules", "line": 2, "rule": RULES.splitlines()[1]}
+    return {
+        **base,
+        "who": {
+            "top": 10,
+            "tables": {
+                "principal": {"distinct": 5, "rows": who_rows},
+                "operation": {
+                    "distinct": 1,
+                    "rows": [{"key": "ecs:RunInstances", "events": 40, "denied": 15}],
+                },
+            },
+        },
+        "plan": {
+            "baseline": ["old.rules"],
+            "baseline_engine": "rules",
+            "changed": 7,
+            "newly_denied": 4,
+            "no_longer_denied": 3,
+            "lines": [
+                {
+                    "change": "+",
+                    "calls": 4,
+                    "principal": {"key": names[2], "label": f"user {HOSTILE[2]}"},
+                    "action": "ecs:RunInstances",
+                    "region": "cn-hangzhou",
+                    "rules": [rule],
+                    "first": _example(7, names[2]),
+                },
+                {
+                    "change": "-",
+                    "calls": 3,
+                    "principal": {"key": names[3], "label": f"user {HOSTILE[3]}"},
+                    "action": "ram:CreateUser",
+                    "region": None,
+                    "rules": [],
+                    "first": _example(8, names[3], "ram:CreateUser"),
+                },
+            ],
+            "lines_total": 2,
+            "newly_denied_by": {
+                "principal": [{"key": names[2], "label": f"user {HOSTILE[2]}", "calls": 4}],
+                "operation": [{"action": "ecs:RunInstances", "calls": 4}],
+                "rule": [{**rule, "calls": 4}],
+            },
+            "no_longer_denied_by": {
+                "principal": [{"key": names[3], "label": f"user {HOSTILE[3]}", "calls": 3}],
+                "operation": [{"action": "ram:CreateUser", "calls": 3}],
+                "rule": [{"where": None, "calls": 3}],
+            },
+            "examples": [{"change": "+", **_example(7, names[2])}],
+        },
+        "coverage": {
+            "policies": [
+                {
+                    "policy": "hostile",
+                    "rules": 2,
+                    "rules_exercised": 2,
+                    "patterns": 2,
+                    "patterns_exercised": 1,
+                    "rules_percent": 100.0,
+                    "percent": 50.0,
+                }
+            ],
+            "rules_not_exercised": [],
+            "patterns_not_exercised": [{**rule, "events": 0, "denied": 0, "pattern": "Run*"}],
+            "high_risk_not_denied": [
+                {
+                    "service": "ECS",
+                    "operation": "DeleteInstance",
+                    "action": "ecs:DeleteInstance",
+                    "calls": 2,
+                    "not_denied": 2,
+                    "why": ["riskType=high"],
+                    "first": _example(9, names[4], "ecs:DeleteInstance"),
+                }
+            ],
+            "high_risk_not_denied_total": 1,
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def impact_page(hostile_run, tmp_path_factory) -> dict:
+    report = impact_report(hostile_run["report"])
+    page = tmp_path_factory.mktemp("impact") / "impact.html"
+    page.write_text(render_html(report), encoding="utf-8")
+    dumped = browse(page, page.parent, "--dump-dom")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    return {"report": report, "dom": parse(dumped.stdout), "log": dumped.stderr}
+
+
+def test_impact_sections_render_with_the_report_numbers(impact_page):
+    dom, report = impact_page["dom"], impact_page["report"]
+    assert console(impact_page["log"]) == []
+    paths = {p for p, _ in dom.numbers}
+    for path, text in dom.numbers:
+        assert shown_number(text) == at(report, path), path
+    assert {"plan.newly_denied", "plan.lines.0.calls", "coverage.policies.0.percent"} <= paths
+    assert "who.tables.principal.rows.0.denied" in paths
+    assert "plan.newly_denied_by.principal.0.calls" in paths
+    sections = {a.get("id") for t, a in dom.tags if t == "section"}
+    assert {"plan", "who", "coverage", "over-time", "examples"} <= sections
+    text = " ".join("".join(dom.text).split())
+    assert f"+ 4 calls by user {HOSTILE[2]} would be denied (ecs:RunInstances in cn-hangzhou)" in (
+        text
+    )
+    assert "— rule hostile.rules:2 deny ECS RunInstances" in text
+    assert f"- 3 calls by user {HOSTILE[3]} would no longer be denied (ram:CreateUser)" in text
+
+
+def test_impact_examples_are_listed_once_with_every_section_they_came_from(impact_page):
+    data = json.loads(impact_page["dom"].scripts[0])
+    where = dict(zip([tuple(r[1:]) for r in data["rows"]], data["where"], strict=True))
+    # e100: the first event of the first principal, in the principal table only
+    first = next(w for row, w in where.items() if "e100" in row)
+    assert first == ["who principal"]
+    assert "plan" in data["sections"] and "coverage high_risk_not_denied" in data["sections"]
+    assert len(data["rows"]) == len({tuple(r[1:]) for r in data["rows"]})
+
+
+def test_impact_hostile_names_stay_text(impact_page):
+    dom = impact_page["dom"]
+    text = "".join(dom.text)
+    for hostile in HOSTILE:
+        assert f"user acs:ram::1:user/{hostile}" in text, hostile
+    assert {t for t, _ in dom.tags} <= ALLOWED_TAGS
+    assert len([t for t, _ in dom.tags if t == "script"]) == 2

@@ -7,7 +7,7 @@
   var filter = document.getElementById("examples-filter");
   var section = document.getElementById("examples-section");
   var shown = document.getElementById("examples-shown");
-  var rows = data.rows.map(function (cells) {
+  var rows = data.rows.map(function (cells, index) {
     var tr = document.createElement("tr");
     cells.forEach(function (value) {
       var td = document.createElement("td");
@@ -18,14 +18,14 @@
       tr.appendChild(td);
     });
     body.appendChild(tr);
-    return { tr: tr, section: cells[0], text: cells.join("\u0000").toLowerCase() };
+    return { tr: tr, where: data.where[index], text: cells.join("\u0000").toLowerCase() };
   });
   function apply() {
     var needle = filter.value.toLowerCase();
     var which = section.value;
     var count = 0;
     rows.forEach(function (row) {
-      var keep = (which === "" || row.section === which) && row.text.indexOf(needle) !== -1;
+      var keep = (which === "" || row.where.indexOf(which) !== -1) && row.text.indexOf(needle) !== -1;
       row.tr.hidden = !keep;
       if (keep) {
         count += 1;

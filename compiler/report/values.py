@@ -1,0 +1,102 @@
+"""How a report value is shown: numbers exactly (with thousands separators) and tagged with the
+place in the report they came from, so a test can read the page back against the JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TABLE_ROWS = 50
+"""Rows a table shows at most; the JSON report holds the rest."""
+EXAMPLE_KEYS = ("examples", "first", "first_denied")
+"""Where the report keeps example events: shown in the examples table, not as columns."""
+
+
+def at(report: Any, path: str) -> Any:
+    """``by_rule.0.denied`` → ``report["by_rule"][0]["denied"]``."""
+    node = report
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def has(report: Any, path: str) -> bool:
+    try:
+        at(report, path)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return False
+    return True
+
+
+def is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def fmt(value: Any) -> str:
+    """A value as the page shows it; numbers with thousands separators, exactly."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if is_num(value):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return label(value)
+    if isinstance(value, list):
+        return ", ".join(fmt(v) for v in value) or "(none)"
+    return str(value)
+
+
+def label(value: Any) -> str:
+    """A nested object named by what names it (a principal's ``label``, a rule's place)."""
+    if not isinstance(value, dict):
+        return fmt(value)
+    for key in ("label", "key", "name", "action"):
+        if isinstance(value.get(key), str):
+            return value[key]
+    if "file" in value and "line" in value:
+        return f"{value['file']}:{value['line']}"
+    return ", ".join(f"{k}={fmt(v)}" for k, v in value.items() if not isinstance(v, dict | list))
+
+
+def cell(value: Any, path: str | None = None) -> dict:
+    """A table cell; a number keeps the path it came from."""
+    number = is_num(value)
+    return {"text": fmt(value), "path": path if number else None, "num": number}
+
+
+def number(report: dict, path: str, name: str) -> dict:
+    """A labelled headline number."""
+    return {"label": name, **cell(at(report, path), path)}
+
+
+def is_table(rows: Any) -> bool:
+    return isinstance(rows, list) and bool(rows) and all(isinstance(r, dict) for r in rows)
+
+
+def scalar_columns(rows: list[dict], limit: int = TABLE_ROWS) -> list[str]:
+    """Keys of the first ``limit`` rows, in order of first sight; nested objects are left to
+    the examples table (``first``) and lists shown joined."""
+    seen: dict[str, None] = {}
+    for row in rows[:limit]:
+        for key, value in row.items():
+            if key in EXAMPLE_KEYS:
+                continue
+            if not isinstance(value, dict) or key == "principal":
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+def table(title: str, rows: list[dict], path: str, columns: list[str] | None = None) -> dict:
+    """A table block: one column per key (or the given keys), ``TABLE_ROWS`` rows at most."""
+    columns = columns if columns is not None else scalar_columns(rows)
+    body = [
+        [cell(row.get(c), f"{path}.{i}.{c}") for c in columns]
+        for i, row in enumerate(rows[:TABLE_ROWS])
+    ]
+    return {
+        "kind": "table",
+        "title": title,
+        "head": [c.replace("_", " ") for c in columns],
+        "rows": body,
+        "more": max(0, len(rows) - TABLE_ROWS),
+    }
