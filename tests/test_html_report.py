@@ -65,7 +65,12 @@ def _event(n: int, key: str, *, name: str = "RunInstances", hour: int = 0, **ext
         "eventTime": extra.pop("time", f"2026-03-02T{hour:02d}:0{n % 10}:02Z"),
         "acsRegion": "cn-shanghai",
         "sourceIpAddress": "10.1.1.1",
-        "userIdentity": {"type": "ram-user", "accessKeyId": key, "accountId": "1"},
+        "userIdentity": {
+            "type": "ram-user",
+            "accessKeyId": key,
+            "accountId": "1",
+            "userName": extra.pop("user", key),
+        },
         **extra,
     }
 
@@ -109,16 +114,21 @@ def hostile_run(tmp_path_factory) -> dict:
             }
         )
     )
+    # In place before: RAM only; the new rules add ECS RunInstances, so the plan has lines.
+    baseline = root / "old.rules"
+    baseline.write_text('policy hostile "x"\ndeny RAM *\n')
     report, page = root / "report.json", root / "report.html"
     from click.testing import CliRunner
 
     from compiler.cli import main
 
     args = ["simulate", "--rules", str(rules), "--trace", str(trace), "--policy", str(policy)]
+    args += ["--baseline", str(baseline)]
     result = CliRunner().invoke(main, [*args, "--report", str(report), "--html", str(page)])
     assert result.exit_code == 1, result.output  # the planted mismatches
     data = json.loads(report.read_text())
     assert data["mismatches"]["count"] == 10 and data["malformed"]["count"] == 2
+    assert data["plan"]["newly_denied"] > 0
     return {"root": root, "report": data, "page": page, "html": page.read_text("utf-8")}
 
 
@@ -291,6 +301,7 @@ def test_json_on_stdout_is_the_report(hostile_run, run_cli):
     root = hostile_run["root"]
     args = ["simulate", "--rules", root / "hostile.rules", "--format", "json"]
     args += ["--trace", next(root.glob("trace-*")), "--policy", root / "ecs-only.json"]
+    args += ["--baseline", root / "old.rules"]
     result = run_cli(*args)
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -406,32 +417,53 @@ def test_every_number_on_the_page_equals_the_report(rendered, hostile_run):
         assert shown_number(text) == at(report, path), path
 
 
+def example_events(report: dict) -> set[tuple]:
+    """Every example event in the report, found here by its own walk: (file, line, id, change)."""
+    found: set[tuple] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("examples", "first", "first_denied"):
+                    for ex in v if isinstance(v, list) else [v]:
+                        if isinstance(ex, dict):
+                            found.add(
+                                (ex["file"], ex["line"], ex.get("event_id"), ex.get("change"))
+                            )
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(report)
+    return found
+
+
 def test_examples_table_is_filled_from_the_report(rendered, hostile_run):
     dom = rendered["dom"]
     report = hostile_run["report"]
-    expected = len(report["mismatches"]["examples"]) + len(report["malformed"]["first"])
-    assert expected == 12
-    assert dom.rows["examples-body"] == expected
+    expected = example_events(report)
+    assert len(expected) > 12  # mismatches, malformed lines, the plan's and every table's first
+    assert dom.rows["examples-body"] == len(expected)
     text = " ".join("".join(dom.text).split())
-    assert f"{expected} of {expected} shown" in text
-    for example in report["mismatches"]["examples"]:
+    assert f"{len(expected)} of {len(expected)} shown" in text
+    for example in report["mismatches"]["examples"] + report["plan"]["examples"]:
         assert example["event_id"] in text
+    data = json.loads(dom.scripts[0])
+    assert "plan" in data["sections"] and "mismatches" in data["sections"]
 
 
-def test_the_examples_filter_hides_what_does_not_match(hostile_run, tmp_path):
+def test_the_examples_filter_hides_what_does_not_match(hostile_run, rendered, tmp_path):
     """``#q=`` sets the filter when the page opens (a link to a filtered view)."""
-    page = hostile_run["page"]
-    # `<script>`: two mismatches have it in their event id, a malformed line in its time
-    dumped = browse(page, tmp_path, "--dump-dom", fragment="#q=%3Cscript%3E")
+    dumped = browse(hostile_run["page"], tmp_path, "--dump-dom", fragment="#q=%3Cscript%3E")
     assert console(dumped.stderr) == []
     dom = parse(dumped.stdout)
-    report = hostile_run["report"]
-    ids = [e["event_id"] for e in report["mismatches"]["examples"]]
-    reasons = [m["reason"] for m in report["malformed"]["first"]]
-    matching = sum("<script>" in v.lower() for v in ids + reasons)
-    assert matching == 3  # two event ids, one malformed eventTime
-    assert dom.hidden["examples-body"] == 12 - matching
-    assert f"{matching} of 12 shown" in " ".join("".join(dom.text).split())
+    rows = json.loads(dom.scripts[0])["rows"]
+    matching = sum("<script>" in "\0".join(map(str, r)).lower() for r in rows)
+    assert 3 <= matching < len(rows)  # event ids, principals, a malformed line's time
+    assert dom.hidden["examples-body"] == len(rows) - matching
+    assert f"{matching} of {len(rows)} shown" in " ".join("".join(dom.text).split())
 
 
 def test_hostile_text_is_shown_literally_and_makes_no_element(rendered, hostile_run):

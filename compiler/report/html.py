@@ -108,10 +108,14 @@ def collect_examples(report: dict) -> dict:
 
     def add(where: str, example: dict) -> None:
         row = {k: _plain(v) for k, v in example.items()}
-        key = json.dumps(row, sort_keys=True, default=str)
+        key = json.dumps(identity(example), sort_keys=True, default=str)
         if key in found:
-            if where not in found[key][0]:
-                found[key][0].append(where)
+            seen, known = found[key]
+            if where not in seen:
+                seen.append(where)
+            for k, v in row.items():  # what a later section says more (region, rules)
+                if known.get(k) is None:
+                    known[k] = v
         elif len(found) < MAX_EXAMPLES:
             found[key] = [[where], row]
 
@@ -141,6 +145,14 @@ def collect_examples(report: dict) -> dict:
         "where": [where for where, _ in found.values()],
         "sections": sections,
     }
+
+
+def identity(example: dict) -> Any:
+    """One event in one role: its place (and, in the plan, its change); an example without
+    a place is its whole content."""
+    if "file" in example and "line" in example:
+        return [example["file"], example["line"], example.get("event_id"), example.get("change")]
+    return example
 
 
 def _section_name(path: list[str], key: str) -> str:

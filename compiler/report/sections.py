@@ -149,6 +149,8 @@ def who(report: dict) -> dict | None:
 
 
 def _row_name(row: dict) -> str:
+    if "rule" in row and "file" in row:
+        return _rule_label(row)
     name = row.get("label") or row.get("key")
     if name is None:
         return "(unknown)"
