@@ -68,6 +68,10 @@ rules_option = click.option(
 
 
 def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from compiler.model.glob import MAX_NAME
+
+    if len(value) > MAX_NAME + 64:  # a RAM code of up to 64 characters, `:`, the operation
+        raise click.BadParameter(f"the action is {len(value):,} characters; no API is so long")
     if ":" not in value:
         raise click.BadParameter(
             f"`{value}` is not an action: expected CODE:Operation, e.g. ecs:RunInstances"

@@ -7,6 +7,12 @@ user wrote. (The RAM evaluator has its own matcher on purpose; see ``compiler.ra
 
 from __future__ import annotations
 
+MAX_NAME = 256
+"""The longest operation name or operation glob a rule may hold, and the longest action a
+trace event or ``decide`` may name (the catalog's longest operation is under 100
+characters). Matching costs up to pattern length × action length on a first sighting, so
+both are bounded (issue 16 F9)."""
+
 
 def has_glob(text: str) -> bool:
     return "*" in text or "?" in text

@@ -22,7 +22,7 @@ from pathlib import Path
 from compiler.catalog import Catalog, Service
 from compiler.language.ast import RuleNode, SourceFile
 from compiler.language.diagnostics import Diagnostic, Severity, Span, error, shorten, warning
-from compiler.model.glob import glob_match, has_glob
+from compiler.model.glob import MAX_NAME, glob_match, has_glob
 from compiler.model.ir import PolicyIR, Rule
 from compiler.model.resolve_conditions import check_condition, normalise
 from compiler.model.resolve_resources import resolve_except, resolve_resources
@@ -398,6 +398,16 @@ def _resolve_operations(
     pool = services or list(catalog.services)
     out: list[str] = []
     for op in node.operations:
+        if len(op.text) > MAX_NAME:
+            diags.append(
+                error(
+                    "E0222",
+                    f"operation `{shorten(op.text)}` is {len(op.text):,} characters long",
+                    op.span,
+                    help=f"operation names and globs are at most {MAX_NAME} characters",
+                )
+            )
+            continue
         if has_glob(op.text):
             out.append(op.text)
             if not any(

@@ -11,11 +11,12 @@ A bad event is a ``Malformed`` value with its line and a short reason, never an 
 broken line in months of logs must not stop a replay. Malformed events include: invalid JSON,
 wrong field types, a line longer than ``MAX_LINE`` (skipped in linear time, issue 16 F6), an
 event nested deeper than ``arrays.MAX_DEPTH`` (F2: counted whatever Python's stack depth is),
-and an ``eventTime`` that is not the ISO 8601 UTC time rules accept (``2026-12-01T00:00:01Z``
-or with an offset; at most 6 fractional digits). A key repeated in one event object keeps its
-last value (msgspec's rule, as Python's ``json``); ActionTrail never writes one, and detecting
-it would cost a second parse of every event. Only problems with the file itself (not found,
-gzip corrupt, a broken array) raise ``TraceError``.
+an ``eventName`` longer than ``glob.MAX_NAME`` (F9: matching would cost its length times the
+rules'), and an ``eventTime`` that is not the ISO 8601 UTC time rules accept
+(``2026-12-01T00:00:01Z`` or with an offset; at most 6 fractional digits). A key repeated
+in one event object keeps its last value (msgspec's rule, as Python's ``json``); ActionTrail
+never writes one, and detecting it would cost a second parse of every event. Only problems
+with the file itself (not found, gzip corrupt, a broken array) raise ``TraceError``.
 
 Format detection looks at content, not names: first non-space byte ``[`` → array; ``{`` → the
 first line alone is decoded: an object without ``Events``, or one followed by more lines, means
@@ -43,6 +44,7 @@ from typing import BinaryIO
 
 import msgspec
 
+from compiler.model.glob import MAX_NAME
 from compiler.replay.arrays import MAX_DEPTH, ArrayError, stream_array, too_deep
 from compiler.replay.events import Malformed, TraceEvent
 from compiler.replay.normalise import Event as _Event
@@ -64,6 +66,8 @@ MAX_DOCUMENT = 256 * 1024 * 1024
 # bracket pair), so only longer events need the depth check.
 _DEEP_MIN = 2 * MAX_DEPTH
 _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+# No API is named so long; a name this long would only cost matching time (F9).
+_TOO_LONG_NAME = f"eventName longer than {MAX_NAME} characters"
 
 
 _BYTE_POS = re.compile(r"\(byte (\d+)\)")
@@ -330,6 +334,8 @@ def _event(raw: bytes, source: int, lineno: int, build) -> TraceEvent | Malforme
         return None
     if len(raw) > _DEEP_MIN and too_deep(raw):
         return Malformed(source, lineno, _TOO_DEEP)
+    if len(ev.eventName) > MAX_NAME:
+        return Malformed(source, lineno, _TOO_LONG_NAME)
     if (
         ev.eventTime is not None
         and not time_ok(ev.eventTime)
@@ -380,8 +386,10 @@ def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mappe
                 if item is not None:
                     yield item
                 continue
-            if (len(raw) > _DEEP_MIN and too_deep(raw)) or (
-                ev.eventTime is not None and not time_ok(ev.eventTime)
+            if (
+                (len(raw) > _DEEP_MIN and too_deep(raw))
+                or (ev.eventTime is not None and not time_ok(ev.eventTime))
+                or len(ev.eventName) > MAX_NAME
             ):
                 yield _event(raw, source, lineno, build)
                 continue
