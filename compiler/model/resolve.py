@@ -248,7 +248,7 @@ def _risk_selected(
     if risk.text not in RISKS:
         diags.append(
             error(
-                "E0250",
+                "E0280",
                 f"`{shorten(risk.text)}` is not a risk tag ramguard can select",
                 risk.span,
                 help="write `risk=high` (OpenMeta's riskType: high); `none` is every "
@@ -259,7 +259,7 @@ def _risk_selected(
     if node.excepts is not None:
         diags.append(
             error(
-                "E0251",
+                "E0281",
                 "`risk=high` and `except` cannot be combined",
                 risk.span,
                 help="`except` denies every action but the listed ones; `risk=high` lists "
