@@ -299,7 +299,7 @@ def test_engines_disagree_in_cli_output(monkeypatch):
     monkeypatch.setattr(
         cmd,
         "run_tests",
-        lambda paths: real(paths, transform_documents=_drop_action("ecs:RunInstances")),
+        lambda paths, **kw: real(paths, **kw, transform_documents=_drop_action("ecs:RunInstances")),
     )
     result = invoke(rel(DATA / "failing"))
     assert result.exit_code == 1

@@ -125,7 +125,9 @@ def warning(code: str, message: str, span: Span, help: str = "", source: str | N
 
 
 def sorted_capped(diags: Iterable[Diagnostic], cap: int = MAX_DIAGNOSTICS) -> list[Diagnostic]:
-    """Sort by position, drop exact repeats, keep at most ``cap``."""
+    """Sort by position, drop exact repeats, keep at most ``cap``. Errors are kept before
+    warnings: a flood of warnings early in a big rule set must not hide the error that stops
+    the compile."""
     seen: set[tuple] = set()
     out: list[Diagnostic] = []
     for d in sorted(diags, key=Diagnostic.sort_key):
@@ -134,7 +136,18 @@ def sorted_capped(diags: Iterable[Diagnostic], cap: int = MAX_DIAGNOSTICS) -> li
             continue
         seen.add(key)
         out.append(d)
-    return out[:cap]
+    if len(out) <= cap:
+        return out
+    errors = [d for d in out if d.severity is Severity.ERROR][:cap]
+    kept = {id(d) for d in errors}
+    room = cap - len(errors)
+    for d in out:
+        if room == 0:
+            break
+        if id(d) not in kept:
+            kept.add(id(d))
+            room -= 1
+    return [d for d in out if id(d) in kept]
 
 
 class CompileError(Exception):
