@@ -114,9 +114,10 @@ def hostile_run(tmp_path_factory) -> dict:
             }
         )
     )
-    # In place before: RAM only; the new rules add ECS RunInstances, so the plan has lines.
+    # In place before: RAM and ECS DescribeInstances. The new rules tighten (RunInstances)
+    # and loosen (DescribeInstances): the plan has + and - lines.
     baseline = root / "old.rules"
-    baseline.write_text('policy hostile "x"\ndeny RAM *\n')
+    baseline.write_text('policy hostile "x"\ndeny RAM *\ndeny ECS DescribeInstances\n')
     report, page = root / "report.json", root / "report.html"
     from click.testing import CliRunner
 
@@ -128,7 +129,11 @@ def hostile_run(tmp_path_factory) -> dict:
     assert result.exit_code == 1, result.output  # the planted mismatches
     data = json.loads(report.read_text())
     assert data["mismatches"]["count"] == 10 and data["malformed"]["count"] == 2
-    assert data["plan"]["newly_denied"] > 0
+    by_hand = {
+        n: sum(e["eventName"] == n for e in events) for n in ("RunInstances", "DescribeInstances")
+    }
+    assert data["plan"]["newly_denied"] == by_hand["RunInstances"] == 16
+    assert data["plan"]["no_longer_denied"] == by_hand["DescribeInstances"] == 4
     return {"root": root, "report": data, "page": page, "html": page.read_text("utf-8")}
 
 
@@ -464,6 +469,19 @@ def test_the_examples_filter_hides_what_does_not_match(hostile_run, rendered, tm
     assert 3 <= matching < len(rows)  # event ids, principals, a malformed line's time
     assert dom.hidden["examples-body"] == len(rows) - matching
     assert f"{matching} of {len(rows)} shown" in " ".join("".join(dom.text).split())
+
+
+def test_the_plan_reads_like_a_plan_with_the_report_counts(rendered, hostile_run):
+    dom, plan = rendered["dom"], hostile_run["report"]["plan"]
+    numbers = dict(dom.numbers)
+    assert numbers["plan.newly_denied"] == "16" and numbers["plan.no_longer_denied"] == "4"
+    text = " ".join("".join(dom.text).split())
+    for line in plan["lines"]:
+        verb = "would be denied" if line["change"] == "+" else "would no longer be denied"
+        who = line["principal"]["label"]
+        shown = f"{line['change']} {line['calls']} calls by {who} {verb} ({line['action']}"
+        assert shown in text
+    assert {line["change"] for line in plan["lines"]} == {"+", "-"}
 
 
 def test_hostile_text_is_shown_literally_and_makes_no_element(rendered, hostile_run):
