@@ -239,3 +239,47 @@ def test_cli_targets_write_files_and_check(tmp_path, run_cli):
         (out / name).write_text("stale", encoding="utf-8")
         check = run_cli("compile", src, "--out", out, "--target", target, "--check")
         assert check.exit_code == 1
+
+
+# --- golden files: the seed and the org baseline, per target --------------------------------
+
+GOLDEN_SOURCES = ("policies", "examples/org-baseline")
+TARGETS = ["ram", "control-policy", "terraform", "ros", "cedar"]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_golden_files_are_fresh(repo, run_cli, monkeypatch, target):
+    # Cedar cannot state the baseline (NotAction, resources, StringLike): the seed only.
+    monkeypatch.chdir(repo)
+    sources = GOLDEN_SOURCES[:1] if target == "cedar" else GOLDEN_SOURCES
+    out = f"tests/data/deploy/{target}"
+    result = run_cli("compile", *sources, "--target", target, "--out", out, "--check")
+    assert result.exit_code == 0, (
+        result.stderr
+        + "\nregenerate with: ramguard compile "
+        + (" ".join([*sources, "--target", target, "--out", out]))
+    )
+
+
+def test_golden_terraform_and_ros_read_back_to_the_json(repo):
+    golden = repo / "tests/data/deploy"
+    for name, kind in [
+        ("leaked-accesskey-protection", "alicloud_ram_policy"),
+        ("org-baseline", "alicloud_resource_manager_control_policy"),
+    ]:
+        ram = (golden / "ram" / f"{name}.json").read_text(encoding="utf-8")
+        limits = golden / ("control-policy" if "control" in kind else "ram") / f"{name}.json"
+        assert limits.read_text(encoding="utf-8") == ram  # fits in one document either way
+        tf = _hcl((golden / "terraform" / f"{name}.tf").read_text(encoding="utf-8"))
+        ((body,),) = [list(block[kind].values()) for block in tf["resource"] if kind in block]
+        assert _terraform_value(body["policy_document"]) == ram
+        ros = json.loads((golden / "ros" / f"{name}.ros.json").read_text(encoding="utf-8"))
+        main = next(r for r in ros["Resources"].values() if not r["Type"].endswith("Attachment"))
+        document = main["Properties"]["PolicyDocument"]
+        assert (document if isinstance(document, str) else None) in (ram, None)
+        assert (json.loads(document) if isinstance(document, str) else document) == json.loads(ram)
+    baseline = _hcl((golden / "terraform" / "org-baseline.tf").read_text(encoding="utf-8"))
+    attach = [b for b in baseline["resource"] if "_attachment" in next(iter(b))]
+    assert attach and all(
+        body["target_id"] == "r-example" for b in attach for body in next(iter(b.values())).values()
+    )
