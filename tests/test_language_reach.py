@@ -16,6 +16,7 @@ from compiler import CompileError, compile_sources
 from compiler.cli import main
 from compiler.decide.explain import explain
 from compiler.language.format import format_source
+from compiler.ram import RamEvaluator
 
 # -- the trie decides (action, resource, context) as the plain scan does ---------------------
 
@@ -63,6 +64,9 @@ CONDITIONS = [
     '"ecs:tag/size" in [big]',
     'unchecked "acme:Count" in [x]',
     "resource_group in [rg-prod]",
+    'unchecked "acme:Size" >= 10',
+    'unchecked "acme:Size" != 3',
+    'unchecked "acme:Size" < 2.5',
 ]
 CONTEXT_VALUES = {
     "acs:ResourceTag/env": ["prod", "PROD", "dev", "pr", ""],
@@ -83,6 +87,7 @@ CONTEXT_VALUES = {
     "ecs:tag/size": ["big", "small"],
     "acme:Count": ["x", "y"],
     "acs:ResourceGroupId": ["rg-prod", "rg-dev"],
+    "acme:Size": ["3", "10", "10.0", "2.4", "-1", "x", ""],
 }
 
 
@@ -137,10 +142,16 @@ def _compile(lines: list[str]):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rule_lines(), min_size=1, max_size=5), st.lists(requests(), min_size=1, max_size=8))
 def test_trie_agrees_with_all_rules_on_resources_except_and_operators(lines, reqs) -> None:
+    """trie ≡ all_rules (its oracle) ≡ explain ≡ the RAM evaluator reading the emitted JSON,
+    over resources (absent ones included), NotAction and every operator family, with absent
+    and malformed values."""
     policy = _compile(lines)
+    evaluator = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents])
     for action, resource, ctx in reqs:
         got = policy.trie.decide(action, ctx, resource)
         assert got == policy.trie.all_rules(action, ctx, resource), (lines, action, resource, ctx)
+        ram = evaluator.decide(action, ctx, resource)
+        assert ram == got.decision, (lines, action, resource, ctx)
         assert policy.trie.denies(action, ctx, resource) == got.denied
         traced = explain(policy, action, ctx, resource=resource, all_rules=True).decision
         assert traced == got, (lines, action, resource, ctx)
