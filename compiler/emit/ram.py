@@ -149,29 +149,38 @@ def _prune(actions: set[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-_Group = tuple[str, bool, tuple[str, ...], Conjunction]
+_Group = tuple[str, bool, tuple[str, ...], Conjunction, tuple[str, ...]]
 
 
 def _group_order(group: _Group) -> tuple:
     # Unconditional first, then by condition text; a seed without resources or NotAction
     # sorts exactly as before issue 10 (its generated/ files stay byte-identical).
-    effect, not_actions, resources, conj = group
-    return (len(conj) > 0, json.dumps(_condition_block(conj)), effect, not_actions, resources)
+    effect, not_actions, resources, conj, excepted = group
+    return (
+        len(conj) > 0,
+        json.dumps(_condition_block(conj)),
+        effect,
+        not_actions,
+        resources,
+        excepted,
+    )
 
 
 def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
     """Rules with equal (effect, NotAction-ness, resources, conditions) share one statement;
-    unconditional ones come first."""
+    unconditional ones come first. NotAction rules share one only when their exceptions are
+    equal too: one NotAction holding both rules' exceptions would deny less than either."""
     by_group: dict[_Group, tuple[set[str], set[int]]] = {}
     for rule in rules:
+        excepted = tuple(sorted(set(rule.actions))) if rule.not_actions else ()
         for conj in rule.conditions:
-            group = (rule.effect, rule.not_actions, rule.resources, conj)
+            group = (rule.effect, rule.not_actions, rule.resources, conj, excepted)
             actions, sources = by_group.setdefault(group, (set(), set()))
             actions.update(rule.actions)
             sources.add(rule.index)
     out = []
     for group in sorted(by_group, key=_group_order):
-        effect, not_actions, resources, conj = group
+        effect, not_actions, resources, conj, _ = group
         actions, sources = by_group[group]
         out.append(
             Statement(
@@ -220,6 +229,21 @@ def _pack(
     used = 0
     for st in statements:
         header = _header_size(st)
+        if st.not_actions:
+            # A NotAction list cut in two would be two statements each denying what the
+            # other excepts: it moves to the next document whole, or cannot be emitted.
+            whole = header + sum(_action_size(a) for a in st.actions) - 1
+            separator = 1 if groups[-1] else 0
+            if used + separator + whole > budget and groups[-1]:
+                groups.append([])
+                used, separator = 0, 0
+                if len(groups) > limits.documents:
+                    return groups
+            if whole > budget:
+                _too_big(st, whole + _empty_size(), policy, limits)
+            groups[-1].append(st)
+            used += separator + whole
+            continue
         pending: list[str] = []
         size = 0
         for action in st.actions:
