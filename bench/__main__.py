@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     console.width = max(console.width, 132)
     console.print(render_table(rows, "ramguard benchmarks: ratios measured in one run"))
     for line in projection(_by_name(data)):
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     if args.json:
         args.json.write_text(json.dumps([r.to_dict() for r in rows], indent=2) + "\n")
     if code != 0:
