@@ -532,7 +532,7 @@ def test_generated_trace_reads_back_with_leak_denies(tmp_path):
 
 def peak_bytes(path: Path) -> tuple[int, int]:
     # Start each run from the same cache state.
-    reader_module._is_ipv6.cache_clear()
+    reader_module._is_ip.cache_clear()
     replay_reader._minute_ok.cache_clear()
     tracemalloc.start()
     try:
