@@ -193,9 +193,11 @@ def parse(html: str) -> Dom:
 
 
 def at(report: dict, path: str):
+    """``data-path`` read back: dotted steps, ``~1`` for a ``.`` in a key, ``~0`` for ``~``."""
     node = report
-    for part in path.split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part]
+    for step in path.split("."):
+        step = step.replace("~1", ".").replace("~0", "~")
+        node = node[int(step)] if isinstance(node, list) else node[step]
     return node
 
 
@@ -230,6 +232,14 @@ def test_the_script_is_allowed_by_its_hash_and_nothing_else_is():
     dom = parse(render_html({"events": 0}))
     csp = next(a["content"] for t, a in dom.tags if a.get("http-equiv"))
     assert f"script-src '{_csp_hash(dom.scripts[-1])}';" in csp
+
+
+def test_a_key_with_dots_still_names_its_number():
+    report = {"events": 1, "recorded": {"matrix": {}, "by_code": {"Forbidden.RAM": 3, "a~b": 4}}}
+    numbers = dict(parse(render_html(report)).numbers)
+    assert at(report, "recorded.by_code.Forbidden~1RAM") == 3
+    assert numbers["recorded.by_code.Forbidden~1RAM"] == "3"
+    assert numbers["recorded.by_code.a~0b"] == "4"
 
 
 def test_sections_the_page_does_not_know_are_shown_with_their_numbers():

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from compiler.report.values import fmt, is_num
+from compiler.report.values import fmt, is_num, part
 
 TOP = 10
 """Bars in a top-N chart."""
@@ -147,7 +147,7 @@ def bar_chart(
                 "title": f"{name}: {fmt(value)}{unit}",
                 "value": fmt(value),
                 "unit": unit,
-                "path": f"{path}.{i}.{value_key}",
+                "path": f"{path}.{i}.{part(value_key)}",
             }
         )
     return {

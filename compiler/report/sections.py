@@ -22,6 +22,7 @@ from compiler.report.values import (
     is_table,
     label,
     number,
+    part,
     scalar_columns,
     table,
 )
@@ -127,7 +128,7 @@ def who(report: dict) -> dict | None:
         rows = entry.get("rows") if isinstance(entry, dict) else None
         if not is_table(rows):
             continue
-        path = f"who.tables.{dim}.rows"
+        path = f"who.tables.{part(dim)}.rows"
         name = _WHO_TITLES.get(dim, dim.replace("_", " "))
         distinct = entry.get("distinct")
         title = f"Top {name}"
@@ -170,7 +171,7 @@ def plan(report: dict) -> dict | None:
     if not isinstance(data, dict):
         return None
     heads = [
-        number(report, f"plan.{k}", k.replace("_", " "))
+        number(report, f"plan.{part(k)}", k.replace("_", " "))
         for k in ("changed", "newly_denied", "no_longer_denied", "lines_total")
         if is_num(data.get(k))
     ]
@@ -191,7 +192,7 @@ def plan(report: dict) -> dict | None:
         for dim, rows in by.items():
             if not is_table(rows):
                 continue
-            path = f"plan.{key}.{dim}"
+            path = f"plan.{key}.{part(dim)}"
             blocks.append({"kind": "heading", "text": f"{verb} denied calls by {dim}"})
             tone = "deny" if key == "newly_denied_by" else "allow"
             chart = bar_chart(rows, path, _plan_name, "calls", tone=tone)
@@ -266,7 +267,7 @@ def coverage(report: dict) -> dict | None:
         if isinstance(rows, list):
             blocks.append({"kind": "heading", "text": title})
             if rows:
-                blocks.append(table("", rows, f"coverage.{key}"))
+                blocks.append(table("", rows, f"coverage.{part(key)}"))
             else:
                 blocks.append({"kind": "note", "text": "none"})
     known = {"policies", "high_risk_not_denied", "rules_not_exercised", "patterns_not_exercised"}
@@ -286,7 +287,10 @@ def recorded(report: dict) -> dict | None:
     matrix = data["matrix"]
     predicted = list(dict.fromkeys(p for row in matrix.values() for p in row))
     rows = [
-        [cell(name), *(cell(row.get(p), f"recorded.matrix.{name}.{p}") for p in predicted)]
+        [
+            cell(name),
+            *(cell(row.get(p), f"recorded.matrix.{part(name)}.{part(p)}") for p in predicted),
+        ]
         for name, row in matrix.items()
     ]
     grid = {
@@ -297,7 +301,7 @@ def recorded(report: dict) -> dict | None:
         "more": 0,
     }
     extra = [
-        number(report, f"recorded.{k}", k.replace("_", " "))
+        number(report, f"recorded.{part(k)}", k.replace("_", " "))
         for k, v in data.items()
         if k != "matrix" and is_num(v)
     ]
@@ -319,7 +323,7 @@ def engines(report: dict) -> dict | None:
     rows = [
         [
             cell(names.get(name, name)),
-            *(cell(s.get(c), f"engines.{name}.{c}") for c in _ENGINE_COLUMNS),
+            *(cell(s.get(c), f"engines.{part(name)}.{c}") for c in _ENGINE_COLUMNS),
         ]
         for name, s in data.items()
         if isinstance(s, dict)
@@ -346,7 +350,8 @@ def node(value: Any, path: str, depth: int) -> dict:
         return {
             "kind": "object",
             "items": [
-                {"key": str(k), "node": node(v, f"{path}.{k}", depth + 1)} for k, v in value.items()
+                {"key": str(k), "node": node(v, f"{path}.{part(k)}", depth + 1)}
+                for k, v in value.items()
             ],
         }
     if is_table(value):

@@ -11,11 +11,18 @@ EXAMPLE_KEYS = ("examples", "first", "first_denied")
 """Where the report keeps example events: shown in the examples table, not as columns."""
 
 
+def part(key: Any) -> str:
+    """One step of a path: a key holding ``.`` (an error code, ``Forbidden.RAM``) is written
+    ``~1`` and ``~`` as ``~0``, as JSON Pointer escapes ``/``, so every path reads back."""
+    return str(key).replace("~", "~0").replace(".", "~1")
+
+
 def at(report: Any, path: str) -> Any:
     """``by_rule.0.denied`` → ``report["by_rule"][0]["denied"]``."""
     node = report
-    for part in path.split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part]
+    for step in path.split("."):
+        step = step.replace("~1", ".").replace("~0", "~")
+        node = node[int(step)] if isinstance(node, list) else node[step]
     return node
 
 
@@ -90,7 +97,7 @@ def table(title: str, rows: list[dict], path: str, columns: list[str] | None = N
     """A table block: one column per key (or the given keys), ``TABLE_ROWS`` rows at most."""
     columns = columns if columns is not None else scalar_columns(rows)
     body = [
-        [cell(row.get(c), f"{path}.{i}.{c}") for c in columns]
+        [cell(row.get(c), f"{path}.{i}.{part(c)}") for c in columns]
         for i, row in enumerate(rows[:TABLE_ROWS])
     ]
     return {
