@@ -283,3 +283,18 @@ def test_golden_terraform_and_ros_read_back_to_the_json(repo):
     assert attach and all(
         body["target_id"] == "r-example" for b in attach for body in next(iter(b.values())).values()
     )
+
+
+def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatch, tmp_path):
+    monkeypatch.chdir(repo)
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    checked = run_cli("check", "examples/org-baseline")
+    assert checked.exit_code == 0 and "0 errors, 0 warnings in 1 file" in readme
+    assert "0 errors, 0 warnings in 1 file" in checked.stdout + checked.stderr
+    tested = run_cli("test", "examples/org-baseline")
+    last = (tested.stdout.strip().splitlines() or [""])[-1]
+    assert tested.exit_code == 0 and f"$ ramguard test examples/org-baseline\n{last}\n" in readme
+    for target in ("terraform", "ros"):
+        result = run_cli("compile", "examples/org-baseline", "--target", target, "--out", tmp_path)
+        size_line = result.stdout.splitlines()[0]
+        assert f"--target {target} --out deploy/{target}\n{size_line}\n" in readme
