@@ -33,9 +33,10 @@ DETAIL_REASON = "AccessDeniedDetail"
 _DETAIL_MARKERS = ("accessdenieddetail", "encodeddiagnosticmessage")
 
 
-class Who(msgspec.Struct, frozen=True, gc=False):
+class Who(msgspec.Struct, frozen=True, gc=False, cache_hash=True):
     """Who made a call, from ``userIdentity``: one value per identity, shared by its events
-    (built once per (type, account, userName) by the normaliser)."""
+    (built once per (type, account, userName) by the normaliser). Its hash is cached: the
+    replay counts calls per caller, one dict update per event."""
 
     kind: str | None
     """``userIdentity.type``: ``ram-user``, ``assumed-role``, ``root-account``…"""
@@ -94,6 +95,8 @@ class TraceEvent(msgspec.Struct, frozen=True, gc=False):
     why: str | None = None
     """Why the outcome is a recorded deny: the error code that says so, ``leaked AccessKey``
     or ``AccessDeniedDetail``; None for any other outcome."""
+    source_ip: str | None = None
+    """``sourceIpAddress`` as recorded (``Internal`` too; ``acs:SourceIp`` holds addresses only)."""
 
 
 class Where(msgspec.Struct, frozen=True, gc=False):

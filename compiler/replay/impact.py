@@ -21,12 +21,15 @@ with its length. The report's sections are drawn from these by ``impact_report``
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, filterfalse, repeat
+from operator import attrgetter, eq, ne
 
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
-from compiler.replay.events import TraceEvent, Who
+from compiler.replay.events import TraceEvent
 
 EXAMPLES = 20
 TOP = 20
@@ -44,7 +47,6 @@ DIMENSIONS = (
     "rule",
 )
 _TIME = "acs:CurrentTime"
-_SOURCE_IP = "acs:SourceIp"
 
 # A rule as reports name it: (kind, file, number, text); kind "rule" (number: its line) or
 # "statement" (a RAM document's 1-based statement).
@@ -75,21 +77,6 @@ def least(a: tuple | None, b: tuple | None) -> tuple | None:
     return a if a <= b else b
 
 
-def _merge_rows(a: dict, b: dict) -> dict:
-    """Rows ``[events, denied, first, first_denied, *facts]`` added key by key."""
-    out = {k: list(v) for k, v in a.items()}
-    for key, row in b.items():
-        mine = out.get(key)
-        if mine is None:
-            out[key] = list(row)
-        else:
-            mine[0] += row[0]
-            mine[1] += row[1]
-            mine[2] = least(mine[2], row[2])
-            mine[3] = least(mine[3], row[3])
-    return out
-
-
 def _add(a: dict, b: dict) -> dict:
     out = dict(a)
     for k, v in b.items():
@@ -108,28 +95,96 @@ def _plan_position(e: tuple) -> tuple:
     return (source, line, event_id, time, action, sign, region or "", who)
 
 
-def _count(table: dict, key: object, denied: bool, ev: TraceEvent) -> None:
-    """The slow path of a tally: a new row, or a denied event on a row."""
-    row = table.get(key)
-    if row is None:
-        ex = _example(ev)
-        table[key] = [1, 1 if denied else 0, ex, ex if denied else None]
-        return
-    row[0] += 1
-    if denied:
-        row[1] += 1
-        if row[3] is None:
-            row[3] = _example(ev)
+class Table:
+    """Calls and denied calls per value of one attribute, with the first call and the first
+    denied call of each. Counted a batch at a time in C (``Counter.update`` over ``map``,
+    first positions by ``dict(zip(reversed…))``): a Python loop per event per table would
+    cost more than both engines' decisions."""
+
+    __slots__ = ("denied", "events", "first", "first_denied")
+
+    def __init__(self) -> None:
+        self.events: Counter = Counter()
+        self.denied: Counter = Counter()
+        self.first: dict = {}
+        self.first_denied: dict = {}
+
+    def add(
+        self, keys: list, denied_keys: list, batch: Sequence[TraceEvent], denied_at
+    ) -> list[TraceEvent]:
+        """Count a batch; returns the first events of values not seen before."""
+        self.events.update(keys)
+        new = _firsts(self.first, keys, batch, None)
+        if denied_keys:
+            self.denied.update(denied_keys)
+            _firsts(self.first_denied, denied_keys, batch, denied_at)
+        return new
+
+    def merge(self, other: Table) -> Table:
+        out = Table()
+        out.events = self.events + other.events
+        out.denied = self.denied + other.denied
+        out.first = _least_of(self.first, other.first)
+        out.first_denied = _least_of(self.first_denied, other.first_denied)
+        return out
+
+    def rows(self) -> dict:
+        """key → [events, denied, first, first denied], as the report reads them."""
+        denied, fd = self.denied, self.first_denied
+        return {k: [n, denied.get(k, 0), self.first[k], fd.get(k)] for k, n in self.events.items()}
+
+    def __reduce__(self):
+        return (_table, (dict(self.events), dict(self.denied), self.first, self.first_denied))
+
+
+def _table(events: dict, denied: dict, first: dict, first_denied: dict) -> Table:
+    t = Table()
+    t.events, t.denied = Counter(events), Counter(denied)
+    t.first, t.first_denied = first, first_denied
+    return t
+
+
+def _firsts(firsts: dict, keys: list, batch: Sequence[TraceEvent], at) -> list[TraceEvent]:
+    """The first example of every key not seen before (``at[i]``: the event of ``keys[i]``);
+    returns those first events."""
+    n = len(keys)
+    # Each key's least index: later pairs overwrite earlier ones, and this runs backwards.
+    position = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+    # Not ``position.keys() - firsts.keys()``: that walks the whole table every batch.
+    new = []
+    for key in filterfalse(firsts.__contains__, position):
+        i = position[key]
+        ev = batch[i if at is None else at[i]]
+        firsts[key] = _example(ev)
+        new.append(ev)
+    return new
+
+
+def _least_of(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, ex in b.items():
+        out[k] = least(out.get(k), ex)
+    return out
+
+
+_WHO = attrgetter("who")
+_KEY = attrgetter("access_key")
+_IP = attrgetter("source_ip")
+_REGION = attrgetter("region")
+_ACTION = attrgetter("action")
+_VERDICT = attrgetter("decision")
+_RECORDED = attrgetter("recorded")
+TABLES = ("who", "access_key", "source_ip", "region", "action")
+_GETTERS = (_WHO, _KEY, _IP, _REGION, _ACTION)
 
 
 @dataclass
 class Impact:
-    who: dict[Who | None, list] = field(default_factory=dict)
-    access_key: dict[str | None, list] = field(default_factory=dict)
-    source_ip: dict[str | None, list] = field(default_factory=dict)
-    region: dict[str | None, list] = field(default_factory=dict)
-    action: dict[str, list] = field(default_factory=dict)
-    """action → [events, denied, first, first_denied, service, event name]."""
+    tables: dict[str, Table] = field(default_factory=lambda: {n: Table() for n in TABLES})
+    """Per attribute (``TABLES``): the caller (``Who``), AccessKey, source IP, region and
+    action."""
+    facts: dict[str, tuple] = field(default_factory=dict)
+    """action → (service, operation)."""
     rule_first: dict[int, tuple] = field(default_factory=dict)
     """rule index → its first denied example."""
     plan: dict[tuple, list] = field(default_factory=dict)
@@ -144,6 +199,19 @@ class Impact:
     unexplained: list[tuple] = field(default_factory=list)
     """The first recorded denies no rule denies: example + (why, error code)."""
 
+    @property
+    def who(self) -> dict:
+        return self.tables["who"].rows()
+
+    @property
+    def action(self) -> dict:
+        """action → [events, denied, first, first denied, service, operation]."""
+        facts = self.facts
+        return {k: [*row, *facts[k]] for k, row in self.tables["action"].rows().items()}
+
+    def rows(self, name: str) -> dict:
+        return self.tables[name].rows()
+
     def merge(self, other: Impact) -> Impact:
         plan = {k: list(v) for k, v in self.plan.items()}
         for key, (calls, ex) in other.plan.items():
@@ -154,16 +222,10 @@ class Impact:
             mine = reasons.setdefault(why, [0, 0])
             mine[0] += n
             mine[1] += d
-        firsts = dict(self.rule_first)
-        for index, ex in other.rule_first.items():
-            firsts[index] = least(firsts.get(index), ex)
         return Impact(
-            who=_merge_rows(self.who, other.who),
-            access_key=_merge_rows(self.access_key, other.access_key),
-            source_ip=_merge_rows(self.source_ip, other.source_ip),
-            region=_merge_rows(self.region, other.region),
-            action=_merge_rows(self.action, other.action),
-            rule_first=firsts,
+            tables={n: self.tables[n].merge(other.tables[n]) for n in TABLES},
+            facts={**other.facts, **self.facts},
+            rule_first=_least_of(self.rule_first, other.rule_first),
             plan=plan,
             plan_examples=_first(self.plan_examples, other.plan_examples, _plan_position),
             reasons=reasons,
@@ -182,88 +244,69 @@ def tally(
 ) -> None:
     """Count one decided batch. ``decisions`` are the trie's; ``baseline`` the baseline's
     ``deny``/``allow`` per event, with ``new_rules`` naming the rules of a trie decision and
-    ``old_rules(i)`` the baseline's rules that deny event ``i`` (asked only on a change)."""
-    who_t, key_t, ip_t = impact.who, impact.access_key, impact.source_ip
-    region_t, action_t, firsts = impact.region, impact.action, impact.rule_first
+    ``old_rules(i)`` the baseline's rules that deny event ``i`` (asked only on a change).
+
+    Per event only C loops run (``map``, ``compress``, ``Counter.update``); Python loops run
+    over denied calls, recorded denies, changed decisions and values not seen before."""
+    n = len(batch)
+    verdicts = list(map(_VERDICT, decisions))
+    denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
+    for name, getter in zip(TABLES, _GETTERS, strict=True):
+        keys = list(map(getter, batch))
+        picked = list(map(keys.__getitem__, denied_at)) if denied_at else []
+        new = impact.tables[name].add(keys, picked, batch, denied_at)
+        if name == "action":
+            for ev in new:
+                impact.facts[ev.action] = (ev.service, ev.event_name)
+    firsts = impact.rule_first
+    for i in denied_at:
+        for index in decisions[i].rule_indexes:
+            if index not in firsts:
+                firsts[index] = _example(batch[i])
     reasons, explained = impact.reasons, impact.explained
-    for i, ev in enumerate(batch):
-        decision = decisions[i]
-        denied = decision.decision == "deny"
-        # Fast path inline (an existing row, an allowed call); the rest in _count.
-        row = who_t.get(ev.who)
-        if row is not None and not denied:
-            row[0] += 1
+    for i in compress(range(n), map(eq, map(_RECORDED, batch), repeat("deny"))):
+        ev = batch[i]
+        why = ev.why or "?"
+        counts = reasons.get(why)
+        if counts is None:
+            counts = reasons[why] = [0, 0]
+        counts[0] += 1
+        if verdicts[i] == "deny":
+            counts[1] += 1
+            for index in decisions[i].rule_indexes:
+                explained[index] = explained.get(index, 0) + 1
+        elif len(impact.unexplained) < EXAMPLES:
+            impact.unexplained.append((*_example(ev), why, ev.error_code))
+    if baseline is None:
+        return
+    for i in compress(range(n), map(ne, verdicts, baseline)):
+        ev = batch[i]
+        if verdicts[i] == "deny":
+            sign = "+"
+            rules = new_rules(decisions[i].rule_indexes) if new_rules else ()
         else:
-            _count(who_t, ev.who, denied, ev)
-        row = key_t.get(ev.access_key)
-        if row is not None and not denied:
-            row[0] += 1
+            sign = "-"
+            rules = old_rules(i) if old_rules else ()
+        key = (sign, ev.who, ev.action, ev.region, rules)
+        line = impact.plan.get(key)
+        if line is None:
+            impact.plan[key] = [1, _example(ev)]
         else:
-            _count(key_t, ev.access_key, denied, ev)
-        ip = ev.context.get(_SOURCE_IP)
-        row = ip_t.get(ip)
-        if row is not None and not denied:
-            row[0] += 1
-        else:
-            _count(ip_t, ip, denied, ev)
-        row = region_t.get(ev.region)
-        if row is not None and not denied:
-            row[0] += 1
-        else:
-            _count(region_t, ev.region, denied, ev)
-        row = action_t.get(ev.action)
-        if row is not None and not denied:
-            row[0] += 1
-        elif row is None:  # the action's row also keeps its service and operation
-            ex = _example(ev)
-            first_denied = ex if denied else None
-            action_t[ev.action] = [1, int(denied), ex, first_denied, ev.service, ev.event_name]
-        else:
-            _count(action_t, ev.action, denied, ev)
-        if denied:
-            for index in decision.rule_indexes:
-                if index not in firsts:
-                    firsts[index] = _example(ev)
-        if ev.recorded == "deny":
-            why = ev.why or "?"
-            counts = reasons.get(why)
-            if counts is None:
-                counts = reasons[why] = [0, 0]
-            counts[0] += 1
-            if denied:
-                counts[1] += 1
-                for index in decision.rule_indexes:
-                    explained[index] = explained.get(index, 0) + 1
-            elif len(impact.unexplained) < EXAMPLES:
-                impact.unexplained.append((*_example(ev), why, ev.error_code))
-        if baseline is not None and (baseline[i] == "deny") != denied:
-            if denied:
-                sign = "+"
-                rules = new_rules(decision.rule_indexes) if new_rules else ()
-            else:
-                sign = "-"
-                rules = old_rules(i) if old_rules else ()
-            key = (sign, ev.who, ev.action, ev.region, rules)
-            line = impact.plan.get(key)
-            if line is None:
-                impact.plan[key] = [1, _example(ev)]
-            else:
-                line[0] += 1
-            if len(impact.plan_examples) < EXAMPLES:
-                who = ev.who
-                impact.plan_examples.append(
-                    (
-                        ev.source,
-                        ev.line,
-                        sign,
-                        ev.event_id,
-                        ev.context.get(_TIME) or "",
-                        who,
-                        ev.action,
-                        ev.region,
-                        rules,
-                    )
+            line[0] += 1
+        if len(impact.plan_examples) < EXAMPLES:
+            impact.plan_examples.append(
+                (
+                    ev.source,
+                    ev.line,
+                    sign,
+                    ev.event_id,
+                    ev.context.get(_TIME) or "",
+                    ev.who,
+                    ev.action,
+                    ev.region,
+                    rules,
                 )
+            )
 
 
 def decide_on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | None):

@@ -107,9 +107,11 @@ def who_section(
     """Top-``top`` tables by every dimension, each ordered by denied, then events, then key."""
     # Two identities may share a key (an ARN; a root's userName varies): summed, and the
     # facts shown are those of the identity seen first, so no dict order leaks in.
-    principals = _regroup(impact.who, lambda w, _r: None if w is None else w.key)
+    who_rows = impact.who
+    actions = impact.action
+    principals = _regroup(who_rows, lambda w, _r: None if w is None else w.key)
     facts: dict = {}
-    for w, row in impact.who.items():
+    for w, row in who_rows.items():
         key = None if w is None else w.key
         seen = facts.get(key)
         if seen is None or row[2] < seen[1]:
@@ -137,14 +139,14 @@ def who_section(
 
     tables = {
         "principal": _table(principals, top, where, principal_extra),
-        "type": _table(_regroup(impact.who, lambda w, _r: w and w.kind), top, where),
-        "account": _table(_regroup(impact.who, lambda w, _r: w and w.account), top, where),
-        "name": _table(_regroup(impact.who, lambda w, _r: w and w.name), top, where),
-        "access_key": _table(impact.access_key, top, where),
-        "source_ip": _table(impact.source_ip, top, where),
-        "region": _table(impact.region, top, where),
-        "service": _table(_regroup(impact.action, service_of), top, where),
-        "operation": _table(impact.action, top, where, lambda _k, row: {"service": row[4]}),
+        "type": _table(_regroup(who_rows, lambda w, _r: w and w.kind), top, where),
+        "account": _table(_regroup(who_rows, lambda w, _r: w and w.account), top, where),
+        "name": _table(_regroup(who_rows, lambda w, _r: w and w.name), top, where),
+        "access_key": _table(impact.rows("access_key"), top, where),
+        "source_ip": _table(impact.rows("source_ip"), top, where),
+        "region": _table(impact.rows("region"), top, where),
+        "service": _table(_regroup(actions, service_of), top, where),
+        "operation": _table(actions, top, where, lambda _k, row: {"service": row[4]}),
         "rule": _table(rule_rows, top, where, rule_extra),
     }
     return {"top": top, "tables": tables}
@@ -291,19 +293,20 @@ def coverage_section(
 ) -> dict:
     """Rules and patterns no event exercised (its action matched a pattern, whatever the
     conditions said), per-policy coverage, and high-risk operations called but not denied."""
+    actions = impact.action
     lower: dict[str, int] = {}
-    for action, row in impact.action.items():
+    for action, row in actions.items():
         lower[action.lower()] = lower.get(action.lower(), 0) + row[0]
     memo: dict = {"=lower": lower}
     per_policy: dict[str, list[int]] = {}
     rules_out, patterns_out = [], []
     for rule in policy.rules:
-        counts = [_pattern_events(p, impact.action, memo) for p in rule.actions]
+        counts = [_pattern_events(p, actions, memo) for p in rule.actions]
         if rule.not_actions:
             # NotAction: the rule covers what matches none of the patterns; a pattern is
             # exercised when an exception it grants was called.
-            excepted = {a for a in impact.action if any(glob_match(p, a) for p in rule.actions)}
-            events = sum(row[0] for a, row in impact.action.items() if a not in excepted)
+            excepted = {a for a in actions if any(glob_match(p, a) for p in rule.actions)}
+            events = sum(row[0] for a, row in actions.items() if a not in excepted)
         else:
             events = sum(counts)  # an action matching two patterns counts twice: only > 0 matters
         stats = per_policy.setdefault(rule.policy, [0, 0, 0, 0])
@@ -340,7 +343,7 @@ def coverage_section(
         )
     seed = seed_high_risk()
     risky = []
-    for action, row in impact.action.items():
+    for action, row in actions.items():
         calls, denied, _first, _fd, service, event_name = row
         if calls == denied or service is None:
             continue

@@ -246,8 +246,8 @@ class Mapper:
             )
             recorded = "error" if why is None else "deny"
         # Positional: source, line, event_id, action, service, event_name, context,
-        # access_key, recorded, where, who, region, error_code, why (keywords cost
-        # measurably at one event per call).
+        # access_key, recorded, where, who, region, error_code, why, source_ip (keywords
+        # cost measurably at one event per call).
         return TraceEvent(
             source,
             line,
@@ -263,6 +263,7 @@ class Mapper:
             region,
             code,
             why,
+            ip or None,
         )
 
 
