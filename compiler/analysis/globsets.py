@@ -82,33 +82,29 @@ class _Nfa:
     def start(self) -> frozenset[tuple[int, int]]:
         return self.closure({(pid, 0) for pid in range(len(self.tokens))})
 
-    def labels(self, state: frozenset[tuple[int, int]]) -> list[str]:
-        chars = set()
-        for pid, pos in state:
-            toks = self.tokens[pid]
-            if pos < len(toks) and toks[pos][0] == "c":
-                chars.add(toks[pos][1])
-        other = _OTHER
-        while other in chars:
-            other = chr(ord(other) + 1)
-        chars.add(other)
-        return sorted(chars)
+    def accepting(self, state: frozenset[tuple[int, int]]) -> frozenset[int]:
+        return frozenset(pid for pid, pos in state if pos == len(self.tokens[pid]))
 
-    def step(self, state: frozenset[tuple[int, int]], ch: str) -> frozenset[tuple[int, int]]:
-        out = set()
+    def moves(
+        self, state: frozenset[tuple[int, int]]
+    ) -> tuple[dict[str, set[tuple[int, int]]], set[tuple[int, int]]]:
+        """Every move out of ``state`` in one pass: per literal character the states it
+        reaches, and the states any character reaches (through `?` and `*`)."""
+        by_char: dict[str, set[tuple[int, int]]] = {}
+        wild: set[tuple[int, int]] = set()
+        tokens = self.tokens
         for pid, pos in state:
-            toks = self.tokens[pid]
+            toks = tokens[pid]
             if pos >= len(toks):
                 continue
             kind, lit = toks[pos]
             if kind == "*":
-                out.add((pid, pos))  # the star swallows ch and stays
-            elif kind == "?" or lit == ch:
-                out.add((pid, pos + 1))
-        return self.closure(out)
-
-    def accepting(self, state: frozenset[tuple[int, int]]) -> frozenset[int]:
-        return frozenset(pid for pid, pos in state if pos == len(self.tokens[pid]))
+                wild.add((pid, pos))
+            elif kind == "?":
+                wild.add((pid, pos + 1))
+            else:
+                by_char.setdefault(lit, set()).add((pid, pos + 1))
+        return by_char, wild
 
 
 class Dfa:
@@ -124,6 +120,8 @@ class Dfa:
         self._states: list[frozenset[tuple[int, int]]] = []
         self._next: dict[tuple[int, str], int] = {}
         self._accepting: list[frozenset[int]] = []
+        self._labels: dict[int, list[str]] = {}
+        self._other: dict[int, int] = {}
         self.start = self._intern(self._nfa.start())
 
     def _intern(self, state: frozenset[tuple[int, int]]) -> int:
@@ -139,8 +137,26 @@ class Dfa:
     def __len__(self) -> int:
         return len(self._states)
 
+    def _expand(self, sid: int) -> None:
+        # All of a state's transitions from one pass over its NFA states (stepping label by
+        # label costs a pass per label: ~30x more on a start state holding every pattern).
+        nfa = self._nfa
+        by_char, wild = nfa.moves(self._states[sid])
+        other = _OTHER
+        while other in by_char:
+            other = chr(ord(other) + 1)
+        for ch in sorted(by_char):
+            self._next[sid, ch] = self._intern(nfa.closure(by_char[ch] | wild))
+        rest = self._next[sid, other] = self._intern(nfa.closure(wild))
+        self._other[sid] = rest
+        self._labels[sid] = sorted([*by_char, other])
+
     def labels(self, sid: int) -> list[str]:
-        return self._nfa.labels(self._states[sid])
+        """The characters that label an edge out of ``sid``, plus one stand-in for every
+        other character."""
+        if sid not in self._labels:
+            self._expand(sid)
+        return self._labels[sid]
 
     def accepting(self, sid: int) -> frozenset[int]:
         return self._accepting[sid]
@@ -148,7 +164,11 @@ class Dfa:
     def step(self, sid: int, ch: str) -> int:
         nxt = self._next.get((sid, ch))
         if nxt is None:
-            nxt = self._next[sid, ch] = self._intern(self._nfa.step(self._states[sid], ch))
+            if sid not in self._labels:
+                self._expand(sid)
+            nxt = self._next.get((sid, ch))
+            if nxt is None:  # a character no edge names: where every other one goes
+                nxt = self._next[sid, ch] = self._other[sid]
         return nxt
 
     def run(self, text: str) -> frozenset[int]:

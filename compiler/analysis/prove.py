@@ -325,9 +325,10 @@ def compare(
         )
         search = ConditionSearch(stmts, node_budget)
         seen: set[tuple[frozenset[int], frozenset[int]]] = set()
+        # A NotAction statement is active exactly where none of its exceptions match.
+        negated = {i for i, st in enumerate(stmts) if st.not_actions}
         for acc, action in act_classes:
-            hit = {act_owner[p] for p in acc}
-            on_action = [i for i, st in enumerate(stmts) if (i in hit) != st.not_actions]
+            on_action = sorted({act_owner[p] for p in acc} ^ negated)
             for racc, resource in res_classes:
                 rhit = {res_owner[p] for p in racc}
                 active = [i for i in on_action if stmts[i].resources is None or i in rhit]
