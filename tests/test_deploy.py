@@ -298,3 +298,21 @@ def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatc
         result = run_cli("compile", "examples/org-baseline", "--target", target, "--out", tmp_path)
         size_line = result.stdout.splitlines()[0]
         assert f"--target {target} --out deploy/{target}\n{size_line}\n" in readme
+
+
+def test_colliding_terraform_labels_are_refused(compile_text):
+    # `big` split in parts is `big_1`, `big_2`… in Terraform, as a policy `big-1` is.
+    policy = compile_text(
+        _many(60, "policy big\n"), "a.rules", ("b.rules", "policy big-1\ndeny ECS StopInstance\n")
+    )
+    assert len([d for d in policy.documents if d.policy == "big"]) >= 2
+    with pytest.raises(CompileError, match="would both be `big_1`"):
+        terraform_files(policy.policies, policy.documents)
+    # ROS logical ids drop every separator: `p-1` and `p--1` are both `P1`.
+    policy = compile_text(
+        "policy p-1\ndeny ECS DeleteInstance\n",
+        "a.rules",
+        ("b.rules", "policy p--1\ndeny ECS StopInstance\n"),
+    )
+    with pytest.raises(CompileError, match="would both be `P1`"):
+        ros_files(policy.policies, policy.documents)

@@ -38,6 +38,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from compiler.emit.ram import Document
+from compiler.language.diagnostics import CompileError, Span, error
 from compiler.model.ir import PolicyIR
 
 if TYPE_CHECKING:
@@ -154,9 +155,33 @@ def _parts(policy: PolicyIR, documents: list[Document]) -> list[_Part]:
     ]
 
 
+def _unique_labels(policies: tuple[PolicyIR, ...], documents: list[Document]) -> None:
+    """Terraform reads every ``.tf`` of a directory as one module, so two policies whose
+    labels coincide (``big`` split in two gives ``big_1``, as does a policy ``big-1``) would
+    declare one resource twice: refuse, naming the second policy."""
+    seen: dict[str, str] = {}
+    for policy in policies:
+        labels = [p.label for p in _parts(policy, documents)]
+        for label in labels + [_ros_id(p.name) for p in _parts(policy, documents)]:
+            other = seen.setdefault(label, policy.name)
+            if other != policy.name:
+                raise CompileError(
+                    [
+                        error(
+                            "E0310",
+                            f"policy `{policy.name}` and policy `{other}` would both be "
+                            f"`{label}` in Terraform/ROS",
+                            policy.span or Span(policy.file, 1, 1, 1, 1),
+                            help="rename one of them",
+                        )
+                    ]
+                )
+
+
 def terraform_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -> list[DeployFile]:
     """One ``<policy>.tf`` per policy: its resource(s) and, for a control policy that names
     nodes in ``attach [...]``, one attachment per (document, node)."""
+    _unique_labels(policies, documents)
     template = _env().get_template("terraform.tf.j2")
     out = []
     for policy in policies:
@@ -182,6 +207,7 @@ def terraform_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -
 
 def ros_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -> list[DeployFile]:
     """One ROS template (JSON) per policy, ``<policy>.ros.json``."""
+    _unique_labels(policies, documents)
     template = _env().get_template("ros.json.j2")
     out = []
     for policy in policies:
