@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE_TRACE := tests/data/sample-trace.jsonl.gz
 
-.PHONY: demo test lint bench bench-save bench-compare clean
+.PHONY: demo test lint bench bench-save bench-compare fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
+
+# Mutation campaign (issue 16), not part of `make test`: 20,000 rules files, 2,000 traces; exit 1
+# and fuzz-findings/ on a traceback, a hang over 5 s, or fmt changing meaning.
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python tests/fuzz_campaign.py --rules 20000 --traces 2000
 
 bench-save: $(VENV)/.installed-test
 	$(BIN)/python -m bench --save
