@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, fail_at, ignore_option, print_diagnostics
+from compiler.cli.common import (
+    catalog_option,
+    fail_at,
+    ignore_option,
+    print_diagnostics,
+    text_or_json_option,
+)
 from compiler.emit.cedar import cedar_policies
 from compiler.emit.deploy import ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
@@ -49,6 +55,7 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
 @ignore_option
+@text_or_json_option
 @catalog_option
 def command(
     paths: tuple[Path, ...],
@@ -58,6 +65,7 @@ def command(
     check: bool,
     quiet: bool,
     ignore: tuple[str, ...],
+    fmt: str,
     catalog,
 ) -> None:
     """Compile rules files (or directories of *.rules) into RAM policy JSON.
@@ -78,8 +86,9 @@ def command(
       ramguard compile policies --target terraform --out generated/terraform
     """
     policy = compile_rules(paths, catalog)
-    if not quiet:
-        print_diagnostics(unsilenced(policy.warnings, ignore, policy.sources))
+    warnings = unsilenced(policy.warnings, ignore, policy.sources)
+    if not quiet and fmt == "text":
+        print_diagnostics(warnings)
     if minify:  # before any target lays the documents out, so every target gets it
         policy = _minified(policy, catalog, quiet)
     sized: list[Document] = []
@@ -105,6 +114,11 @@ def command(
     except OSError as exc:
         fail_at(str(exc.filename or out_dir), (exc.strerror or str(exc)).lower())
     written = [path for path, _ in plan.write if path.name != MANIFEST]
+    if fmt == "json":
+        _print_json(policy, out_dir, check, documents, sized, written, plan, warnings)
+        if check and plan.stale:
+            sys.exit(1)
+        return
     if check:
         for path, _ in plan.write:
             if path.name == MANIFEST:
@@ -133,6 +147,33 @@ def command(
             f"{len(documents)} documents in {out_dir} "
             f"({len(written)} written, {unchanged} unchanged, {len(plan.remove)} removed)"
         )
+
+
+def _print_json(policy, out_dir, check, documents, sized, written, plan, warnings) -> None:
+    """``--format json``: what was (or, with --check, would be) written, on stdout."""
+    import json
+
+    result = {
+        "out": str(out_dir),
+        "check": check,
+        "rules": len(policy.rules),
+        "policies": len(policy.policies),
+        "documents": len(documents),
+        "sizes": [
+            {"file": d.filename, "characters": document_size(d.text), "limit": d.limit}
+            for d in sized
+        ],
+        ("stale" if check else "written"): sorted(
+            str(p) for p, _ in plan.write if check or p.name != MANIFEST
+        ),
+        "unchanged": len(documents) - len(written),
+        "removed": sorted(str(p) for p in plan.remove),
+        "leftovers": sorted(str(p) for p in plan.leftovers),
+        "warnings": [d.to_dict() for d in warnings],
+    }
+    if check:
+        result["up_to_date"] = not plan.stale
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 def _print_sizes(documents: list[Document]) -> None:

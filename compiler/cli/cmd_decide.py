@@ -12,6 +12,7 @@ from compiler.cli.common import (
     catalog_option,
     context_option,
     parse_context,
+    quiet_option,
     resource_option,
     rules_option,
     warn_unknown_action,
@@ -24,9 +25,15 @@ from compiler.policy import compile_rules
 @action_argument
 @resource_option
 @context_option
+@quiet_option
 @catalog_option
 def command(
-    rules: tuple[Path, ...], action: str, resource: str | None, context: tuple[str, ...], catalog
+    rules: tuple[Path, ...],
+    action: str,
+    resource: str | None,
+    context: tuple[str, ...],
+    quiet: bool,
+    catalog,
 ) -> None:
     """Decide one ACTION (`ecs:RunInstances`) against the rules; print JSON.
 
@@ -38,7 +45,8 @@ def command(
     """
     ctx = parse_context(context)
     policy = compile_rules(rules, catalog)
-    warn_unknown_action(action, catalog)
+    if not quiet:
+        warn_unknown_action(action, catalog)
     decision = policy.decide(action, ctx, resource).to_dict()
     if resource is not None:
         decision = {"action": action, "resource": resource, **decision}

@@ -9,7 +9,13 @@ from pathlib import Path
 import click
 
 from compiler.analysis.importer import PolicyImportError, import_policies, valid_policy_name
-from compiler.cli.common import catalog_option, fail_with_diagnostics
+from compiler.cli.common import (
+    catalog_option,
+    echo,
+    fail_with_diagnostics,
+    quiet_option,
+    text_or_json_option,
+)
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 
@@ -66,9 +72,17 @@ def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
     help="Skip statements the rules language cannot state exactly, with a note, "
     "instead of failing.",
 )
+@text_or_json_option
+@quiet_option
 @catalog_option
 def command(
-    files: tuple[Path, ...], name: str | None, out: Path | None, skip_unsupported: bool, catalog
+    files: tuple[Path, ...],
+    name: str | None,
+    out: Path | None,
+    skip_unsupported: bool,
+    fmt: str,
+    quiet: bool,
+    catalog,
 ) -> None:
     """Turn RAM deny-policy JSON documents into rules text.
 
@@ -110,9 +124,17 @@ def command(
             )
             for p in exc.problems
         )
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    if out is not None:
+        atomic_write(out, result.text.encode("utf-8"))
+    if fmt == "json":
+        # The rules text as a value (or where it was written), the notes as data.
+        shown = {"policy": policy_name, "out": str(out) if out is not None else None}
+        shown["rules"] = None if out is not None else result.text
+        shown["notes"] = list(result.notes)
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    if not quiet:
+        for note in result.notes:
+            echo(f"note: {note}", err=True)
     if out is None:
         sys.stdout.write(result.text)
-    else:
-        atomic_write(out, result.text.encode("utf-8"))

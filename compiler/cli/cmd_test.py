@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, print_diagnostics, text_or_json_option
+from compiler.cli.common import (
+    catalog_option,
+    print_diagnostics,
+    quiet_option,
+    text_or_json_option,
+)
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Severity, sorted_capped
 from compiler.testing.runner import failure_details, run_tests, to_junit
@@ -23,8 +28,9 @@ from compiler.testing.runner import failure_details, run_tests, to_junit
     type=click.Path(path_type=Path, dir_okay=False),
     help="Also write a JUnit XML report to FILE.",
 )
+@quiet_option
 @catalog_option
-def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, catalog) -> None:
+def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, quiet: bool, catalog) -> None:
     """Check the expectations in *.tests files (default: under `policies`).
 
     A tests file tests all *.rules files in its own directory, compiled together. Every
@@ -58,7 +64,8 @@ def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, catalog) -> N
                 for line in failure_details(result).splitlines():
                     click.echo(f"  {line}")
                 click.echo()
-        click.echo(run.summary)
+        if not quiet:
+            click.echo(run.summary)
     if junit is not None:
         try:
             atomic_write(junit, to_junit(run))

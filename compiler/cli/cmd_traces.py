@@ -38,10 +38,10 @@ def command() -> None:
     "--rules",
     multiple=True,
     type=click.Path(path_type=Path),
-    default=[Path("policies")],
-    show_default=True,
-    help="Rules whose denies the leaked keys' calls are blocked by.",
+    help="Rules whose denies the leaked keys' calls are blocked by (default: `policies` when "
+    "that directory exists, else none: no call is recorded as blocked).",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "array"]), default="jsonl", show_default=True
 )
@@ -84,6 +84,7 @@ def generate(
     accounts: int,
     days: int,
     per_file: int,
+    quiet: bool,
 ) -> None:
     """Write COUNT realistic events: many principals and AccessKeys, a skewed mix of
     operations, IPs inside and outside corporate ranges, with and without MFA; calls by
@@ -95,17 +96,30 @@ def generate(
       ramguard traces generate --events 200000 --layout actiontrail-oss \\
           --accounts 3 --days 2 --out /tmp/trail
     """
-    policy = compile_rules(rules)
+    if not rules and Path("policies").is_dir():
+        rules = (Path("policies"),)
+    if rules:
+        policy = compile_rules(rules)
 
-    def denied(action: str) -> bool:
-        return policy.decide(action).denied
+        def denied(action: str) -> bool:
+            return policy.decide(action).denied
+    else:
+        if not quiet:
+            click.echo("note: no rules (no --rules, no ./policies): no call is blocked", err=True)
+
+        def denied(action: str) -> bool:
+            return False
 
     events = generate_events(count, seed, default_catalog(), denied)
     if layout == "actiontrail-oss":
         files = write_delivery_tree(
             out, events, accounts=accounts, days=days, seed=seed, per_file=per_file, total=count
         )
-        click.echo(f"wrote {count:,} events in {len(files):,} delivery files under {out}", err=True)
+        if not quiet:
+            click.echo(
+                f"wrote {count:,} events in {len(files):,} delivery files under {out}", err=True
+            )
         return
     write_trace(out, events, fmt=fmt)
-    click.echo(f"wrote {count:,} events to {out}", err=True)
+    if not quiet:
+        click.echo(f"wrote {count:,} events to {out}", err=True)

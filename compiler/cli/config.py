@@ -97,7 +97,7 @@ def load_config(path: Path) -> Config:
             span = Span(name, text.count("\n") + 1, len(last) + 1)
         message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise CompileError(
-            [error("E0700", f"invalid TOML: {message[:1].lower()}{message[1:]}", span)]
+            [error("E0710", f"invalid TOML: {message[:1].lower()}{message[1:]}", span)]
         ) from None
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("ramguard", {})
@@ -106,7 +106,7 @@ def load_config(path: Path) -> Config:
         table = data
         where = name
     if not isinstance(table, Mapping):
-        raise CompileError([error("E0701", "`tool.ramguard` must be a table", Span(name))])
+        raise CompileError([error("E0711", "`tool.ramguard` must be a table", Span(name))])
     base = path.parent
     diags = []
     values: dict[str, object] = {}
@@ -115,7 +115,7 @@ def load_config(path: Path) -> Config:
         if key not in KEYS:
             diags.append(
                 error(
-                    "E0701",
+                    "E0711",
                     f"unknown key `{key}` in {where}",
                     span,
                     help=f"keys are {', '.join(KEYS)}",
@@ -125,7 +125,7 @@ def load_config(path: Path) -> Config:
             continue
         problem = _value_problem(key, value)
         if problem:
-            diags.append(error("E0702", f"`{key}` {problem}", span, source=text))
+            diags.append(error("E0712", f"`{key}` {problem}", span, source=text))
             continue
         if key in ("rules", "catalog"):
             items = [value] if isinstance(value, str) else list(value)
