@@ -316,3 +316,19 @@ def test_colliding_terraform_labels_are_refused(compile_text):
     )
     with pytest.raises(CompileError, match="would both be `P1`"):
         ros_files(policy.policies, policy.documents)
+
+
+def test_fmt_keeps_comments_inside_the_attach_list():
+    text = (
+        'policy p "d" for control-policy attach [  # where\n'
+        "  r-1,  # the Root\n"
+        "  fd-2,\n"
+        "]  # tail\n"
+        "# body\n"
+        "deny ECS DeleteInstance\n"
+    )
+    assert format_source("t.rules", text) == text
+    squeezed = text.replace("[  # where\n  r-1,", "[ # where\n r-1 ,")
+    assert format_source("t.rules", squeezed) == text
+    one_line = "policy p for control-policy attach [r-1, fd-2]  # tail\ndeny ECS DeleteInstance\n"
+    assert format_source("t.rules", one_line) == one_line

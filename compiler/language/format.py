@@ -338,15 +338,18 @@ def _layout_rule(pieces: list[_Piece]) -> list[str]:
         blocks.add(breakable[0])
 
 
-def _header_line(header: PolicyHeader) -> str:
+def _header_pieces(src: _Source, header: PolicyHeader) -> tuple[list[_Piece], int]:
+    """The header as layout pieces (its ``attach`` list is laid out, comments included, as
+    a rule's lists are), and the offset just past it."""
     line = f"policy {header.name.text}"
     if header.description is not None:
         line += " " + _quote(header.description)
     if header.deploy is not None:
         line += f" for {header.deploy.text}"
+    pieces: list[_Piece] = [line]
     if header.attach is not None:
-        line += " attach [" + ", ".join(_value(v) for v in header.attach.values) + "]"
-    return line
+        pieces += [" attach ", _values_list(src, header.attach)]
+    return pieces, src.span_end(header.span)
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,12 +370,16 @@ def format_source(path: str, text: str) -> str:
     src = _Source(sf, text)
     chunks: list[_Chunk] = []
     statement_ends: list[tuple[int, int, int]] = []  # (end offset, chunk index, end line)
-    if sf.header is not None:
-        h = sf.header
-        chunks.append(_Chunk(h.span.line, h.span.end_line, (_header_line(h),)))
-        statement_ends.append((src.span_end(h.span), 0, h.span.end_line))
     rule_starts: list[int] = []
     rule_ends: list[int] = []
+    if sf.header is not None:
+        h = sf.header
+        pieces, end = _header_pieces(src, h)
+        chunks.append(_Chunk(h.span.line, h.span.end_line, tuple(_layout_rule(pieces))))
+        statement_ends.append((end, 0, h.span.end_line))
+        # Comments inside its `attach [...]` are placed by the list, as a rule's are.
+        rule_starts.append(src.span_start(h.span))
+        rule_ends.append(end)
     for rule in sf.rules:
         pieces, end = _rule_pieces(src, rule)
         rule_starts.append(src.span_start(rule.span))
