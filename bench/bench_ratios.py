@@ -11,7 +11,10 @@ pytest-benchmark timing of each test is a no-op: what matters is in ``extra_info
 - ``Policy.decide`` against the trie's ``decider()`` on RAM-keyed string contexts;
 - the RAM evaluator and Cedar (``cedarpy``) on the same rules and requests; Rego (regorus)
   has no translation in ramguard, so it has no row;
-- ``ramguard decide`` start-up against ``ramguard --version``, as processes.
+- ``ramguard decide`` start-up against ``ramguard --version``, as processes;
+- compiling the seed with the whole-cloud catalog against the first release's nine-service
+  catalog, each loaded afresh (issue 9), and the size of the built wheel and of the catalog
+  data inside it (built with ``pip wheel``; no row when it cannot be built here).
 """
 
 from __future__ import annotations
@@ -184,6 +187,38 @@ def test_engines(benchmark, which, seed_policy, mixed_policy, seed_requests, mix
         peers["cedar"] = lambda: cedarpy.is_authorized_batch(cedar_requests, cedar_set, entities)
     times = interleaved(peers, repeat=3)
     _record(benchmark, rounds=times, per=len(requests))
+
+
+def test_seed_compile_vs_seed_catalog(benchmark):
+    """The seed compiled with the whole cloud in the catalog vs with only its nine services."""
+    whole, seed = workloads.seed_compilers()
+    assert whole() == seed()
+    times = interleaved({"whole": whole, "seed": seed}, repeat=REPEAT)
+    _record(benchmark, rounds=times)
+
+
+def test_wheel_size(benchmark, tmp_path):
+    """Build the wheel as a user's pip would and weigh it, and the catalog data in it."""
+    import zipfile
+
+    repo = Path(__file__).resolve().parent.parent
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(repo)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wheels = sorted(tmp_path.glob("ramguard-*.whl"))
+    if built.returncode != 0 or not wheels:
+        _record(benchmark, wheel_error=(built.stderr or "no wheel")[-300:])
+        return
+    with zipfile.ZipFile(wheels[0]) as wheel:
+        catalog = sum(
+            i.file_size
+            for i in wheel.infolist()
+            if i.filename.startswith("compiler/catalog/") and not i.filename.endswith(".py")
+        )
+    _record(benchmark, wheel_bytes=wheels[0].stat().st_size, catalog_bytes=catalog)
 
 
 def test_startup(benchmark):

@@ -146,6 +146,41 @@ def decision_rows(b: dict) -> list[Row]:
             "wall time of the processes, seed rules",
         )
     )
+    rows.append(
+        _ratio_row(
+            b,
+            "test_seed_compile_vs_seed_catalog",
+            "whole",
+            "seed",
+            "compile the seed: whole-cloud catalog vs its 9 services (issue 9)",
+            1.2,
+            False,
+            "in process, catalog loaded afresh each round",
+        )
+    )
+    wheel = _info(b, "test_wheel_size")
+    if wheel is not None and "wheel_bytes" in wheel:
+        rows.append(
+            Row(
+                "catalog data in the wheel (uncompressed)",
+                wheel["catalog_bytes"] / 1e6,
+                5.0,
+                False,
+                unit=" MB",
+                note=f"wheel {wheel['wheel_bytes'] / 1e6:.2f} MB, built with pip wheel",
+            )
+        )
+    elif wheel is not None:
+        rows.append(
+            Row(
+                "catalog data in the wheel",
+                None,
+                5.0,
+                False,
+                unit=" MB",
+                note="not measured: the wheel did not build here",
+            )
+        )
     return [r for r in rows if r is not None]
 
 

@@ -49,6 +49,13 @@ def _check(name: str, value: float) -> None:
         assert value >= limit["min"], f"{name} = {value:.2f}, below {limit['min']} ({limit['why']})"
 
 
+def test_seed_compile_whole_cloud_vs_seed_catalog():
+    whole, seed = workloads.seed_compilers()
+    assert whole() == seed()  # the seed's JSON does not depend on the rest of the cloud
+    w, s = _best_pair(whole, seed, rounds=9)
+    _check("seed_compile_vs_seed_catalog", w / s)
+
+
 def _loop(decide, requests):
     def run():
         for a, c in requests:

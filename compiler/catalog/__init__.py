@@ -149,8 +149,17 @@ class _Entry:
 
     aliases: tuple[str, ...]
     ram_codes: tuple[str, ...]
-    endpoints: tuple[str, ...]
+    endpoints: tuple[str, ...] | msgspec.Raw
+    """Hosts, or their undecoded JSON list: the whole cloud has thousands of regional hosts,
+    and only a replay looks one up, so a compile does not pay to decode them."""
     trail_names: tuple[str, ...]
+
+    def hosts(self) -> tuple[str, ...]:
+        if isinstance(self.endpoints, msgspec.Raw):
+            return (
+                tuple(msgspec.json.decode(self.endpoints, type=list[str])) if self.endpoints else ()
+            )
+        return self.endpoints
 
 
 class Catalog:
@@ -176,10 +185,8 @@ class Catalog:
         self.sources = sources or []
         self.common_denied_error_codes = tuple(denied_error_codes)
         self._by_name: dict[str, str] = {}
-        self._by_host: dict[str, str] = {}
         self._by_trail: dict[str, str] = {}
         self._by_code: dict[str, list[str]] = {}
-        self._regional: list[tuple[str, str, str]] = []
         for name in self._entries:  # names first: an alias never hides a service's name
             self._by_name.setdefault(name.lower(), name)
         for name, entry in self._entries.items():
@@ -189,12 +196,21 @@ class Catalog:
                 self._by_code.setdefault(code.lower(), []).append(name)
             for trail in entry.trail_names:
                 self._by_trail.setdefault(trail.lower(), name)
-            for ep in entry.endpoints:
+
+    @cached_property
+    def _hosts(self) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
+        """Endpoint host → service, and the regional hosts' (head, tail) around ``{region}``:
+        built on the first host lookup (a replay), not at start-up."""
+        by_host: dict[str, str] = {}
+        regional: list[tuple[str, str, str]] = []
+        for name, entry in self._entries.items():
+            for ep in entry.hosts():
                 low = ep.lower()
-                self._by_host.setdefault(low, name)
+                by_host.setdefault(low, name)
                 head, sep, tail = low.partition("{region}")
                 if sep:
-                    self._regional.append((head, tail, name))
+                    regional.append((head, tail, name))
+        return by_host, regional
 
     @classmethod
     def from_dict(cls, data: dict) -> Catalog:
@@ -311,11 +327,12 @@ class Catalog:
     def service_for_host(self, host: str) -> Service | None:
         """Map an ActionTrail ``eventSource`` host (``ecs.cn-hangzhou.aliyuncs.com``)."""
         host = host.lower()
-        hit = self._by_host.get(host)
+        by_host, regional = self._hosts
+        hit = by_host.get(host)
         if hit is not None:
             return self._get(hit)
         # Regional endpoints: compare with the ``{region}`` part blanked out, no regex involved.
-        for head, tail, name in self._regional:
+        for head, tail, name in regional:
             if (
                 host.startswith(head)
                 and host.endswith(tail)
@@ -393,7 +410,7 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 class _IndexEntry(msgspec.Struct, frozen=True):
     aliases: list[str] = []
     ram_codes: list[str] = []
-    endpoints: list[str] = []
+    endpoints: msgspec.Raw = msgspec.Raw()
     trail_names: list[str] = []
 
 
@@ -411,7 +428,7 @@ def load_catalog(data: bytes) -> Catalog:
     doc = msgspec.json.decode(data, type=_CatalogFile)
     raw = doc.services
     entries = {
-        name: _Entry(tuple(e.aliases), tuple(e.ram_codes), tuple(e.endpoints), tuple(e.trail_names))
+        name: _Entry(tuple(e.aliases), tuple(e.ram_codes), e.endpoints, tuple(e.trail_names))
         for name, e in doc.index.items()
     }
     return Catalog(
