@@ -173,7 +173,7 @@ BAD = [
         "binary-garbage", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00", "1:1", "file is not UTF-8 text"
     ),
     Bad("nul-byte", b"deny ECS RunInstances\x00\n", "1:22", "file contains a NUL byte"),
-    Bad("one-mb-line-name", "deny ECS " + "A" * MB + "\n", "1:10", "unknown operation `AAAA"),
+    Bad("one-mb-line-name", "deny ECS " + "A" * MB + "\n", "1:10", "error: operation `AAAA"),
     Bad("one-mb-line-junk", "deny ECS RunInstances " + "$" * MB + "\n", "1:23", "unexpected `$$"),
     Bad("missing-file", None, "", "no such file"),
     # JSON injection attempts through names

@@ -388,6 +388,10 @@ def _is_version(text: str) -> bool:
     return True
 
 
+_MAX_SUGGESTIONS = 8
+"""Unknown operations per file that get a did-you-mean (the rest get the error alone)."""
+
+
 def _resolve_operations(
     node: RuleNode,
     services: list[Service],
@@ -449,7 +453,11 @@ def _resolve_operations(
                 )
                 continue
         suggestion = None
-        for svc in pool:
+        # A did-you-mean costs a fuzzy match against the service's operations (0.1 s for
+        # ECS on a busy machine); a file of hundreds of unknown names (a wrong service) must
+        # not take minutes, and only the first MAX_DIAGNOSTICS errors are shown anyway.
+        budget = sum(1 for d in diags if d.code == "E0220") < _MAX_SUGGESTIONS
+        for svc in pool if budget else ():
             suggestion = svc.suggest_operation(op.text, version)
             if suggestion:
                 break
