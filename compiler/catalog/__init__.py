@@ -67,15 +67,28 @@ class Service:
         return isinstance(other, Service) and other.name == self.name
 
     @cached_property
-    def lower_index(self) -> dict[str | None, dict[str, str]]:
-        """Per version (None: all versions), lowercased operation → catalog spelling."""
-        index: dict[str | None, dict[str, str]] = {None: {}}
-        # Sorted so that two spellings differing only in case resolve the same way each run.
-        for v, ops in sorted(self.versions.items()):
-            index[v] = {op.lower(): op for op in sorted(ops, reverse=True)}
-            for low, op in index[v].items():
-                index[None].setdefault(low, op)
-        return index
+    def _indexes(self) -> dict[str | None, dict[str, str]]:
+        return {}
+
+    def _index(self, version: str | None) -> dict[str, str]:
+        """Lowercased operation → catalog spelling, for one version (None: all versions),
+        built when first asked: a compile usually needs only the all-versions one."""
+        found = self._indexes.get(version)
+        if found is not None:
+            return found
+        if version is not None:
+            if version not in self.versions:
+                return {}
+            found = _lowered(self.versions[version])
+        else:
+            # Earlier versions first, so that two spellings differing only in case resolve
+            # the same way each run.
+            found = {}
+            for v in sorted(self.versions):
+                for low, op in _lowered(self.versions[v]).items():
+                    found.setdefault(low, op)
+        self._indexes[version] = found
+        return found
 
     @property
     def all_codes(self) -> tuple[str, ...]:
@@ -91,11 +104,11 @@ class Service:
     def operations(self, version: str | None = None) -> frozenset[str]:
         if version is not None:
             return self.versions.get(version, frozenset())
-        return frozenset(self.lower_index[None].values())
+        return frozenset(self._index(None).values())
 
     def canonical_operation(self, name: str, version: str | None = None) -> str | None:
         """The catalog spelling of ``name`` (matched case-insensitively), or None."""
-        return self.lower_index.get(version, {}).get(name.lower())
+        return self._index(version).get(name.lower())
 
     def suggest_operation(self, name: str, version: str | None = None) -> str | None:
         return suggest(name, self.operations(version))
@@ -120,6 +133,17 @@ class Service:
 
     def high_risk_operations(self) -> list[str]:
         return sorted(op for op, meta in self.operation_meta.items() if meta.get("risk") == "high")
+
+
+def _lowered(ops: Iterable[str]) -> dict[str, str]:
+    """Lowercased name → the (alphabetically) first spelling among names equal but for case."""
+    out: dict[str, str] = {}
+    for op in ops:
+        low = op.lower()
+        seen = out.get(low)
+        if seen is None or op < seen:
+            out[low] = op
+    return out
 
 
 def _service(name: str, raw: dict) -> Service:
