@@ -494,6 +494,13 @@ def test_the_plan_reads_like_a_plan_with_the_report_counts(rendered, hostile_run
     assert {line["change"] for line in plan["lines"]} == {"+", "-"}
 
 
+def test_a_malformed_filter_link_is_taken_as_text(hostile_run, tmp_path):
+    dumped = browse(hostile_run["page"], tmp_path, "--dump-dom", fragment="#q=%E0%A4%A")
+    assert console(dumped.stderr) == []
+    dom = parse(dumped.stdout)
+    assert dom.hidden["examples-body"] == dom.rows["examples-body"]  # nothing matches
+
+
 def test_hostile_text_is_shown_literally_and_makes_no_element(rendered, hostile_run):
     dom = rendered["dom"]
     text = "".join(dom.text)

@@ -35,7 +35,13 @@
   }
   // `report.html#q=TEXT` opens with the filter set: a link to a filtered view.
   if (window.location.hash.indexOf("#q=") === 0) {
-    filter.value = decodeURIComponent(window.location.hash.slice(3));
+    var wanted = window.location.hash.slice(3);
+    try {
+      wanted = decodeURIComponent(wanted);
+    } catch (e) {
+      // a malformed escape (%E0%A4%A): filter on the text as it is written
+    }
+    filter.value = wanted;
   }
   filter.addEventListener("input", apply);
   section.addEventListener("change", apply);
