@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bench.report import decision_rows, projection, scale_rows
+from bench.report import decision_rows, impact_rows, projection, scale_rows
 from compiler.cli.render import render_table
 from compiler.replay.bench import Row
 
@@ -101,6 +101,7 @@ def rows_from(data: dict) -> list[Row]:
                 note="tracemalloc peak; flat = 1",
             )
         )
+    rows += impact_rows(b)
     points = sorted(
         (v["extra_info"]["rules"], v["stats"]["min"])
         for k, v in b.items()

@@ -272,6 +272,45 @@ def scale_rows(b: dict) -> list[Row]:
     return [r for r in rows if r is not None]
 
 
+def impact_rows(b: dict) -> list[Row]:
+    """Issue 13: simulate with attribution and a --baseline plan, against the bare decode
+    (interleaved rounds) and against simulate without a plan; its memory at 4x events."""
+    rows: list[Row | None] = [
+        _ratio_row(
+            b,
+            "test_simulate_with_plan",
+            "decode",
+            "plan",
+            "simulate, both engines + attribution + plan, vs decode",
+            0.4,
+            True,
+            "speed; 1 = as fast as decoding",
+        ),
+        _ratio_row(
+            b,
+            "test_simulate_with_plan",
+            "simulate",
+            "plan",
+            "simulate with a --baseline plan vs without",
+            None,
+            True,
+            "the plan's cost: the baseline decided on every event",
+        ),
+    ]
+    mem = _info(b, "test_simulate_plan_memory")
+    if mem is not None:
+        rows.append(
+            Row(
+                "simulate + plan peak memory, 4x events vs 1x",
+                mem["peak_large"] / mem["peak_small"],
+                1.25,
+                False,
+                note=f"tracemalloc peak, {mem['events_large']:,} vs {mem['events_small']:,}",
+            )
+        )
+    return [r for r in rows if r is not None]
+
+
 def projection(b: dict) -> list[str]:
     """What 10⁹ events would take at the measured rate, and what bounds it."""
     info = _info(b, "test_replay_end_to_end")

@@ -17,11 +17,13 @@ import pytest
 
 from bench import workloads
 from bench.__main__ import exponent
+from bench.bench_replay import planted_engines, simulate_peak
 from compiler.catalog import default_catalog
 from compiler.emit.cedar import cedar_policies, cedar_request
 from compiler.policy import compile_rules
 from compiler.ram import RamEvaluator
 from compiler.replay.bench import decode_file, replay_file
+from compiler.replay.simulate import simulate
 
 THRESHOLDS = json.loads((Path(__file__).parent / "thresholds.json").read_text())
 ROUNDS = 7
@@ -146,6 +148,31 @@ def test_replay_memory_is_flat(tmp_path, seed_policy):
         finally:
             tracemalloc.stop()
     _check("replay_memory_growth", peaks[1] / peaks[0])
+
+
+def test_simulate_with_plan_vs_decode(small_trace, tmp_path):
+    """Issue 13: simulate with both engines, attribution and a baseline plan, end to end,
+    against decoding the same file alone."""
+    engines = planted_engines(tmp_path)
+    simulate([str(small_trace)], engines)
+    d, s = _best_pair(
+        lambda: decode_file(small_trace),
+        lambda: simulate([str(small_trace)], engines),
+        rounds=3,
+    )
+    _check("simulate_plan_vs_decode", d / s)
+
+
+def test_simulate_with_plan_memory_is_flat(tmp_path, seed_policy):
+    """Issue 13: peak memory of simulate with attribution and a plan, 4x the events / 1x."""
+    engines = planted_engines(tmp_path)
+    warm = workloads.write_jsonl_trace(tmp_path / "w.jsonl", 2_000, seed_policy, seed=3)
+    small = workloads.write_jsonl_trace(tmp_path / "s.jsonl", 5_000, seed_policy, seed=5)
+    large = workloads.write_jsonl_trace(tmp_path / "l.jsonl", 20_000, seed_policy, seed=7)
+    simulate([str(warm)], engines)
+    _check(
+        "simulate_plan_memory_growth", simulate_peak(engines, large) / simulate_peak(engines, small)
+    )
 
 
 def test_compile_grows_linearly(tmp_path):

@@ -101,27 +101,31 @@ class Table:
     first positions by ``dict(zip(reversed…))``): a Python loop per event per table would
     cost more than both engines' decisions."""
 
-    __slots__ = ("denied", "events", "first", "first_denied")
+    __slots__ = ("denied", "events", "first", "first_denied", "keep_first")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_first: bool = True) -> None:
         self.events: Counter = Counter()
         self.denied: Counter = Counter()
         self.first: dict = {}
         self.first_denied: dict = {}
+        # False: only the first *denied* call of each value is kept. For keys whose variety
+        # grows with the trace (source addresses: a random one on a sixth of generated calls)
+        # an example per value would make memory grow with the trace.
+        self.keep_first = keep_first
 
     def add(
         self, keys: list, denied_keys: list, batch: Sequence[TraceEvent], denied_at
     ) -> list[TraceEvent]:
         """Count a batch; returns the first events of values not seen before."""
         self.events.update(keys)
-        new = _firsts(self.first, keys, batch, None)
+        new = _firsts(self.first, keys, batch, None) if self.keep_first else []
         if denied_keys:
             self.denied.update(denied_keys)
             _firsts(self.first_denied, denied_keys, batch, denied_at)
         return new
 
     def merge(self, other: Table) -> Table:
-        out = Table()
+        out = Table(self.keep_first)
         out.events = self.events + other.events
         out.denied = self.denied + other.denied
         out.first = _least_of(self.first, other.first)
@@ -131,14 +135,18 @@ class Table:
     def rows(self) -> dict:
         """key → [events, denied, first, first denied], as the report reads them."""
         denied, fd = self.denied, self.first_denied
-        return {k: [n, denied.get(k, 0), self.first[k], fd.get(k)] for k, n in self.events.items()}
+        first = self.first
+        return {k: [n, denied.get(k, 0), first.get(k), fd.get(k)] for k, n in self.events.items()}
 
     def __reduce__(self):
-        return (_table, (dict(self.events), dict(self.denied), self.first, self.first_denied))
+        state = (dict(self.events), dict(self.denied), self.first, self.first_denied)
+        return (_table, (*state, self.keep_first))
 
 
-def _table(events: dict, denied: dict, first: dict, first_denied: dict) -> Table:
-    t = Table()
+def _table(
+    events: dict, denied: dict, first: dict, first_denied: dict, keep_first: bool = True
+) -> Table:
+    t = Table(keep_first)
     t.events, t.denied = Counter(events), Counter(denied)
     t.first, t.first_denied = first, first_denied
     return t
@@ -180,7 +188,9 @@ _GETTERS = (_WHO, _KEY, _IP, _REGION, _ACTION)
 
 @dataclass
 class Impact:
-    tables: dict[str, Table] = field(default_factory=lambda: {n: Table() for n in TABLES})
+    tables: dict[str, Table] = field(
+        default_factory=lambda: {n: Table(keep_first=n != "source_ip") for n in TABLES}
+    )
     """Per attribute (``TABLES``): the caller (``Who``), AccessKey, source IP, region and
     action."""
     facts: dict[str, tuple] = field(default_factory=dict)
