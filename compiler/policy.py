@@ -196,6 +196,7 @@ def _compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None
     diags: list[Diagnostic] = []
     policies: list[PolicyIR] = []
     names: dict[str, str] = {}
+    folded_names: dict[str, tuple[str, str]] = {}
     emitted: dict[str, list[Document] | CompileError] = {}
     for checked in _check_all(sources, catalog):
         diags.extend(checked.diagnostics)
@@ -213,6 +214,21 @@ def _compile_sources(sources: Sequence[tuple[str, str]], catalog: Catalog | None
                 )
             )
             continue
+        folded = policy.name.casefold()
+        if folded in folded_names and folded_names[folded][0] != policy.name:
+            other, where = folded_names[folded]
+            diags.append(
+                error(
+                    "E0205",
+                    f"policy `{policy.name}` differs from `{other}` in {where} only in case",
+                    policy.span or Span(checked.path, 1, 1, 1, 1),
+                    help="their files would collide on a case-insensitive file system "
+                    "(macOS, Windows); rename one",
+                    source=checked.text,
+                )
+            )
+            continue
+        folded_names[folded] = (policy.name, checked.path)
         names[policy.name] = checked.path
         policies.append(policy)
         if checked.documents is not None:

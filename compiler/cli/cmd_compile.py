@@ -32,8 +32,9 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("generated"),
     show_default=True,
-    help="Directory for the emitted documents; ramguard owns it: a `.json` (`.cedar`) file "
-    "there that the rules no longer produce is removed (and is stale for --check).",
+    help="Directory for the emitted documents. A file an earlier compile wrote there (listed "
+    "in its manifest, .ramguard-outputs) that the rules no longer produce is removed (and "
+    "is stale for --check); no other file is touched.",
 )
 @click.option(
     "--target",

@@ -17,17 +17,33 @@ RULES_SUFFIX = ".rules"
 MAX_RULES_FILE_BYTES = 16 * 1024 * 1024
 
 
+def _rules_files(top: Path) -> list[Path]:
+    """``*.rules`` files under ``top``, recursively, symlinked directories followed as files
+    are (each real directory once, so a link cycle ends), sorted."""
+    found: list[Path] = []
+    visited: set[str] = set()
+    for root, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(root)
+        if real in visited:
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs.sort()
+        for name in files:
+            if name.endswith(RULES_SUFFIX) and os.path.isfile(os.path.join(root, name)):
+                found.append(Path(root) / name)
+    return sorted(found, key=str)
+
+
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; directories → their ``*.rules`` files, recursively, sorted. A file
-    named twice (`policies policies/a.rules`) is read once."""
+    """Files as given; directories → their ``*.rules`` files, recursively (symlinked
+    directories too), sorted. A file named twice (`policies policies/a.rules`) is read
+    once."""
     out: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = sorted((p for p in path.rglob(f"*{RULES_SUFFIX}") if p.is_file()), key=str)
-        else:
-            found = [path]
+        found = _rules_files(path) if path.is_dir() else [path]
         for file in found:
             key = file.resolve()
             if key not in seen:
