@@ -131,3 +131,12 @@ def test_cli_minify_composes_with_targets(run_cli, tmp_path, target):
     assert result.exit_code == 0, result.stderr
     text = "".join(p.read_text() for p in sorted(out.iterdir()) if p.is_file())
     assert "ecs:Ru*" in text or "ecs:ru*" in text  # Cedar lowercases: RAM matches case-blind
+
+
+def test_cli_minify_with_format_json_keeps_stdout_data(run_cli, tmp_path):
+    result = run_cli(
+        "compile", REPO / "policies", "--minify", "--format", "json", "--out", tmp_path / "j"
+    )
+    assert result.exit_code == 0, result.stderr
+    json.loads(result.stdout)
+    assert "proved to deny the same catalog actions" in result.stderr

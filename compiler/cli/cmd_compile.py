@@ -91,7 +91,8 @@ def command(
     if not quiet and fmt == "text":
         print_diagnostics(warnings)
     if minify:  # before any target lays the documents out, so every target gets it
-        policy = _minified(policy, catalog, quiet)
+        # With --format json stdout is data: the minify report goes to stderr.
+        policy = _minified(policy, catalog, quiet, err=fmt != "text")
     sized: list[Document] = []
     documents: list
     if target == "cedar":
@@ -187,21 +188,23 @@ def _print_sizes(documents: list[Document]) -> None:
         )
 
 
-def _minified(policy, catalog, quiet: bool):
+def _minified(policy, catalog, quiet: bool, err: bool = False):
     from compiler.analysis.minify import minify
 
     done = minify(policy, catalog)
     for p in done.policies if not quiet else ():
         click.echo(
-            f"minified {p.name}: {p.actions_before} → {p.actions_after} actions, "
+            err=err,
+            message=f"minified {p.name}: {p.actions_before} → {p.actions_after} actions, "
             f"{p.chars_before:,} → {p.chars_after:,} characters; proved to deny the same "
-            "catalog actions (any resource, any condition value)"
+            "catalog actions (any resource, any condition value)",
         )
         if p.beyond_catalog:
             shown = ", ".join(p.added)
             example = p.proof.changes[0].shortest_action
             click.echo(
-                f"  beyond the catalog it also denies names these globs match: {shown} "
-                f"(e.g. `{example}`); compile without --minify if that is not wanted"
+                err=err,
+                message=f"  beyond the catalog it also denies names these globs match: {shown} "
+                f"(e.g. `{example}`); compile without --minify if that is not wanted",
             )
     return done.policy
