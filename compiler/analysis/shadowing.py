@@ -76,18 +76,49 @@ def _sample(pattern: str) -> str:
     return pattern.replace("*", "").replace("?", "a")
 
 
+def _shape(stmt: Stmt) -> tuple:
+    """What a statement denies, without its label."""
+    return (stmt.actions, stmt.not_actions, stmt.resources, stmt.dnf)
+
+
 def _analysis(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
     stmts = _stmts(policy)
     trie = policy.trie
-    dead = {i for i, st in stmts.items() if denies_nothing(st)}
+    # Rules with the same statement (the same rule written again, issue 16 F7: 4,000 of them
+    # took minutes) are proved once: a repeat is joined to the first of its policy both ways
+    # (a duplicate) and is no candidate for covering others, so the proofs grow with the
+    # distinct statements, not their copies.
+    verdicts: dict[tuple, bool] = {}
+    dead = set()
+    for i, st in stmts.items():
+        key = _shape(st)
+        if key not in verdicts:
+            verdicts[key] = denies_nothing(st)
+        if verdicts[key]:
+            dead.add(i)
     graph = nx.DiGraph()
     for p in policy.policies:
-        mine = {r.index for r in p.rules}
+        first: dict[tuple, int] = {}
+        repeats: set[int] = set()
+        for r in p.rules:
+            if r.index in dead:
+                continue
+            key = _shape(stmts[r.index])
+            if key in first:
+                repeats.add(r.index)
+            else:
+                first[key] = r.index
+        mine = {r.index for r in p.rules} - repeats
         graph.add_nodes_from((r.index, {"rule": r}) for r in p.rules if r.index not in dead)
         for narrow in p.rules:
             if narrow.index in dead:
                 continue
             st = stmts[narrow.index]
+            if narrow.index in repeats:
+                original = first[_shape(st)]
+                graph.add_edge(original, narrow.index)
+                graph.add_edge(narrow.index, original)
+                continue
             pool = set(mine)
             if not st.not_actions:
                 for pattern in st.actions:
