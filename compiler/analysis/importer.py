@@ -21,6 +21,10 @@ the document already denies those under the same (or no) condition, else an erro
 denying ``ims:X`` but not ``ram:X`` has no exact rules form.
 
 Conditions: ``compiler.import_conditions``.
+
+Over 400 lines: every statement shape that has (or has no) exact rules form is decided here in
+one place, so a refused statement and its error message sit together; conditions are in
+import_conditions.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ reads the JSON: an index of names, codes and hosts up front, and each service's 
 only when a rule or an event names it, so start-up does not grow with the cloud. Gives
 ``Catalog``/``Service`` and ``suggest`` (did-you-mean). Imports nothing of the project but
 ``compiler.files``.
+
+Over 400 lines: the index, the lazy per-service load and did-you-mean share one data shape and
+one cache; split, each half would re-derive the other's view of catalog.json.
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ Canonical layout
   two spaces: after the statement (its last line, if it is broken), after ``[``, or after the
   item it followed. Comments after the last statement stay at the end. Their text is kept,
   less trailing whitespace.
+
+Over 400 lines: the layout rules and comment placement must agree item by item (a comment
+follows the item it was after), so they are kept together.
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ The stages, in order (each needs the one before):
 Steps 3 and 4 live in ``resolve_conditions``.
 
 Every problem becomes a Diagnostic; nothing stops at the first one.
+
+Over 400 lines: the four resolution steps hand each other partly resolved rules; conditions
+already live in resolve_conditions and resources in resolve_resources, and what is left is the
+step order itself.
 """
 
 from __future__ import annotations

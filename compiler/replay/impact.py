@@ -17,6 +17,9 @@ line) — unique per event — and example lists are the first N by position; so
 the same bytes for any number of workers. Tables hold one row per distinct value (caller,
 key, address, region, action), not per event: memory grows with the trace's variety, not
 with its length. The report's sections are drawn from these by ``impact_report``.
+
+Over 400 lines: every attribution table with its associative merge next to it; a table and its
+merge must change together.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ array elements too (the line of the element's first byte).
 
 Account and region: an ActionTrail delivery file's path names them (``sources.Source``); the
 reader passes them to the ``Mapper`` for events that lack them.
+
+Over 400 lines: JSON lines, streamed arrays and the malformed-event rules share one position
+bookkeeping (real line numbers for both), which a split would duplicate.
 """
 
 from __future__ import annotations

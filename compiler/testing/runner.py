@@ -11,6 +11,9 @@ all the policies that would be attached side by side.
 Each expectation is decided twice: by the decision trie (``Policy.decide``) and by the
 independent RAM evaluator over the emitted documents. It fails when either engine's decision
 differs from the expectation, and also, separately, when the two engines disagree.
+
+Over 400 lines: running an expectation on both engines, the disagreement report and the result
+shape change together.
 """
 
 from __future__ import annotations
