@@ -73,3 +73,28 @@ def test_bad_trace_is_an_error_not_a_traceback(run_cli, repo, tmp_path, content,
     result = run_cli("bench", "--rules", repo / "policies", "--trace", path)
     assert result.exit_code == 1
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(("met", "code"), [(True, 0), (False, 3)])
+def test_fail_on_miss_exits_3_when_a_target_is_missed(run_cli, repo, trace, monkeypatch, met, code):
+    import compiler.cli.cmd_bench as cmd
+    from compiler.replay.bench import Row
+
+    # The measured values vary by machine; the exit code must follow the rows' verdicts.
+    measured = 2.0 if met else 0.5
+    monkeypatch.setattr(
+        cmd, "ratio_rows", lambda results: [Row("RAM evaluator vs trie", measured, 1.0)]
+    )
+    monkeypatch.setattr(cmd, "replay_row", lambda *a: Row("replay vs decode", 1.0, 0.5))
+    args = ("bench", "--rules", repo / "policies", "--trace", trace, "--no-cedar")
+    plain = run_cli(*args)
+    assert plain.exit_code == 0, plain.stderr  # without the flag bench only measures
+    gated = run_cli(*args, "--fail-on-miss")
+    assert gated.exit_code == code, gated.stderr
+    assert ("RAM evaluator vs trie" in gated.stderr) is (not met)
+
+
+def test_help_example_names_a_file_that_exists(run_cli, repo):
+    help_text = run_cli("bench", "--help").stdout
+    example = help_text.split("Example:")[1].split("--trace ")[1].split()[0]
+    assert (repo / example).is_file(), example

@@ -39,8 +39,13 @@ from compiler.replay.bench import (
     help="Decide at most this many events (they are held in memory).",
 )
 @click.option("--no-cedar", is_flag=True, help="Leave Cedar out.")
+@click.option(
+    "--fail-on-miss",
+    is_flag=True,
+    help="Exit 3 when a ratio misses its target (for a CI step; the ratios are still printed).",
+)
 @text_or_json_option
-def command(rules, traces, limit, no_cedar, fmt) -> None:
+def command(rules, traces, limit, no_cedar, fail_on_miss, fmt) -> None:
     """Time the trie, the RAM evaluator and Cedar on your rules and trace.
 
     Prints decisions/s, p50 and p99 per engine, and the ratios DESIGN.md sets targets for:
@@ -49,7 +54,7 @@ def command(rules, traces, limit, no_cedar, fmt) -> None:
 
     \b
     Example:
-      ramguard bench --rules policies --trace tests/data/sample-trace.jsonl
+      ramguard bench --rules policies --trace tests/data/sample-trace.jsonl.gz
     """
     policy = compile_rules(rules)
     catalog = default_catalog()
@@ -75,7 +80,12 @@ def command(rules, traces, limit, no_cedar, fmt) -> None:
             "ratios": [row.to_dict() for row in rows],
         }
         click.echo(json.dumps(data, indent=2))
-        return
-    console = Console()
-    console.print(engine_table(results, f"{len(requests):,} requests ({skipped} skipped)"))
-    console.print(render_table(rows, "ratios"))
+    else:
+        console = Console()
+        console.print(engine_table(results, f"{len(requests):,} requests ({skipped} skipped)"))
+        console.print(render_table(rows, "ratios"))
+    missed = [row for row in rows if row.met is False]
+    if fail_on_miss and missed:
+        names = ", ".join(row.name for row in missed)
+        click.echo(f"bench: {len(missed)} target(s) missed: {names}", err=True)
+        sys.exit(3)
