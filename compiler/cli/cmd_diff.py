@@ -11,7 +11,12 @@ from pathlib import Path
 import click
 
 from compiler.analysis.diff import CLASSES, Change, DiffResult, Side, load_side, semantic_diff
-from compiler.cli.common import catalog_option, fail_with_diagnostics, text_or_json_option
+from compiler.cli.common import (
+    answer_only_option,
+    catalog_option,
+    fail_with_diagnostics,
+    text_or_json_option,
+)
 from compiler.language.diagnostics import Diagnostic, Severity, Span
 from compiler.ram import PolicyDocumentError
 
@@ -116,8 +121,9 @@ def _word(denied: bool) -> str:
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @text_or_json_option
+@answer_only_option
 @catalog_option
-def command(old: Path, new: Path, fmt: str, catalog) -> None:
+def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     """Compare two policies by what they deny, exactly: every action and resource string
     and every condition value, not a sample.
 
@@ -140,6 +146,8 @@ def command(old: Path, new: Path, fmt: str, catalog) -> None:
     if result.status == "unknown":
         click.echo(f"could not decide: {result.reason}", err=True)
         sys.exit(1)
+    if quiet:
+        sys.exit(3 if result.changed else 0)
     if fmt == "json":
         data = result.to_dict()
         for kind in CLASSES:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, fail, rules_option
+from compiler.cli.common import (
+    answer_only_option,
+    catalog_option,
+    fail,
+    rules_option,
+    text_or_json_option,
+)
 
 
 @click.command("prove")
@@ -21,8 +27,12 @@ from compiler.cli.common import catalog_option, fail, rules_option
     type=click.Path(path_type=Path, dir_okay=False),
     help="RAM policy JSON to prove against (repeatable); default: the documents the rules emit.",
 )
+@text_or_json_option
+@answer_only_option
 @catalog_option
-def command(rules: tuple[Path, ...], policies: tuple[Path, ...], catalog) -> None:
+def command(
+    rules: tuple[Path, ...], policies: tuple[Path, ...], fmt: str, quiet: bool, catalog
+) -> None:
     """Prove the decision trie of the rules and the RAM documents deny exactly the same
     requests — every action and resource string, every condition value. Exit 0
     "equivalent"; 1 with the shortest request decided differently, as a `ramguard decide`
@@ -32,6 +42,7 @@ def command(rules: tuple[Path, ...], policies: tuple[Path, ...], catalog) -> Non
     Example:
       ramguard prove --rules policies
       ramguard prove --rules policies --policy generated/leaked-accesskey-protection.json
+      ramguard prove --rules policies --format json
     """
     from compiler.analysis.prove import compare, from_documents, from_trie
     from compiler.policy import compile_rules
@@ -50,22 +61,44 @@ def command(rules: tuple[Path, ...], policies: tuple[Path, ...], catalog) -> Non
     except ValueError as exc:  # JSON that does not parse
         fail(str(exc))
     verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
+    w = verdict.witness
+    argv: list[str] | None = None
+    if w is not None:
+        argv = ["ramguard", "decide"]
+        for r in rules:
+            argv += ["--rules", str(r)]
+        argv.append(w.action)
+        if w.resource is not None:
+            argv += ["--resource", w.resource]
+        for key, value in w.context.items():
+            argv += ["-c", f"{key}={value}"]
+    code = 0 if verdict.status == "equal" else 1
+    if quiet:
+        if verdict.status == "unknown" and w is None:
+            click.echo(f"could not decide: {verdict.reason}", err=True)
+        sys.exit(code)
+    if fmt == "json":
+        status = {"equal": "equivalent", "different": "different"}.get(verdict.status, "unknown")
+        data: dict = {"status": status, "rules": len(policy.rules)}
+        if verdict.status == "unknown":
+            data["reason"] = verdict.reason
+        if w is not None and argv is not None:
+            data["witness"] = {
+                "action": w.action,
+                "resource": w.resource,
+                "context": w.context,
+                "rules": _word(w.a_denies),
+                "json": _word(w.b_denies),
+            }
+            data["repro"] = shlex.join(argv)
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+        sys.exit(code)
     if verdict.status == "equal":
         click.echo(f"equivalent: {len(policy.rules)} rules and the JSON deny the same requests")
         return
-    if verdict.status == "unknown" and verdict.witness is None:
+    if w is None or argv is None:
         click.echo(f"could not decide: {verdict.reason}", err=True)
         sys.exit(1)
-    w = verdict.witness
-    assert w is not None
-    argv = ["ramguard", "decide"]
-    for r in rules:
-        argv += ["--rules", str(r)]
-    argv.append(w.action)
-    if w.resource is not None:
-        argv += ["--resource", w.resource]
-    for key, value in w.context.items():
-        argv += ["-c", f"{key}={value}"]
     head = "differ" if verdict.status == "different" else f"could not decide ({verdict.reason})"
     click.echo(f"{head}: the rules {_word(w.a_denies)} and the JSON {_word(w.b_denies)}")
     click.echo("  " + shlex.join(argv))
@@ -75,8 +108,8 @@ def command(rules: tuple[Path, ...], policies: tuple[Path, ...], catalog) -> Non
                 "action": w.action,
                 "resource": w.resource,
                 "context": w.context,
-                "rules": "deny" if w.a_denies else "allow",
-                "json": "deny" if w.b_denies else "allow",
+                "rules": _word(w.a_denies),
+                "json": _word(w.b_denies),
             },
             ensure_ascii=False,
         )

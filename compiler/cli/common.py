@@ -137,6 +137,12 @@ def read_stdin_rules() -> str:
     return decode_source("-", data)
 
 
+answer_only_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing: the exit code is the answer (errors are still reported on stderr).",
+)
 quiet_option = click.option(
     "--quiet", "-q", is_flag=True, help="No summary on stderr; errors are still reported."
 )
