@@ -56,3 +56,11 @@ def test_diff_quiet_answers_by_exit_code_only(run_cli, repo, faulty_json, faulty
     result = run_cli("diff", seed, faulty_json if faulty else repo / "policies", "-q")
     assert result.exit_code == code, result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("verb", [("catalog", "list"), ("catalog", "search", "DeleteBucket")])
+def test_catalog_quiet_keeps_results_and_drops_the_count(run_cli, verb):
+    loud, quiet = run_cli(*verb), run_cli(*verb, "-q")
+    assert loud.exit_code == quiet.exit_code == 0, loud.stderr
+    assert quiet.stdout == loud.stdout and quiet.stdout
+    assert loud.stderr.strip() and quiet.stderr == ""

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.catalog import Catalog, Service, default_catalog, load_catalog
-from compiler.cli.common import catalog_option, text_or_json_option
+from compiler.cli.common import catalog_option, quiet_option, text_or_json_option
 
 
 @click.group("catalog")
@@ -31,8 +31,9 @@ def _summary(s: Service) -> dict:
 
 @command.command("list")
 @text_or_json_option
+@quiet_option
 @catalog_option
-def list_services(fmt: str, catalog: Catalog | None) -> None:
+def list_services(fmt: str, quiet: bool, catalog: Catalog | None) -> None:
     """List every service with its RAM code, provenance and operation counts."""
     rows = [_summary(s) for s in (catalog or default_catalog()).services]
     if fmt == "json":
@@ -45,7 +46,8 @@ def list_services(fmt: str, catalog: Catalog | None) -> None:
             f"{r['operations']:>5} ops {r['high_risk']:>3} high-risk  {r['title']}"
         )
     total = sum(r["operations"] for r in rows)
-    click.echo(f"{len(rows)} services, {total} operations", err=True)
+    if not quiet:
+        click.echo(f"{len(rows)} services, {total} operations", err=True)
 
 
 @command.command("show")
@@ -89,8 +91,9 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
 @command.command("search")
 @click.argument("text")
 @text_or_json_option
+@quiet_option
 @catalog_option
-def search(text: str, fmt: str, catalog: Catalog | None) -> None:
+def search(text: str, fmt: str, quiet: bool, catalog: Catalog | None) -> None:
     """Services and operations whose name contains TEXT (case-insensitive), with risk tags."""
     needle = text.lower()
     hits = []
@@ -106,7 +109,8 @@ def search(text: str, fmt: str, catalog: Catalog | None) -> None:
     for h in hits:
         where = h["service"] + (f" {h['operation']}" if h["operation"] else "")
         click.echo(where + (f"  risk={h['risk']}" if h["risk"] else ""))
-    click.echo(f"{len(hits)} matches", err=True)
+    if not quiet:
+        click.echo(f"{len(hits)} matches", err=True)
 
 
 def _read(path: Path) -> Catalog:
