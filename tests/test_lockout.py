@@ -21,6 +21,24 @@ PLANTED = [
     ("everything", CP + "deny * * when mfa = false\n", "W0301"),
     ("not-action-missing-ram", CP + "deny * * except [ecs:*, sts:*, resourcemanager:*]\n", "W0301"),
     ("exempted", CP + f"deny RAM * unless principal like [{RD}]\n", None),
+    ("exempted-by-glob", CP + "deny RAM * unless principal like [acs:ram:*:*:role/*]\n", None),
+    (
+        "exempted-by-arn",
+        CP
+        + "deny RAM * unless principal in [acs:ram::1:role/resourcedirectoryaccountaccessrole]\n",
+        None,
+    ),
+    # An exemption that leaves the RD access role out still locks it out.
+    (
+        "other-role-exempted",
+        CP + "deny RAM * unless principal like [acs:ram:*:*:role/breakglass]\n",
+        "W0301",
+    ),
+    (
+        "one-case-exempted",
+        CP + f"deny RAM * unless principal like [{RD}] and mfa = true\n",
+        "W0301",
+    ),
     ("narrow-protection", CP + f"deny RAM DeleteRole, UpdateRole on [{RD}]\n", None),
     ("ram-policy-on-purpose", "policy p\ndeny RAM *\n", None),
     ("region-all-services", "deny * * in region [ap-southeast-1]\n", "W0302"),

@@ -26,6 +26,9 @@ Decisions:
 - "Principal exemption": every case of the rule holds a negated condition on
   ``acs:PrincipalARN`` (``unless principal like [...]`` → ``StringNotLike``), the documented
   pattern ``StringNotLike acs:PrincipalARN acs:ram:*:*:role/resourcedirectoryaccountaccessrole``.
+  For W0301 its values must reach the RD access role (``role/*`` does; ``role/breakglass``
+  alone does not, and the access role stays locked out); for W0303 any principal exemption
+  will do, since the roles audit delivery uses are the user's to name.
 - W0302: global services have no region of their own; a region-scoped Deny on them either
   blocks them wherever their requests are recorded or silently never applies. Either way
   the rule should exempt them (``except [ram:*, sts:*, …]``).
@@ -45,7 +48,7 @@ from compiler.catalog import Catalog
 from compiler.emit.ram import CONTROL_POLICY_LIMITS, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Span
 from compiler.model.glob import glob_match, globs_intersect, subsumes
-from compiler.model.ir import Rule
+from compiler.model.ir import Condition, Rule
 from compiler.policy import Policy
 
 RD_ACCESS_ROLE = "acs:ram:*:*:role/resourcedirectoryaccountaccessrole"
@@ -76,6 +79,28 @@ def _exempts_principals(rule: Rule) -> bool:
     )
 
 
+def _spares(condition: Condition, principal: str) -> bool:
+    """``condition`` is a negated test on acs:PrincipalARN that fails, so its case cannot
+    deny, for some ARN ``principal`` (a glob) matches: ``StringNotLike`` against its
+    patterns, ``StringNotEquals`` against its values (ignoring case for …IgnoreCase)."""
+    if condition.key != "acs:PrincipalARN" or not condition.operator.startswith("StringNot"):
+        return False
+    fold = condition.operator.endswith("IgnoreCase")
+    target = principal.lower() if fold else principal
+    like = condition.operator.startswith("StringNotLike")
+    for value in condition.values:
+        value = value.lower() if fold else value
+        if globs_intersect(value, target) if like else glob_match(target, value, ignore_case=False):
+            return True
+    return False
+
+
+def _exempts_rd_access_role(rule: Rule) -> bool:
+    """Every case of the rule is spared for the RD access role: an exemption of some other
+    principal (`unless principal like [acs:ram:*:*:role/breakglass]`) still locks it out."""
+    return all(any(_spares(c, RD_ACCESS_ROLE) for c in conj) for conj in rule.conditions)
+
+
 def _control_rules(policy: Policy):
     for ir in policy.policies:
         if ir.deploy == "control-policy":
@@ -85,7 +110,7 @@ def _control_rules(policy: Policy):
 def check_admin_lockout(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
     out = []
     for rule in _control_rules(policy):
-        if not rule.any_resource or _exempts_principals(rule):
+        if not rule.any_resource or _exempts_rd_access_role(rule):
             continue
         hit = [p for p, whole in _ADMIN_PROBES if _covers(rule, p, whole)]
         if hit:
