@@ -318,6 +318,29 @@ def test_colliding_terraform_labels_are_refused(compile_text):
         ros_files(policy.policies, policy.documents)
 
 
+def test_colliding_terraform_attachment_labels_are_refused(compile_text):
+    # Attachments are `<policy>_<node>`: `cp` on fd-p-1… and `cp-fd` on account 1… are both
+    # `cp_fd_p_1…`; Terraform rejects a module declaring one resource twice.
+    policy = compile_text(
+        'policy cp "a" for control-policy attach [fd-p-1234567890123456]\ndeny ECS StopInstance\n',
+        "a.rules",
+        (
+            "b.rules",
+            'policy cp-fd "b" for control-policy attach [1234567890123456]\ndeny ECS RunCommand\n',
+        ),
+    )
+    with pytest.raises(CompileError, match="would both be `cp_fd_p_1234567890123456`"):
+        terraform_files(policy.policies, policy.documents)
+    # A policy and an attachment may share a label: their resource types differ.
+    policy = compile_text(
+        'policy cp "a" for control-policy attach [fd-x]\ndeny ECS StopInstance\n',
+        "a.rules",
+        ("b.rules", 'policy cp-fd-x "b" for control-policy attach [fd-y]\ndeny ECS RunCommand\n'),
+    )
+    for file in terraform_files(policy.policies, policy.documents):
+        hcl2.loads(file.text)
+
+
 def test_fmt_keeps_comments_inside_the_attach_list():
     text = (
         'policy p "d" for control-policy attach [  # where\n'

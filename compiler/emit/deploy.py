@@ -155,15 +155,33 @@ def _parts(policy: PolicyIR, documents: list[Document]) -> list[_Part]:
     ]
 
 
+def _tf_attachments(policy: PolicyIR, parts: list[_Part]) -> list[tuple[str, str, str]]:
+    """(label, policy label, node) of each attachment: one per (document, node)."""
+    if policy.deploy != "control-policy":
+        return []
+    return [
+        (f"{p.label}_{_tf_label(target)}", p.label, target)
+        for p in parts
+        for target in policy.attach
+    ]
+
+
 def _unique_labels(policies: tuple[PolicyIR, ...], documents: list[Document]) -> None:
     """Terraform reads every ``.tf`` of a directory as one module, so two policies whose
     labels coincide (``big`` split in two gives ``big_1``, as does a policy ``big-1``) would
     declare one resource twice: refuse, naming the second policy."""
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for policy in policies:
-        labels = [p.label for p in _parts(policy, documents)]
-        for label in labels + [_ros_id(p.name) for p in _parts(policy, documents)]:
-            other = seen.setdefault(label, policy.name)
+        parts = _parts(policy, documents)
+        # Keyed by namespace: a policy and an attachment may share a label (their resource
+        # types differ), two attachments may not (`cp` on fd-p-1… and `cp-fd` on account 1…
+        # are both `cp_fd_p_1…`).
+        keys = [("resource", p.label) for p in parts]
+        keys += [("attachment", label) for label, _, _ in _tf_attachments(policy, parts)]
+        keys += [("ros", p.ros_id) for p in parts]
+        for key in keys:
+            label = key[1]
+            other = seen.setdefault(key, policy.name)
             if other != policy.name:
                 raise CompileError(
                     [
@@ -187,11 +205,7 @@ def terraform_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -
     for policy in policies:
         control = policy.deploy == "control-policy"
         parts = _parts(policy, documents)
-        attachments = [
-            (f"{p.label}_{_tf_label(target)}", p.label, target)
-            for p in parts
-            for target in (policy.attach if control else ())
-        ]
+        attachments = _tf_attachments(policy, parts)
         text = template.render(
             source=policy.file,
             control=control,
