@@ -40,6 +40,9 @@ PLANTED = [
         "W0301",
     ),
     ("narrow-protection", CP + f"deny RAM DeleteRole, UpdateRole on [{RD}]\n", None),
+    ("every-ram-resource", CP + "deny * * on [acs:ram:*:*:*]\n", "W0301"),
+    ("every-resource-glob", CP + "deny RAM * on [acs:*:*:*:*]\n", "W0301"),
+    ("region-scoped-ram", CP + "deny ECS * on [acs:ecs:*:*:*]\n", None),
     ("ram-policy-on-purpose", "policy p\ndeny RAM *\n", None),
     ("region-all-services", "deny * * in region [ap-southeast-1]\n", "W0302"),
     ("region-ram", "deny RAM Get* in region [cn-beijing]\n", "W0302"),
@@ -48,6 +51,7 @@ PLANTED = [
     ("region-regional-service", "deny ECS * in region [cn-beijing]\n", None),
     ("trail-star", CP + "deny Actiontrail *\n", "W0303"),
     ("log-star", CP + "deny Sls *\n", "W0303"),
+    ("trail-not-on-its-resources", CP + "deny * * on [acs:ecs:*:*:*]\n", None),
     ("trail-narrow", CP + "deny Actiontrail DeleteTrail, StopLogging, UpdateTrail\n", None),
     ("trail-exempted", CP + f"deny Sls * unless principal like [{RD}]\n", None),
 ]

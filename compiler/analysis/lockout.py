@@ -22,7 +22,9 @@ Decisions:
   ``resourcemanager:*`` whole, or matches ``sts:AssumeRole``; for a NotAction rule (``deny *
   * except [...]``), no exception intersects the probe. Narrow rules (``deny RAM DeleteRole on
   …ResourceDirectoryAccountAccessRole``, the usual "protect the RD access role") are the point
-  of a baseline and stay quiet.
+  of a baseline and stay quiet; resources that take in every ARN of the service (``on
+  [acs:ram:*:*:*]``) are no narrowing. W0303 likewise stays quiet when no resource of the rule
+  can be an ActionTrail or Log Service ARN.
 - "Principal exemption": every case of the rule holds a negated condition on
   ``acs:PrincipalARN`` (``unless principal like [...]`` → ``StringNotLike``), the documented
   pattern ``StringNotLike acs:PrincipalARN acs:ram:*:*:role/resourcedirectoryaccountaccessrole``.
@@ -57,6 +59,8 @@ EXEMPTION_HELP = f"add `unless principal like [{RD_ACCESS_ROLE}]` (and your admi
 # (probe, covered when an action pattern subsumes it [True] or merely matches it [False])
 _ADMIN_PROBES = (("ram:*", True), ("sts:AssumeRole", False), ("resourcemanager:*", True))
 _AUDIT_PROBES = (("actiontrail:*", True), ("log:*", True))
+# The service whose ARNs a probe's requests name (sts:AssumeRole names the role, a RAM ARN).
+_PROBE_RESOURCES = {"sts:AssumeRole": "ram"}
 GLOBAL_CODES = ("actiontrail", "bss", "cloudsso", "ram", "resourcemanager", "sts")
 """RAM codes of services without regions: RAM, STS, ActionTrail, Resource Manager, Billing
 (``bss``), CloudSSO."""
@@ -70,6 +74,27 @@ def _covers(rule: Rule, probe: str, whole: bool) -> bool:
     if whole:
         return any(subsumes(a, probe) for a in rule.actions)
     return any(glob_match(a, probe) for a in rule.actions)
+
+
+def _resource_code(probe: str) -> str:
+    return _PROBE_RESOURCES.get(probe, probe.split(":", 1)[0])
+
+
+def _all_resources(rule: Rule, probe: str) -> bool:
+    """The rule's resources take in every ARN of the probe's service (``*``, ``acs:ram:*``,
+    ``acs:ram:*:*:*``): as much a lockout as no ``on`` at all. Conservative (subsumes)."""
+    whole = f"acs:{_resource_code(probe)}:*:*:*"
+    # subsumes is conservative with globs on both sides; reading `whole` as text also takes in
+    # `acs:*:*:*:*` (each `*` of `whole` met by a `*` of the pattern).
+    return rule.any_resource or any(
+        subsumes(r, whole) or glob_match(r, whole, ignore_case=False) for r in rule.resources
+    )
+
+
+def _some_resources(rule: Rule, probe: str) -> bool:
+    """Some resource of the rule could be an ARN of the probe's service."""
+    code = _resource_code(probe)
+    return rule.any_resource or any(globs_intersect(r, f"acs:{code}:*") for r in rule.resources)
 
 
 def _exempts_principals(rule: Rule) -> bool:
@@ -110,9 +135,11 @@ def _control_rules(policy: Policy):
 def check_admin_lockout(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
     out = []
     for rule in _control_rules(policy):
-        if not rule.any_resource or _exempts_rd_access_role(rule):
+        if _exempts_rd_access_role(rule):
             continue
-        hit = [p for p, whole in _ADMIN_PROBES if _covers(rule, p, whole)]
+        hit = [
+            p for p, whole in _ADMIN_PROBES if _covers(rule, p, whole) and _all_resources(rule, p)
+        ]
         if hit:
             out.append(
                 warn(
@@ -132,7 +159,9 @@ def check_audit_delivery(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
     for rule in _control_rules(policy):
         if _exempts_principals(rule):
             continue
-        hit = [p for p, whole in _AUDIT_PROBES if _covers(rule, p, whole)]
+        hit = [
+            p for p, whole in _AUDIT_PROBES if _covers(rule, p, whole) and _some_resources(rule, p)
+        ]
         if hit:
             out.append(
                 warn(
