@@ -139,3 +139,21 @@ def test_a_tampered_stage_plan_cannot_reach_outside_the_directory(tmp_path, name
     (stage / ".plan.json").write_text(json.dumps({"write": [], "remove": [name]}))
     roll_forward(out)
     assert (tmp_path / "escape").read_text() == "keep"
+
+
+def test_a_target_that_is_a_directory_changes_nothing(run_cli, tmp_path):
+    # b.json is a directory: the compile fails before the set is committed, so a.json is not
+    # written on its own and no stage is left for every later compile to trip over.
+    (tmp_path / "a.rules").write_text("policy a\ndeny ECS RunInstances\n")
+    (tmp_path / "b.rules").write_text("policy b\ndeny ECS RunCommand\n")
+    out = tmp_path / "out"
+    (out / "b.json").mkdir(parents=True)
+    result = run_cli("compile", tmp_path / "a.rules", tmp_path / "b.rules", "--out", out)
+    assert result.exit_code == 1
+    assert f"{out / 'b.json'}: error: is a directory" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b.json"]
+    (out / "b.json").rmdir()
+    assert (
+        run_cli("compile", tmp_path / "a.rules", tmp_path / "b.rules", "--out", out).exit_code == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "a.json", "b.json"]

@@ -24,6 +24,7 @@ for ``--check`` meanwhile.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -192,14 +193,26 @@ def apply_output(plan: OutputPlan) -> None:
             path.unlink(missing_ok=True)
     if not (plan.write or plan.remove):
         return
+    # A target that is a directory would fail its rename after the commit, half-way through
+    # the set, and fail every later compile's roll forward: refuse before anything changes.
+    for path, _ in plan.write:
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fresh = out_dir / STAGE_NEW
     fresh.mkdir()
-    for path, data in plan.write:
-        fault_hook(f"stage:{path.name}")
-        atomic_write(fresh / path.name, data)
-    record = {"write": [p.name for p, _ in plan.write], "remove": [p.name for p in plan.remove]}
-    atomic_write(fresh / _PLAN, json.dumps(record, sort_keys=True).encode("utf-8"))
-    _fsync_dir(fresh)
+    try:
+        for path, data in plan.write:
+            fault_hook(f"stage:{path.name}")
+            atomic_write(fresh / path.name, data)
+        record = {
+            "write": [p.name for p, _ in plan.write],
+            "remove": [p.name for p in plan.remove],
+        }
+        atomic_write(fresh / _PLAN, json.dumps(record, sort_keys=True).encode("utf-8"))
+        _fsync_dir(fresh)
+    except Exception:
+        shutil.rmtree(fresh, ignore_errors=True)  # uncommitted: the old set stands
+        raise
     fault_hook("commit")
     os.replace(fresh, out_dir / STAGE)
     _fsync_dir(out_dir)
