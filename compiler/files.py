@@ -9,6 +9,7 @@ temporary name in the same directory, is flushed, and is renamed over.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -23,6 +24,9 @@ from typing import BinaryIO
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary file that appears at ``path`` whole when the block ends, or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir() and not path.is_symlink():
+        # Else the rename fails at the end, and the error names the temporary file.
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     # mkstemp makes the file 0600; what we write is meant to be read (and committed), so keep
     # the mode of the file we replace, or 0644 for a new one.
     try:

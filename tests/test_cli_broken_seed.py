@@ -94,3 +94,13 @@ def test_a_bad_context_is_a_usage_error(pairs, message, run_cli, repo, monkeypat
     result = run_cli("decide", "--rules", SEED, "ecs:RunCommand", *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_an_output_path_that_is_a_directory_is_named_in_the_error(run_cli, tmp_path):
+    # The error named the temporary file the rename failed from (`.out.k3j4.tmp`).
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli("traces", "generate", "--events", "5", "--out", out, "-q")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{out}: error: is a directory")
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and not any(out.iterdir())
