@@ -239,11 +239,17 @@ def test_simulate_exits_1_when_nothing_could_be_decided(tmp_path, content, says)
     if content is not None:
         trace = tmp_path / "empty.jsonl"
         trace.write_bytes(content)
+    report, page = tmp_path / "r.json", tmp_path / "r.html"
     result = CliRunner().invoke(
-        main, ["simulate", "--rules", str(ROOT / "policies"), "--trace", str(trace), "-q"]
+        main,
+        [
+            *("simulate", "--rules", str(ROOT / "policies"), "--trace", str(trace), "-q"),
+            *("--report", str(report), "--html", str(page)),
+        ],
     )
     assert result.exit_code == 1, result.output
     assert "no event could be decided" in result.output and says in result.output
+    assert not report.exists() and not page.exists()  # an error leaves no report behind
 
 
 def test_malformed_events_keep_the_invariant(tmp_path):

@@ -246,7 +246,10 @@ def command(
             "until": until and parse_time_text(until),
             "outside": result.outside_window,
         }
-    _write_outputs(data, report_path, html_path)
+    if result.decided:
+        # Nothing decided is an error (issue 16 item 3): no report or page of nothing is left
+        # next to it for a later step to publish.
+        _write_outputs(data, report_path, html_path)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     elif not quiet:
