@@ -170,6 +170,9 @@ def test_catalog_overlay_from_the_configuration(run_cli, project):
         ('ignore = ["nope"]\n', 1, 1, "`ignore` holds `nope`, which is not a code such as W0201"),
         ('target = "arm"\n', 1, 1, "`target` must be one of ram, control-policy, terraform"),
         ("rules = [\n", 2, 1, "invalid TOML"),
+        # A table or dotted key is found where it is written, not reported on the file alone.
+        ('rules = ["p"]\n[tool]\nx = 1\n', 2, 2, "unknown key `tool` in ramguard.toml"),
+        ('rules = ["p"]\ncatalogs.x = 1\n', 2, 1, "unknown key `catalogs` in ramguard.toml"),
     ],
 )
 def test_configuration_errors_name_file_line_col(run_cli, project, text, line, col, message):

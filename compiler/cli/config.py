@@ -66,13 +66,14 @@ def _mentions_table(path: Path) -> bool:
 
 
 def _where(file: str, text: str, key: str) -> Span:
-    """The span of ``key = …`` in ``text`` (the first assignment of that name), else the file."""
-    match = re.search(rf"^[ \t]*(\"?){re.escape(key)}\1[ \t]*=", text, re.M)
+    """The span of ``key = …`` in ``text`` (the first assignment of that name), or of a table
+    or dotted key it heads (``[key]``, ``[key.x]``, ``key.x = …``), else the file."""
+    match = re.search(rf"^[ \t]*(?:\[+[ \t]*)?(\"?)({re.escape(key)})\1[ \t]*[=.\]]", text, re.M)
     if match is None:
         return Span(file)
-    line = text.count("\n", 0, match.start()) + 1
-    col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
-    col += len(match.group()) - len(match.group().lstrip())
+    start = match.start(2) - len(match.group(1))
+    line = text.count("\n", 0, start) + 1
+    col = start - (text.rfind("\n", 0, start) + 1) + 1
     return Span(file, line, col, line, col + len(key))
 
 
