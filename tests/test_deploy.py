@@ -318,6 +318,13 @@ def test_colliding_terraform_labels_are_refused(compile_text):
         ros_files(policy.policies, policy.documents)
 
 
+def test_a_ram_policy_with_an_attach_list_is_refused(compile_text):
+    # `for ram attach [...]` compiled, and Terraform/ROS wrote no attachment: the nodes were
+    # dropped without a word.
+    with pytest.raises(CompileError, match="a RAM policy is not attached to Resource Directory"):
+        compile_text('policy p "x" for ram attach [fd-1]\ndeny ECS RunInstances\n')
+
+
 def test_colliding_terraform_attachment_labels_are_refused(compile_text):
     # Attachments are `<policy>_<node>`: `cp` on fd-p-1… and `cp-fd` on account 1… are both
     # `cp_fd_p_1…`; Terraform rejects a module declaring one resource twice.

@@ -90,6 +90,19 @@ def _check_deploy(source: SourceFile, diags: list[Diagnostic]) -> tuple[str, tup
             )
         )
         return "ram", ()
+    if target == "ram" and header.attach is not None:
+        # Nothing deploys a RAM policy's attach list (no Terraform/ROS attachment is written):
+        # accepting it would drop the user's nodes silently.
+        diags.append(
+            error(
+                "E0204",
+                "a RAM policy is not attached to Resource Directory nodes",
+                header.attach.span,
+                help="attach [...] is for `for control-policy`; attach a RAM policy to its "
+                "users, groups or roles yourself",
+            )
+        )
+        return target, ()
     attach = tuple(v.text for v in header.attach.values) if header.attach else ()
     for value in header.attach.values if header.attach else ():
         if not value.text or not set(value.text) <= _ATTACH_CHARS:
