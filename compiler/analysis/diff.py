@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.analysis.globsets import Dfa, Undecided, classes, classes_of
-from compiler.analysis.prove import ConditionSearch, Decider, Stmt, Witness, from_documents
+from compiler.analysis.prove import (
+    ConditionSearch,
+    Decider,
+    Stmt,
+    Witness,
+    from_documents,
+    patterns_by_owner,
+)
 from compiler.analysis.prove import from_trie as _from_trie
 from compiler.catalog import Catalog, default_catalog
 from compiler.policy import compile_rules
@@ -203,17 +210,7 @@ def semantic_diff(
     catalog = catalog or default_catalog()
     stmts = [*old.stmts, *new.stmts]
     n_old = len(old.stmts)
-    act_pats: list[str] = []
-    act_owner: list[int] = []
-    res_pats: list[str] = []
-    res_owner: list[int] = []
-    for i, st in enumerate(stmts):
-        for p in st.actions:
-            act_pats.append(p)
-            act_owner.append(i)
-        for p in st.resources or ():
-            res_pats.append(p)
-            res_owner.append(i)
+    act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)
     # A NotAction statement is active exactly where none of its exceptions match.
     negated = frozenset(i for i, st in enumerate(stmts) if st.not_actions)
 

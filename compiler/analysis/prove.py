@@ -292,6 +292,25 @@ class ConditionSearch:
         return {self.spelling[k]: str(v) for k, v in sorted(found.items())}
 
 
+def patterns_by_owner(
+    stmts: Sequence[Stmt],
+) -> tuple[list[str], list[int], list[str], list[int]]:
+    """Every action and resource pattern with the index of the statement it came from:
+    (action patterns, their owners, resource patterns, their owners)."""
+    act_pats: list[str] = []
+    act_owner: list[int] = []
+    res_pats: list[str] = []
+    res_owner: list[int] = []
+    for i, st in enumerate(stmts):
+        for p in st.actions:
+            act_pats.append(p)
+            act_owner.append(i)
+        for p in st.resources or ():
+            res_pats.append(p)
+            res_owner.append(i)
+    return act_pats, act_owner, res_pats, res_owner
+
+
 def compare(
     a: Decider,
     b: Decider,
@@ -305,17 +324,7 @@ def compare(
     asks whether ``b`` fails to cover ``a`` ("equal" then means ``b`` covers ``a``)."""
     stmts = [*a.stmts, *b.stmts]
     side = [0] * len(a.stmts) + [1] * len(b.stmts)
-    act_pats: list[str] = []
-    act_owner: list[int] = []
-    res_pats: list[str] = []
-    res_owner: list[int] = []
-    for i, st in enumerate(stmts):
-        for p in st.actions:
-            act_pats.append(p)
-            act_owner.append(i)
-        for p in st.resources or ():
-            res_pats.append(p)
-            res_owner.append(i)
+    act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)
     try:
         act_classes = classes(act_pats, fold=True, budget=state_budget)
         res_classes = (

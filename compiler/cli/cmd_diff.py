@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from compiler.analysis.diff import CLASSES, Change, DiffResult, Side, load_side,
 from compiler.cli.common import (
     answer_only_option,
     catalog_option,
+    decide_command,
     fail_with_diagnostics,
     text_or_json_option,
 )
@@ -49,15 +49,7 @@ def repro(side: Side, change: Change, overlays: tuple[Path, ...] = ()) -> str | 
     if not side.rules:
         return None
     w = change.witness
-    argv = ["ramguard", "decide", "--rules", side.label]
-    for path in overlays:
-        argv += ["--catalog", str(path)]
-    argv.append(w.action)
-    if w.resource is not None:
-        argv += ["--resource", w.resource]
-    for key, value in w.context.items():
-        argv += ["-c", f"{key}={value}"]
-    return shlex.join(argv)
+    return decide_command([side.label], w.action, w.resource, w.context, overlays)
 
 
 def _context_text(change: Change) -> str:

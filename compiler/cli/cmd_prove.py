@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import click
 from compiler.cli.common import (
     answer_only_option,
     catalog_option,
+    decide_command,
     fail,
     rules_option,
     text_or_json_option,
@@ -62,16 +62,10 @@ def command(
         fail(str(exc))
     verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
     w = verdict.witness
-    argv: list[str] | None = None
+    command = None
     if w is not None:
-        argv = ["ramguard", "decide"]
-        for r in rules:
-            argv += ["--rules", str(r)]
-        argv.append(w.action)
-        if w.resource is not None:
-            argv += ["--resource", w.resource]
-        for key, value in w.context.items():
-            argv += ["-c", f"{key}={value}"]
+        overlays = click.get_current_context().meta.get("ramguard.catalog_paths", ())
+        command = decide_command(rules, w.action, w.resource, w.context, overlays)
     code = 0 if verdict.status == "equal" else 1
     if quiet:
         if verdict.status == "unknown" and w is None:
@@ -82,7 +76,7 @@ def command(
         data: dict = {"status": status, "rules": len(policy.rules)}
         if verdict.status == "unknown":
             data["reason"] = verdict.reason
-        if w is not None and argv is not None:
+        if w is not None and command is not None:
             data["witness"] = {
                 "action": w.action,
                 "resource": w.resource,
@@ -90,18 +84,18 @@ def command(
                 "rules": _word(w.a_denies),
                 "json": _word(w.b_denies),
             }
-            data["repro"] = shlex.join(argv)
+            data["repro"] = command
         click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
         sys.exit(code)
     if verdict.status == "equal":
         click.echo(f"equivalent: {len(policy.rules)} rules and the JSON deny the same requests")
         return
-    if w is None or argv is None:
+    if w is None or command is None:
         click.echo(f"could not decide: {verdict.reason}", err=True)
         sys.exit(1)
     head = "differ" if verdict.status == "different" else f"could not decide ({verdict.reason})"
     click.echo(f"{head}: the rules {_word(w.a_denies)} and the JSON {_word(w.b_denies)}")
-    click.echo("  " + shlex.join(argv))
+    click.echo("  " + command)
     click.echo(
         json.dumps(
             {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -255,3 +257,25 @@ def fail_at(location: str, message: str) -> NoReturn:
 def fail(message: str, code: int = 1) -> NoReturn:
     echo(f"ramguard: error: {message}", err=True)
     sys.exit(code)
+
+
+def decide_command(
+    rules: Sequence[str | os.PathLike],
+    action: str,
+    resource: str | None,
+    context: Mapping[str, object],
+    overlays: Sequence[str | os.PathLike] = (),
+) -> str:
+    """The ``ramguard decide`` command a user can paste to see one request decided (the
+    repro line of ``prove`` and ``diff``), shell-quoted."""
+    argv = ["ramguard", "decide"]
+    for path in rules:
+        argv += ["--rules", str(path)]
+    for path in overlays:
+        argv += ["--catalog", str(path)]
+    argv.append(action)
+    if resource is not None:
+        argv += ["--resource", resource]
+    for key, value in context.items():
+        argv += ["-c", f"{key}={value}"]
+    return shlex.join(argv)
