@@ -104,7 +104,8 @@ def _merge(actions: Sequence[str], cat: _Catalog) -> dict[str, list[str]]:
 
 
 def _minify_policy(ir: PolicyIR, cat: _Catalog) -> PolicyIR:
-    if any(r.effect != "Deny" for r in ir.rules):
+    if ir.allows or any(r.effect != "Deny" for r in ir.rules):
+        # An allow list is decided along an RD chain; these rewrites reason about denies only.
         return ir
     groups: dict[tuple, list[Rule]] = {}
     for rule in ir.rules:

@@ -142,7 +142,7 @@ def command(
         return
     if not quiet:
         _print_sizes(sized)
-        n_rules = len(policy.rules)
+        n_rules = len(policy.rules) + len(policy.ruleset.allows)  # allow lists count too
         unchanged = len(documents) - len(written)
         click.echo(
             f"compiled {n_rules} rules in {len(policy.policies)} policies → "

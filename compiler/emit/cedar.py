@@ -246,6 +246,19 @@ def cedar_for(policy: PolicyIR, source: str | None = None) -> CedarPolicy:
         "time_us (Long, microseconds since 1970-01-01T00:00:00Z)."
     )
     parts = ["\n".join(header) + "\n"]
+    for rule in policy.allows:
+        # This translation is a deny list ending in `permit`; an allow list is decided along
+        # a Resource Directory chain (each level must allow), which one Cedar file cannot say.
+        diags.append(
+            error(
+                "E0403",
+                "the cedar target cannot carry an allow list",
+                rule.span,
+                help="compile this control policy with `--target control-policy` (or "
+                "terraform/ros); `ramguard test` and `prove --org` check its chain",
+                source=source,
+            )
+        )
     for position, rule in enumerate(policy.rules, start=1):
         parts.append(_rule(rule, position, source, diags))
     if diags:

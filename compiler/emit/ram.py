@@ -271,7 +271,7 @@ def _pack(
 
 def _too_big(st: Statement, size: int, policy: PolicyIR, limits: Limits) -> None:
     # A single action with its conditions is over the limit: no split can help.
-    rule = next(r for r in policy.rules if r.index == st.rules[0])
+    rule = next(r for r in policy.emitted_rules if r.index == st.rules[0])
     raise CompileError(
         [
             error(
@@ -290,7 +290,7 @@ def documents_for(policy: PolicyIR, target: str | None = None) -> list[Document]
     (``name.1.json``…): a RAM custom policy or, ``for control-policy``, an RD control policy
     (the same language without ``Principal``, which these statements never carry)."""
     limits = limits_for(policy, target)
-    statements = statements_for(policy.rules)
+    statements = statements_for(policy.emitted_rules)
     whole = render(statements)
     if document_size(whole) <= limits.chars:
         return [Document(policy.name, f"{policy.name}.json", whole, statements, limits.chars)]

@@ -124,6 +124,8 @@ class RuleNode:
     """``in region [...]``."""
     risk: Value | None = None
     """``risk=high``: only the operations the catalog tags with that risk."""
+    effect: str = "deny"
+    """``deny`` or ``allow`` (allow-list mode of a control policy), as the keyword reads."""
 
     def source(self) -> str:
         """The rule on one line, in canonical spacing: how reports and decisions quote it."""
@@ -131,7 +133,7 @@ class RuleNode:
         if self.service.version is not None:
             svc += "@" + self.service.version.text
         ops = ", ".join(op.text for op in self.operations)
-        text = f"deny {svc} {ops}"
+        text = f"{self.effect} {svc} {ops}"
         if self.risk is not None:
             text += " risk=" + self.risk.source()
         if self.excepts is not None:

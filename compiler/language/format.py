@@ -259,7 +259,9 @@ def _rule_pieces(src: _Source, rule: RuleNode) -> tuple[list[_Piece], int]:
     if rule.service.version is not None:
         svc += "@" + rule.service.version.text
     ops, end = _ops_list(src, rule)
-    pieces: list[_Piece] = [f"deny service={svc} op=" if rule.keyword_form else f"deny {svc} ", ops]
+    word = rule.effect  # `deny`, or `allow` in a control policy's allow list
+    head = f"{word} service={svc} op=" if rule.keyword_form else f"{word} {svc} "
+    pieces: list[_Piece] = [head, ops]
     if rule.risk is not None:
         pieces.append(f" risk={_value(rule.risk)}")
         end = max(end, src.span_end(rule.risk.span))

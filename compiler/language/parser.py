@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -194,6 +195,9 @@ class _ToAst(Transformer):
             _, attach = self._clause("attach", children)
             return (target, attach, (attach.span.end_line, attach.span.end_col))
         return (target, None, _end_of(children[1]))
+
+    def allow_rule(self, children):
+        return replace(self.deny_rule(children), effect="allow")
 
     def deny_rule(self, children):
         keyword, (service, operations, end), rest = children[0], children[1], children[2:]

@@ -29,6 +29,7 @@ EXPECTED_NAMES = {
     "EQUAL": "`=`",
     "AT": "`@`",
     "DENY": "`deny`",
+    "ALLOW": "`allow`",
     "POLICY": "`policy`",
     "SERVICE": "`service`",
     "OP": "`op`",

@@ -168,6 +168,16 @@ class PolicyIR:
     the size and count limits and the lints."""
     attach: tuple[str, ...] = ()
     """``attach [...]``: the nodes (Root, folder or account ids) Terraform/ROS attach it to."""
+    allows: tuple[Rule, ...] = ()
+    """``allow`` rules (``effect="Allow"``; only ``for control-policy``): the allow list of a
+    Resource Directory node. Kept apart from ``rules`` on purpose: every deny-wins consumer
+    (trie, lints, replay, diff) reads ``rules`` and must not take an Allow for a Deny; the
+    emitter and the organisation chain (``decide/chain.py``) read both."""
+
+    @property
+    def emitted_rules(self) -> tuple[Rule, ...]:
+        """Deny and Allow rules together, as the emitter lays them out."""
+        return self.rules + self.allows if self.allows else self.rules
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +187,8 @@ class RuleSet:
     @property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(r for p in self.policies for r in p.rules)
+
+    @property
+    def allows(self) -> tuple[Rule, ...]:
+        """Every ``allow`` rule (allow-list mode of control policies)."""
+        return tuple(r for p in self.policies for r in p.allows)

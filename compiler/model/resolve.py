@@ -45,6 +45,7 @@ def check_file(
     diags: list[Diagnostic] = []
     name, description = _check_header(source, diags)
     rules: list[Rule] = []
+    allows: list[Rule] = []
     if not source.rules:
         diags.append(
             error(
@@ -55,17 +56,49 @@ def check_file(
             )
         )
     for node in source.rules:
-        rule = _check_rule(node, name, catalog, first_index + len(rules), diags)
+        rule = _check_rule(node, name, catalog, first_index + len(rules) + len(allows), diags)
         if rule is not None:
-            rules.append(rule)
+            (allows if rule.effect == "Allow" else rules).append(rule)
     diags = [_attach(d, source.text) for d in diags]
     if any(d.severity == "error" for d in diags):
         return None, diags
     span = source.header.name.span if source.header else Span(source.path, 1, 1, 1, 1)
     deploy, attach = _check_deploy(source, diags)
+    _check_allows(source, deploy, diags)
     if any(d.severity == "error" for d in diags):
         return None, [_attach(d, source.text) for d in diags]
-    return PolicyIR(name, description, source.path, tuple(rules), span, deploy, attach), diags
+    return (
+        PolicyIR(name, description, source.path, tuple(rules), span, deploy, attach, tuple(allows)),
+        diags,
+    )
+
+
+def _check_allows(source: SourceFile, deploy: str, diags: list[Diagnostic]) -> None:
+    """E0290: an ``allow`` rule outside a control policy. A RAM guardrail holds only Deny
+    statements (an Allow there would grant, not restrict); only a Resource Directory control
+    policy has an allow-list mode, where FullAliyunAccess is detached and Allow statements say
+    what a node still permits (https://www.alibabacloud.com/help/en/resource-management/
+    resource-directory/user-guide/overview-of-the-control-policy-feature)."""
+    if deploy == "control-policy":
+        return
+    for node in source.rules:
+        if node.effect == "allow":
+            keyword = Span(
+                node.span.file,
+                node.span.line,
+                node.span.col,
+                node.span.line,
+                node.span.col + len("allow"),
+            )
+            diags.append(
+                error(
+                    "E0290",
+                    "`allow` rules are only for control policies",
+                    keyword,
+                    help='head the file `policy NAME "…" for control-policy` (allow-list '
+                    "mode of Resource Directory), or write the rule as `deny`",
+                )
+            )
 
 
 DEPLOY_TARGETS = ("control-policy", "ram")
@@ -204,6 +237,7 @@ def _check_rule(
             )
         )
     return Rule(
+        effect="Allow" if node.effect == "allow" else "Deny",
         index=index,
         policy=policy,
         file=node.span.file,
