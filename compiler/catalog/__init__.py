@@ -5,8 +5,9 @@ Alibaba Cloud's OpenAPI metadata (``openmeta``: 317 products, every operation wi
 tags, RAM actions, ARN templates and condition keys) with the seed's SDK-derived services
 (``build`` → ``sdk.json``, plus ``supplement.toml``), the reviewed RAM-code table
 (``ramcodes.toml``) and the permission-denied error codes (``denied.toml``). The runtime only
-reads the JSON: an index of names, codes and hosts up front, and each service's operations
-only when a rule or an event names it, so start-up does not grow with the cloud. Gives
+reads the JSON: an index of names, codes and hosts up front (it gives each service's byte
+span, so the rest of the file is not parsed), each service only when a rule or an event names
+it, and its operations' metadata only when asked, so start-up does not grow with the cloud. Gives
 ``Catalog``/``Service`` and ``suggest`` (did-you-mean). Imports nothing of the project but
 ``compiler.files``.
 
@@ -17,6 +18,7 @@ one cache; split, each half would re-derive the other's view of catalog.json.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 _MAX_SUGGEST_INPUT = 80
 
 CATALOG_FILE = "catalog.json"
+SERVICES_MARK = b'\n"services":{\n'
+"""The line that ends ``catalog.json``'s index (``merge.dumps_catalog``): one ``bytes.find``
+splits the file, and the index's ``at`` offsets count from the byte after it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +60,12 @@ class Service:
     ram_code_provenance: dict[str, str] = field(default_factory=dict)
     """Code → ``openmeta`` | ``override`` | ``inferred``."""
     ram_code_source: str = ""
-    operation_meta: dict[str, dict] = field(default_factory=dict)
-    """Operation → its OpenMeta facts: ``risk``, ``charge``, ``type``, ``deprecated``,
-    ``actions`` (RAM actions when they differ from ``code:Name``), ``arns``, ``keys``."""
+    meta: dict[str, dict] | msgspec.Raw = field(default_factory=dict, repr=False)
+    """``operation_meta``, or its undecoded JSON (the packaged catalog): over half of a
+    service's bytes, and a compile needs none of it but the rare renamed RAM actions."""
+    names_actions: bool = True
+    """Whether some operation's meta may name its RAM actions (False: none does, so
+    ``ram_actions`` need not decode ``meta``)."""
     condition_keys: dict[str, str] = field(default_factory=dict)
     """Service condition key → its type (``String``, ``Boolean``, ``Numeric``, …)."""
     denied_error_codes: tuple[str, ...] = ()
@@ -68,6 +76,14 @@ class Service:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Service) and other.name == self.name
+
+    @cached_property
+    def operation_meta(self) -> dict[str, dict]:
+        """Operation → its OpenMeta facts: ``risk``, ``charge``, ``type``, ``deprecated``,
+        ``actions`` (RAM actions when they differ from ``code:Name``), ``arns``, ``keys``."""
+        if isinstance(self.meta, msgspec.Raw):
+            return msgspec.json.decode(self.meta, type=dict[str, dict])
+        return self.meta
 
     @cached_property
     def _indexes(self) -> dict[str | None, dict[str, str]]:
@@ -123,10 +139,17 @@ class Service:
         """The RAM actions that authorise ``operation``: OpenMeta's ``ramActions`` where it
         names them (PrivateZone maps many APIs to ``pvtz:update``), else ``code:Name`` under
         each of the service's codes."""
-        meta = self.operation_meta.get(operation) or {}
-        if meta.get("actions"):
-            return tuple(meta["actions"])
+        named = self.named_actions(operation)
+        if named:
+            return named
         return tuple(f"{code}:{operation}" for code in self.all_codes)
+
+    def named_actions(self, operation: str) -> tuple[str, ...]:
+        """The RAM actions OpenMeta names for ``operation`` when they are not ``code:Name``,
+        else ``()``."""
+        if not self.names_actions:
+            return ()
+        return tuple((self.operation_meta.get(operation) or {}).get("actions", ()))
 
     def arn_templates(self, operation: str) -> tuple[str, ...]:
         return tuple((self.operation_meta.get(operation) or {}).get("arns", ()))
@@ -149,6 +172,56 @@ def _lowered(ops: Iterable[str]) -> dict[str, str]:
     return out
 
 
+class _Body(msgspec.Struct):
+    """A service's object in ``catalog.json``, decoded but for its operations' metadata."""
+
+    ram_codes: list[str]
+    versions: dict[str, list[str]]
+    title: str | None = None
+    aliases: list[str] = []
+    shared_ram_codes: list[str] = []
+    endpoints: list[str] = []
+    actiontrail_service_names: list[str] = []
+    supplement: dict[str, dict[str, str]] = {}
+    related_ram_codes: list[str] = []
+    ram_code_provenance: dict[str, str] = {}
+    ram_code_source: str = ""
+    operations: msgspec.Raw = msgspec.Raw(b"{}")
+    condition_keys: dict[str, str] = {}
+    denied_error_codes: list[str] = []
+    openmeta_product: str | None = None
+
+
+_BODY = msgspec.json.Decoder(_Body)
+# A key only operation metadata that renames RAM actions has; absent from a service's bytes,
+# no operation of it is renamed (present, the metadata is decoded to find which).
+_ACTIONS_KEY = b'"actions":'
+
+
+def _service_of_body(name: str, data: bytes, start: int, end: int) -> Service:
+    """The service whose object is ``data[start:end]`` (the packaged catalog's lazy path)."""
+    b = _BODY.decode(data[start:end])
+    return Service(
+        name=name,
+        title=name if b.title is None else b.title,
+        aliases=tuple(b.aliases),
+        ram_codes=tuple(b.ram_codes),
+        shared_ram_codes=tuple(b.shared_ram_codes),
+        endpoints=tuple(b.endpoints),
+        trail_names=tuple(b.actiontrail_service_names),
+        versions={v: frozenset(ops) for v, ops in b.versions.items()},
+        supplement=b.supplement,
+        related_ram_codes=tuple(b.related_ram_codes),
+        ram_code_provenance=b.ram_code_provenance,
+        ram_code_source=b.ram_code_source,
+        meta=b.operations,
+        names_actions=data.find(_ACTIONS_KEY, start, end) >= 0,
+        condition_keys=b.condition_keys,
+        denied_error_codes=tuple(b.denied_error_codes),
+        openmeta_product=b.openmeta_product,
+    )
+
+
 def _service(name: str, raw: dict) -> Service:
     return Service(
         name=name,
@@ -163,30 +236,28 @@ def _service(name: str, raw: dict) -> Service:
         related_ram_codes=tuple(raw.get("related_ram_codes", ())),
         ram_code_provenance=dict(raw.get("ram_code_provenance", {})),
         ram_code_source=raw.get("ram_code_source", ""),
-        operation_meta=dict(raw.get("operations", {})),
+        meta=dict(raw.get("operations", {})),
         condition_keys=dict(raw.get("condition_keys", {})),
         denied_error_codes=tuple(raw.get("denied_error_codes", ())),
         openmeta_product=raw.get("openmeta_product"),
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """What the catalog knows of a service without reading its operations."""
+class _Entry(msgspec.Struct, frozen=True):
+    """What the catalog knows of a service without reading its operations: decoded straight
+    from ``catalog.json``'s index (a Struct, so a start-up builds no second copy of it)."""
 
-    aliases: tuple[str, ...]
-    ram_codes: tuple[str, ...]
-    endpoints: tuple[str, ...] | msgspec.Raw
-    """Hosts, or their undecoded JSON list: the whole cloud has thousands of regional hosts,
-    and only a replay looks one up, so a compile does not pay to decode them."""
-    trail_names: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+    ram_codes: tuple[str, ...] = ()
+    endpoints: msgspec.Raw = msgspec.Raw(b"[]")
+    """The hosts' undecoded JSON list: the whole cloud has thousands of regional hosts, and
+    only a replay looks one up, so a compile does not pay to decode them."""
+    trail_names: tuple[str, ...] = ()
+    at: tuple[int, int] | None = None
+    """Where the service's object lies after ``SERVICES_MARK`` (format 3); None before."""
 
     def hosts(self) -> tuple[str, ...]:
-        if isinstance(self.endpoints, msgspec.Raw):
-            return (
-                tuple(msgspec.json.decode(self.endpoints, type=list[str])) if self.endpoints else ()
-            )
-        return self.endpoints
+        return tuple(msgspec.json.decode(self.endpoints, type=list[str])) if self.endpoints else ()
 
 
 class Catalog:
@@ -202,27 +273,43 @@ class Catalog:
         raw: Callable[[str], dict],
         sources: list[dict] | None = None,
         denied_error_codes: Iterable[str] = (),
+        service_of: Callable[[str], Service] | None = None,
     ):
         self._entries = dict(sorted(entries.items()))
         self._raw = raw
         """Service name → its raw catalog entry (as ``catalog.json`` holds it, decoded)."""
+        self._service_of = service_of or (lambda name: _service(name, raw(name)))
+        """Service name → its ``Service``: from ``raw``, or a faster path that leaves the
+        operations' metadata undecoded (``load_catalog``)."""
         self._overlays: tuple = ()
         """The overlays applied to the packaged catalog to make this one (for pickling)."""
         self._loaded: dict[str, Service] = {}
         self.sources = sources or []
         self.common_denied_error_codes = tuple(denied_error_codes)
         self._by_name: dict[str, str] = {}
-        self._by_trail: dict[str, str] = {}
-        self._by_code: dict[str, list[str]] = {}
         for name in self._entries:  # names first: an alias never hides a service's name
             self._by_name.setdefault(name.lower(), name)
         for name, entry in self._entries.items():
             for alias in entry.aliases:
                 self._by_name.setdefault(alias.lower(), name)
+
+    # The maps below are built on first use: a compile that names services by name or alias
+    # never asks for them, and start-up is what every CLI run pays.
+    @cached_property
+    def _by_code(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name, entry in self._entries.items():
             for code in entry.ram_codes:
-                self._by_code.setdefault(code.lower(), []).append(name)
+                out.setdefault(code.lower(), []).append(name)
+        return out
+
+    @cached_property
+    def _by_trail(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, entry in self._entries.items():
             for trail in entry.trail_names:
-                self._by_trail.setdefault(trail.lower(), name)
+                out.setdefault(trail.lower(), name)
+        return out
 
     @cached_property
     def _hosts(self) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
@@ -256,7 +343,7 @@ class Catalog:
             return None
         svc = self._loaded.get(name)
         if svc is None:
-            svc = self._loaded[name] = _service(name, self._raw(name))
+            svc = self._loaded[name] = self._service_of(name)
         return svc
 
     def with_overlay(self, overlay: Overlay) -> Catalog:
@@ -289,7 +376,7 @@ class Catalog:
             patches[target] = patched_service(patches.get(target, base), table, target, label)
         if problems:
             raise CompileError(problems)
-        raw_of = self._raw
+        raw_of, service_of = self._raw, self._service_of
         entries = dict(self._entries)
         for target, raw in patches.items():
             entries[target] = _entry_of(raw)
@@ -298,6 +385,7 @@ class Catalog:
             lambda n: patches[n] if n in patches else raw_of(n),
             [*self.sources, {"overlay": overlay.path}],
             self.common_denied_error_codes,
+            lambda n: _service(n, patches[n]) if n in patches else service_of(n),
         )
         out._overlays = (*self._overlays, overlay)
         return out
@@ -420,7 +508,7 @@ def _entry_of(raw: dict) -> _Entry:
     return _Entry(
         aliases=tuple(raw.get("aliases", ())),
         ram_codes=tuple(raw.get("ram_codes", ())),
-        endpoints=tuple(raw.get("endpoints", ())),
+        endpoints=msgspec.Raw(msgspec.json.encode(list(raw.get("endpoints", ())))),
         trail_names=tuple(raw.get("actiontrail_service_names", ())),
     )
 
@@ -434,36 +522,67 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
     return lowered[matches[0]] if matches else None
 
 
-class _IndexEntry(msgspec.Struct, frozen=True):
-    aliases: list[str] = []
-    ram_codes: list[str] = []
-    endpoints: msgspec.Raw = msgspec.Raw()
-    trail_names: list[str] = []
+class _Head(msgspec.Struct):
+    """``catalog.json`` up to its services: all a start-up decodes."""
 
-
-class _CatalogFile(msgspec.Struct):
     format: int
-    index: dict[str, _IndexEntry]
-    services: dict[str, msgspec.Raw]
+    index: dict[str, _Entry]
     sources: list[dict] = []
     denied_error_codes: list[str] = []
 
 
+class _CatalogFile(_Head):
+    """A whole ``catalog.json`` of a format without offsets (an older build, for ``diff``)."""
+
+    services: dict[str, msgspec.Raw] = {}
+
+
 def load_catalog(data: bytes) -> Catalog:
-    """A catalog from ``catalog.json``'s bytes: the index decoded now, each service's raw JSON
-    only when it is first asked for."""
-    doc = msgspec.json.decode(data, type=_CatalogFile)
-    raw = doc.services
-    entries = {
-        name: _Entry(tuple(e.aliases), tuple(e.ram_codes), e.endpoints, tuple(e.trail_names))
-        for name, e in doc.index.items()
-    }
-    return Catalog(
-        entries,
-        lambda name: msgspec.json.decode(raw[name]),
-        doc.sources,
-        doc.denied_error_codes,
-    )
+    """A catalog from ``catalog.json``'s bytes: the index decoded now, each service's JSON
+    only when it is first asked for.
+
+    The index ends at ``SERVICES_MARK`` and gives each service's byte span after it, so only
+    the index (~45 KB) and the services a compile names are parsed, not the whole file;
+    decoding the whole file just to skip its services took as long as compiling the seed. A
+    file without offsets (format 2) is decoded whole, as before. Raises ``ValueError``
+    (``msgspec.DecodeError``) for a file that is not a catalog."""
+    cut = data.find(SERVICES_MARK)
+    doc: _Head | None = None
+    if cut > 0 and data[cut - 1 : cut] == b",":
+        # The index's line ends in the comma before "services": close the object there.
+        doc = msgspec.json.decode(data[: cut - 1] + b"}", type=_Head)
+        if any(e.at is None for e in doc.index.values()):
+            doc = None
+    if doc is None:
+        whole = msgspec.json.decode(data, type=_CatalogFile)
+        bodies = whole.services
+
+        def raw(name: str) -> dict:
+            return msgspec.json.decode(bodies[name])
+
+        return Catalog(whole.index, raw, whole.sources, whole.denied_error_codes)
+    base = cut + len(SERVICES_MARK)
+    index = doc.index
+
+    def span(name: str) -> tuple[int, int]:
+        start, length = index[name].at or (0, 0)
+        start += base
+        key = json.dumps(name).encode("ascii") + b":"  # as the writer escapes it
+        if data[start - len(key) : start] != key:
+            raise ValueError(
+                f"catalog.json: the index does not point at service `{name}` "
+                "(edited by hand?); rebuild it with `ramguard catalog build`"
+            )
+        return start, start + length
+
+    def raw(name: str) -> dict:
+        start, end = span(name)
+        return msgspec.json.decode(data[start:end])
+
+    def service_of(name: str) -> Service:
+        return _service_of_body(name, data, *span(name))
+
+    return Catalog(index, raw, doc.sources, doc.denied_error_codes, service_of)
 
 
 @cache

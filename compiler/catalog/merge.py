@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from compiler.catalog import SERVICES_MARK
 from compiler.catalog.openmeta import Product, read_openmeta
 from compiler.files import atomic_write
 
@@ -33,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 SDK_FILE = HERE / "sdk.json"
 RAMCODES_FILE = HERE / "ramcodes.toml"
 DENIED_FILE = HERE / "denied.toml"
-FORMAT = 2
+FORMAT = 3
+"""3: the index locates each service's bytes (``dumps_catalog``); 2 had no ``at``."""
 
 # OpenMeta product code (lowercase) → the SDK-derived service it is; the nine seed services
 # carry their own names (`SMS` for Dysmsapi), so the link is stated, not guessed.
@@ -214,33 +216,48 @@ def _settle_aliases(services: dict[str, dict], wanted: dict[str, list[str]], not
 
 
 def dumps_catalog(doc: dict) -> bytes:
-    """``catalog.json``: an index of every service's names, codes and hosts first (all a
-    start-up reads), then one service per line, so a rebuild's diff reads service by service.
+    """``catalog.json``: a small index first (every service's names, codes, hosts, and where
+    its line starts), then one service per line, so a rebuild's diff reads service by service.
+
+    The file stays one JSON document (``json.loads`` and older tools read it whole), but a
+    loader need not parse it whole: ``"at": [offset, length]`` locates each service's object
+    in the bytes after the ``"services":{`` line (``SERVICES_MARK``), so a compile decodes the
+    index and the services it names, not the 2 MB of the cloud (issue 9 item 7). Offsets count
+    from that line, not from the file's start, so the index's own length cannot move them.
     Built from encoded values only; sorted keys; the same document gives the same bytes."""
 
     def enc(value) -> str:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
+    items = sorted(doc["services"].items())
+    lines: list[str] = []
+    at: dict[str, list[int]] = {}
+    offset = 0
+    for i, (name, svc) in enumerate(items):
+        key, body = enc(name), enc(svc)
+        at[name] = [offset + len(key) + 1, len(body)]
+        line = f"{key}:{body}" + ("," if i < len(items) - 1 else "") + "\n"
+        lines.append(line)
+        offset += len(line)  # ASCII only (ensure_ascii): characters are bytes
     index = {
         name: {
             "aliases": svc.get("aliases", []),
+            "at": at[name],
             "ram_codes": svc["ram_codes"],
             "endpoints": svc.get("endpoints", []),
             "trail_names": svc.get("actiontrail_service_names", []),
         }
-        for name, svc in doc["services"].items()
+        for name, svc in items
     }
-    lines = ["{"]
-    lines.append(f'"format":{enc(doc["format"])},')
-    lines.append(f'"denied_error_codes":{enc(doc.get("denied_error_codes", []))},')
-    lines.append(f'"sources":{enc(doc.get("sources", []))},')
-    lines.append(f'"index":{enc(index)},')
-    lines.append('"services":{')
-    items = sorted(doc["services"].items())
-    for i, (name, svc) in enumerate(items):
-        lines.append(f"{enc(name)}:{enc(svc)}" + ("," if i < len(items) - 1 else ""))
-    lines.append("}}")
-    return ("\n".join(lines) + "\n").encode("ascii")
+    head = [
+        "{",
+        f'"format":{enc(doc["format"])},',
+        f'"denied_error_codes":{enc(doc.get("denied_error_codes", []))},',
+        f'"sources":{enc(doc.get("sources", []))},',
+        f'"index":{enc(index)},',
+    ]
+    text = "\n".join(head) + SERVICES_MARK.decode("ascii") + "".join(lines) + "}}\n"
+    return text.encode("ascii")
 
 
 def build_from_openmeta(source: str | Path, out: Path | None = None) -> dict:

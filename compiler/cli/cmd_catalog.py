@@ -115,7 +115,11 @@ def search(text: str, fmt: str, quiet: bool, catalog: Catalog | None) -> None:
 
 def _read(path: Path) -> Catalog:
     try:
-        return load_catalog(path.read_bytes())
+        catalog = load_catalog(path.read_bytes())
+        # Services decode lazily; a diff reads them all, so a broken one is found here.
+        for svc in catalog.services:
+            svc.operation_meta  # noqa: B018
+        return catalog
     except OSError as exc:
         raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
     except ValueError as exc:  # msgspec.DecodeError and friends

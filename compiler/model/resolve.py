@@ -545,7 +545,7 @@ def rule_actions(services: list[Service] | None, operations: list[str], version:
                     # A service glob (`EC?`) matched services without this operation: emit
                     # only the actions that exist (issue 16 F15).
                     continue
-                meta_actions = (svc.operation_meta.get(name) or {}).get("actions")
+                meta_actions = svc.named_actions(name)
                 if meta_actions:
                     # OpenMeta names the RAM action, which is not always `code:Name`
                     # (PrivateZone authorises many APIs as `pvtz:update`).
