@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from compiler.catalog import default_catalog
-from compiler.cli.common import fail, fail_at, rules_option, text_or_json_option
+from compiler.cli.common import catalog_option, fail, fail_at, rules_option, text_or_json_option
 from compiler.cli.render import engine_table, render_table
 from compiler.policy import compile_rules
 from compiler.replay import TraceError, is_plain_jsonl
@@ -44,8 +44,9 @@ from compiler.replay.bench import (
     is_flag=True,
     help="Exit 3 when a ratio misses its target (for a CI step; the ratios are still printed).",
 )
+@catalog_option
 @text_or_json_option
-def command(rules, traces, limit, no_cedar, fail_on_miss, fmt) -> None:
+def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
     """Time the trie, the RAM evaluator and Cedar on your rules and trace.
 
     Prints decisions/s, p50 and p99 per engine, and the ratios DESIGN.md sets targets for:
@@ -56,8 +57,8 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, fmt) -> None:
     Example:
       ramguard bench --rules policies --trace tests/data/sample-trace.jsonl.gz
     """
-    policy = compile_rules(rules)
-    catalog = default_catalog()
+    policy = compile_rules(rules, catalog)
+    catalog = catalog or default_catalog()  # events are mapped to actions through it too
     try:
         requests, skipped = load_requests(traces, catalog, limit)
     except TraceError as exc:

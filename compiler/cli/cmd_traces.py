@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from compiler.catalog import default_catalog
+from compiler.cli.common import catalog_option
 from compiler.policy import compile_rules
 from compiler.replay import generate_events, write_trace
 from compiler.replay.generate import write_delivery_tree
@@ -41,6 +42,7 @@ def command() -> None:
     help="Rules whose denies the leaked keys' calls are blocked by (default: `policies` when "
     "that directory exists, else none: no call is recorded as blocked).",
 )
+@catalog_option
 @click.option("--quiet", "-q", is_flag=True, help="No summary on stderr.")
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "array"]), default="jsonl", show_default=True
@@ -79,6 +81,7 @@ def generate(
     seed: int,
     out: Path,
     rules: tuple[Path, ...],
+    catalog,
     fmt: str,
     layout: str,
     accounts: int,
@@ -99,7 +102,7 @@ def generate(
     if not rules and Path("policies").is_dir():
         rules = (Path("policies"),)
     if rules:
-        policy = compile_rules(rules)
+        policy = compile_rules(rules, catalog)
 
         def denied(action: str) -> bool:
             return policy.decide(action).denied
@@ -110,7 +113,8 @@ def generate(
         def denied(action: str) -> bool:
             return False
 
-    events = generate_events(count, seed, default_catalog(), denied)
+    # An overlay's operations of the services a trace calls are called too.
+    events = generate_events(count, seed, catalog or default_catalog(), denied)
     if layout == "actiontrail-oss":
         files = write_delivery_tree(
             out, events, accounts=accounts, days=days, seed=seed, per_file=per_file, total=count
