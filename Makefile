@@ -42,7 +42,7 @@ lint: $(VENV)/.installed-test
 test: lint
 	$(BIN)/ramguard compile policies --out generated --check
 	$(BIN)/ramguard test policies
-	for d in examples/guardrails examples/resources examples/org-baseline; do $(BIN)/ramguard test $$d || exit 1; done
+	for d in examples/guardrails examples/resources examples/org-baseline examples/org-allowlist; do $(BIN)/ramguard test $$d || exit 1; done
 	$(BIN)/ramguard prove --rules policies
 	$(BIN)/pytest
 	$(BIN)/pytest bench/test_gate.py -p no:cacheprovider

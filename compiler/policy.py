@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from compiler.catalog import Catalog, default_catalog
+from compiler.decide.chain import ChainDecider, ChainDecision
 from compiler.decide.trie import Decision, DecisionTrie
 from compiler.emit.ram import Document, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
@@ -29,7 +30,9 @@ from compiler.language.sources import (
 )
 from compiler.model.ir import PolicyIR, Rule, RuleSet
 from compiler.model.keys import is_normalised, normalise_context
+from compiler.model.org import Org, bind_org, read_org
 from compiler.model.resolve import check_file
+from compiler.ram.chain import ChainNode
 
 
 @dataclass(eq=False)
@@ -45,6 +48,7 @@ class Policy:
     sources: dict[str, str] = field(default_factory=dict)
     emitted: dict[str, list[Document] | CompileError] = field(default_factory=dict, repr=False)
     """Documents (or the emit error) per policy name, when the front end already made them."""
+    _chains: dict[Org, ChainDecider] = field(default_factory=dict, repr=False)
 
     @cached_property
     def trie(self) -> DecisionTrie:
@@ -98,6 +102,53 @@ class Policy:
     def ram_documents(self) -> list[dict]:
         """Every emitted RAM policy document, as parsed JSON, in file-name order."""
         return [doc.as_dict() for doc in self.documents]
+
+    # -- Resource Directory (issue 12 item 2): requests decided along an org.toml chain ------
+
+    def load_org(self, path: str | os.PathLike) -> Org:
+        """Read ``org.toml`` and bind it to these rules (attachments checked and completed
+        with the headers' ``attach [...]``). Raises ``CompileError``."""
+        return bind_org(read_org(path), self.ruleset, self.sources)
+
+    def chain_decider(self, org: Org) -> ChainDecider:
+        decider = self._chains.get(org)
+        if decider is None:
+            decider = self._chains[org] = ChainDecider(self.ruleset, org)
+        return decider
+
+    def decide_chain(
+        self,
+        org: Org,
+        account: str,
+        action: str,
+        context: Mapping[str, object] | None = None,
+        resource: str | None = None,
+    ) -> ChainDecision:
+        """Decide a request of ``account`` (a node of ``org``; KeyError if not described)
+        along ``Root → folders → account``: each level must allow and none deny; then the
+        rule set's RAM guardrails (``for ram``), deny-wins. Context as for ``decide``."""
+        if context and not is_normalised(context):
+            context = normalise_context(context, convert=True)
+        return self.chain_decider(org).decide(account, action, context or None, resource)
+
+    def chain_nodes(self, org: Org, account: str) -> list[ChainNode]:
+        """The chain of ``account`` as the RAM evaluator's ``ChainEvaluator`` takes it: per
+        node, FullAliyunAccess or not and the emitted documents of its control policies."""
+        control = {p.name for p in self.policies if p.deploy == "control-policy"}
+        out = []
+        for node in org.chain(account):
+            attached = [n for n in node.policies if n in control]
+            docs = tuple(
+                (doc.filename, doc.as_dict()) for doc in self.documents if doc.policy in attached
+            )
+            out.append(ChainNode(node.id, node.full_aliyun_access, docs))
+        return out
+
+    def guardrail_documents(self) -> list[tuple[str, dict]]:
+        """The documents of the RAM guardrails (not control policies): decided after the
+        chain, deny-wins."""
+        ram = {p.name for p in self.policies if p.deploy != "control-policy"}
+        return [(doc.filename, doc.as_dict()) for doc in self.documents if doc.policy in ram]
 
 
 # Rule indexes are file number × stride + position in the file, so that files can be checked

@@ -132,3 +132,25 @@ def test_terraform_and_ros_carry_the_allow_statements():
         for body in named.values()
     ]
     assert json.loads(block["policy_document"]) == doc.as_dict()
+
+
+def test_import_reads_an_allow_list_only_as_a_control_policy():
+    from compiler.analysis.importer import PolicyImportError, import_policy
+
+    doc = {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["ecs:*", "oss:Get*"], "Resource": "*"},
+            {"Effect": "Deny", "Action": "ecs:DeleteInstance", "Resource": "*"},
+        ],
+    }
+    with pytest.raises(PolicyImportError) as info:
+        import_policy(doc, "p")  # a RAM policy's Allow grants: no rule states that
+    assert "--control-policy" in str(info.value)
+    text = import_policy(doc, "p", control_policy=True).text
+    assert "for control-policy\n" in text
+    assert "allow ECS *\n" in text and "allow Oss Get*\n" in text
+    assert "deny ECS DeleteInstance\n" in text
+    back = _compile(text).ram_documents()[0]["Statement"]
+    deny = {"Effect": "Deny", "Action": ["ecs:DeleteInstance"], "Resource": "*"}
+    assert sorted(map(str, back)) == sorted(map(str, [doc["Statement"][0], deny]))

@@ -104,6 +104,8 @@ class _Statement:
     covered: frozenset[str]
     """Catalog actions (lower case) the imported rules deny."""
     notes: tuple[str, ...]
+    effect: str = "deny"
+    """``deny``, or ``allow`` for an Allow statement (a control policy's allow list)."""
 
 
 def valid_policy_name(name: str) -> bool:
@@ -117,9 +119,18 @@ def import_policy(
     *,
     source: str = "policy.json",
     skip_unsupported: bool = False,
+    control_policy: bool = False,
 ) -> ImportResult:
-    """One RAM policy document → rules text. Raises PolicyImportError."""
-    return import_policies([(source, doc)], name, catalog, skip_unsupported=skip_unsupported)
+    """One RAM policy document → rules text. Raises PolicyImportError. ``control_policy``:
+    the document is a Resource Directory control policy (its Allow statements are imported as
+    `allow` rules)."""
+    return import_policies(
+        [(source, doc)],
+        name,
+        catalog,
+        skip_unsupported=skip_unsupported,
+        control_policy=control_policy,
+    )
 
 
 def import_policies(
@@ -128,12 +139,14 @@ def import_policies(
     catalog: Catalog | None = None,
     *,
     skip_unsupported: bool = False,
+    control_policy: bool = False,
 ) -> ImportResult:
     """Several documents (e.g. ``p.1.json``, ``p.2.json``) → one policy's rules text."""
     if not valid_policy_name(name):
         raise ValueError(f"`{name}` is not a valid RAM policy name (letters, digits, hyphens)")
     catalog = catalog or default_catalog()
     universe = _Universe(catalog)
+    universe.control_policy = control_policy
     problems: list[ImportProblem] = []
     statements: list[_Statement] = []
     for source, doc in documents:
@@ -230,8 +243,16 @@ def _statement(source: str, index: int, raw: object, universe: _Universe) -> _St
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
         raise malformed("Effect", 'expected "Allow" or "Deny"')
-    if effect == "Allow":
-        raise Unsupported("Effect", "an Allow statement has no rules-language form (rules deny)")
+    # In a RAM policy an Allow grants, which no rule states. A control policy's Allow is its
+    # allow list (issue 12 item 2): with ``control_policy`` it becomes an `allow` rule, and
+    # the imported policy is headed `for control-policy`.
+    if effect == "Allow" and not universe.control_policy:
+        raise Unsupported(
+            "Effect",
+            "an Allow statement has no rules-language form (rules deny); a control policy's "
+            "allow list imports with --control-policy",
+        )
+    word = "allow" if effect == "Allow" else "deny"
     if "Action" in raw and "NotAction" in raw:
         raise malformed("Action", "a statement takes Action or NotAction, not both")
     element = "NotAction" if "NotAction" in raw else "Action"
@@ -253,7 +274,7 @@ def _statement(source: str, index: int, raw: object, universe: _Universe) -> _St
         shown = ", ".join(_value(p) for p in sorted(set(patterns), key=lambda p: (p.lower(), p)))  # type: ignore[arg-type]
         denied = universe.actions - excepted
         return _Statement(
-            source, index, (("*", "*"),), f" except [{shown}]" + clause, denied, denied, ()
+            source, index, (("*", "*"),), f" except [{shown}]" + clause, denied, denied, (), word
         )
     denied = universe.match_all(patterns)  # type: ignore[arg-type]
     items: list[tuple[str, str]] = []
@@ -262,7 +283,7 @@ def _statement(source: str, index: int, raw: object, universe: _Universe) -> _St
         items.extend(_translate(pattern, denied, universe, notes))
     pruned = _prune(items)
     covered = frozenset().union(*(universe.cover(item) for item in pruned))
-    return _Statement(source, index, pruned, clause, denied, covered, tuple(notes))
+    return _Statement(source, index, pruned, clause, denied, covered, tuple(notes), word)
 
 
 def _value(text: str) -> str:
@@ -293,6 +314,9 @@ def _resource_clause(raw: object) -> str:
 
 class _Universe:
     """The catalog actions, lower-cased, with what each rule item compiles to."""
+
+    control_policy: bool = False
+    """The documents are control policies: Allow statements import as `allow` rules."""
 
     def __init__(self, catalog: Catalog):
         self.catalog = catalog
@@ -446,7 +470,7 @@ def _drop_inexact(
         for st in list(accepted):
             allowed = set(st.denied)
             for other in accepted:
-                if not other.clause or other.clause == st.clause:
+                if other.effect == st.effect and (not other.clause or other.clause == st.clause):
                     allowed |= other.denied
             excess = sorted(st.covered - allowed)
             if excess:
@@ -477,9 +501,12 @@ def _render(
     problems: list[ImportProblem],
     multi: bool,
 ) -> str:
+    target = " for control-policy" if any(st.effect == "allow" for st in statements) else ""
+    # (A control policy without Allow statements stays a plain header: deny-only rules mean
+    # the same either way, and the user picks the target.)
     lines = [
         "# Imported by `ramguard import`: review, then commit.",
-        f"policy {name} {_quote_description('Imported from ' + sources)}",
+        f"policy {name} {_quote_description('Imported from ' + sources)}{target}",
     ]
     by_origin: dict[tuple[str, int | None], list[str]] = {}
     for p in problems:
@@ -487,7 +514,7 @@ def _render(
     blocks: list[tuple[tuple[str, int], list[str]]] = []
     for st in statements:
         body = [f"# note: {comment_text(n)}" for n in st.notes]
-        body += [_rule(service, ops, st.clause) for service, ops in _grouped(st.items)]
+        body += [_rule(service, ops, st.clause, st.effect) for service, ops in _grouped(st.items)]
         blocks.append(((st.source, st.index), body))
     for (source, index), notes in by_origin.items():
         blocks.append(((source, index or 0), [f"# note: {comment_text(n)}" for n in notes]))
@@ -510,8 +537,8 @@ def _grouped(items: tuple[tuple[str, str], ...]) -> list[tuple[str, list[str]]]:
     return list(out.items())
 
 
-def _rule(service: str, ops: list[str], clause: str) -> str:
-    line = f"deny {service} {', '.join(ops)}{clause}"
+def _rule(service: str, ops: list[str], clause: str, word: str = "deny") -> str:
+    line = f"{word} {service} {', '.join(ops)}{clause}"
     if len(line) <= _WIDTH or len(ops) < 2:
         return line
     body: list[str] = []
@@ -524,4 +551,4 @@ def _rule(service: str, ops: list[str], clause: str) -> str:
         else:
             current = f"{current} {entry}" if current else entry
     body.append("  " + current)
-    return "\n".join([f"deny {service} [", *body, "]" + clause])
+    return "\n".join([f"{word} {service} [", *body, "]" + clause])

@@ -72,6 +72,13 @@ def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
     help="Skip statements the rules language cannot state exactly, with a note, "
     "instead of failing.",
 )
+@click.option(
+    "--control-policy",
+    "control_policy",
+    is_flag=True,
+    help="The documents are Resource Directory control policies: Allow statements become "
+    "`allow` rules (an allow list) under a `for control-policy` header.",
+)
 @text_or_json_option
 @quiet_option
 @catalog_option
@@ -80,6 +87,7 @@ def command(
     name: str | None,
     out: Path | None,
     skip_unsupported: bool,
+    control_policy: bool,
     fmt: str,
     quiet: bool,
     catalog,
@@ -113,7 +121,13 @@ def command(
     if diags:
         fail_with_diagnostics(diags)
     try:
-        result = import_policies(documents, policy_name, catalog, skip_unsupported=skip_unsupported)
+        result = import_policies(
+            documents,
+            policy_name,
+            catalog,
+            skip_unsupported=skip_unsupported,
+            control_policy=control_policy,
+        )
     except PolicyImportError as exc:
         fail_with_diagnostics(
             _error(

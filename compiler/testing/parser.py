@@ -9,6 +9,9 @@ The language, one expectation per line::
     expect deny ecs:RunCommand when source_ip = 203.0.113.7 and mfa = false
     expect allow rds:DeleteDBInstance when acs:CurrentTime = "2026-01-01T00:00:00Z"
     expect deny ecs:DeleteInstance on acs:ecs:cn-hangzhou:123:instance/i-prod1
+    account 1234567890                              # the lines below: requests of this member
+    expect deny RDS CreateDBInstance                #   account, along its org.toml chain
+    expect allow ECS RunInstances in 2222222222     # this line: another account (or folder)
 
 - ``SERVICE`` is a catalog name or alias, case-insensitively; the action is built with the
   service's first owned RAM code (``IMS CreateUser`` → ``ims:CreateUser``). To test another
@@ -24,6 +27,12 @@ The language, one expectation per line::
 - ``on ARN`` is the request's resource: one concrete ARN
   ``acs:<service>:<region>:<account>:<resource>`` (no glob). Without it the resource is
   unknown, so rules scoped to resources do not match (as ``decide`` without ``--resource``).
+- ``account ID`` (a line of its own) and ``in ID`` (on one expectation) name the Resource
+  Directory member (or folder) the request comes from: it is decided along that node's chain
+  ``Root → folders → node`` in the ``org.toml`` beside the rules (issue 12 item 2), each level
+  needing an Allow and no Deny. An expectation with no account is decided as without an org
+  (the rules together, deny wins, FullAliyunAccess everywhere). The id is checked against
+  org.toml when the tests run.
 - A line the catalog cannot resolve (an unknown service, code or operation, a bad key or
   value) is reported at its position and the file's other lines still run (``parse_tests``
   with ``keep_going=True``, as the runner calls it); a syntax error stops the file.
@@ -36,7 +45,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -91,6 +100,9 @@ class Expectation:
     span: Span
     resource: str | None = None
     """The request's resource ARN (``on ARN``); None: unknown."""
+    account: Name | None = None
+    """The Resource Directory node the request comes from (``account ID`` / ``in ID``);
+    None: decided without an org chain."""
 
     @property
     def line(self) -> int:
@@ -105,6 +117,8 @@ class TestFile:
     expectations: tuple[Expectation, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
     """Lines that could not be checked (only with ``keep_going=True``); the rest run."""
+    text: str = field(default="", compare=False, repr=False)
+    """The file's text (diagnostics found later, e.g. an account org.toml lacks, show it)."""
 
 
 @cache
@@ -123,6 +137,7 @@ class _Raw:
     pairs: tuple[tuple[Name, Value], ...]
     span: Span
     resource: Value | None = None
+    account: Name | None = None
 
 
 class _ToRaw(Transformer):
@@ -141,12 +156,19 @@ class _ToRaw(Transformer):
         effect, (service, code, operation) = children[0], children[1]
         rest = children[2:]
         resource = rest.pop(0)[1] if rest and rest[0][0] == "on" else None
-        pairs = rest[0] if rest else ()
+        account = rest.pop(0)[1] if rest and rest[0][0] == "in" else None
+        pairs = rest[0][1] if rest else ()
         span = Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
-        return _Raw(effect, service, code, operation, pairs, span, resource)
+        return _Raw(effect, service, code, operation, pairs, span, resource, account)
 
     def on(self, children):
         return ("on", children[0])
+
+    def within(self, children):
+        return ("in", self._name(children[0]))
+
+    def account_line(self, children):
+        return _Account(self._name(children[0]))
 
     def deny(self, children):
         return "deny"
@@ -161,7 +183,7 @@ class _ToRaw(Transformer):
         return (None, self._name(children[0]), self._name(children[1]))
 
     def context(self, children):
-        return tuple(children)
+        return ("when", tuple(children))
 
     def pair(self, children):
         return (self._name(children[0]), children[1])
@@ -192,24 +214,30 @@ def parse_tests(
             path, text, exc, lark, code="E0500", names=_EXPECTED_NAMES, show=_show_token
         )
         raise CompileError([diag]) from None
-    raws: list[_Raw] = _ToRaw(path).transform(tree)
+    raws: list[_Raw | _Account] = _ToRaw(path).transform(tree)
     diags: list[Diagnostic] = []
     lines = text.split("\n")  # as lark counts lines: only \n ends one
     out: list[Expectation] = []
+    current: Name | None = None  # the last `account ID` line's node
     for raw in raws:
         found: list[Diagnostic] = []
+        if isinstance(raw, _Account):
+            current = _check_account(raw.node, found)
+            diags.extend(with_source(d, text) for d in found)
+            continue
         action = _resolve_action(raw, catalog, found)
         resource = _check_resource(raw.resource, found)
         context = _check_context(raw.pairs, found)
+        account = _check_account(raw.account, found) if raw.account else current
         if found:
             diags.extend(with_source(d, text) for d in found)
             continue
         line = lines[raw.span.line - 1]
         written = line[raw.span.col - 1 : raw.span.end_col - 1].strip()
-        out.append(Expectation(raw.effect, action, context, written, raw.span, resource))
+        out.append(Expectation(raw.effect, action, context, written, raw.span, resource, account))
     if diags and not keep_going:
         raise CompileError(diags)
-    return TestFile(path, tuple(out), tuple(diags))
+    return TestFile(path, tuple(out), tuple(diags), text)
 
 
 def load_tests(
@@ -218,6 +246,28 @@ def load_tests(
     """Read, parse and check one ``*.tests`` file. Raises CompileError."""
     text = read_source(Path(path), "tests", MAX_TESTS_FILE_BYTES)
     return parse_tests(str(path), text, catalog, keep_going=keep_going)
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    """An ``account ID`` line: the node of the expectations that follow it."""
+
+    node: Name
+
+
+def _check_account(name: Name | None, diags: list[Diagnostic]) -> Name | None:
+    """A Resource Directory node id as org.toml writes them: no glob (one request, one node)."""
+    if name is None or not has_glob(name.text):
+        return name
+    diags.append(
+        error(
+            "E0516",
+            f"`{shorten(name.text)}` is a glob; a request comes from one account",
+            name.span,
+            help="write the member account's id (or a folder's) as org.toml names it",
+        )
+    )
+    return None
 
 
 def _check_resource(value: Value | None, diags: list[Diagnostic]) -> str | None:

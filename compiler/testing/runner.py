@@ -25,13 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.catalog import Catalog, default_catalog
+from compiler.decide.chain import ChainDecision
 from compiler.emit.ram import Document
 from compiler.files import xml_text
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
+from compiler.language.parser import with_source
 from compiler.language.sources import RULES_SUFFIX
 from compiler.model.glob import glob_match
+from compiler.model.org import Org, find_org
 from compiler.policy import Policy, compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
+from compiler.ram.chain import ChainEvaluator, ChainNode
 from compiler.testing.parser import (
     MAX_TESTS_FILE_BYTES,
     Expectation,
@@ -76,6 +80,10 @@ class TestResult:
     """Matched statements as ``document#N`` (1-based)."""
     candidates: tuple[RuleRef, ...] = ()
     """For a deny that did not happen: the rules under the action's RAM code."""
+    chain: ChainDecision | None = None
+    """With an account: the trie's per-node verdicts along its org.toml chain."""
+    json_chain: tuple[tuple[str, str], ...] = ()
+    """With an account: (node, outcome) as the RAM evaluator read the emitted JSON."""
 
     @property
     def disagree(self) -> bool:
@@ -123,6 +131,15 @@ class TestResult:
             "rules": [{**ref.to_dict(), "engines": list(e)} for ref, e in self.rules],
             "json_statements": list(self.json_statements),
             "candidates": [ref.to_dict() for ref in self.candidates],
+            **(
+                {
+                    "account": self.chain.account,
+                    "chain": [n.to_dict() for n in self.chain.nodes],
+                    "json_chain": [{"node": n, "outcome": o} for n, o in self.json_chain],
+                }
+                if self.chain is not None
+                else {}
+            ),
         }
 
 
@@ -235,6 +252,28 @@ class _Engines:
     policy: Policy
     evaluator: RamEvaluator
     documents: dict[str, Document] = field(default_factory=dict)
+    org: Org | None = None
+    """The directory's ``org.toml``, bound to its rules (issue 12 item 2)."""
+    transform: Callable[[Documents], Documents] | None = None
+    chains: dict[str, tuple[ChainEvaluator, RamEvaluator | None]] = field(default_factory=dict)
+    """Per account: the RAM evaluator's chain and the RAM guardrails' evaluator."""
+
+    def chain_evaluator(self, account: str) -> tuple[ChainEvaluator, RamEvaluator | None]:
+        built = self.chains.get(account)
+        if built is None:
+            assert self.org is not None
+            nodes = self.policy.chain_nodes(self.org, account)
+            if self.transform is not None:
+                nodes = [
+                    ChainNode(n.id, n.full_aliyun_access, tuple(self.transform(list(n.documents))))
+                    for n in nodes
+                ]
+            guardrails = self.policy.guardrail_documents()
+            if self.transform is not None and guardrails:
+                guardrails = self.transform(guardrails)
+            built = ChainEvaluator(nodes), RamEvaluator(guardrails) if guardrails else None
+            self.chains[account] = built
+        return built
 
 
 def run_tests(
@@ -276,9 +315,11 @@ def run_tests(
         if built is None:
             suites.append(SuiteResult(str(path), rules_files, (), compile_diags))
             continue
-        # Lines the catalog could not resolve are reported; the others still run.
-        results = tuple(_run_one(e, built) for e in tests.expectations)
-        suites.append(SuiteResult(str(path), rules_files, results, tests.diagnostics))
+        # Lines the catalog (or org.toml) could not resolve are reported; the others run.
+        problems = {e: _account_problem(e, built) for e in tests.expectations}
+        results = tuple(_run_one(e, built) for e in tests.expectations if problems[e] is None)
+        found = tuple(with_source(p, tests.text) for p in problems.values() if p is not None)
+        suites.append(SuiteResult(str(path), rules_files, results, tests.diagnostics + found))
     return TestRun(tuple(suites), tuple(run_diags))
 
 
@@ -296,6 +337,13 @@ def _build(
     docs: Documents = [(d.filename, d.as_dict()) for d in policy.documents]
     if transform is not None:
         docs = transform(docs)
+    org = None
+    org_path = find_org(directory)
+    if org_path is not None:
+        try:
+            org = policy.load_org(org_path)
+        except CompileError as exc:
+            return names, None, tuple(exc.diagnostics)
     try:
         evaluator = RamEvaluator(docs)
     except PolicyDocumentError as exc:
@@ -310,10 +358,69 @@ def _build(
                 ),
             ),
         )
-    return names, _Engines(policy, evaluator, {d.filename: d for d in policy.documents}), ()
+    documents = {d.filename: d for d in policy.documents}
+    return names, _Engines(policy, evaluator, documents, org, transform), ()
+
+
+def _account_problem(exp: Expectation, engines: _Engines) -> Diagnostic | None:
+    account = exp.account
+    if account is None:
+        return None
+    if engines.org is None:
+        return error(
+            "E0517",
+            f"no org.toml beside this tests file to find `{account.text}` in",
+            account.span,
+            help="describe the resource directory in org.toml next to the rules "
+            "([root], [[folder]], [[account]])",
+        )
+    if engines.org.node(account.text) is None:
+        known = ", ".join(n.id for n in engines.org.nodes if n.kind != "root")
+        return error(
+            "E0518",
+            f"`{account.text}` is not a node of {engines.org.path}",
+            account.span,
+            help=f"its nodes: {known}" if known else "org.toml describes only the Root",
+        )
+    return None
+
+
+def _run_chain(exp: Expectation, engines: _Engines) -> TestResult:
+    """An expectation of an account: decided along its org.toml chain by both engines."""
+    assert exp.account is not None and engines.org is not None
+    account = exp.account.text
+    context = dict(exp.context)
+    decision = engines.policy.decide_chain(engines.org, account, exp.action, context, exp.resource)
+    chain, guardrails = engines.chain_evaluator(account)
+    evaluation = chain.evaluate(exp.action, context, exp.resource)
+    json_decision = evaluation.decision
+    statements = [
+        f"{node.node}: {ref.document}#{ref.statement} ({ref.effect})"
+        for node in evaluation.nodes
+        for ref in node.evaluation.matched
+    ]
+    if guardrails is not None and json_decision == "allow":
+        json_decision = guardrails.decide(exp.action, context, exp.resource)
+    trie_rules = tuple(sorted(RuleRef(m.file, m.line, m.rule, m.policy) for m in decision.matched))
+    return TestResult(
+        exp,
+        decision.decision,
+        json_decision,
+        trie_rules,
+        (),
+        tuple(statements),
+        (),
+        chain=decision,
+        json_chain=tuple(
+            (n.node, {"Deny": "deny", "Allow": "allow"}.get(n.evaluation.effect, "implicit-deny"))
+            for n in evaluation.nodes
+        ),
+    )
 
 
 def _run_one(exp: Expectation, engines: _Engines) -> TestResult:
+    if exp.account is not None:
+        return _run_chain(exp, engines)
     context = dict(exp.context)
     decision = engines.policy.decide(exp.action, context, exp.resource)
     trie_rules = tuple(sorted(RuleRef(m.file, m.line, m.rule, m.policy) for m in decision.matched))
@@ -367,6 +474,19 @@ def failure_details(result: TestResult) -> str:
         lines.append("engines disagree: the emitted JSON does not mean what the trie decides")
     if exp.context:
         lines.append("context: " + ", ".join(f"{k}={v}" for k, v in exp.context))
+    if result.chain is not None:
+        json_outcomes = dict(result.json_chain)
+        lines.append(f"chain of {result.chain.account} (Root first):")
+        for node in result.chain.nodes:
+            why = [f"denied by {m.policy} {m.file}:{m.line}" for m in node.denied_by]
+            why += [f"allowed by {m.policy} {m.file}:{m.line}" for m in node.allowed_by]
+            if node.full_aliyun_access and node.outcome != "deny":
+                why.append("allowed by FullAliyunAccess")
+            shown = "; ".join(why) or "no Allow matched"
+            lines.append(
+                f"  {node.node}: {node.outcome} (json: {json_outcomes.get(node.node, '?')})"
+                f" — {shown}"
+            )
     if result.rules:
         lines.append("matched rules:")
         for ref, engines in result.rules:
