@@ -13,11 +13,8 @@ histograms, and the first N examples chosen by input position (source index, lin
 arrival order — so the report is the same bytes (timing fields aside) for any number of
 workers and any completion order.
 
-Splits are sized in events, not files: an ActionTrail delivery file's name gives its event
-count; other files are estimated from their size (``_BYTES_PER_EVENT``). Consecutive files
-(in sorted order) are grouped until a split holds about ``SPLIT_EVENTS``; a big uncompressed
-JSON-lines file is cut into byte ranges that start on a line. Nothing depends on the number
-of workers, so the same inputs always give the same splits.
+``plan``, ``Split`` and ``Part`` live in ``compiler.replay.planning`` (imported here, so
+they are still found in this module).
 
 Timing: two clock reads cost more than a warm trie decision, so decisions are timed in
 batches (decisions/s) and only every ``SAMPLE_EVERY``-th one is timed alone (p50/p99), with
@@ -30,7 +27,6 @@ report shape are already elsewhere.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -41,7 +37,7 @@ from functools import lru_cache
 from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
-from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range, split_points
+from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
     coverage_section,
@@ -49,20 +45,13 @@ from compiler.replay.impact_report import (
     recorded_section,
     who_section,
 )
+from compiler.replay.planning import SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
 from compiler.replay.resources import build_resources
-from compiler.replay.sources import Source, delivery_info
+from compiler.replay.sources import Source
 
 EXAMPLES = 20
 SAMPLE_EVERY = 16
 BATCH = 2048
-SPLIT_EVENTS = 100_000
-"""About this many events to a split: a few seconds of work, so that scheduling is noise."""
-SPLIT_BYTES = 64 * 1024 * 1024
-MAX_PARTS = 2_000
-"""Files in one split at most: a task's arguments stay small."""
-# Measured on generated traces (~770 B an event as JSON, ~130 B gzip'd); only for sizing.
-_BYTES_PER_EVENT = 770
-_GZIP_BYTES_PER_EVENT = 130
 ENGINES = ("trie", "ram")
 
 # Latency histogram: 32 exact buckets for 0–31 ns, then 16 buckets per power of two (about
@@ -85,108 +74,6 @@ def bucket_value(index: int) -> float:
     shift = (index - 32) // _SUB + 1
     low = (16 + (index - 32) % _SUB) << shift
     return low + (1 << shift) / 2
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Part:
-    """One file, or one byte range of a big uncompressed JSON-lines file."""
-
-    source: int
-    """Index of the input in the sorted source list."""
-    path: str
-    start: int
-    end: int
-    first_line: int
-    account: str | None = None
-    region: str | None = None
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Split:
-    index: int
-    parts: tuple[Part, ...]
-    events: int
-    """Estimated events (from names or sizes): for progress and for sizing only."""
-
-
-def _estimate(src: Source) -> int:
-    if src.count is not None:
-        return src.count
-    if src.size is None:
-        return SPLIT_EVENTS  # stdin: unknown, one split of its own
-    per = _GZIP_BYTES_PER_EVENT if src.path.endswith(".gz") else _BYTES_PER_EVENT
-    return max(1, src.size // per)
-
-
-def as_sources(sources: Sequence[str | Source]) -> list[Source]:
-    """Sorted ``Source`` values; plain paths are stat'ed here (``sources.expand`` lists
-    directories, globs and URLs)."""
-    out: list[Source] = []
-    for s in sources:
-        if isinstance(s, Source):
-            out.append(s)
-            continue
-        path = os.fspath(s)
-        info = delivery_info(path)
-        if path != "-" and "://" not in path and (info.size is None or info.count is None):
-            size = os.stat(path).st_size
-            info = Source(path, size, info.account, info.region, info.stamp, info.count)
-        out.append(info)
-    # By path, a key sort in C: the dataclass's own __lt__ is Python and cost a second on
-    # 10⁵ delivery names. The same path twice (rare) falls back to the full order.
-    out.sort(key=_path_of)
-    if any(a.path == b.path for a, b in itertools.pairwise(out)):
-        out.sort()
-    return out
-
-
-def _path_of(source: Source) -> str:
-    return source.path
-
-
-def plan(
-    sources: Sequence[str | Source],
-    split_bytes: int = SPLIT_BYTES,
-    split_events: int = SPLIT_EVENTS,
-) -> list[Split]:
-    """Cut the sorted inputs into splits of about ``split_events`` events: consecutive
-    small files grouped, big uncompressed JSON-lines files cut into byte ranges (of about
-    ``split_bytes``) that start on a line. A pure function of the inputs and the two sizes."""
-    splits: list[Split] = []
-    parts: list[Part] = []
-    weight = 0
-
-    def close() -> None:
-        nonlocal parts, weight
-        if parts:
-            splits.append(Split(len(splits), tuple(parts), weight))
-        parts, weight = [], 0
-
-    for index, src in enumerate(as_sources(sources)):
-        events = _estimate(src)
-        big = (
-            src.size is not None
-            and src.size > split_bytes
-            and not src.path.endswith(".gz")
-            and "://" not in src.path
-        )
-        if big:
-            ranges = split_points(src.path, split_bytes)
-            if len(ranges) > 1:
-                close()
-                for start, end, first in ranges:
-                    part = Part(index, src.path, start, end, first, src.account, src.region)
-                    splits.append(
-                        Split(len(splits), (part,), max(1, (end - start) // _BYTES_PER_EVENT))
-                    )
-                continue
-        if parts and (weight + events > split_events or len(parts) >= MAX_PARTS):
-            close()
-        # end -1: the whole file, read as it is (gzip, array, stream…).
-        parts.append(Part(index, src.path, 0, -1, 1, src.account, src.region))
-        weight += events
-    close()
-    return splits
 
 
 @dataclass

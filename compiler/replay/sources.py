@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -102,32 +104,90 @@ def open_binary(url: str) -> BinaryIO:
 # --- the delivery layout -------------------------------------------------------------------
 
 
-def delivery_info(path: str) -> Source:
-    """``path`` with what an ActionTrail delivery path says (region, account, stamp, count);
-    a path of another shape is returned bare. Plain string work: planning reads 10⁵ names."""
+# An ActionTrail delivery file name, ``Actiontrail_<region>_<YYYYMMDDHHMMSS>_1002_<count>_
+# <size>_<md5>.gz``, as one compiled pattern: names are ours to parse (not user globs), and
+# one match per name (or one ``findall`` over 10⁵ of them) is what makes planning cheap. It
+# takes ASCII digits only, as the plain string reading that defines the answer does
+# (``_delivery_fields_by_parts``, which reads every name the pattern does not match).
+_NAME = r"Actiontrail_([^_/\n]*)_([0-9]{14})_[^_/\n]*_([0-9]+)_([0-9]+)_[^_/\n]*\.gz"
+_NAME_RE = re.compile(_NAME)
+_LINES_RE = re.compile(rf"^([^\n]*/)?{_NAME}$", re.MULTILINE)
+
+Fields = tuple[str, int | None, str | None, str | None, str | None, int | None]
+"""(path, size, account, region, stamp, count): a ``Source``'s fields, in its order."""
+
+
+def delivery_fields(path: str) -> Fields:
+    """What an ActionTrail delivery path says, as ``Source``'s fields (a path of another
+    shape: its fields bare)."""
+    directory, _, name = path.rpartition("/")
+    m = _NAME_RE.fullmatch(name)
+    if m is None:
+        return _delivery_fields_by_parts(path)
+    region, stamp, count, size = m.groups()
+    return (path, int(size), _account_in(directory, region), region, stamp, int(count))
+
+
+def names_fields(names: list[str]) -> list[Fields]:
+    """``delivery_fields`` of every name, in one regex pass over all of them when every one
+    is a delivery name (the usual case for a trail: no Python work per name but a cached
+    directory lookup), else name by name."""
+    text = "\n".join(names)
+    found = _LINES_RE.findall(text) if text.count("\n") == len(names) - 1 else []
+    if len(found) != len(names):  # some name is not a delivery name: the general reading
+        return [delivery_fields(n) for n in names]
+    if not found:
+        return []
+    dirs, regions, stamps, counts, sizes = zip(*found, strict=True)
+    accounts = map(_account_in, [d[:-1] for d in dirs], regions)
+    return list(
+        zip(names, map(int, sizes), accounts, regions, stamps, map(int, counts), strict=True)
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _account_in(directory: str, region: str) -> str | None:
+    """The account of a multi-account trail's directory: ``…/AliyunLogs/<type>/<rd_id>/
+    <accountid>/<region>/<YYYY>/<MM>/<DD>`` (the last AliyunLogs counting); else None.
+    Cached: a trail has a directory a day per account and region, and 10⁵ files in them."""
+    dirs = directory.split("/") if directory else []
+    if "AliyunLogs" not in dirs:
+        return None
+    after = dirs[len(dirs) - dirs[::-1].index("AliyunLogs") :]
+    # <type>/<region>/<YYYY>/<MM>/<DD> or <type>/<rd_id>/<accountid>/<region>/…
+    if len(after) == 7 and after[3] == region and _digits(after[2]):
+        return after[2]
+    return None
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits: ``str.isdigit`` alone takes ``²`` (which ``int`` refuses) and ``٣``."""
+    return text.isascii() and text.isdigit()
+
+
+def _delivery_fields_by_parts(path: str) -> Fields:
     name = path.rsplit("/", 1)[-1]
     if not (name.startswith("Actiontrail_") and name.endswith(".gz")):
-        return Source(path)
+        return (path, None, None, None, None, None)
     parts = name[: -len(".gz")].split("_")
     # Actiontrail, region, stamp, 1002, count, size, md5 (a region never holds `_`).
-    if len(parts) != 7 or not (parts[2].isdigit() and len(parts[2]) == 14):
-        return Source(path)
+    if len(parts) != 7 or not (_digits(parts[2]) and len(parts[2]) == 14):
+        return (path, None, None, None, None, None)
     region, stamp, count, size = parts[1], parts[2], parts[4], parts[5]
-    account = None
-    dirs = path.split("/")[:-1]
-    if "AliyunLogs" in dirs:
-        after = dirs[len(dirs) - dirs[::-1].index("AliyunLogs") :]
-        # <type>/<region>/<YYYY>/<MM>/<DD> or <type>/<rd_id>/<accountid>/<region>/…
-        if len(after) == 7 and after[3] == region and after[2].isdigit():
-            account = after[2]
-    return Source(
+    return (
         path,
-        int(size) if size.isdigit() else None,
-        account,
+        int(size) if _digits(size) else None,
+        _account_in(path.rpartition("/")[0], region),
         region,
         stamp,
-        int(count) if count.isdigit() else None,
+        int(count) if _digits(count) else None,
     )
+
+
+def delivery_info(path: str) -> Source:
+    """``path`` with what an ActionTrail delivery path says (region, account, stamp, count);
+    a path of another shape is returned bare."""
+    return Source(*delivery_fields(path))
 
 
 def stamp_time(stamp: str) -> datetime | None:
@@ -137,20 +197,68 @@ def stamp_time(stamp: str) -> datetime | None:
         return None
 
 
+# A stamp whose fields are in range as written (year 0001-9999; a month's 29th-31st are
+# checked by ``_day_ok``): for these the text orders as the time does, so pruning compares
+# strings, not datetimes (10⁵ names).
+_STAMP = re.compile(
+    r"(?!0000)[0-9]{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+    r"(?:[01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"
+)
+
+
+@lru_cache(maxsize=4096)
+def _day_ok(day: str) -> bool:
+    try:
+        datetime.strptime(day, "%Y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _stamp_bound(when: datetime, up: bool) -> str:
+    """``when`` as a UTC stamp, rounded so that comparing whole-second stamps as text gives
+    what comparing the times gives: up (ceiling) for a lower bound, down for an upper one."""
+    utc = when.astimezone(UTC)
+    if up and utc.microsecond:
+        try:
+            utc += timedelta(seconds=1)
+        except OverflowError:
+            return "~"  # past year 9999: above every stamp
+    return (
+        f"{utc.year:04d}{utc.month:02d}{utc.day:02d}{utc.hour:02d}{utc.minute:02d}{utc.second:02d}"
+    )
+
+
 def prune(
     sources: Iterable[Source], since: datetime | None, until: datetime | None
 ) -> tuple[list[Source], int]:
     """(sources that may hold events in [since, until), how many were pruned by name)."""
-    kept: list[Source] = []
-    pruned = 0
     low = since - PRUNE_SLACK if since is not None else None
     high = until + PRUNE_SLACK if until is not None else None
+    if low is None and high is None:
+        return list(sources), 0
+    aware = all(b is None or b.tzinfo is not None for b in (low, high))
+    low_text = _stamp_bound(low, True) if low is not None and aware else None
+    high_text = _stamp_bound(high, False) if high is not None and aware else None
+    in_range = _STAMP.fullmatch
+    kept: list[Source] = []
+    pruned = 0
     for s in sources:
-        when = stamp_time(s.stamp) if s.stamp else None
-        if when is not None and ((low and when < low) or (high and when > high)):
-            pruned += 1
+        stamp = s.stamp
+        if not stamp:
+            kept.append(s)
             continue
-        kept.append(s)
+        if aware and in_range(stamp) and (stamp[6:8] < "29" or _day_ok(stamp[:8])):
+            out = (low_text is not None and stamp < low_text) or (
+                high_text is not None and stamp > high_text
+            )
+        else:  # an odd stamp (or a naive bound): the time it parses to, if any, decides
+            when = stamp_time(stamp)
+            out = when is not None and bool((low and when < low) or (high and when > high))
+        if out:
+            pruned += 1
+        else:
+            kept.append(s)
     return kept, pruned
 
 
