@@ -329,7 +329,11 @@ SLS = {"eventSource": "cn-hangzhou.log.aliyuncs.com", "serviceName": "Sls"}
         # Issue 13 item 3: the catalog's permission-denied codes, every service's…
         ("Forbidden.RAM", LEAKED_KEY_MESSAGE, {}, "deny", "Forbidden.RAM"),
         ("NoPermission", "You are not authorized.", {}, "deny", "NoPermission"),
-        ("ForbiddenByRam", None, {}, "deny", "ForbiddenByRam"),
+        # A code the catalog only guesses (no page, no OpenMeta entry) says so in the reason…
+        ("ForbiddenByRam", None, {}, "deny", "ForbiddenByRam (inferred code)"),
+        # … unless a sure sign says the same (RAM's diagnostic), or the service lists it.
+        ("AccessDenied", "denied", {"AccessDeniedDetail": "x"}, "deny", "AccessDeniedDetail"),
+        ("AccessDenied", "denied", SLS, "deny", "AccessDenied"),
         # … a service's own (SLS's InvalidRAM), and not another service's.
         ("InvalidRAM", "denied", SLS, "deny", "InvalidRAM"),
         ("InvalidRAM", "denied", {}, "error", None),

@@ -69,6 +69,8 @@ class Service:
     condition_keys: dict[str, str] = field(default_factory=dict)
     """Service condition key → its type (``String``, ``Boolean``, ``Numeric``, …)."""
     denied_error_codes: tuple[str, ...] = ()
+    denied_code_provenance: dict[str, str] = field(default_factory=dict)
+    """Own permission-denied code → ``openmeta`` | ``documented`` | ``inferred``."""
     openmeta_product: str | None = None
 
     def __hash__(self) -> int:
@@ -189,6 +191,7 @@ class _Body(msgspec.Struct):
     operations: msgspec.Raw = msgspec.Raw(b"{}")
     condition_keys: dict[str, str] = {}
     denied_error_codes: list[str] = []
+    denied_code_provenance: dict[str, str] = {}
     openmeta_product: str | None = None
 
 
@@ -218,6 +221,7 @@ def _service_of_body(name: str, data: bytes, start: int, end: int) -> Service:
         names_actions=data.find(_ACTIONS_KEY, start, end) >= 0,
         condition_keys=b.condition_keys,
         denied_error_codes=tuple(b.denied_error_codes),
+        denied_code_provenance=b.denied_code_provenance,
         openmeta_product=b.openmeta_product,
     )
 
@@ -239,6 +243,7 @@ def _service(name: str, raw: dict) -> Service:
         meta=dict(raw.get("operations", {})),
         condition_keys=dict(raw.get("condition_keys", {})),
         denied_error_codes=tuple(raw.get("denied_error_codes", ())),
+        denied_code_provenance=dict(raw.get("denied_code_provenance", {})),
         openmeta_product=raw.get("openmeta_product"),
     )
 
@@ -274,6 +279,7 @@ class Catalog:
         sources: list[dict] | None = None,
         denied_error_codes: Iterable[str] = (),
         service_of: Callable[[str], Service] | None = None,
+        denied_provenance: dict[str, str] | None = None,
     ):
         self._entries = dict(sorted(entries.items()))
         self._raw = raw
@@ -286,6 +292,9 @@ class Catalog:
         self._loaded: dict[str, Service] = {}
         self.sources = sources or []
         self.common_denied_error_codes = tuple(denied_error_codes)
+        self.common_denied_provenance = dict(denied_provenance or {})
+        """Common permission-denied code → ``documented`` | ``inferred`` (absent: unknown,
+        a catalog built before provenance was recorded)."""
         self._by_name: dict[str, str] = {}
         for name in self._entries:  # names first: an alias never hides a service's name
             self._by_name.setdefault(name.lower(), name)
@@ -336,6 +345,7 @@ class Catalog:
             raw.__getitem__,
             data.get("sources", []),
             data.get("denied_error_codes", ()),
+            denied_provenance=data.get("denied_error_code_provenance"),
         )
 
     def _get(self, name: str | None) -> Service | None:
@@ -386,6 +396,7 @@ class Catalog:
             [*self.sources, {"overlay": overlay.path}],
             self.common_denied_error_codes,
             lambda n: _service(n, patches[n]) if n in patches else service_of(n),
+            self.common_denied_provenance,
         )
         out._overlays = (*self._overlays, overlay)
         return out
@@ -480,6 +491,29 @@ class Catalog:
         own = service.denied_error_codes if service is not None else ()
         return frozenset((*self.common_denied_error_codes, *own))
 
+    def denied_code_provenance(self, code: str, service: Service | None = None) -> str | None:
+        """How the catalog knows ``code`` means permission denied for ``service``: the best
+        of its own list's provenance and the common list's — ``openmeta``, ``documented``,
+        ``override`` or ``inferred``; None when the code is not a permission-denied code."""
+        found = []
+        if service is not None and code in service.denied_error_codes:
+            found.append(service.denied_code_provenance.get(code, "inferred"))
+        if code in self.common_denied_error_codes:
+            found.append(self.common_denied_provenance.get(code, "inferred"))
+        if not found:
+            return None
+        sourced = [p for p in found if p != "inferred"]
+        return sourced[0] if sourced else "inferred"
+
+    def guessed_denied_error_codes(self, service: Service | None = None) -> frozenset[str]:
+        """The permission-denied codes for ``service`` that are only guesses (``inferred``):
+        a recorded deny counted by one of them alone is reported as such."""
+        return frozenset(
+            c
+            for c in self.denied_error_codes(service)
+            if self.denied_code_provenance(c, service) == "inferred"
+        )
+
     def high_risk_operations(self) -> list[tuple[str, str]]:
         """(service, operation) for every operation OpenMeta tags ``riskType: high``."""
         return [(s.name, op) for s in self.services for op in s.high_risk_operations()]
@@ -529,6 +563,7 @@ class _Head(msgspec.Struct):
     index: dict[str, _Entry]
     sources: list[dict] = []
     denied_error_codes: list[str] = []
+    denied_error_code_provenance: dict[str, str] = {}
 
 
 class _CatalogFile(_Head):
@@ -560,7 +595,13 @@ def load_catalog(data: bytes) -> Catalog:
         def raw(name: str) -> dict:
             return msgspec.json.decode(bodies[name])
 
-        return Catalog(whole.index, raw, whole.sources, whole.denied_error_codes)
+        return Catalog(
+            whole.index,
+            raw,
+            whole.sources,
+            whole.denied_error_codes,
+            denied_provenance=whole.denied_error_code_provenance,
+        )
     base = cut + len(SERVICES_MARK)
     index = doc.index
 
@@ -582,7 +623,14 @@ def load_catalog(data: bytes) -> Catalog:
     def service_of(name: str) -> Service:
         return _service_of_body(name, data, *span(name))
 
-    return Catalog(index, raw, doc.sources, doc.denied_error_codes, service_of)
+    return Catalog(
+        index,
+        raw,
+        doc.sources,
+        doc.denied_error_codes,
+        service_of,
+        doc.denied_error_code_provenance,
+    )
 
 
 @cache

@@ -125,6 +125,8 @@ def merge(
     services: dict[str, dict] = {}
     aliases: dict[str, list[str]] = {}
     per_product_denied = {k.lower(): v for k, v in denied.get("products", {}).items()}
+    sources = denied.get("sources", {})
+    product_sources = {k.lower(): v for k, v in sources.get("products", {}).items()}
     for name, raw in sdk["services"].items():
         entry = dict(raw)
         entry["ram_code_provenance"] = {c: "override" for c in raw["ram_codes"]}
@@ -133,6 +135,7 @@ def merge(
         entry.setdefault("operations", {})
         entry.setdefault("condition_keys", {})
         entry["denied_error_codes"] = []
+        entry["denied_code_provenance"] = {}
         entry["openmeta_product"] = None
         services[name] = entry
         aliases[name] = list(raw.get("aliases", []))
@@ -164,6 +167,9 @@ def merge(
                 c for c in table.get("ram_codes", []) if c not in entry["ram_codes"]
             ] + []
             entry["denied_error_codes"] = list(per_product_denied.get(low, []))
+            entry["denied_code_provenance"] = _denied_provenance(
+                product, per_product_denied.get(low, []), product_sources.get(low, {})
+            )
             aliases[sdk_name] += wanted
             continue
         codes, provenance, source = _ram_code(product, ramcodes)
@@ -181,6 +187,9 @@ def merge(
             "operations": meta,
             "condition_keys": common["condition_keys"],
             "denied_error_codes": list(per_product_denied.get(low, [])),
+            "denied_code_provenance": _denied_provenance(
+                product, per_product_denied.get(low, []), product_sources.get(low, {})
+            ),
             "openmeta_product": product.code,
         }
         aliases[product.code] = [*wanted, codes[0]]
@@ -190,9 +199,23 @@ def merge(
         "format": FORMAT,
         "sources": sdk.get("sources", []),
         "denied_error_codes": list(denied.get("common", [])),
+        "denied_error_code_provenance": {
+            c: "documented" if c in sources.get("common", {}) else "inferred"
+            for c in sorted(denied.get("common", []))
+        },
         "services": dict(sorted(services.items())),
     }
     return doc, notes
+
+
+def _denied_provenance(product: Product, codes: Iterable[str], documented: dict) -> dict:
+    """Code → ``openmeta`` (the product's ``errorCodes`` list it), ``documented`` (a page in
+    ``denied.toml``'s sources) or ``inferred`` (neither: a reviewer's guess)."""
+    listed = {c for doc in product.docs for c, _message in doc.error_codes}
+    return {
+        c: "openmeta" if c in listed else "documented" if c in documented else "inferred"
+        for c in sorted(codes)
+    }
 
 
 def _settle_aliases(services: dict[str, dict], wanted: dict[str, list[str]], notes) -> None:
@@ -253,6 +276,7 @@ def dumps_catalog(doc: dict) -> bytes:
         "{",
         f'"format":{enc(doc["format"])},',
         f'"denied_error_codes":{enc(doc.get("denied_error_codes", []))},',
+        f'"denied_error_code_provenance":{enc(doc.get("denied_error_code_provenance", {}))},',
         f'"sources":{enc(doc.get("sources", []))},',
         f'"index":{enc(index)},',
     ]

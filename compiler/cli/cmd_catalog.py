@@ -70,6 +70,10 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
         "actiontrail_service_names": list(svc.trail_names),
         "condition_keys": svc.condition_keys,
         "denied_error_codes": sorted(catalog.denied_error_codes(svc)),
+        "denied_error_code_provenance": {
+            c: catalog.denied_code_provenance(c, svc)
+            for c in sorted(catalog.denied_error_codes(svc))
+        },
         "operation_list": [
             {"name": op, **(svc.operation_meta.get(op) or {})} for op in sorted(svc.operations())
         ],
@@ -82,7 +86,15 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
         click.echo(f"  {key}: {', '.join(data[key]) or '-'}")
     click.echo(f"  ram code provenance: {data['provenance']} ({svc.ram_code_source})")
     click.echo(f"  condition keys: {', '.join(svc.condition_keys) or '-'}")
-    click.echo(f"  permission-denied error codes: {', '.join(data['denied_error_codes'])}")
+    guessed = catalog.guessed_denied_error_codes(svc)
+    codes = [c + (" (inferred)" if c in guessed else "") for c in data["denied_error_codes"]]
+    click.echo(f"  permission-denied error codes: {', '.join(codes)}")
+    if guessed:
+        # As W0202 does for RAM codes: a guess is shown as one where a user relies on it.
+        click.echo(
+            "    (inferred: no documentation or OpenMeta entry names the code for this "
+            "service; a replay counting a recorded deny by it alone says so)"
+        )
     for op in data["operation_list"]:
         tags = " ".join(f"{k}={op[k]}" for k in ("risk", "type") if op.get(k))
         click.echo(f"  {op['name']}  {tags}".rstrip())

@@ -254,6 +254,15 @@ def command(
         click.echo(json.dumps(data, indent=2))
     elif not quiet:
         print_summary(data, by=by, top=top)
+    guessed = data["recorded"]["inferred_codes"]
+    if guessed["recorded_denies"] and not quiet:
+        # Like W0202 for a RAM code: the user relies on a guess, so say which and how much.
+        codes = ", ".join(f"{c} ({n:,})" for c, n in guessed["codes"].items())
+        click.echo(
+            f"note: {guessed['recorded_denies']:,} recorded denies counted only by error codes "
+            f"the catalog infers mean permission denied: {codes}; check a few of these events",
+            err=True,
+        )
     if result.decided == 0:
         click.echo(_nothing_decided(result, sources), err=True)
         sys.exit(1)

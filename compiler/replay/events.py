@@ -27,6 +27,9 @@ LEAKED_KEY_PHRASE = "risk of leakage of this accesskey"
 LEAKED_KEY_MESSAGE = "Forbidden : There is a risk of leakage of this AccessKey."
 LEAKED_KEY_REASON = "leaked AccessKey"
 DETAIL_REASON = "AccessDeniedDetail"
+INFERRED_CODE_MARK = " (inferred code)"
+"""Ends a reason that is an error code the catalog only guesses means permission denied
+(``Catalog.guessed_denied_error_codes``): nothing else said the call was denied."""
 # RAM's own denials carry a diagnostic (``AccessDeniedDetail`` with its
 # ``EncodedDiagnosticMessage``, decodable by ram:DecodeDiagnosticMessage); an exporter that
 # flattens the response keeps one of these names in the message.

@@ -17,7 +17,7 @@ from importlib import resources
 
 from compiler.model.glob import glob_match
 from compiler.policy import Policy
-from compiler.replay.events import Who
+from compiler.replay.events import INFERRED_CODE_MARK, Who
 from compiler.replay.impact import TOP, Baseline, Impact, RuleRef, least, rules_by_index
 
 PLAN_LINES = 1000
@@ -239,11 +239,22 @@ def recorded_section(impact: Impact, policy: Policy, where: Callable[[int], str]
     rules = rules_by_index(policy)
     total = sum(n for n, _d in impact.reasons.values())
     explained = sum(d for _n, d in impact.reasons.values())
+    guessed = {
+        why.removesuffix(INFERRED_CODE_MARK): n
+        for why, (n, _d) in sorted(impact.reasons.items())
+        if why.endswith(INFERRED_CODE_MARK)
+    }
     return {
         "reasons": [
             {"reason": why, "recorded_denies": n, "predicted": d, "unexplained": n - d}
             for why, (n, d) in sorted(impact.reasons.items(), key=lambda kv: (-kv[1][0], kv[0]))
         ],
+        "inferred_codes": {
+            "recorded_denies": sum(guessed.values()),
+            "codes": guessed,
+            "note": "counted as denied only by an error code the catalog guesses means "
+            "permission denied for the event's service (`inferred` in `ramguard catalog show`)",
+        },
         "explained_by_rule": [
             {
                 "policy": rules[i].policy,

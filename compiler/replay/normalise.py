@@ -15,7 +15,7 @@ from functools import lru_cache
 import msgspec
 
 from compiler.model.keys import LANGUAGE_KEYS, parse_bool
-from compiler.replay.events import TraceEvent, Where, Who, deny_reason
+from compiler.replay.events import INFERRED_CODE_MARK, TraceEvent, Where, Who, deny_reason
 
 # Per-reader caches are bounded so that adversarial input (a new host on every line) cannot
 # make memory grow with the file.
@@ -164,7 +164,8 @@ class Mapper:
         self._services: dict[tuple[str | None, str | None], tuple] = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
-        """(action prefix, service name, permission-denied error codes) for a host/name."""
+        """(action prefix, service name, permission-denied error codes, the documented ones
+        among them) for a host/name."""
         key = (host, trail)
         hit = self._services.get(key)
         if hit is not None:
@@ -172,14 +173,14 @@ class Mapper:
         svc = self._catalog.service_for_host(host) if host else None
         if svc is None and trail:
             svc = self._catalog.service_for_trail_name(trail)
+        codes = self._catalog.denied_error_codes(svc)
+        sure = codes - self._catalog.guessed_denied_error_codes(svc)
         if svc is not None and svc.ram_codes:
-            codes = self._catalog.denied_error_codes(svc)
-            hit: tuple = (f"{svc.ram_codes[0]}:", svc.name, codes)
+            hit: tuple = (f"{svc.ram_codes[0]}:", svc.name, codes, sure)
         else:
             # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
             # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
-            codes = self._catalog.denied_error_codes(svc)
-            hit = (f"{_guess_code(host, trail)}:", None, codes)
+            hit = (f"{_guess_code(host, trail)}:", None, codes, sure)
         if len(self._services) < _CACHE_MAX:
             self._services[key] = hit
         return hit
@@ -188,7 +189,7 @@ class Mapper:
         hit = self._services.get((ev.eventSource, ev.serviceName))
         if hit is None:
             hit = self._service(ev.eventSource, ev.serviceName)
-        prefix, service, denied_codes = hit
+        prefix, service, denied_codes, sure_codes = hit
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
         if ip and _is_ip(ip):
@@ -238,12 +239,12 @@ class Mapper:
         recorded = "allow"
         why = None
         if code is not None:
-            why = deny_reason(
-                code,
-                ev.errorMessage,
-                denied_codes,
-                bool(ev.AccessDeniedDetail or ev.accessDeniedDetail),
-            )
+            detail = bool(ev.AccessDeniedDetail or ev.accessDeniedDetail)
+            # Sure signs first (the leaked-key block, a sourced code, RAM's diagnostic): a
+            # guessed code is the reason only when nothing else says the call was denied.
+            why = deny_reason(code, ev.errorMessage, sure_codes, detail)
+            if why is None and code in denied_codes:
+                why = code + INFERRED_CODE_MARK
             recorded = "error" if why is None else "deny"
         # Positional: source, line, event_id, action, service, event_name, context,
         # access_key, recorded, where, who, region, error_code, why, source_ip (keywords
