@@ -21,6 +21,7 @@ from compiler.ram import RamEvaluator
 
 SIZES = (100, 1_000, 10_000)
 VALUES = (10, 100, 1_000)
+GLOBS = (500, 1_000, 2_000)
 
 
 def _compiled(paths):
@@ -106,3 +107,12 @@ def test_diff_10k(benchmark, ten_k):
         return result
 
     benchmark.pedantic(run, rounds=1)
+
+
+@pytest.mark.parametrize("globs", GLOBS, ids=[f"{n}-globs" for n in GLOBS])
+def test_check_globs(benchmark, globs):
+    """``ramguard check``'s work (compile, then every pass) on ``globs`` distinct ECS globs;
+    the table gives the growth exponent (issue 16 F7: it was about 2)."""
+    text = workloads.ecs_globs(globs)
+    benchmark.extra_info["globs"] = globs
+    benchmark.pedantic(lambda: lint(compile_sources([("globs.rules", text)])), rounds=3)

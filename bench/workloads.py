@@ -67,6 +67,22 @@ def rule_lines(n: int, seed: int = SEED, catalog: Catalog | None = None) -> list
     return out
 
 
+def ecs_globs(n: int) -> str:
+    """One rules file of ``n`` distinct ECS globs (issue 16 F7): half nested prefixes (every
+    prefix of one operation name after another: `Acc*` ⊇ `Acce*` ⊇ …), half disjoint
+    (`Describe*00001?`, each covering no other)."""
+    ops = sorted(default_catalog().service("ECS").operations())
+    nested: list[str] = []
+    seen: set[str] = set()
+    for op in ops:
+        for k in range(3, len(op)):
+            if op[:k].lower() not in seen:
+                seen.add(op[:k].lower())
+                nested.append(op[:k] + "*")
+    globs = nested[: n // 2] + [f"Describe*{i:05d}?" for i in range(n - n // 2)]
+    return "".join(f"deny ECS {g}\n" for g in globs)
+
+
 def write_rules(directory: Path, n: int, seed: int = SEED) -> Path:
     """``n`` rules in files of ``RULES_PER_FILE`` under ``directory``; returns it."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import jinja2
 
 from compiler.language.diagnostics import CompileError, Span, error
-from compiler.model.glob import has_glob, subsumes
+from compiler.model.glob import CoverIndex, has_glob
 from compiler.model.ir import Conjunction, PolicyIR, Rule
 
 MAX_DOCUMENT_CHARS = 6144
@@ -136,13 +136,14 @@ def _prune(actions: set[str]) -> tuple[str, ...]:
     ordered = sorted(actions, key=lambda a: (a.lower(), a))
     kept: list[str] = []
     seen_lower: set[str] = set()
-    globs = [a for a in ordered if has_glob(a)]
+    index = CoverIndex(a for a in ordered if has_glob(a))
     for action in ordered:
         low = action.lower()
+        # Spellings of one action or glob but for case (`ecs:Run*`, `ecs:run*`) match the
+        # same strings: the first is kept, the others folded here.
         if low in seen_lower:
             continue
-        if any(g != action and subsumes(g, action) for g in globs):
-            # Two globs covering each other (`ecs:*` and `ECS:*`) were folded by seen_lower.
+        if index.covered(action):
             continue
         seen_lower.add(low)
         kept.append(action)

@@ -7,6 +7,9 @@ user wrote. (The RAM evaluator has its own matcher on purpose; see ``compiler.ra
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+
 MAX_NAME = 256
 """The longest operation name or operation glob a rule may hold, and the longest action a
 trace event or ``decide`` may name (the catalog's longest operation is under 100
@@ -60,6 +63,94 @@ def subsumes(general: str, specific: str) -> bool:
         prefix = general[:-1].lower()
         return specific.lower().startswith(prefix) and not has_glob(specific[: len(prefix)])
     return general.lower() == specific.lower()
+
+
+def _literal_ends(low: str) -> tuple[str, str]:
+    """The text before a glob's first wildcard and after its last one."""
+    first = min(i for i in (low.find("*"), low.find("?")) if i >= 0)
+    last = max(low.rfind("*"), low.rfind("?"))
+    return low[:first], low[last + 1 :]
+
+
+def matches_any(pattern: str, names: Sequence[str]) -> bool:
+    """Whether ``pattern`` matches one of ``names`` (lowercased and sorted): only the names
+    that start with the pattern's literal prefix can match, found by bisection, so a catalog
+    service's 400 operations are not all tried for every glob of a rule file."""
+    low = pattern.lower()
+    head = _literal_ends(low)[0] if has_glob(low) else low
+    # Every literal run of the pattern is a substring of what it matches: a check in C that
+    # spares most names the matcher.
+    runs = [r for r in low.replace("?", "*").split("*") if r]
+    i = bisect_left(names, head)
+    while i < len(names) and names[i].startswith(head):
+        name = names[i]
+        if all(r in name for r in runs) and glob_match(low, name, ignore_case=False):
+            return True
+        i += 1
+    return False
+
+
+class CoverIndex:
+    """Answers ``any(subsumes(g, s) for g in globs if g.lower() != s.lower())`` for many
+    ``s`` without trying every glob (issue 16 F7: the emitter's pruning was |globs| × |actions|,
+    4 million ``subsumes`` calls for 2,000 globs in one statement).
+
+    Exact, not a filter that may miss: a glob with literal prefix P and literal suffix S only
+    matches text that starts with P and ends with S (both case-folded), so the candidates for
+    a literal are found by one dict probe per distinct (|P|, |S|) pair and confirmed with
+    ``glob_match``; ``subsumes`` of a glob by a glob only holds for ``*`` and for ``P*`` with
+    P a prefix of the specific glob's literal prefix, a probe per distinct |P|. A glob equal
+    to ``s`` but for case is not counted: the two match the same strings, and the caller keeps
+    one of them (counting it dropped both, leaving an empty Action list)."""
+
+    def __init__(self, globs: Iterable[str]) -> None:
+        self._star = False
+        self._prefix_stars: set[str] = set()
+        self._prefix_lengths: list[int] = []
+        # literal prefix -> literal suffix -> the globs (as written) with those ends
+        self._by_ends: dict[str, dict[str, list[str]]] = {}
+        self._suffix_lengths: dict[str, list[int]] = {}
+        self._end_prefix_lengths: list[int] = []
+        for glob in globs:
+            low = glob.lower()
+            if glob == "*":
+                self._star = True
+            if low.endswith("*") and not has_glob(low[:-1]):
+                self._prefix_stars.add(low[:-1])
+            head, tail = _literal_ends(low)
+            self._by_ends.setdefault(head, {}).setdefault(tail, []).append(glob)
+        self._prefix_lengths = sorted({len(p) for p in self._prefix_stars})
+        self._end_prefix_lengths = sorted({len(h) for h in self._by_ends})
+        self._suffix_lengths = {
+            head: sorted({len(t) for t in tails}) for head, tails in self._by_ends.items()
+        }
+
+    def covered(self, specific: str) -> bool:
+        low = specific.lower()
+        if has_glob(specific):
+            if self._star and low != "*":
+                return True
+            head = _literal_ends(low)[0]
+            for n in self._prefix_lengths:
+                if n > len(head):
+                    break
+                if head[:n] in self._prefix_stars and head[:n] + "*" != low:
+                    return True
+            return False
+        size = len(low)
+        for n in self._end_prefix_lengths:
+            if n > size:
+                break
+            tails = self._by_ends.get(low[:n])
+            if tails is None:
+                continue
+            for m in self._suffix_lengths[low[:n]]:
+                if n + m > size:
+                    break
+                for glob in tails.get(low[size - m :], ()):
+                    if glob_match(glob, specific):
+                        return True
+        return False
 
 
 PLACEHOLDER = "\x00"

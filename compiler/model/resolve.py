@@ -26,7 +26,7 @@ from pathlib import Path
 from compiler.catalog import Catalog, Service
 from compiler.language.ast import RuleNode, SourceFile
 from compiler.language.diagnostics import Diagnostic, Severity, Span, error, shorten, warning
-from compiler.model.glob import MAX_NAME, glob_match, has_glob
+from compiler.model.glob import MAX_NAME, glob_match, has_glob, matches_any
 from compiler.model.ir import PolicyIR, Rule
 from compiler.model.resolve_conditions import check_condition, normalise
 from compiler.model.resolve_resources import resolve_except, resolve_resources
@@ -439,6 +439,23 @@ def _is_version(text: str) -> bool:
     return True
 
 
+_SORTED: dict[tuple[int, str | None], tuple[Service, list[str]]] = {}
+
+
+def _sorted_operations(svc: Service, version: str | None) -> list[str]:
+    """The service's operations, lowercased and sorted, for ``matches_any``; kept per service
+    object (services are equal by name, but an overlay's ECS is not the default ECS)."""
+    found = _SORTED.get((id(svc), version))
+    if found is None or found[0] is not svc:
+        if len(_SORTED) > 1024:  # catalogs built in a loop (tests) must not pile up
+            _SORTED.clear()
+        found = _SORTED[(id(svc), version)] = (
+            svc,
+            sorted(name.lower() for name in svc.operations(version)),
+        )
+    return found[1]
+
+
 _MAX_SUGGESTIONS = 8
 """Unknown operations per file that get a did-you-mean (the rest get the error alone)."""
 
@@ -465,9 +482,7 @@ def _resolve_operations(
             continue
         if has_glob(op.text):
             out.append(op.text)
-            if not any(
-                glob_match(op.text, name) for svc in pool for name in svc.operations(version)
-            ):
+            if not any(matches_any(op.text, _sorted_operations(svc, version)) for svc in pool):
                 where = " or ".join(s.name for s in services) if services else "any catalog service"
                 if version is not None:
                     where += f"@{version}"
