@@ -113,7 +113,7 @@ def test_a_resource_scoped_allow_needs_the_resource():
 @pytest.mark.parametrize(
     "text, code, line, col",
     [
-        ('[root]\nid = "r-1"\n[[folder]]\nid = "fd-1"\nparent = "fd-x"\n', "E0907", 5, 1),
+        ('[root]\nid = "r-1"\n[[folder]]\nid = "fd-1"\nparent = "fd-x"\n', "E0907", 5, 10),
         (
             '[root]\nid = "r-1"\n[[folder]]\nid = "fd-1"\nparent = "r-1"\ncolour = 1\n',
             "E0903",
@@ -121,7 +121,7 @@ def test_a_resource_scoped_allow_needs_the_resource():
             1,
         ),
         ('[root]\nid = "r-1"\nfull_aliyun_access = "no"\n', "E0905", 3, 1),
-        ('[root]\nid = "r-1"\n[[account]]\nid = "r-1"\nparent = "r-1"\n', "E0906", 4, 1),
+        ('[root]\nid = "r-1"\n[[account]]\nid = "r-1"\nparent = "r-1"\n', "E0906", 4, 6),
         ('[[folder]]\nid = "fd-1"\nparent = "r-1"\n', "E0902", 1, 1),
         ('[root]\nid = "r-1"\n[nodes]\n', "E0901", 3, 2),
         ('[root]\nid = "r-1"\n[[folder]]\nid = "fd-1"\nparent = \n', "E0900", 5, 10),
@@ -130,7 +130,7 @@ def test_a_resource_scoped_allow_needs_the_resource():
             '[[account]]\nid = "2"\nparent = "1"\n',
             "E0907",
             8,
-            1,
+            10,
         ),
         (
             '[root]\nid = "r"\n'
@@ -140,7 +140,7 @@ def test_a_resource_scoped_allow_needs_the_resource():
             ),
             "E0909",
             19,
-            1,
+            6,
         ),
     ],
     ids=[
@@ -334,3 +334,113 @@ def test_trie_chain_equals_ram_evaluator_chain(case, requests):
         assert {n.node: n.outcome for n in trie.nodes} == node_json, (account, action, context)
         assert trie.decision == json.decision
         assert trie.stopped_at == json.stopped_at
+
+
+# --- lints and the CLI ----------------------------------------------------------------------
+
+EXAMPLE = "examples/org-allowlist"
+
+
+def _org_dir(tmp_path, org_text: str, *rules: tuple[str, str]):
+    (tmp_path / "org.toml").write_text(org_text)
+    for name, text in rules:
+        (tmp_path / name).write_text(text)
+    return tmp_path
+
+
+def test_w0305_a_detached_node_that_allows_nothing(run_cli, tmp_path):
+    org = ORG + '[[folder]]\nid = "fd-empty"\nparent = "r-1"\nfull_aliyun_access = false\n'
+    deny_only = "policy prod for control-policy attach [fd-prod]\ndeny ECS DeleteInstance\n"
+    _org_dir(tmp_path, org, ("prod.rules", deny_only))
+    result = run_cli("check", str(tmp_path))
+    assert result.exit_code == 0
+    lines = [line for line in result.stderr.splitlines() if "[W0305]" in line]
+    assert lines == [
+        f"{tmp_path}/org.toml:5:6: warning: FullAliyunAccess is detached from folder "
+        "`fd-prod` and its policies (prod) allow nothing: every request below it is denied "
+        "[W0305]",
+        f"{tmp_path}/org.toml:13:6: warning: FullAliyunAccess is detached from folder "
+        "`fd-empty` and nothing else is attached: every request below it would be denied "
+        "(Resource Directory refuses to detach a node's last policy) [W0305]",
+    ]
+    assert "help: attach a policy with `allow` rules" in result.stderr
+
+
+def test_w0306_an_allow_list_that_shuts_out_the_rd_access_role(run_cli, tmp_path):
+    _org_dir(tmp_path, ORG, ("prod.rules", ALLOW))
+    result = run_cli("check", str(tmp_path), "--format", "json")
+    import json
+
+    found = [(d["code"], d["line"], d["message"]) for d in json.loads(result.stdout)]
+    assert found == [
+        (
+            "W0306",
+            5,
+            "the allow list of folder `fd-prod` does not allow `ram:AttachPolicyToRole`, "
+            "`sts:AssumeRole`, `resourcemanager:GetAccount` for the RD access role: the "
+            "management account loses the accounts below it",
+        )
+    ]
+    opened = ALLOW + "allow RAM *\nallow Sts AssumeRole\nallow ResourceManager *\n"
+    (tmp_path / "prod.rules").write_text(opened)
+    assert json.loads(run_cli("check", str(tmp_path), "--format", "json").stdout) == []
+
+
+def test_the_example_is_quiet_and_its_org_errors_are_reported(run_cli, tmp_path):
+    quiet = run_cli("check", EXAMPLE)
+    assert quiet.exit_code == 0 and "0 errors, 0 warnings" in quiet.stdout
+    _org_dir(tmp_path, ORG.replace('parent = "fd-prod"', 'parent = "fd-gone"'), ("p.rules", ALLOW))
+    broken = run_cli("check", str(tmp_path))
+    assert broken.exit_code == 1
+    assert f"{tmp_path}/org.toml:11:10: error: parent `fd-gone` is not described" in broken.stderr
+
+
+def test_decide_and_explain_along_the_chain(run_cli):
+    import json
+
+    args = ("--rules", EXAMPLE, "--account", "1111111111111111")
+    decided = json.loads(run_cli("decide", *args, "fc:CreateFunction").stdout)
+    assert (decided["decision"], decided["stopped_at"]) == ("deny", "fd-prod")
+    assert [n["outcome"] for n in decided["chain"]] == ["allow", "implicit-deny", "allow"]
+    explained = run_cli("explain", *args, "oss:DeleteBucket")
+    assert explained.exit_code == 0
+    assert "folder fd-prod  [prod-services]  deny — denied by" in explained.stdout
+    assert "allow Oss *  ALLOWS" in explained.stdout
+    assert "ends at `fd-prod`: an explicit Deny" in explained.stdout
+    data = json.loads(run_cli("explain", *args, "ecs:RunInstances", "--format", "json").stdout)
+    assert data["decision"] == "allow" and data["stopped_at"] is None
+    assert [r["rule"] for r in data["chain"][1]["allow_rules"]] == ["allow ECS *"]
+
+
+@pytest.mark.parametrize(
+    "args, code, words",
+    [
+        (("--account", "999"), 1, "`999` is not a node of it"),
+        (("--org", f"{EXAMPLE}/org.toml"), 2, "--org needs --account"),
+    ],
+    ids=["unknown-account", "org-without-account"],
+)
+def test_decide_chain_usage_errors(run_cli, args, code, words):
+    result = run_cli("decide", "--rules", EXAMPLE, *args, "ecs:RunInstances")
+    assert result.exit_code == code and words in result.stderr and result.stdout == ""
+
+
+def test_decide_account_without_an_org_is_a_usage_error(run_cli):
+    result = run_cli("decide", "--rules", "policies", "--account", "1", "ecs:RunInstances")
+    assert result.exit_code == 2 and "--account needs an org.toml" in result.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(_REQUEST)
+def test_explain_chain_agrees_with_the_decider(request_):
+    from compiler.decide.explain_chain import explain_chain
+    from compiler.policy import compile_rules
+
+    policy = compile_rules([EXAMPLE])
+    org = policy.load_org(f"{EXAMPLE}/org.toml")
+    account, action, context, resource = request_
+    account = {"111": "1111111111111111", "222": "2222222222222222"}.get(account, "fd-prod")
+    explained = explain_chain(policy, org, account, action, context, resource=resource)
+    decided = policy.decide_chain(org, account, action, context, resource)
+    assert explained.decision == decided
+    assert [n.outcome for n in explained.nodes] == [n.outcome for n in decided.nodes]

@@ -16,6 +16,7 @@ W0105    access-key        ``access_key`` (``acs:AccessId``) is documented for O
 W0106    multi-document    the policy needs more than one RAM document
 W0201    (compile)         a versioned rule: RAM cannot see API versions (from ``checks``)
 W0301-4  (lockout)         lockout and breakage checks, see ``analysis/lockout.py``
+W0305-6  (org lockout)     allow-list nodes of an org.toml, see ``analysis/org_lockout.py``
 =======  ================  ==============================================================
 
 Decisions the task left open:
@@ -272,6 +273,17 @@ def lint(policy: Policy, catalog: Catalog | None = None) -> list[Diagnostic]:
 # ------------------------------------------------------------------------------- check
 
 
+def _org_diagnostics(policy: Policy, path: str | os.PathLike) -> list[Diagnostic]:
+    """org.toml's own errors (as data), else its allow-list lockouts (W0305, W0306)."""
+    from compiler.analysis.org_lockout import check_org
+
+    try:
+        org = policy.load_org(path)
+    except CompileError as exc:
+        return list(exc.diagnostics)
+    return check_org(policy, org)
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     diagnostics: tuple[Diagnostic, ...]
@@ -303,12 +315,14 @@ def check_paths(
     paths: Sequence[str | os.PathLike],
     catalog: Catalog | None = None,
     ignore: Iterable[str] = (),
+    org: str | os.PathLike | None = None,
 ) -> CheckResult:
     """Compile and lint; compile errors come back as diagnostics, never raised.
 
     When some files have errors, the others are still linted, each on its own, so one broken
     file does not hide the warnings of the rest. Warnings whose code is in ``ignore``, or that
-    a ``# ramguard: ignore[CODE]`` comment on their line names, are left out.
+    a ``# ramguard: ignore[CODE]`` comment on their line names, are left out. With ``org``
+    (an org.toml), the rules are also checked against it: its errors, W0305 and W0306.
     """
     files = tuple(str(p) for p in expand_paths(paths))
     return _check(
@@ -317,6 +331,7 @@ def check_paths(
         lambda file: compile_rules([file], catalog),
         catalog,
         ignore,
+        org,
     )
 
 
@@ -342,10 +357,13 @@ def _check(
     compile_one: Callable[[str], Policy],
     catalog: Catalog | None,
     ignore: Iterable[str],
+    org: str | os.PathLike | None = None,
 ) -> CheckResult:
     diags: list[Diagnostic] = []
     try:
         policies = [compile_all()]
+        if org is not None:
+            diags.extend(_org_diagnostics(policies[0], org))
     except CompileError as exc:
         diags.extend(exc.diagnostics)
         broken = {d.span.file for d in exc.errors}

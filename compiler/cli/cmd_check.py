@@ -10,7 +10,15 @@ import click
 
 from compiler.analysis.lint import CheckResult, check_paths, check_sources
 from compiler.analysis.sarif import to_sarif
-from compiler.cli.common import catalog_option, echo, ignore_option, quiet_option, read_stdin_rules
+from compiler.cli.common import (
+    catalog_option,
+    echo,
+    find_org_for,
+    ignore_option,
+    org_option,
+    quiet_option,
+    read_stdin_rules,
+)
 
 
 @click.command("check")
@@ -25,6 +33,7 @@ from compiler.cli.common import catalog_option, echo, ignore_option, quiet_optio
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
 @ignore_option
+@org_option
 @quiet_option
 @catalog_option
 def command(
@@ -32,6 +41,7 @@ def command(
     fmt: str,
     strict: bool,
     ignore: tuple[str, ...],
+    org_path: Path | None,
     quiet: bool,
     catalog,
 ) -> None:
@@ -40,7 +50,8 @@ def command(
     Exit 1 when there is an error, or with --strict any warning; 0 otherwise. `-` reads the
     rules from stdin (named `-` in diagnostics). A warning is silenced on its line by a
     comment `# ramguard: ignore[W0201]`, everywhere by `--ignore W0201` or the configuration's
-    `ignore = ["W0201"]`; errors cannot be silenced.
+    `ignore = ["W0201"]`; errors cannot be silenced. An org.toml beside the rules (or
+    --org) is checked too: its errors, and allow-list lockouts (W0305, W0306).
 
     \b
     Examples:
@@ -54,7 +65,7 @@ def command(
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
         result = check_sources([("-", read_stdin_rules())], catalog, ignore)
     else:
-        result = check_paths(paths, catalog, ignore)
+        result = check_paths(paths, catalog, ignore, find_org_for(paths, org_path))
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in result.diagnostics], indent=2))
     elif fmt == "sarif":

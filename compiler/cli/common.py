@@ -279,3 +279,55 @@ def decide_command(
     for key, value in context.items():
         argv += ["-c", f"{key}={value}"]
     return shlex.join(argv)
+
+
+# -- Resource Directory (issue 12 item 2) ---------------------------------------------------
+
+org_option = click.option(
+    "--org",
+    "org_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="The resource directory: an org.toml of nodes, parents and FullAliyunAccess "
+    "(default: org.toml in a directory of the rules, if there is one).",
+)
+account_option = click.option(
+    "--account",
+    default=None,
+    metavar="ID",
+    help="Decide as a request of this member account (or folder) of the org: along its "
+    "chain Root → folders → account, each level must allow and none deny.",
+)
+
+
+def find_org_for(rules: Iterable[Path], org_path: Path | None) -> Path | None:
+    """``--org``, else the one ``org.toml`` in the directories the rules are in."""
+    if org_path is not None:
+        return org_path
+    from compiler.model.org import find_org
+
+    found = {
+        p.resolve(): p for r in rules if (p := find_org(r if r.is_dir() else r.parent)) is not None
+    }
+    if len(found) > 1:
+        raise click.UsageError(
+            "the rules sit beside several org.toml files: name one with --org "
+            f"({', '.join(sorted(map(str, found.values())))})"
+        )
+    return next(iter(found.values()), None)
+
+
+def org_for_account(policy, rules: Iterable[Path], org_path: Path | None, account: str | None):
+    """The bound org when ``--account`` is given (None without it); usage errors otherwise."""
+    if account is None:
+        if org_path is not None:
+            raise click.UsageError("--org needs --account: the request's member account")
+        return None
+    path = find_org_for(rules, org_path)
+    if path is None:
+        raise click.UsageError("--account needs an org.toml: beside the rules, or --org FILE")
+    org = policy.load_org(path)
+    if org.node(account) is None:
+        known = ", ".join(n.id for n in org.nodes if n.kind != "root") or "only the Root"
+        fail_at(str(path), f"`{printable(account)}` is not a node of it (its nodes: {known})")
+    return org

@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from compiler.cli.common import printable
 from compiler.decide.explain import Explanation, RuleTrace
+from compiler.decide.explain_chain import ChainExplanation
 from compiler.model.keys import RAM_KEY_TO_NAME
 from compiler.replay.bench import EngineResult, Row
 
@@ -87,13 +88,13 @@ def to_renderable(exp: Explanation) -> Tree:
     return tree
 
 
-def _add_rule(parent: Tree, rule: RuleTrace) -> None:
+def _add_rule(parent: Tree, rule: RuleTrace, verb: str = "DENIES") -> None:
     label = Text()
     _append(label, rule.location, style="cyan")
     label.append("  ")
     _append(label, rule.text)
-    if rule.denies:
-        label.append("  DENIES", style="bold red")
+    if rule.denies:  # the rule matches: an `allow` rule's verb is ALLOWS
+        label.append(f"  {verb}", style="bold red" if verb == "DENIES" else "bold green")
     node = parent.add(label)
     if rule.not_actions:
         if not rule.actions_matched:
@@ -131,6 +132,40 @@ def _add_rule(parent: Tree, rule: RuleTrace) -> None:
             line.append("\n")
             _append(line, cond.reason, style="dim")
             branch.add(line)
+
+
+def chain_to_renderable(exp: ChainExplanation) -> Tree:
+    """A rich tree of a request along its Resource Directory chain: each node (Root first)
+    with its outcome, the rules that matched its action, and the decision."""
+    head = Text()
+    _append(head, exp.action, style="bold")
+    _append(head, f" from account {exp.account} → ")
+    denied = exp.decision.denied
+    head.append(exp.decision.decision.upper(), style="bold red" if denied else "bold green")
+    if exp.context:
+        shown = (f"{RAM_KEY_TO_NAME.get(k.lower(), k)}={v}" for k, v in exp.context)
+        _append(head, "   context: " + ", ".join(shown))
+    tree = Tree(head)
+    for node in exp.nodes:
+        label = Text()
+        _append(label, f"{node.kind} {node.node}", style="cyan")
+        attached = list(node.policies) + (["FullAliyunAccess"] if node.full_aliyun_access else [])
+        _append(label, f"  [{', '.join(attached) or 'nothing attached'}]", style="dim")
+        label.append("  ")
+        style = {"deny": "bold red", "allow": "green"}.get(node.outcome, "bold yellow")
+        _append(label, node.outcome, style=style)
+        _append(label, f" — {node.reason}", style="dim")
+        branch = tree.add(label)
+        for rule in node.denies:
+            _add_rule(branch, rule)
+        for rule in node.allows:
+            _add_rule(branch, rule, "ALLOWS")
+    verdict = Text()
+    verdict.append("decision: ", style="bold")
+    verdict.append(exp.decision.decision, style="bold")
+    _append(verdict, f" — {exp.reason}")
+    tree.add(verdict)
+    return tree
 
 
 def render_table(rows: Sequence[Row], title: str = "ramguard benchmarks"):

@@ -406,3 +406,7 @@ def _date_reason(cond: Condition, name: str, raw: object, shown: str, held: bool
     limit = datetime.fromisoformat(cond.values[0])
     relation = "before" if when < limit else "after" if when > limit else "at"
     return f"{name} {shown} is {relation} {cond.values[0]}, {_verdict(op, held)}"
+
+
+# One rule's trace, for the Resource Directory chain's explanation (``explain_chain``).
+trace_rule = _trace_rule

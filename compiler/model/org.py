@@ -71,7 +71,7 @@ class OrgNode:
     policies: tuple[str, ...]
     """Names of the control policies attached here (this file's list, then headers')."""
     span: Span = field(compare=False)
-    """Where the node's ``id`` is written."""
+    """Where the node's id is written (the quoted value of ``id = "…"``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +308,7 @@ def _node(kind: str, n: int, table: dict, where: _Locator, diags: list[Diagnosti
         parent if kind != "root" else None,
         access,
         tuple(policies),
-        where.key(kind, n, "id"),
+        where.key(kind, n, "id", node_id),
     )
 
 
@@ -330,7 +330,7 @@ def _check_tree(nodes: list[_Raw], where: _Locator, diags: list[Diagnostic]) -> 
         if node.parent is None:
             continue
         parent = by_id.get(node.parent)
-        span = where.key(kind, n, "parent")
+        span = where.key(kind, n, "parent", node.parent)
         if parent is None:
             diags.append(
                 error(
