@@ -362,30 +362,18 @@ class Catalog:
         naming the overlay's line for a new service without RAM codes or a name that is
         another service's alias."""
         from compiler.catalog.overlay import patched_service
-        from compiler.language.diagnostics import CompileError, error
+        from compiler.language.diagnostics import CompileError
 
+        problems = self._overlay_problems(overlay)
+        if problems:
+            raise CompileError(problems)
         label = f"catalog overlay {overlay.path}"
         patches: dict[str, dict] = {}
-        problems = []
         for written, table in overlay.services.items():
             name = self._by_name.get(written.lower())
-            if name is None and not table.get("ram_codes"):
-                problems.append(
-                    error(
-                        "E0611",
-                        f"new service `{written}` needs `ram_codes`",
-                        overlay.span("services", written),
-                        help="the RAM code its actions start with, from the service's RAM "
-                        'authorization page, e.g. ram_codes = ["foo"]',
-                        source=overlay.text,
-                    )
-                )
-                continue
             target = name or written
             base = self._raw(name) if name is not None else None
             patches[target] = patched_service(patches.get(target, base), table, target, label)
-        if problems:
-            raise CompileError(problems)
         raw_of, service_of = self._raw, self._service_of
         entries = dict(self._entries)
         for target, raw in patches.items():
@@ -399,6 +387,29 @@ class Catalog:
             self.common_denied_provenance,
         )
         out._overlays = (*self._overlays, overlay)
+        return out
+
+    def _overlay_problems(self, overlay: Overlay, known: frozenset[str] = frozenset()) -> list:
+        """E0611 for each service table of ``overlay`` that names no service of this catalog
+        (nor one in ``known``, lowercased: named by an earlier overlay) and gives no
+        ``ram_codes``: a new service's actions need a code."""
+        from compiler.language.diagnostics import error
+
+        out = []
+        for written in overlay.uncoded:
+            low = written.lower()
+            if low in self._by_name or low in known:
+                continue
+            out.append(
+                error(
+                    "E0611",
+                    f"new service `{written}` needs `ram_codes`",
+                    overlay.span("services", written),
+                    help="the RAM code its actions start with, from the service's RAM "
+                    'authorization page, e.g. ram_codes = ["foo"]',
+                    source=overlay.text,
+                )
+            )
         return out
 
     def __reduce__(self):
@@ -530,11 +541,35 @@ def with_overlays(paths: Iterable[str | os.PathLike], base: Catalog | None = Non
     """The packaged catalog (or ``base``) with each overlay file applied in order — the
     Python API behind ``--catalog FILE``: ``compile_rules(paths, catalog=with_overlays([f]))``.
     Raises ``CompileError`` naming ``FILE:LINE:COL`` for a bad overlay."""
-    from compiler.catalog.overlay import read_overlay
+    from compiler.catalog.overlay import check_overlay
 
     catalog = base or default_catalog()
+    from compiler.language.diagnostics import CompileError
+
+    problems: list = []
+    unapplied: set[str] = set()
+    blind = False  # an earlier file could not be parsed: which services it adds is unknown
     for path in paths:
-        catalog = catalog.with_overlay(read_overlay(path))
+        try:
+            overlay, diags = check_overlay(path)
+        except CompileError as exc:  # unreadable, or not TOML/JSON at all
+            problems += exc.diagnostics
+            blind = True
+            continue
+        # Every problem of every file in one run, not one pass per fix: the file's own, then
+        # the ones only the catalog can tell (a new service without codes). A service an
+        # earlier, broken overlay names is not reported as new here.
+        if not blind:
+            diags += catalog._overlay_problems(overlay, frozenset(unapplied))
+        if diags:
+            problems += diags
+            unapplied.update(n.lower() for n in overlay.written)
+        elif not problems:
+            catalog = catalog.with_overlay(overlay)
+        else:
+            unapplied.update(n.lower() for n in overlay.written)
+    if problems:
+        raise CompileError(problems)
     return catalog
 
 

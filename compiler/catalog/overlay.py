@@ -18,7 +18,8 @@ An overlay is a TOML file (or JSON, by a ``.json`` name) holding one table, ``se
     arns = ["acs:foo:{#regionId}:{#accountId}:bar/{#BarId}"]
     actions = ["foo:DeleteBar"]
 
-Everything is validated before anything is applied; a problem is a ``CompileError`` naming
+Everything is validated before anything is applied, every problem of every overlay file in
+one run (the catalog-level E0611 with the file's own); a problem is a ``CompileError`` naming
 ``FILE:LINE:COL`` (the line of the offending key, found in the text: TOML and JSON parsers do
 not report where a value sat). ``apply`` turns the checked overlay into per-service patches on
 the raw catalog data, so the merged service is built by the same code as a packaged one.
@@ -71,6 +72,12 @@ class Overlay:
     path: str
     services: dict[str, dict]
     text: str = ""
+    written: tuple[str, ...] = ()
+    """Every service table's name as written, checked or not."""
+    uncoded: tuple[str, ...] = ()
+    """Every service table without ``ram_codes``, as written, checked or not: whether one is
+    new (and so needs codes, E0611) is known only against a catalog, and that check runs in
+    the same pass as the file's own (``compiler.catalog.with_overlays``)."""
 
     def span(self, *keys: str) -> Span:
         return _Locator(self.path, self.text).span(*keys)
@@ -109,6 +116,16 @@ class _Locator:
 
 def read_overlay(path: str | os.PathLike) -> Overlay:
     """Read and check one overlay file; raises ``CompileError`` naming every problem."""
+    overlay, diags = check_overlay(path)
+    if diags:
+        raise CompileError(diags)
+    return overlay
+
+
+def check_overlay(path: str | os.PathLike) -> tuple[Overlay, list[Diagnostic]]:
+    """Read one overlay file: the overlay of its valid service tables, and every problem
+    found (each with the file's text, for its snippet). Raises ``CompileError`` only when the
+    file cannot be read or parsed at all."""
     from compiler.language.sources import read_source
 
     name = str(path)
@@ -117,9 +134,25 @@ def read_overlay(path: str | os.PathLike) -> Overlay:
     where = _Locator(name, text)
     diags: list[Diagnostic] = []
     services = _check_document(data, where, diags)
-    if diags:
-        raise CompileError([_with_source(d, text) for d in diags])
-    return Overlay(name, services, text)
+    tables = data.get("services") if isinstance(data, dict) else None
+    written = {
+        n: t
+        for n, t in (tables.items() if isinstance(tables, dict) else ())
+        if isinstance(n, str) and isinstance(t, dict)
+    }
+    uncoded = tuple(n for n, t in written.items() if not _names_codes(t))
+    overlay = Overlay(name, services, text, tuple(written), uncoded)
+    return overlay, [_with_source(d, text) for d in diags]
+
+
+def _names_codes(table: dict) -> bool:
+    """Whether a service table gives ``ram_codes``, or a key E0601 already suggests it for
+    (``ram_code``): one typo, one error."""
+    from compiler.catalog import suggest
+
+    return "ram_codes" in table or any(
+        isinstance(k, str) and suggest(k, ("ram_codes",)) for k in table
+    )
 
 
 def _with_source(d: Diagnostic, text: str) -> Diagnostic:
