@@ -366,15 +366,26 @@ class Baseline:
         return "ram" if self.ram is not None else "trie"
 
     def decide(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[str]:
-        if self.ram is not None:
-            decide = self.ram.decide
-            if arns is None:
-                return [decide(ev.action, ev.context) for ev in batch]
-            return [decide(ev.action, ev.context, on) for ev, on in zip(batch, arns, strict=True)]
-        trie = self.policy.trie.decider()
+        decide = self.decider()
         if arns is None:
-            return [trie(ev.action, ev.context).decision for ev in batch]
-        return [decide_on_each(trie, ev, on).decision for ev, on in zip(batch, arns, strict=True)]
+            return [decide(ev, None) for ev in batch]
+        return [decide(ev, on) for ev, on in zip(batch, arns, strict=True)]
+
+    def decider(self) -> Callable[[TraceEvent, tuple[str, ...] | None], str]:
+        """``deny`` / ``allow`` for one event and its ARNs (None: none or unknown)."""
+        if self.ram is not None:
+            ram = self.ram.decide
+
+            def by_ram(ev: TraceEvent, on: tuple[str, ...] | None) -> str:
+                return ram(ev.action, ev.context, on)
+
+            return by_ram
+        trie = self.policy.trie.decider()
+
+        def by_trie(ev: TraceEvent, on: tuple[str, ...] | None) -> str:
+            return decide_on_each(trie, ev, on).decision
+
+        return by_trie
 
     def rules_denying(self, ev: TraceEvent, arns: tuple[str, ...] | None) -> tuple[RuleRef, ...]:
         """The baseline's rules (or statements) that deny ``ev``."""

@@ -16,9 +16,16 @@ workers and any completion order.
 ``plan``, ``Split`` and ``Part`` live in ``compiler.replay.planning`` (imported here, so
 they are still found in this module).
 
+Deciding: both engines (and a baseline) answer each distinct decision-relevant request once
+per split (``replay.memo``: the action, ARNs and the values of the keys some condition tests)
+and the events that repeat it reuse those answers — exact, since each engine is a pure
+function of that projection, and the RAM evaluator still decides every distinct one.
+
 Timing: two clock reads cost more than a warm trie decision, so decisions are timed in
-batches (decisions/s) and only every ``SAMPLE_EVERY``-th one is timed alone (p50/p99), with
-the clock's own cost subtracted. Reading and parsing are outside every timer.
+batches (decisions/s: the memo's lookups plus the engine's own calls on new requests; the
+report's ``evaluated`` says how many there were) and only every ``SAMPLE_EVERY``-th one is
+timed alone and unmemoised (p50/p99), with the clock's own cost subtracted. Reading and
+parsing are outside every timer.
 
 Over 400 lines: the per-event loop, its batch counters and the associative merge of a split's
 counts must agree field by field, so they read best in one file; reading, attribution and the
@@ -33,6 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
@@ -45,6 +53,7 @@ from compiler.replay.impact_report import (
     recorded_section,
     who_section,
 )
+from compiler.replay.memo import Memo, relevant_keys
 from compiler.replay.planning import SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
 from compiler.replay.resources import build_resources
 from compiler.replay.sources import Source
@@ -81,12 +90,16 @@ class EngineStats:
     decisions: int = 0
     batch_ns: int = 0
     histogram: list[int] = field(default_factory=lambda: [0] * _BUCKETS)
+    evaluated: int = 0
+    """Distinct decision-relevant requests the engine evaluated (``replay.memo``); the other
+    decisions reused its answer for the same request. Per split, so it depends on the plan."""
 
     def merge(self, other: EngineStats) -> EngineStats:
         return EngineStats(
             self.decisions + other.decisions,
             self.batch_ns + other.batch_ns,
             [a + b for a, b in zip(self.histogram, other.histogram, strict=True)],
+            self.evaluated + other.evaluated,
         )
 
     def percentile(self, q: float) -> float | None:
@@ -110,6 +123,7 @@ class EngineStats:
             "p50_ns": self.percentile(0.50),
             "p99_ns": self.percentile(0.99),
             "timed_samples": sum(self.histogram),
+            "evaluated": self.evaluated,
         }
 
 
@@ -320,6 +334,7 @@ def replay_split(
     """Replay one split. Memory is bounded by the batch size, not by the split's length."""
     report = PartialReport()
     overhead = clock_overhead()
+    memo = memo_for(engines)
     batch: list[TraceEvent] = []
     holds = None if window is None or window.open else window.holds
     for part in split.parts:
@@ -338,20 +353,20 @@ def replay_split(
             batch.append(item)
             if len(batch) >= BATCH:
                 report.events += len(batch)
-                _decide_batch(batch, engines, report, overhead)
+                _decide_batch(batch, engines, report, overhead, memo)
                 if progress is not None:
                     progress(len(batch))
                 batch = []
     if batch:
         report.events += len(batch)
-        _decide_batch(batch, engines, report, overhead)
+        _decide_batch(batch, engines, report, overhead, memo)
         if progress is not None:
             progress(len(batch))
     return report
 
 
 def _decide_batch(
-    batch: list[TraceEvent], engines: Engines, report: PartialReport, overhead: int
+    batch: list[TraceEvent], engines: Engines, report: PartialReport, overhead: int, memo: Memo
 ) -> None:
     clock = time.perf_counter_ns
     trie_decide = engines.policy.trie.decider()
@@ -359,26 +374,23 @@ def _decide_batch(
     # ARNs are built before the timers start: building is the reader's work, not a decision.
     arns = [build_resources(ev, engines.catalog) for ev in batch] if engines.scoped else None
 
+    # Both engines answer each distinct decision-relevant request once (``memo``); each
+    # engine's seconds are the lookups plus its own calls on the requests not seen before.
     t0 = clock()
-    if arns is None:
-        trie_out = [trie_decide(ev.action, ev.context) for ev in batch]
-    else:
-        trie_out = [decide_on_each(trie_decide, ev, on) for ev, on in zip(batch, arns, strict=True)]
+    answers = memo.answers(batch, arns)
     t1 = clock()
-    if arns is None:
-        ram_out = [ram_decide(ev.action, ev.context) for ev in batch]
-    else:
-        ram_out = [
-            ram_decide(ev.action, ev.context, on) for ev, on in zip(batch, arns, strict=True)
-        ]
-    t2 = clock()
+    spent = memo.spent
+    shared = t1 - t0 - sum(spent)
     trie_stats, ram_stats = report.engines["trie"], report.engines["ram"]
-    trie_stats.batch_ns += t1 - t0
-    ram_stats.batch_ns += t2 - t1
+    trie_stats.batch_ns += shared + spent[0]
+    ram_stats.batch_ns += shared + spent[1]
     trie_stats.decisions += len(batch)
     ram_stats.decisions += len(batch)
+    trie_stats.evaluated += memo.misses
+    ram_stats.evaluated += memo.misses
+    memo.spent, memo.misses = [0] * len(spent), 0
 
-    # Latency samples: every SAMPLE_EVERY-th event, each engine timed alone.
+    # Latency samples: every SAMPLE_EVERY-th event, each engine timed alone and unmemoised.
     trie_hist, ram_hist = trie_stats.histogram, ram_stats.histogram
     for k in range(0, len(batch), SAMPLE_EVERY):
         ev, on = batch[k], arns[k] if arns is not None else None
@@ -393,6 +405,7 @@ def _decide_batch(
         trie_hist[bucket_of(b - a - overhead)] += 1
         ram_hist[bucket_of(c - b - overhead)] += 1
 
+    trie_out = list(map(_FIRST, answers))
     recorded = report.recorded
     by_rule = report.by_rule
     by_key = report.by_access_key
@@ -400,7 +413,7 @@ def _decide_batch(
     # Counted in locals and added once a batch: attribute increments per event cost more
     # than the trie's decision (issue 15: end to end is the figure users feel).
     denied_n = unmapped = unknown = mismatches = 0
-    for ev, decision, ram in zip(batch, trie_out, ram_out, strict=True):
+    for ev, (decision, ram, *_) in zip(batch, answers, strict=True):
         verdict = decision.decision
         denied = verdict == "deny"
         if denied:
@@ -451,10 +464,37 @@ def _decide_batch(
         report.impact,
         batch,
         trie_out,
-        baseline.decide(batch, arns),
+        list(map(_THIRD, answers)),
         new_rules=lambda indexes: rule_refs(policy, indexes),
         old_rules=lambda i: baseline.rules_denying(batch[i], arns[i] if arns else None),
     )
+
+
+_FIRST = itemgetter(0)
+_THIRD = itemgetter(2)
+
+
+def memo_for(engines: Engines) -> Memo:
+    """The per-split table of both engines' (and the baseline's) answers."""
+    trie_decide = engines.policy.trie.decider()
+    ram_decide = engines.ram.decide
+
+    def trie(ev: TraceEvent, on):
+        return decide_on_each(trie_decide, ev, on)
+
+    def ram(ev: TraceEvent, on):
+        return ram_decide(ev.action, ev.context, on)
+
+    deciders = [trie, ram]
+    rule_sets, evaluators = [engines.policy], [engines.ram]
+    baseline = engines.baseline
+    if baseline is not None:
+        deciders.append(baseline.decider())
+        if baseline.policy is not None:
+            rule_sets.append(baseline.policy)
+        if baseline.ram is not None:
+            evaluators.append(baseline.ram)
+    return Memo(tuple(deciders), relevant_keys(rule_sets, evaluators))
 
 
 @lru_cache(maxsize=4096)
