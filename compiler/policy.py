@@ -12,7 +12,7 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +29,7 @@ from compiler.language.sources import (
     read_rules,
 )
 from compiler.model.ir import PolicyIR, Rule, RuleSet
-from compiler.model.keys import is_normalised, normalise_context
+from compiler.model.keys import checked_context
 from compiler.model.org import Org, bind_org, read_org
 from compiler.model.resolve import check_file
 from compiler.ram.chain import ChainNode
@@ -62,14 +62,11 @@ class Policy:
     def policies(self) -> tuple[PolicyIR, ...]:
         return self.ruleset.policies
 
-    def decide(
-        self,
-        action: str,
-        context: Mapping[str, object] | None = None,
-        resource: str | None = None,
-    ) -> Decision:
-        """Decide one request on ``resource`` (an ARN; None: unknown, so rules scoped to
-        resources do not match and are listed in ``Decision.resource_unknown``).
+    @cached_property
+    def decide(self) -> Callable[..., Decision]:
+        """``decide(action, context=None, resource=None) -> Decision``: decide one request on
+        ``resource`` (an ARN; None: unknown, so rules scoped to resources do not match and
+        are listed in ``Decision.resource_unknown``).
 
         Context keys may be RAM keys or the rules language's names. Strings are request data,
         as in a trace (a value not of the key's kind fails positive operators); ``bool``,
@@ -77,10 +74,17 @@ class Policy:
         ``compiler.model.keys.context_value`` documents; NaN, infinities, naive datetimes and
         other types raise ``ValueError`` — so the trie and the RAM evaluator never read a
         value differently. (``ramguard decide -c`` parses strings strictly, as rules do.)
-        """
-        if context and not is_normalised(context):
-            context = normalise_context(context, convert=True)
-        return self.trie.decide(action, context or None, resource)
+
+        A function made once per Policy (the trie's checked ``decider``), not a method: a
+        method calling the trie would cost twice the decision itself (issue 15: within 1.3×
+        the ``decider``). Pickling leaves it out (``__getstate__``)."""
+        return self.trie.decider(checked=True)
+
+    def __getstate__(self) -> dict:
+        # ``decide`` is a closure over this process's trie: rebuilt where it is unpickled.
+        state = dict(self.__dict__)
+        state.pop("decide", None)
+        return state
 
     def decide_many(
         self, requests: Iterable[tuple[str, Mapping[str, object] | None]]
@@ -127,8 +131,8 @@ class Policy:
         """Decide a request of ``account`` (a node of ``org``; KeyError if not described)
         along ``Root → folders → account``: each level must allow and none deny; then the
         rule set's RAM guardrails (``for ram``), deny-wins. Context as for ``decide``."""
-        if context and not is_normalised(context):
-            context = normalise_context(context, convert=True)
+        if context:
+            context = checked_context(context)
         return self.chain_decider(org).decide(account, action, context or None, resource)
 
     def chain_nodes(self, org: Org, account: str) -> list[ChainNode]:

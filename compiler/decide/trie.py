@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import msgspec
 
@@ -38,15 +39,15 @@ from compiler.decide.matcher import Node as _Node
 from compiler.model.conditions import Test, compile_conjunction
 from compiler.model.glob import glob_match
 from compiler.model.ir import Rule
+from compiler.model.keys import SPELLED_AS_RAM, checked_context
 
-# Per-action tables (leaf memo, ready Decisions, per-resource answers) hold at most this many
-# entries in two generations: when the young one fills it becomes the old one and the oldest
-# answers go, so a trace of random junk cannot grow them and a hot action is never dropped
-# wholesale (it is promoted back on its next sighting).
+# Per-action tables (leaf memo, ready Decisions, per-resource answers) and the memo of
+# conditional Decisions by the values their conditions read hold at most this many entries in
+# two generations: when the young one fills it becomes the old one and the oldest answers go,
+# so a trace of random junk cannot grow them and a hot answer is never dropped wholesale (it
+# is promoted back on its next sighting).
 _MEMO_LIMIT = 1 << 16
-# Per action, distinct values of the keys its conditions test (a source IP per client): when
-# full it starts over, cheaply, since ``_Leaf.decisions`` keeps the few Decisions themselves.
-_VALUES_LIMIT = 1 << 12
+_EMPTY: Mapping[str, object] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +135,46 @@ class _Leaf:
     and an action sees only a few distinct combinations."""
     keys: tuple[str, ...] | None
     """The context keys the conditional rules test (None with resource-scoped rules)."""
-    by_values: dict[tuple, Decision] = field(default_factory=dict)
-    """Values of ``keys`` → Decision, at most ``_VALUES_LIMIT``."""
+    memo: dict[object, Decision] = field(default_factory=dict)
+    """The young generation of this leaf's Decisions by the values of ``keys`` (the key is
+    ``_values_key``'s); never rebound: ``warm`` holds its ``get``."""
+    old: dict[object, Decision] = field(default_factory=dict)
+    """The previous generation, promoted from on a hit (``DecisionTrie._remember_values``)."""
+    warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
+    """(first key, second key or None, ``memo.get``) for a leaf testing one or two keys:
+    what ``decider`` reads to answer a warm conditional action without another call."""
+
+
+def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
+    """A leaf memo's key for ``ctx``: the value of a single key, else the tuple of values.
+
+    A str, None (absent and None read alike: every test reads its key with ``get``) or a
+    bool stands as itself; an int or float as (type, repr), since True == 1 and 0.0 == -0.0
+    hash alike and the operators read them differently; any other type gives ``_UNKEYED``
+    (not memoised: its equality is not ours to vouch for). So a lookup by a str, None or bool
+    can only ever find an entry stored for that very value — what lets ``decider`` look such
+    values up as they are."""
+    if len(keys) == 1:
+        value = ctx.get(keys[0])
+        cls = value.__class__
+        if cls is str or value is None or cls is bool:
+            return value
+        if cls is int or cls is float:
+            return (cls, repr(value))
+        return _UNKEYED
+    out: list[object] = []
+    for value in map(ctx.get, keys):
+        cls = value.__class__
+        if cls is str or value is None or cls is bool:
+            out.append(value)
+        elif cls is int or cls is float:
+            out.append((cls, repr(value)))
+        else:
+            return _UNKEYED
+    return tuple(out)
+
+
+_UNKEYED = object()
 
 
 class DecisionTrie:
@@ -173,6 +212,14 @@ class DecisionTrie:
         # one dict lookup (DESIGN.md: at most 3x a bare dict.get). Never rebound (``decider``
         # holds its ``get``): a new generation is made by copying it out and clearing it.
         self._ready: dict[str, Decision] = {}
+        # Conditional actions testing one or two keys (no resource-scoped rule) → their
+        # leaf's ``warm`` entry; never rebound, as ``_ready``.
+        self._cond: dict[str, tuple[str, str | None, Callable[[object], Decision | None]]] = {}
+        # The leaves' memos by values share one bound of two generations: the leaves with
+        # entries in the young generation, those with entries in the old, and the young count.
+        self._filled: list[_Leaf] = []
+        self._filled_old: list[_Leaf] = []
+        self._young_values = 0
 
     def _patterns(self, not_actions: bool) -> list[tuple[str, list[int]]]:
         by_pattern: dict[str, list[int]] = {}
@@ -188,6 +235,8 @@ class DecisionTrie:
         self._memo.clear()
         self._old_memo.clear()
         self._ready.clear()
+        self._cond.clear()
+        self._filled, self._filled_old, self._young_values = [], [], 0
 
     def __reduce__(self):
         # Pickled as its rules: the indexes, compiled tests (closures) and memo are rebuilt
@@ -275,11 +324,14 @@ class DecisionTrie:
         conditional = tuple([(i, tests[i]) for i in indexes if i in tests])
         if not conditional and not scoped:
             return self._remember(action, self._decision(action, unconditional))
-        keys: tuple[str, ...] | None = None
-        if not scoped:
-            own = self._keys
-            keys = tuple(sorted(own[conditional[0][0]].union(*[own[i] for i, _ in conditional])))
-        return self._remember(action, _Leaf(unconditional, conditional, scoped, {}, keys))
+        if scoped:
+            return self._remember(action, _Leaf(unconditional, conditional, scoped, {}, None))
+        own = self._keys
+        keys = tuple(sorted(own[conditional[0][0]].union(*[own[i] for i, _ in conditional])))
+        leaf = _Leaf(unconditional, conditional, (), {}, keys)
+        if len(keys) <= 2:
+            leaf.warm = (keys[0], keys[1] if len(keys) == 2 else None, leaf.memo.get)
+        return self._remember(action, leaf)
 
     def _remember(self, action: str, known: _Leaf | Decision) -> _Leaf | Decision:
         if len(self._memo) >= _MEMO_LIMIT // 2:
@@ -288,9 +340,12 @@ class DecisionTrie:
             # rebound: ``decider`` closures hold its ``get``.
             self._old_memo, self._memo = self._memo, {}
             self._ready.clear()
+            self._cond.clear()
         self._memo[action] = known
         if known.__class__ is Decision:
             self._ready[action] = known  # type: ignore[assignment]
+        elif known.warm is not None:  # type: ignore[union-attr]
+            self._cond[action] = known.warm  # type: ignore[union-attr]
         return known
 
     def _known(self, action: str) -> _Leaf | Decision:
@@ -325,10 +380,20 @@ class DecisionTrie:
             return ready
         return self._decide_leaf(action, context, resource)
 
-    def decider(self) -> Callable[..., Decision]:
+    def decider(self, *, checked: bool = False) -> Callable[..., Decision]:
         """``decide`` as a plain function for hot loops: the warm path is one closure call and
-        one dict lookup, with no bound method or attribute lookups."""
+        one dict lookup, with no bound method or attribute lookups. A warm conditional action
+        testing one or two keys is answered here too, from its leaf's memo by values, without
+        another call (``_values_key`` says why looking a str, None or bool up as itself is
+        exact); everything else takes ``_decide_leaf``.
+
+        ``checked``: contexts are read as ``Policy.decide`` documents — keys in any spelling,
+        values converted or refused (``compiler.model.keys.checked_context``) — with the
+        check for a context already in the trie's form (keys spelled as RAM keys, every value
+        a string) made in C, inline, and the rest of the body the same as unchecked: two
+        closures written out, since a flag tested on every call would cost the hot loops."""
         ready_get = self._ready.get
+        cond_get = self._cond.get
         slow = self._decide_leaf
 
         def decide(
@@ -339,9 +404,63 @@ class DecisionTrie:
             ready = ready_get(action)
             if ready is not None:
                 return ready
+            warm = cond_get(action)
+            if warm is not None and context is not None:
+                k0, k1, memo_get = warm
+                v0 = context.get(k0)
+                if v0.__class__ is str or v0 is None or v0 is True or v0 is False:
+                    if k1 is None:
+                        decision = memo_get(v0)
+                    else:
+                        v1 = context.get(k1)
+                        decision = (
+                            memo_get((v0, v1))
+                            if v1.__class__ is str or v1 is None or v1 is True or v1 is False
+                            else None
+                        )
+                    if decision is not None:
+                        return decision
             return slow(action, context, resource)
 
-        return decide
+        if not checked:
+            return decide
+
+        spelled = SPELLED_AS_RAM.issuperset
+
+        def decide_checked(
+            action: str,
+            context: Mapping[str, object] | None = None,
+            resource: str | None = None,
+        ) -> Decision:
+            if context:
+                if spelled(context):
+                    # A loop, not "".join(values): on the CPython we measure with, joining
+                    # copies the values into a list and a string first and costs twice this.
+                    for value in context.values():
+                        if value.__class__ is not str:
+                            context = checked_context(context)
+                            break
+                else:
+                    context = checked_context(context)
+            # From here on, ``decide``'s body.
+            ready = ready_get(action)
+            if ready is not None:
+                return ready
+            warm = cond_get(action)
+            if warm is not None and context is not None:
+                k0, k1, memo_get = warm
+                v0 = context.get(k0)
+                if v0.__class__ is str or v0 is None:  # checked: no bools here
+                    if k1 is None:
+                        decision = memo_get(v0)
+                    else:
+                        v1 = context.get(k1)
+                        decision = memo_get((v0, v1)) if v1.__class__ is str or v1 is None else None
+                    if decision is not None:
+                        return decision
+            return slow(action, context, resource)
+
+        return decide_checked
 
     def _decide_leaf(
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None
@@ -353,20 +472,20 @@ class DecisionTrie:
             leaf = self._known(action)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
-        ctx = context or {}
-        key = None
+        ctx = context or _EMPTY
+        key: object = _UNKEYED
         keys = leaf.keys
         if keys is not None:
             # The answer depends only on the values of the keys this action's conditions
-            # test: memoised on them. A value other than a string enters with its type and
-            # repr, since True == 1 and 0.0 == -0.0 would otherwise share an answer that
-            # the operators give differently.
-            key = tuple(
-                [v if v.__class__ is str else (v.__class__, repr(v)) for v in map(ctx.get, keys)]
-            )
-            decision = leaf.by_values.get(key)
-            if decision is not None:
-                return decision
+            # test: memoised on them (``_values_key`` says why this is exact).
+            key = _values_key(keys, ctx)
+            if key is not _UNKEYED:
+                decision = leaf.memo.get(key)
+                if decision is not None:
+                    return decision
+                decision = leaf.old.get(key)
+                if decision is not None:
+                    return self._remember_values(leaf, key, decision)
         conditional = leaf.conditional
         if len(conditional) == 1:  # the common case, without a comprehension's frame
             index, test = conditional[0]
@@ -383,11 +502,25 @@ class DecisionTrie:
             decision = leaf.decisions[combination] = self._decision(
                 action, (*leaf.unconditional, *hits), unknown
             )
-        if key is not None:
-            by_values = leaf.by_values
-            if len(by_values) >= _VALUES_LIMIT:
-                by_values.clear()  # per action, small, refilled from ``decisions`` cheaply
-            by_values[key] = decision
+        if key is not _UNKEYED:
+            self._remember_values(leaf, key, decision)
+        return decision
+
+    def _remember_values(self, leaf: _Leaf, key: object, decision: Decision) -> Decision:
+        if self._young_values >= _MEMO_LIMIT // 2:
+            # A new generation across every leaf, as in ``_remember``: each young memo is
+            # copied out to be the old one (``warm`` holds the young one's ``get``) and the
+            # old ones are dropped, so all the leaves together hold at most _MEMO_LIMIT.
+            for old in self._filled_old:
+                old.old = {}
+            for young in self._filled:
+                young.old = dict(young.memo)
+                young.memo.clear()
+            self._filled_old, self._filled, self._young_values = self._filled, [], 0
+        if not leaf.memo:  # its first entry in this generation
+            self._filled.append(leaf)
+        leaf.memo[key] = decision
+        self._young_values += 1
         return decision
 
     @staticmethod
@@ -412,20 +545,8 @@ class DecisionTrie:
         context: Mapping[str, object] | None = None,
         resource: str | None = None,
     ) -> bool:
-        """The yes/no answer alone, for replay loops that need no Decision object."""
-        leaf = self._memo.get(action)
-        if leaf is None:
-            leaf = self._known(action)
-        if leaf.__class__ is Decision:
-            return leaf.denied  # type: ignore[union-attr]
-        if leaf.unconditional:
-            return True
-        ctx = context or {}
-        if any(test(ctx) for _, test in leaf.conditional):
-            return True
-        if leaf.scoped and resource is not None:
-            return bool(self._scoped(leaf, ctx, resource)[0])
-        return False
+        """The yes/no answer alone, for replay loops: ``decide``'s memoised Decision."""
+        return self.decide(action, context, resource).decision == "deny"
 
     # -- oracle ---------------------------------------------------------------------------
 

@@ -267,25 +267,38 @@ def normalise_context(
     return out
 
 
-_SPELLED_AS_RAM: set[str] = set()
-"""Keys ``normalise_context`` keeps as they are, once checked; bounded (keys are few)."""
+SPELLED_AS_RAM: set[str] = set()
+"""Keys ``normalise_context`` keeps as they are, once checked; bounded (keys are few). A
+context whose keys are all in it and whose values are all strings is already what
+``normalise_context(context, convert=True)`` would give: the check ``DecisionTrie.decider
+(checked=True)`` makes in C on every call before falling back on ``checked_context``."""
+_SPELLED_LIMIT = 4096
 
 
 def is_normalised(context: Mapping[str, object]) -> bool:
     """True when ``normalise_context(context, convert=True)`` would give ``context`` back:
     every key spelled as its RAM key (or unknown) and every value a string. Two set
     checks in C, where normalising builds a new dict: ``Policy.decide``'s fast path."""
-    if not _SPELLED_AS_RAM.issuperset(context):
+    if not SPELLED_AS_RAM.issuperset(context):
         for key in context:
             if key.__class__ is not str or (ram_key(key) or key) != key:
                 return False
-            if len(_SPELLED_AS_RAM) < 4096:
-                _SPELLED_AS_RAM.add(key)
+            if len(SPELLED_AS_RAM) < _SPELLED_LIMIT:
+                SPELLED_AS_RAM.add(key)
     try:
         "".join(context.values())  # type: ignore[arg-type]  # raises on any non-string
     except TypeError:
         return False
     return True
+
+
+def checked_context(context: Mapping[str, object]) -> Mapping[str, object]:
+    """``context`` itself when it is normalised, else ``normalise_context(context,
+    convert=True)`` (which raises ValueProblem or KeyError on what it refuses): what
+    ``Policy.decide`` reads."""
+    if is_normalised(context):
+        return context
+    return normalise_context(context, convert=True)
 
 
 def parse_bool(value: object) -> bool | None:

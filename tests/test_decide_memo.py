@@ -1,0 +1,229 @@
+"""The warm paths (issue 15 item 3): conditional Decisions memoised on the values of the keys
+their conditions test, answered inline by ``decider()``, bounded in two generations across
+every leaf; and ``Policy.decide``'s checked decider, which still refuses what it documents.
+
+Every test here compares against ``all_rules`` (no index, no memo) or a hand-written answer,
+and would fail if the memo returned a Decision made for other values."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler import compile_sources
+from compiler.decide import trie as trie_module
+from compiler.decide.trie import DecisionTrie
+from compiler.language.diagnostics import Span
+from compiler.model.ir import Condition, Rule
+
+IP, MFA, VPC = "acs:SourceIp", "acs:MFAPresent", "acs:SourceVpc"
+NOT_INSIDE = (Condition("NotIpAddress", IP, ("10.0.0.0/8",)),)
+NO_MFA = (Condition("Bool", MFA, ("false",)),)
+VPC_A = (Condition("StringEquals", VPC, ("vpc-a", "1", "true")),)
+
+
+def rule(index: int, pattern: str, *conjunctions) -> Rule:
+    return Rule(
+        index=index,
+        policy="p",
+        file="p.rules",
+        line=index + 1,
+        text=f"rule {index}",
+        service="*",
+        operations=(),
+        version=None,
+        actions=(pattern,),
+        conditions=conjunctions or ((),),
+        span=Span("p.rules", index + 1, 1),
+    )
+
+
+RULES = [
+    rule(0, "ecs:Run*", NOT_INSIDE),  # one key
+    rule(1, "ecs:*", NO_MFA + NOT_INSIDE),  # two keys
+    rule(2, "ecs:RunInstances"),  # unconditional
+    rule(3, "ram:*", VPC_A, NO_MFA),  # two conjunctions (ORed), two keys
+    rule(4, "oss:*", NOT_INSIDE + NO_MFA + VPC_A),  # three keys: the slow path's memo
+]
+ACTIONS = ("ecs:RunInstances", "ECS:stopinstance", "ram:CreateUser", "oss:PutObject", "vpc:X")
+
+
+def test_same_action_other_values_is_decided_again():
+    trie = DecisionTrie(RULES)
+    decide = trie.decider()
+    for _ in range(3):  # first sighting, then warm twice: the memo must not answer for other IPs
+        assert decide("ecs:RunImage", {IP: "192.0.2.1"}).denied
+        assert not decide("ecs:RunImage", {IP: "10.0.0.1"}).denied
+        assert decide("ecs:RunImage", {}).denied  # absent: NotIpAddress matches
+        assert decide("ecs:RunImage").denied
+        assert decide("ecs:RunImage", {IP: None}).denied  # None reads as absent
+        assert not decide("ecs:RunImage", {IP: "10.0.0.1", MFA: "true"}).denied
+
+
+def test_two_keys_and_three_keys_are_memoised_on_all_of_them():
+    trie = DecisionTrie(RULES)
+    decide = trie.decider()
+    for _ in range(3):
+        # Rule 1 needs MFA false *and* an outside IP; only the second value differs here.
+        assert decide("ecs:StopInstance", {MFA: "false", IP: "192.0.2.1"}).rule_indexes == (1,)
+        assert decide("ecs:StopInstance", {MFA: "true", IP: "192.0.2.1"}).rule_indexes == ()
+        assert decide("ecs:StopInstance", {MFA: False, IP: "192.0.2.1"}).rule_indexes == (1,)
+        assert decide("ecs:StopInstance", {MFA: "false", IP: "10.0.0.2"}).rule_indexes == ()
+        assert decide("oss:GetObject", {IP: "192.0.2.1", MFA: "false", VPC: "vpc-a"}).denied
+        assert not decide("oss:GetObject", {IP: "192.0.2.1", MFA: "false", VPC: "vpc-b"}).denied
+
+
+def test_values_equal_across_types_are_told_apart_on_the_warm_path():
+    # True == 1 == 1.0 and hash alike; StringEquals reads True as "true", 1 as "1", 1.0 as "1.0".
+    trie = DecisionTrie([rule(0, "ram:*", VPC_A)])
+    decide = trie.decider()
+    for _ in range(3):
+        assert decide("ram:X", {VPC: True}).denied
+        assert decide("ram:X", {VPC: 1}).denied
+        assert not decide("ram:X", {VPC: 1.0}).denied
+        assert not decide("ram:X", {VPC: False}).denied
+        assert not decide("ram:X", {VPC: 0}).denied
+        assert decide("ram:X", {VPC: "1"}).denied
+        assert not decide("ram:X", {VPC: -0.0}).denied
+
+
+class _Sly(str):
+    """Equal to every string and hashed like ``vpc-a``, whatever its own characters."""
+
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return hash("vpc-a")
+
+
+def test_a_str_subclass_is_never_answered_from_the_memo():
+    like = (Condition("StringLike", VPC, ("vpc-a",)),)  # reads the characters, not ==
+    trie = DecisionTrie([rule(0, "ram:*", like)])
+    decide = trie.decider()
+    for _ in range(2):
+        assert decide("ram:X", {VPC: "vpc-a"}).denied
+        # Looked up as itself, it would find vpc-a's entry (same hash, "equal").
+        sly = _Sly("vpc-zzz")
+        assert decide("ram:X", {VPC: sly}).decision == "allow"
+        assert decide("ram:X", {VPC: sly}) == trie.all_rules("ram:X", {VPC: sly})
+
+
+def _memo_sizes(trie: DecisionTrie) -> int:
+    leaves = {id(leaf): leaf for leaf in (*trie._filled, *trie._filled_old)}
+    return sum(len(leaf.memo) + len(leaf.old) for leaf in leaves.values())
+
+
+def test_values_memo_is_bounded_across_leaves_and_keeps_hot_values(monkeypatch):
+    monkeypatch.setattr(trie_module, "_MEMO_LIMIT", 16)
+    trie = DecisionTrie(RULES)
+    decide = trie.decider()
+    hot = decide("ecs:RunHot", {IP: "192.0.2.1"})
+    for i in range(300):
+        action = f"ecs:Run{i % 7}"  # several leaves share the bound
+        ip = f"10.{i // 256}.{i % 256}.1"
+        assert not decide(action, {IP: ip}).denied
+        assert decide(action, {IP: f"192.0.{i % 256}.1"}).denied
+        assert _memo_sizes(trie) <= 16
+        if i % 3 == 0:  # seen every few values: promoted, never dropped
+            assert decide("ecs:RunHot", {IP: "192.0.2.1"}) is hot
+    assert decide("ecs:RunHot", {IP: "10.0.0.1"}).decision == "allow"
+
+
+contexts = st.dictionaries(
+    st.sampled_from([IP, MFA, VPC, "source_ip", "acs:Other"]),
+    st.one_of(
+        st.none(),
+        st.sampled_from(["10.0.0.1", "192.0.2.1", "vpc-a", "false", "true", "1", "FALSE"]),
+        st.booleans(),
+        st.sampled_from([0, 1, 1.0, -0.0, 0.0]),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(ACTIONS), contexts), min_size=1, max_size=40),
+    st.sampled_from([4, 8, 1 << 16]),
+)
+def test_warm_paths_agree_with_the_scan(requests, limit):
+    old = trie_module._MEMO_LIMIT
+    trie_module._MEMO_LIMIT = limit  # small limits: generations turn mid-sequence
+    try:
+        trie = DecisionTrie(RULES)
+        decide = trie.decider()
+        for _ in range(2):
+            for action, ctx in requests:
+                expected = trie.all_rules(action, ctx)
+                assert decide(action, ctx) == expected
+                assert trie.decide(action, ctx) == expected
+                assert trie.denies(action, ctx) == expected.denied
+    finally:
+        trie_module._MEMO_LIMIT = old
+
+
+# --- Policy.decide: the checked decider --------------------------------------------------
+
+SOURCE = """\
+policy p "memo"
+deny ECS RunInstances when source_ip not in [10.0.0.0/8]
+deny RAM * unless mfa = true
+deny OSS PutObject
+"""
+
+
+@pytest.fixture
+def policy():
+    return compile_sources([("p.rules", SOURCE)])
+
+
+def test_policy_decide_reads_language_names_and_ram_keys_alike_when_warm(policy):
+    for _ in range(3):
+        assert policy.decide("ecs:RunInstances", {"source_ip": "192.0.2.1"}).denied
+        assert not policy.decide("ecs:RunInstances", {"acs:SourceIp": "10.0.0.1"}).denied
+        assert not policy.decide("ecs:RunInstances", {"source_ip": "10.0.0.1"}).denied
+        assert policy.decide("ecs:RunInstances", {"acs:sourceip": "192.0.2.1"}).denied
+        assert not policy.decide("ram:CreateUser", {"mfa": True}).denied
+        assert policy.decide("ram:CreateUser", {"mfa": False}).denied
+        assert not policy.decide("ram:CreateUser", {"acs:MFAPresent": "true"}).denied
+
+
+@pytest.mark.parametrize(
+    "value",
+    [math.nan, math.inf, datetime(2026, 1, 1), object(), [1]],
+    ids=["nan", "inf", "naive-datetime", "object", "list"],
+)
+def test_policy_decide_refuses_bad_values_even_for_warm_context_free_actions(policy, value):
+    # oss:PutObject's answer needs no context: it is warm after one call, and the value check
+    # must still run (the contract), whatever the memo holds.
+    assert policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"}).denied
+    with pytest.raises(ValueError):
+        policy.decide("oss:PutObject", {"acs:SourceIp": value})
+    with pytest.raises(ValueError):
+        policy.decide("ecs:RunInstances", {"acs:Other": value})
+
+
+def test_policy_decide_refuses_one_key_in_two_spellings_when_warm(policy):
+    policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"})
+    with pytest.raises(KeyError):
+        policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1", "source_ip": "10.0.0.2"})
+
+
+def test_policy_decide_converts_values_as_documented(policy):
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    assert policy.decide("ecs:RunInstances", {"source_ip": "192.0.2.1", "time": when}).denied
+    assert policy.decide("ram:X", {"mfa": "false"}).denied
+    assert not policy.decide("ram:X", {"mfa": "TRUE"}).denied  # request data, RAM's Bool reads it
+
+
+def test_policy_pickles_without_its_decide_closure(policy):
+    assert policy.decide("oss:PutObject").denied  # the closure exists
+    clone = pickle.loads(pickle.dumps(policy))
+    assert clone.decide("oss:PutObject").denied
+    assert clone.decide("ecs:RunInstances", {"source_ip": "10.0.0.1"}).decision == "allow"
