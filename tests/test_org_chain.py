@@ -444,3 +444,58 @@ def test_explain_chain_agrees_with_the_decider(request_):
     decided = policy.decide_chain(org, account, action, context, resource)
     assert explained.decision == decided
     assert [n.outcome for n in explained.nodes] == [n.outcome for n in decided.nodes]
+
+
+# --- prove along the org --------------------------------------------------------------------
+
+
+def test_prove_the_example_node_by_node(run_cli):
+    result = run_cli("prove", "--rules", EXAMPLE)
+    assert result.exit_code == 0, result.stderr
+    assert "at each of 5 nodes the Deny and Allow statements match the rules" in result.stdout
+    refused = run_cli("prove", "--rules", EXAMPLE, "--policy", "examples/generated/x.json")
+    assert refused.exit_code == 2 and "leave out --policy" in refused.stderr
+
+
+def _tampered(policy, edit):
+    import json as json_
+
+    from compiler.emit.ram import Document
+
+    docs = []
+    for doc in policy.documents:
+        data = doc.as_dict()
+        data["Statement"] = [e for s in data["Statement"] if (e := edit(s)) is not None]
+        docs.append(Document(doc.policy, doc.filename, json_.dumps(data), doc.statements))
+    policy.__dict__["documents"] = docs  # the cached property, as the emitter would have it
+    return policy
+
+
+@pytest.mark.parametrize(
+    "edit, part, chain",
+    [
+        # ecs:* goes from the allow list's statement (the JSON no longer allows ECS)
+        (
+            lambda s: {**s, "Action": [a for a in s["Action"] if a != "ecs:*"]},
+            "allow",
+            ("allow", "deny"),
+        ),
+        # the Deny of oss:DeleteBucket goes
+        (lambda s: None if s["Action"] == ["oss:DeleteBucket"] else s, "deny", ("deny", "allow")),
+    ],
+    ids=["allow-dropped", "deny-dropped"],
+)
+def test_prove_finds_a_node_whose_json_differs(edit, part, chain):
+    from compiler.analysis.prove_chain import prove_chain
+    from compiler.policy import compile_rules
+
+    policy = compile_rules([EXAMPLE])
+    org = policy.load_org(f"{EXAMPLE}/org.toml")
+    assert prove_chain(policy, org).status == "equal"
+    proof = prove_chain(_tampered(policy, edit), org)
+    assert proof.status == "different"
+    problem = proof.first_problem
+    assert (problem.node, problem.part, problem.chain) == ("fd-prod", part, chain)
+    assert problem.account == "1111111111111111"
+    w = problem.verdict.witness
+    assert w.a_denies and not w.b_denies

@@ -110,7 +110,10 @@ def from_trie(name: str, trie) -> Decider:
     return Decider(name, tuple(stmts), lambda a, r, c: trie.decide(a, c, r).denied)
 
 
-def from_documents(name: str, evaluator) -> Decider:
+def from_documents(name: str, evaluator, effect: str = "Deny") -> Decider:
+    """The documents' ``effect`` statements (Deny; ``Allow`` for a control policy's allow
+    list, where "denies" reads "an Allow statement matches")."""
+
     def atom(kt) -> Atom:
         low = kt.key.lower()
         return Atom(
@@ -123,7 +126,7 @@ def from_documents(name: str, evaluator) -> Decider:
     stmts = []
     for doc in evaluator.documents:
         for st in doc.statements:
-            if st.effect != "Deny":
+            if st.effect != effect:
                 continue
             res = getattr(st, "resources", None)
             tests = st.condition.tests if st.condition is not None else ()
@@ -139,6 +142,9 @@ def from_documents(name: str, evaluator) -> Decider:
             )
 
     def denies(action: str, resource: str | None, ctx: dict) -> bool:
+        if effect != "Deny":
+            found = evaluator.evaluate(action, ctx, resource=resource).matched
+            return any(ref.effect == effect for ref in found)
         return evaluator.decide(action, ctx, resource=resource) == "deny"
 
     return Decider(name, tuple(stmts), denies)

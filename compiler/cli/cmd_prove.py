@@ -13,6 +13,8 @@ from compiler.cli.common import (
     catalog_option,
     decide_command,
     fail,
+    find_org_for,
+    org_option,
     rules_option,
     text_or_json_option,
 )
@@ -27,11 +29,17 @@ from compiler.cli.common import (
     type=click.Path(path_type=Path, dir_okay=False),
     help="RAM policy JSON to prove against (repeatable); default: the documents the rules emit.",
 )
+@org_option
 @text_or_json_option
 @answer_only_option
 @catalog_option
 def command(
-    rules: tuple[Path, ...], policies: tuple[Path, ...], fmt: str, quiet: bool, catalog
+    rules: tuple[Path, ...],
+    policies: tuple[Path, ...],
+    org_path: Path | None,
+    fmt: str,
+    quiet: bool,
+    catalog,
 ) -> None:
     """Prove the decision trie of the rules and the RAM documents deny exactly the same
     requests — every action and resource string, every condition value. Exit 0
@@ -43,6 +51,11 @@ def command(
       ramguard prove --rules policies
       ramguard prove --rules policies --policy generated/leaked-accesskey-protection.json
       ramguard prove --rules policies --format json
+      ramguard prove --rules examples/org-allowlist      # and its org.toml, node by node
+
+    With an org.toml (beside the rules, or --org), each node's Deny and Allow rules are also
+    proved against the Deny and Allow statements emitted for the policies attached there:
+    equal at every node, the Root → folders → account chains decide every request alike.
     """
     from compiler.analysis.prove import compare, from_documents, from_trie
     from compiler.policy import compile_rules
@@ -50,6 +63,12 @@ def command(
     from compiler.ram.evaluator import RamEvaluator
 
     policy = compile_rules(rules, catalog)
+    org_file = find_org_for(rules, org_path)
+    if org_file is not None and policies:
+        raise click.UsageError(
+            "an org.toml is proved against the documents the rules emit; leave out --policy "
+            "(or prove those documents without the org)"
+        )
     try:
         if policies:
             evaluator = RamEvaluator.from_files(policies)
@@ -61,6 +80,8 @@ def command(
     except ValueError as exc:  # JSON that does not parse
         fail(str(exc))
     verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
+    if verdict.status == "equal" and org_file is not None:
+        _prove_org(policy, org_file, rules, fmt, quiet)
     w = verdict.witness
     command = None
     if w is not None:
@@ -108,6 +129,65 @@ def command(
             ensure_ascii=False,
         )
     )
+    sys.exit(1)
+
+
+def _prove_org(policy, org_file: Path, rules: tuple[Path, ...], fmt: str, quiet: bool) -> None:
+    """The node-by-node proof of the org (``analysis.prove_chain``); exits 1 on a difference
+    or an undecided node, else returns to report the whole-set proof as usual."""
+    from compiler.analysis.prove_chain import prove_chain
+
+    org = policy.load_org(org_file)
+    proof = prove_chain(policy, org)
+    problem = proof.first_problem
+    if problem is None:
+        if fmt == "text" and not quiet:
+            nodes = len({p.node for p in proof.proofs})
+            click.echo(
+                f"equivalent: {org_file}: at each of {nodes} nodes the Deny and Allow "
+                "statements match the rules (every account's chain decides alike)"
+            )
+        return
+    w = problem.verdict.witness
+    if quiet:
+        sys.exit(1)
+    if w is None:
+        click.echo(
+            f"could not decide: {org_file}: node `{problem.node}` ({problem.part}): "
+            f"{problem.verdict.reason}",
+            err=True,
+        )
+        sys.exit(1)
+    overlays = click.get_current_context().meta.get("ramguard.catalog_paths", ())
+    command = decide_command(rules, w.action, w.resource, w.context, overlays)
+    command += f" --account {problem.account}"
+    trie, json_ = problem.chain or ("?", "?")
+    matched = {True: "match", False: "do not match"}
+    data = {
+        "status": "different",
+        "org": str(org_file),
+        "node": problem.node,
+        "statements": problem.part,
+        "witness": {
+            "action": w.action,
+            "resource": w.resource,
+            "context": w.context,
+            "rules": matched[w.a_denies],
+            "json": matched[w.b_denies],
+        },
+        "chain": {"account": problem.account, "rules": trie, "json": json_},
+        "repro": command,
+    }
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+        sys.exit(1)
+    click.echo(
+        f"differ: {org_file}: at node `{problem.node}` the {problem.part} rules "
+        f"{matched[w.a_denies]} and the JSON's {problem.part.title()} statements "
+        f"{matched[w.b_denies]}; along {problem.account}'s chain the rules {trie}, the JSON "
+        f"{json_}"
+    )
+    click.echo("  " + command)
     sys.exit(1)
 
 
