@@ -499,3 +499,18 @@ def test_prove_finds_a_node_whose_json_differs(edit, part, chain):
     assert problem.account == "1111111111111111"
     w = problem.verdict.witness
     assert w.a_denies and not w.b_denies
+
+
+def test_readme_shows_what_the_example_prints(run_cli):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for args in (
+        ("check", EXAMPLE),
+        ("test", EXAMPLE),
+        ("prove", "--rules", EXAMPLE),
+        ("explain", "--rules", EXAMPLE, "--account", "1111111111111111", "fc:CreateFunction"),
+    ):
+        result = run_cli(*args)
+        assert result.exit_code == 0 and result.stdout.strip()
+        assert result.stdout in readme, args
