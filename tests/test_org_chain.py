@@ -452,7 +452,7 @@ def test_explain_chain_agrees_with_the_decider(request_):
 def test_prove_the_example_node_by_node(run_cli):
     result = run_cli("prove", "--rules", EXAMPLE)
     assert result.exit_code == 0, result.stderr
-    assert "at each of 5 nodes the Deny and Allow statements match the rules" in result.stdout
+    assert "at each of 7 nodes the Deny and Allow statements match the rules" in result.stdout
     refused = run_cli("prove", "--rules", EXAMPLE, "--policy", "examples/generated/x.json")
     assert refused.exit_code == 2 and "leave out --policy" in refused.stderr
 
