@@ -162,6 +162,25 @@ def test_catalog_overlay_from_the_configuration(run_cli, project):
     assert result.exit_code == 0, result.stderr
 
 
+def test_configuration_reaches_nested_subcommands(run_cli, project):
+    """`traces generate` and `catalog show` are subcommands of a group: the configuration's
+    rules and catalog reached only the group, which has neither option."""
+    (project / "guard").mkdir()
+    (project / "guard" / "all.rules").write_text("deny * *\n")
+    os.rename(project / "policies", project / "elsewhere")  # no ./policies default
+    (project / "overlay.toml").write_text(
+        '[services.Acme]\nram_codes = ["acme"]\noperations = ["Launch"]\n'
+    )
+    (project / "ramguard.toml").write_text('rules = ["guard"]\ncatalog = ["overlay.toml"]\n')
+    result = run_cli("traces", "generate", "--events", "200", "--out", project / "t.jsonl")
+    assert result.exit_code == 0, result.stderr
+    assert "no rules" not in result.stderr
+    assert "Forbidden" in (project / "t.jsonl").read_text()  # leaked keys' calls blocked
+    shown = run_cli("catalog", "show", "Acme")
+    assert shown.exit_code == 0, shown.stderr
+    assert "Launch" in shown.stdout
+
+
 @pytest.mark.parametrize(
     ("text", "line", "col", "message"),
     [

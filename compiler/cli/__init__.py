@@ -86,10 +86,25 @@ def _configure(ctx: click.Context, name: str, command: click.Command) -> None:
         config = load_config(path)
     except CompileError as exc:
         fail_with_diagnostics(exc.diagnostics, exc.error_count)
-    params = {p.name: p for p in command.params if p.name}
-    defaults = defaults_for(config, params)
+    defaults = _nested_defaults(ctx, command, config, defaults_for)
     if defaults:
         ctx.default_map = {**(ctx.default_map or {}), name: defaults}
+
+
+def _nested_defaults(ctx: click.Context, command: click.Command, config, defaults_for) -> dict:
+    """``command``'s defaults, and for a group (``traces``, ``catalog``) each subcommand's
+    under its name, as click reads a nested ``default_map`` (``traces generate --rules`` took
+    nothing from the configuration, issue 16)."""
+    params = {p.name: p for p in command.params if p.name}
+    out: dict[str, object] = dict(defaults_for(config, params))
+    if isinstance(command, click.Group):
+        for sub_name in command.list_commands(ctx):
+            sub = command.get_command(ctx, sub_name)
+            if sub is not None:
+                found = _nested_defaults(ctx, sub, config, defaults_for)
+                if found:
+                    out[sub_name] = found
+    return out
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
