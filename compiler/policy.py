@@ -28,6 +28,7 @@ from compiler.language.sources import (
     expand_paths,
     read_rules,
 )
+from compiler.language.suppress import directive_problems
 from compiler.model.ir import PolicyIR, Rule, RuleSet
 from compiler.model.keys import checked_context
 from compiler.model.org import Org, bind_org, read_org
@@ -185,6 +186,7 @@ def _front_end(
             out.append(_Checked(path, text, None, tuple(exc.diagnostics)))
             continue
         policy, found = check_file(parsed, catalog, first_index=number * _INDEX_STRIDE)
+        found = [*found, *directive_problems(path, text)]
         documents: list[Document] | CompileError | None = None
         if emit and policy is not None:
             try:

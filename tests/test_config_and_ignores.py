@@ -241,3 +241,74 @@ def test_pre_commit_hooks_run_real_commands(run_cli):
         if hook["pass_filenames"]:
             argv.append(str(SEED))
         assert run_cli(*argv).exit_code == 0, hook["id"]
+
+
+# ------------------------------------------------- ignore comments that silence nothing
+
+
+@pytest.mark.parametrize(
+    ("line", "col", "message", "help"),
+    [
+        ("deny ECS RunInstances  # ramguard: ignore[W201]", 43,
+         "`W201` is not a ramguard warning code: it silences nothing", "did you mean W0201?"),
+        ("deny ECS RunInstances  # ramguard: ignore[W0201, w01o2]", 50,
+         "`w01o2` is not a ramguard warning code: it silences nothing", "did you mean W0102?"),
+        ("deny ECS RunInstances  # ramguard: ignore[]", 26,
+         "`ignore[]` names no code: it silences nothing",
+         "name the warnings to silence, e.g. `# ramguard: ignore[W0201]`"),
+        ("deny ECS RunInstances  # ramguard: igonre[W0201]", 36,
+         "`igonre` is not a ramguard directive", "did you mean ignore[…]?"),
+        ("deny ECS RunInstances  # ramguard: ignore[W0999]", 43,
+         "`W0999` is not a ramguard warning code: it silences nothing",
+         "ramguard reports no such warning; `ramguard check` shows each warning's code"),
+    ],
+)  # fmt: skip
+def test_an_ignore_comment_naming_no_warning_is_warned_about(line, col, message, help):
+    found = [d for d in check_sources([("a.rules", line + "\n")]).diagnostics if d.code == "W0107"]
+    assert [(d.span.line, d.span.col, d.message, d.help) for d in found] == [
+        (1, col, message, help)
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "deny ECD@2020-09-30 StartDesktops  # ramguard: ignore[W0201]",
+        "deny ECS RunInstance  # ramguard: ignore[E0220]",  # an error: it stands, as documented
+        'policy p "# ramguard: ignore[W1]"',  # inside a string: not a comment
+        "deny ECS RunInstances  # see ramguard: the docs",
+    ],
+)
+def test_ignore_comments_that_name_warnings_are_not_warned_about(line):
+    found = check_sources([("a.rules", line + "\n")]).diagnostics
+    assert "W0107" not in [d.code for d in found]
+
+
+def test_an_unknown_code_in_the_configuration_is_warned_about_at_its_place(run_cli, project):
+    (project / "ramguard.toml").write_text(
+        'rules = ["policies"]\nignore = [\n  "W0201",\n  "W0999",\n]\n'
+    )
+    for verb in (("check",), ("compile", "--out", project / "out")):
+        result = run_cli(*verb)
+        assert result.exit_code == 0, result.stderr
+        assert (
+            "ramguard.toml:4:3: warning: `W0999` in `ignore` is not a ramguard warning code: "
+            "it silences nothing [W0107]"
+        ) in result.stderr
+    assert run_cli("check", "--strict").exit_code == 1
+    (project / "ramguard.toml").write_text('ignore = ["W201"]\n')
+    result = run_cli("check", "policies")
+    assert result.exit_code == 1
+    assert "help: did you mean W0201?" in result.stderr
+
+
+def test_the_silenceable_codes_are_the_warnings_the_sources_report():
+    import re
+
+    from compiler.language.suppress import SILENCEABLE
+
+    root = Path(__file__).resolve().parent.parent / "compiler"
+    emitted = set()
+    for path in root.rglob("*.py"):
+        emitted |= set(re.findall(r"[\"']([WN][0-9]{4})[\"']", path.read_text(encoding="utf-8")))
+    assert emitted == SILENCEABLE

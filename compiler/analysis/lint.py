@@ -14,6 +14,7 @@ W0103    (compile)         an operation glob matches no catalog operation (from 
 W0104    contradiction     conditions of one case can never hold together
 W0105    access-key        ``access_key`` (``acs:AccessId``) is documented for OSS only
 W0106    multi-document    the policy needs more than one RAM document
+W0107    (compile)         a ``# ramguard: ignore[…]`` comment or ``ignore`` list naming no warning
 W0201    (compile)         a versioned rule: RAM cannot see API versions (from ``checks``)
 W0301-4  (lockout)         lockout and breakage checks, see ``analysis/lockout.py``
 W0305-6  (org lockout)     allow-list nodes of an org.toml, see ``analysis/org_lockout.py``
@@ -79,6 +80,7 @@ CODES: dict[str, str] = {
     "W0104": "conditions that can never hold together",
     "W0105": "access_key condition may be ignored by RAM identity policies",
     "W0106": "policy needs more than one RAM document",
+    "W0107": "ignore comment or list naming no warning code",
     "W0201": "RAM cannot see API versions",
     "W0301": "control policy denies the admin path without a principal exemption",
     "W0302": "region restriction applies to global services",

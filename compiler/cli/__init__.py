@@ -14,7 +14,7 @@ import sys
 import click
 
 from compiler import __version__
-from compiler.cli.common import fail_with_diagnostics
+from compiler.cli.common import CONFIG_WARNINGS, fail_with_diagnostics
 from compiler.language.diagnostics import CompileError
 
 # verb → module ``compiler.cli.cmd_<module>`` holding a click command named ``command``.
@@ -86,6 +86,8 @@ def _configure(ctx: click.Context, name: str, command: click.Command) -> None:
         config = load_config(path)
     except CompileError as exc:
         fail_with_diagnostics(exc.diagnostics, exc.error_count)
+    # Shown by the verbs that read `ignore` (check, compile), with their own diagnostics.
+    ctx.meta[CONFIG_WARNINGS] = config.warnings
     defaults = _nested_defaults(ctx, command, config, defaults_for)
     if defaults:
         ctx.default_map = {**(ctx.default_map or {}), name: defaults}

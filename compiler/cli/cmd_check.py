@@ -12,6 +12,7 @@ from compiler.analysis.lint import CheckResult, check_paths, check_sources
 from compiler.analysis.sarif import to_sarif
 from compiler.cli.common import (
     catalog_option,
+    config_warnings,
     echo,
     find_org_for,
     ignore_option,
@@ -19,6 +20,7 @@ from compiler.cli.common import (
     quiet_option,
     read_stdin_rules,
 )
+from compiler.language.diagnostics import sorted_capped
 
 
 @click.command("check")
@@ -66,6 +68,12 @@ def command(
         result = check_sources([("-", read_stdin_rules())], catalog, ignore)
     else:
         result = check_paths(paths, catalog, ignore, find_org_for(paths, org_path))
+    extra = config_warnings()
+    if extra:
+        merged = sorted_capped(
+            [*extra, *result.diagnostics], cap=len(extra) + len(result.diagnostics)
+        )
+        result = CheckResult(tuple(merged), result.files)
     if fmt == "json":
         click.echo(json.dumps([d.to_dict() for d in result.diagnostics], indent=2))
     elif fmt == "sarif":

@@ -9,6 +9,7 @@ import click
 
 from compiler.cli.common import (
     catalog_option,
+    config_warnings,
     fail_at,
     ignore_option,
     print_diagnostics,
@@ -87,7 +88,7 @@ def command(
       ramguard compile policies --target terraform --out generated/terraform
     """
     policy = compile_rules(paths, catalog)
-    warnings = unsilenced(policy.warnings, ignore, policy.sources)
+    warnings = [*config_warnings(), *unsilenced(policy.warnings, ignore, policy.sources)]
     if not quiet and fmt == "text":
         print_diagnostics(warnings)
     if minify:  # before any target lays the documents out, so every target gets it

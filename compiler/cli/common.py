@@ -229,6 +229,16 @@ def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
         raise click.BadParameter(text, param_hint="--context") from None
 
 
+CONFIG_WARNINGS = "ramguard.config_warnings"
+"""``click.Context.meta`` key: the configuration file's warnings (unknown ignore codes)."""
+
+
+def config_warnings() -> list[Diagnostic]:
+    """The configuration's warnings, for the verbs that apply its ``ignore`` list."""
+    ctx = click.get_current_context(silent=True)
+    return list(ctx.meta.get(CONFIG_WARNINGS, ())) if ctx is not None else []
+
+
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     for d in sorted_capped(diagnostics):
         echo(d.render(), err=True)

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.language.diagnostics import CompileError, Span, error
+from compiler.language.diagnostics import CompileError, Diagnostic, Span, error, warning
 
 KEYS = ("catalog", "ignore", "out", "rules", "target")
 TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
@@ -40,6 +40,8 @@ class Config:
     ignore: tuple[str, ...] = ()
     target: str | None = None
     out: str | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+    """W0107 for each code in ``ignore`` that silences nothing (check and compile show them)."""
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -110,6 +112,7 @@ def load_config(path: Path) -> Config:
         raise CompileError([error("E0711", "`tool.ramguard` must be a table", Span(name))])
     base = path.parent
     diags = []
+    notes: list[Diagnostic] = []
     values: dict[str, object] = {}
     for key, value in table.items():
         span = _where(name, text, key)
@@ -126,8 +129,11 @@ def load_config(path: Path) -> Config:
             continue
         problem = _value_problem(key, value)
         if problem:
-            diags.append(error("E0712", f"`{key}` {problem}", span, source=text))
+            help = _ignore_help(value) if key == "ignore" else ""
+            diags.append(error("E0712", f"`{key}` {problem}", span, help, source=text))
             continue
+        if key == "ignore":
+            notes.extend(_unknown_codes(name, text, span, value))  # type: ignore[arg-type]
         if key in ("rules", "catalog"):
             items = [value] if isinstance(value, str) else list(value)
             values[key] = tuple(_relative(base, item) for item in items)
@@ -139,7 +145,55 @@ def load_config(path: Path) -> Config:
             values[key] = value
     if diags:
         raise CompileError(diags)
-    return Config(name, **values)  # type: ignore[arg-type]
+    return Config(name, **values, warnings=tuple(notes))  # type: ignore[arg-type]
+
+
+def _ignore_help(value: object) -> str:
+    from compiler.language.suppress import is_code, unknown_code_help
+
+    if not isinstance(value, list):
+        return ""
+    bad = [c for c in value if isinstance(c, str) and c and not is_code(c.upper())]
+    return unknown_code_help(bad[0].upper()) if bad else ""
+
+
+def _unknown_codes(name: str, text: str, key_span: Span, codes: list[str]) -> list[Diagnostic]:
+    """W0107 at each code of the ``ignore`` list that names no warning (``W0999``)."""
+    from compiler.language.suppress import unknown_code_help
+
+    out = []
+    for code in codes:
+        help = unknown_code_help(code.upper())
+        if not help:
+            continue
+        span = key_span
+        # The code's own place: its first quoted occurrence after the key.
+        start = _offset(text, key_span)
+        found = (
+            re.compile(rf"[\"']{re.escape(code)}[\"']").search(text, start) if start >= 0 else None
+        )
+        if found is not None:
+            line = text.count("\n", 0, found.start()) + 1
+            col = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+            span = Span(name, line, col, line, col + len(code) + 2)
+        out.append(
+            warning(
+                "W0107",
+                f"`{code}` in `ignore` is not a ramguard warning code: it silences nothing",
+                span,
+                help,
+                source=text,
+            )
+        )
+    return out
+
+
+def _offset(text: str, span: Span) -> int:
+    """The character offset of ``span``'s start in ``text`` (-1 without a line)."""
+    if span.line <= 0:
+        return -1
+    lines = text.split("\n")
+    return sum(len(x) + 1 for x in lines[: span.line - 1]) + span.col - 1
 
 
 def _value_problem(key: str, value: object) -> str:
