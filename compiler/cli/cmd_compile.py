@@ -77,8 +77,9 @@ def command(
     compiles, each atomically. With `--target cedar`, one `<policy>.cedar` per policy instead
     (a rule using `?` is an error there: Cedar's `like` has only `*`). A policy headed
     `policy NAME "…" for control-policy` is a Resource Directory control policy: packed
-    against 4,096 characters, deployed by `--target terraform` / `--target ros` as one, with
-    an attachment per node it names in `attach [...]`.
+    against 4,096 characters (2,048 with `--target ros`, the limit ROS documents), deployed
+    by `--target terraform` / `--target ros` with an attachment per node it names in
+    `attach [...]`.
 
     \b
     Examples:
@@ -105,6 +106,9 @@ def command(
         if target == "terraform":
             documents = terraform_files(policy.policies, sized)
         elif target == "ros":
+            # ROS documents a control policy's PolicyDocument as at most 2,048 characters
+            # (emit/ram.py, ROS_CONTROL_POLICY_LIMITS): packed against that here.
+            sized = [d for p in policy.policies for d in documents_for(p, "ros")]
             documents = ros_files(policy.policies, sized)
         else:
             documents = sized
