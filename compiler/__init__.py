@@ -6,6 +6,8 @@ Public API::
     policy.decide("ecs:RunInstances", {"source_ip": "203.0.113.9"})  # -> Decision
     policy.ram_documents()                                           # -> [dict, ...]
     compile_rules(["policies/"], catalog=catalog_with_overlays(["team-catalog.toml"]))
+    org = policy.load_org("org.toml")  # a Resource Directory, bound to these rules
+    policy.decide_chain(org, "1234567890", "ecs:RunInstances")    # -> ChainDecision
 """
 
 from __future__ import annotations
@@ -13,15 +15,18 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from compiler.catalog import with_overlays as catalog_with_overlays
+from compiler.decide.chain import ChainDecision, NodeVerdict
 from compiler.decide.trie import Decision, Match
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span
 from compiler.policy import Policy, compile_rules, compile_sources
 
 __all__ = [
+    "ChainDecision",
     "CompileError",
     "Decision",
     "Diagnostic",
     "Match",
+    "NodeVerdict",
     "Policy",
     "Severity",
     "Span",
