@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from bench.interleave import median, per_round, spread
 from compiler.replay.bench import Row
+from compiler.replay.planning import SPLIT_EVENTS
 
 # Link speed assumed for reading from OSS in the projection: not measured here (no bucket).
 OSS_LINK_BYTES_PER_S = 125e6  # 1 Gbit/s
 # Dask's scheduler costs on the order of a millisecond a task (its docs: "about 1ms").
 SCHEDULER_SECONDS_PER_TASK = 1e-3
-SPLIT_EVENTS = 100_000
 PROJECTED_EVENTS = 10**9
 
 

@@ -19,7 +19,14 @@ from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
 from compiler.replay import TraceError
 from compiler.replay.impact import DIMENSIONS, TOP, Baseline
-from compiler.replay.simulate import Engines, StrictModeError, Window, report_dict, simulate
+from compiler.replay.simulate import (
+    SPLIT_EVENTS,
+    Engines,
+    StrictModeError,
+    Window,
+    report_dict,
+    simulate,
+)
 from compiler.replay.sources import expand, prune
 
 EXIT_MISMATCH = 1
@@ -116,7 +123,7 @@ EXIT_CHANGED = 3
 @click.option(
     "--split-events",
     type=click.IntRange(min=1),
-    default=100_000,
+    default=SPLIT_EVENTS,
     show_default=True,
     help="About this many events to a split (the unit of parallel work).",
 )

@@ -1,6 +1,7 @@
 """Run a replay plan's splits somewhere other than in order here: local processes or Dask.
 
-Every runner takes the plan and the engines and gives back the merged ``PartialReport``;
+Every runner takes the plan (or the function that makes it, so that workers may start while
+it is made) and the engines and gives back the merged ``PartialReport``;
 ``PartialReport.merge`` is associative and commutative, so results are folded in whatever
 order they finish and the report is the same bytes as one process's (timing aside).
 
@@ -9,9 +10,10 @@ trie as its rules, without its memo; the evaluator as its JSON) and its SHA-256.
 unpickles a digest once and keeps it (``_ENGINES``), so every split a worker runs shares one
 warm trie.
 
-- ``--jobs N``: a ``ProcessPoolExecutor`` of N spawned processes (spawn, not fork: a forked
-  child of a threaded parent can deadlock); the blob is the pool initializer's argument, so
-  it is sent once per process, never per split.
+- ``--jobs N``: this process and N - 1 spawned helpers (spawn, not fork: a forked child of
+  a threaded parent can deadlock) take splits from a shared counter, each counting into one
+  report of its own (``_LocalRun``); the blob is a helper's start argument, so it is sent
+  once per process, never per split.
 - ``--engine dask``: the blob is one ``dask.delayed`` literal with a name derived from its
   digest, a dependency of every split task; the scheduler holds it once and workers fetch it
   from each other — never a closure, never ``Client.scatter`` (a scattered future dies with
@@ -28,12 +30,14 @@ which worker was faster.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import pickle
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from multiprocessing import connection
 
 from compiler.replay.simulate import Engines, PartialReport, Split, Window, replay_split
 
@@ -95,48 +99,27 @@ def _fold(results, progress: Callable[[int], None] | None) -> PartialReport:
 
 # --- local processes -----------------------------------------------------------------------
 
-_POOL_BLOB: Blob | None = None
-
-
-def _init_pool(blob: Blob) -> None:
-    global _POOL_BLOB
-    _POOL_BLOB = blob
-    engines_from(blob)  # unpickle once, at start
-
-
-def _pool_task(split: Split, strict: bool, window: Window | None):
-    assert _POOL_BLOB is not None
-    try:
-        return replay_task(split, _POOL_BLOB, strict, window)
-    except Exception as exc:  # re-raised by the parent, earliest split first
-        return _Failed(split.index, exc)
-
 
 def process_runner(jobs: int) -> Callable[..., PartialReport]:
-    """Run splits in ``jobs`` local processes."""
+    """Run splits in ``jobs`` local processes: this one and ``jobs - 1`` started ones."""
 
     def run(
-        splits: Sequence[Split],
+        splits: Sequence[Split] | Callable[[], Sequence[Split]],
         engines: Engines,
         *,
         strict: bool = False,
         window: Window | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> PartialReport:
-        if jobs <= 1 or len(splits) <= 1:
-            return _fold(_here(splits, engines, strict, window), progress)
-        blob = Blob.of(engines)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(splits)),
-            mp_context=context,
-            initializer=_init_pool,
-            initargs=(blob,),
-        ) as pool:
-            futures = {pool.submit(_pool_task, s, strict, window): s for s in splits}
-            return _fold(_as_done(futures), progress)
+        if jobs <= 1:
+            return _fold(_here(_resolve(splits), engines, strict, window), progress)
+        return _LocalRun(jobs - 1, engines, strict, window, progress).run(splits)
 
     return run
+
+
+def _resolve(splits: Sequence[Split] | Callable[[], Sequence[Split]]) -> Sequence[Split]:
+    return splits() if callable(splits) else splits
 
 
 def _here(splits, engines, strict, window):
@@ -148,12 +131,197 @@ def _here(splits, engines, strict, window):
             return
 
 
-def _as_done(futures: dict):
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield futures[future], future.result()
+class _LocalRun:
+    """``--jobs N``: this process and ``N - 1`` spawned helpers replay the plan together.
+
+    - Helpers are started first: they import ramguard and unpickle the rules while this
+      process makes the plan, which then goes to each of them once, by pipe.
+    - Every process takes the next split of the plan from a shared counter (so the splits
+      are spread as the processes happen to be fast, and none idles at the end while work
+      is left elsewhere) and counts every split it takes into one report of its own
+      (``replay_split(into=…)``; it takes them in plan order). A helper sends that report
+      once, at the end, and a count per split as it goes (progress): no report per split is
+      pickled, sent or merged.
+    - This process replays too: ``--jobs 2`` on 2 cores is two busy processes, not two
+      workers and a waiting parent, and the first split starts before any helper is up. A
+      helper that has taken no split when the plan runs out is stopped, not waited for.
+
+    A split that fails stops the taking of later splits (they cannot change the error);
+    the error of the earliest failed split in the plan is raised. A helper that dies
+    (killed, out of memory) fails the run with its exit code: its counts died with it.
+    """
+
+    def __init__(self, helpers: int, engines: Engines, strict, window, progress) -> None:
+        self.helpers, self.engines = helpers, engines
+        self.strict, self.window, self.progress = strict, window, progress
+        self.done: dict[int, tuple[PartialReport, _Failed | None]] = {}
+
+    def run(self, splits: Sequence[Split] | Callable[[], Sequence[Split]]) -> PartialReport:
+        if not callable(splits) and len(splits) <= 1:
+            return _fold(_here(splits, self.engines, self.strict, self.window), self.progress)
+        context = multiprocessing.get_context("spawn")
+        # taken: the next split to take; stop: take none from here on (an earlier failed);
+        # started[h]: splits helper h took (slot 0: this process), all under taken's lock.
+        self.taken = context.Value("q", 0)
+        self.stop = context.RawValue("q", 1 << 62)
+        self.started = context.RawArray("q", self.helpers + 1)
+        blob = Blob.of(self.engines)
+        procs, plans, results = [], [], []
+        try:
+            for slot in range(1, self.helpers + 1):
+                plan_out, plan_in = context.Pipe(duplex=False)
+                result_out, result_in = context.Pipe(duplex=False)
+                proc = context.Process(
+                    target=_helper,
+                    args=(slot, plan_out, result_in, blob, self.taken, self.stop, self.started),
+                    kwargs={"strict": self.strict, "window": self.window},
+                    daemon=True,
+                )
+                proc.start()
+                plan_out.close()
+                result_in.close()
+                procs.append(proc)
+                plans.append(plan_in)
+                results.append(result_out)
+            plan = list(_resolve(splits))
+            # From threads: a helper still importing would hold up this process's replay.
+            for pipe in plans:
+                threading.Thread(target=_send_plan, args=(pipe, plan), daemon=True).start()
+            mine, failed = self._replay_here(plan, results)
+            for _slot, (report, error) in sorted(self._gather(plan, procs, results).items()):
+                mine = mine.merge(report)
+                if error is not None and (failed is None or error.index < failed.index):
+                    failed = error
+        finally:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()
+                proc.join()
+            for pipe in (*plans, *results):
+                pipe.close()
+        if failed is not None:
+            raise failed.error
+        return mine
+
+    def _replay_here(self, plan: list[Split], results) -> tuple[PartialReport, _Failed | None]:
+        report = PartialReport()
+        for split in _take(plan, 0, self.taken, self.stop, self.started):
+            before = report.events + report.outside_window
+            try:
+                replay_split(
+                    split, self.engines, strict=self.strict, window=self.window, into=report
+                )
+            except Exception as exc:
+                _stop_at(self.taken, self.stop, split.index)
+                return report, _Failed(split.index, exc)
+            if self.progress is not None:  # per split, as helpers count: every event once
+                self.progress(report.events + report.outside_window - before)
+            for slot, pipe in enumerate(results, 1):
+                while slot not in self.done and pipe.poll():
+                    self._receive(slot, pipe)
+        return report, None
+
+    def _receive(self, slot: int, pipe) -> None:
+        kind, *value = pipe.recv()
+        if kind == "progress":
+            if self.progress is not None:
+                self.progress(value[0])
+        else:
+            self.done[slot] = (value[0], value[1])
+
+    def _gather(self, plan: list[Split], procs, results) -> dict:
+        """Every helper's report (and error), once all are in or idle for good."""
+        waiting = {
+            slot: (proc, pipe)
+            for slot, (proc, pipe) in enumerate(zip(procs, results, strict=True), 1)
+            if slot not in self.done
+        }
+        while waiting:
+            with self.taken.get_lock():  # a helper that took nothing can take nothing now
+                idle = [s for s in waiting if not self.started[s]]
+                if self.taken.value >= min(self.stop.value, len(plan)):
+                    for slot in idle:
+                        proc = waiting.pop(slot)[0]
+                        proc.terminate()
+                        proc.join()  # under the lock: it cannot die holding it
+                        self.done[slot] = (PartialReport(), None)
+            if not waiting:
+                break
+            pipes = [pipe for _, pipe in waiting.values()]
+            connection.wait([*pipes, *(proc.sentinel for proc, _ in waiting.values())])
+            for slot, (proc, pipe) in list(waiting.items()):
+                try:
+                    while slot not in self.done and pipe.poll():
+                        self._receive(slot, pipe)
+                except EOFError:
+                    pass
+                if slot in self.done:
+                    del waiting[slot]
+                elif not proc.is_alive():
+                    proc.join()
+                    raise RuntimeError(
+                        f"a --jobs replay process (pid {proc.pid}) died with exit code "
+                        f"{proc.exitcode}"
+                    )
+        return {slot: self.done[slot] for slot in range(1, len(procs) + 1)}
+
+
+def _take(plan: Sequence[Split], slot: int, taken, stop, started):
+    """The next split of the plan nobody has taken, while there is one before ``stop``."""
+    while True:
+        with taken.get_lock():
+            index = taken.value
+            if index >= min(stop.value, len(plan)):
+                return
+            taken.value = index + 1
+            started[slot] += 1
+        yield plan[index]
+
+
+def _stop_at(taken, stop, index: int) -> None:
+    with taken.get_lock():
+        stop.value = min(stop.value, index)
+
+
+def _send_plan(pipe, plan: list[Split]) -> None:
+    with contextlib.suppress(OSError):  # the helper is gone: its exit code will say so
+        pipe.send(plan)
+
+
+def _helper(
+    slot: int,
+    plans,
+    results,
+    blob: Blob,
+    taken,
+    stop,
+    started,
+    *,
+    strict: bool,
+    window: Window | None,
+) -> None:
+    """A ``--jobs`` helper: unpickle the rules, wait for the plan, replay the splits it takes
+    into one report, and send that once."""
+    engines = engines_from(blob)
+    plan = plans.recv()
+    report = PartialReport()
+    failed = None
+    for split in _take(plan, slot, taken, stop, started):
+        before = report.events + report.outside_window
+        try:
+            replay_split(split, engines, strict=strict, window=window, into=report)
+        except Exception as exc:
+            _stop_at(taken, stop, split.index)
+            failed = _Failed(split.index, exc)
+            break
+        results.send(("progress", report.events + report.outside_window - before))
+    try:
+        results.send(("done", report, failed))
+    except Exception as exc:  # an error that does not pickle: its text still travels
+        assert failed is not None, exc
+        error = RuntimeError(f"{type(failed.error).__name__}: {failed.error}")
+        results.send(("done", report, _Failed(failed.index, error)))
+    results.close()
 
 
 # --- Dask ----------------------------------------------------------------------------------
@@ -166,13 +334,14 @@ def dask_runner(
     single-threaded worker processes on 127.0.0.1 without a dashboard."""
 
     def run(
-        splits: Sequence[Split],
+        splits: Sequence[Split] | Callable[[], Sequence[Split]],
         engines: Engines,
         *,
         strict: bool = False,
         window: Window | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> PartialReport:
+        splits = _resolve(splits)
         try:
             from distributed import Client, LocalCluster
         except ImportError:

@@ -225,6 +225,11 @@ class Impact:
     def rows(self, name: str) -> dict:
         return self.tables[name].rows()
 
+    def keep_first_examples(self, unexplained: list[tuple], plan_examples: list[tuple]) -> None:
+        """Fold example lists of splits counted earlier into this one's, as ``merge`` does."""
+        self.unexplained = _first(unexplained, self.unexplained)
+        self.plan_examples = _first(plan_examples, self.plan_examples, _plan_position)
+
     def merge(self, other: Impact) -> Impact:
         plan = {k: list(v) for k, v in self.plan.items()}
         for key, (calls, ex) in other.plan.items():

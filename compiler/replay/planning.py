@@ -29,9 +29,14 @@ from typing import NamedTuple
 from compiler.replay.reader import split_points
 from compiler.replay.sources import Fields, Source, delivery_fields, names_fields
 
-SPLIT_EVENTS = 100_000
-"""About this many events to a split: a few seconds of work, so that scheduling is noise."""
-SPLIT_BYTES = 64 * 1024 * 1024
+SPLIT_EVENTS = 25_000
+"""About this many events to a split: about half a second of one core. Small, so that
+workers taking splits as they go finish within half a split of each other (the last split
+alone at the end was a tenth of a 2-process run at 100,000); big enough that what a split
+costs besides its events (opening, a task message, the clock's calibration) is noise, and
+that 10⁹ events are 4·10⁴ Dask tasks (seconds of scheduler time)."""
+SPLIT_BYTES = 16 * 1024 * 1024
+"""The byte ranges a big uncompressed JSON-lines file is cut into: ~20,000 events."""
 MAX_PARTS = 2_000
 """Files in one split at most: a task's arguments stay small."""
 # Measured on generated traces (~770 B an event as JSON, ~130 B gzip'd); only for sizing.

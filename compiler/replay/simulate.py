@@ -330,9 +330,16 @@ def replay_split(
     strict: bool = False,
     window: Window | None = None,
     progress: Callable[[int], None] | None = None,
+    into: PartialReport | None = None,
 ) -> PartialReport:
-    """Replay one split. Memory is bounded by the batch size, not by the split's length."""
-    report = PartialReport()
+    """Replay one split. Memory is bounded by the batch size, not by the split's length.
+
+    ``into``: count into this report rather than a new one (returned). Its examples are kept
+    in the order they are met, so a process may count several splits into one report only in
+    plan order (each split after the ones before it): then it holds what merging their
+    reports would, without building and merging one report per split."""
+    report = PartialReport() if into is None else into
+    held = None if into is None else _hold_examples(into)
     overhead = clock_overhead()
     memo = memo_for(engines)
     batch: list[TraceEvent] = []
@@ -362,7 +369,32 @@ def replay_split(
         _decide_batch(batch, engines, report, overhead, memo)
         if progress is not None:
             progress(len(batch))
+    if held is not None:
+        _fold_examples(report, held)
     return report
+
+
+def _hold_examples(report: PartialReport) -> tuple[list[tuple], ...]:
+    held = (
+        report.malformed_examples,
+        report.mismatch_examples,
+        report.impact.unexplained,
+        report.impact.plan_examples,
+    )
+    report.malformed_examples, report.mismatch_examples = [], []
+    report.impact.unexplained, report.impact.plan_examples = [], []
+    return held
+
+
+def _fold_examples(report: PartialReport, held: tuple[list[tuple], ...]) -> None:
+    """A split's example lists (its first ``EXAMPLES`` in file order) folded into those of
+    the splits before it as ``merge`` folds them: by position, ties (events of one compact
+    JSON line) broken by their other fields. So a report that counted several splits holds
+    the lists that merging one report per split would, whoever counted which split."""
+    malformed, mismatches, unexplained, plan_examples = held
+    report.malformed_examples = _first(malformed, report.malformed_examples)
+    report.mismatch_examples = _first(mismatches, report.mismatch_examples)
+    report.impact.keep_first_examples(unexplained, plan_examples)
 
 
 def _decide_batch(
@@ -519,14 +551,21 @@ def simulate(
     runner: Callable | None = None,
 ) -> PartialReport:
     """Plan, replay every split, fold the partial reports. ``runner`` (from
-    ``compiler.replay.cluster``) runs the splits elsewhere; by default, here, in order."""
-    splits = plan(sources, split_bytes, split_events)
+    ``compiler.replay.cluster``) runs the splits elsewhere; by default, here, in order.
+
+    A runner is given the plan to make (a function), so that it may start its workers while
+    the plan is made: cutting a big JSON-lines file reads it through once."""
     if runner is not None:
-        return runner(splits, engines, strict=strict, window=window, progress=progress)
+        return runner(
+            lambda: plan(sources, split_bytes, split_events),
+            engines,
+            strict=strict,
+            window=window,
+            progress=progress,
+        )
     total = PartialReport()
-    for split in splits:
-        part = replay_split(split, engines, strict=strict, window=window, progress=progress)
-        total = total.merge(part)
+    for split in plan(sources, split_bytes, split_events):  # in order: one report for all
+        replay_split(split, engines, strict=strict, window=window, progress=progress, into=total)
     return total
 
 

@@ -1,0 +1,139 @@
+"""``--jobs N`` (issue 14 items 3 and 6): this process and N - 1 helpers take splits from a
+shared counter and count them into one report each; the report is the same as one process's
+for any N, however the splits fell to the processes, ties in the example lists included."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from functools import reduce
+from pathlib import Path
+
+import pytest
+
+from compiler import compile_sources
+from compiler.replay import TraceError
+from compiler.replay.cluster import process_runner
+from compiler.replay.simulate import (
+    Engines,
+    PartialReport,
+    plan,
+    replay_split,
+    report_dict,
+    simulate,
+)
+
+RULES = "deny ECS RunInstances, DeleteInstance\ndeny RAM *\n"
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory):
+    """Rules whose JSON lost one action: every DeleteInstance is a trie/RAM mismatch."""
+    rules = tmp_path_factory.mktemp("rules") / "p.rules"
+    rules.write_text(RULES)
+    policy = compile_sources([(str(rules), RULES)])
+    docs = [(d.filename, d.as_dict()) for d in policy.documents]
+    docs[0][1]["Statement"][0]["Action"].remove("ecs:DeleteInstance")
+    return Engines.for_policy(policy, docs)
+
+
+def _event(n: int, name: str) -> dict:
+    return {
+        "eventId": f"ev-{n:05d}",
+        "eventName": name,
+        "eventSource": "ecs.aliyuncs.com" if name != "CreateUser" else "ram.aliyuncs.com",
+        "eventTime": f"2026-03-02T{n % 24:02d}:00:00Z",
+        "sourceIpAddress": f"203.0.113.{n % 200}",
+        "userIdentity": {"type": "ram-user", "accessKeyId": f"LTAI5tKEY{n % 7}"},
+    }
+
+
+@pytest.fixture(scope="module")
+def compact_files(tmp_path_factory):
+    """Files that are one compact JSON line each: every event of a file has the same line,
+    so the example lists (mismatches, malformed) are full of ties on (file, line), broken
+    by the event id, with event ids out of order within the line."""
+    root = tmp_path_factory.mktemp("compact")
+    names = ("DeleteInstance", "RunInstances", "DescribeInstances", "CreateUser")
+    paths = []
+    for f in range(8):
+        events = [_event(f * 100 + (k * 37) % 60, names[(f + k) % 4]) for k in range(60)]
+        body = json.dumps(events, separators=(",", ":"))
+        if f in (2, 5):  # malformed elements too: ties among malformed examples
+            body = body[:-1] + ',{"eventName":7},{"eventTime":"soon"},[]]'
+        path = root / f"f{f}.json.gz"
+        path.write_bytes(gzip.compress(body.encode(), mtime=0))
+        paths.append(str(path))
+    return paths
+
+
+def _comparable(report: PartialReport, sources, engines) -> dict:
+    data = json.loads(json.dumps(report_dict(report, sources, engines)))
+    for stats in data["engines"].values():
+        for key in ("seconds", "decisions_per_second", "p50_ns", "p99_ns"):
+            stats.pop(key)
+    return data
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+@pytest.mark.parametrize("split_events", [1, 12])
+def test_any_jobs_give_the_report_of_one_process_ties_included(
+    compact_files, engines, jobs, split_events
+):
+    sources = compact_files
+    splits = plan(sources, split_events=split_events)
+    assert len(splits) >= 3
+    # The definition: one report per split, merged (in any order).
+    per_split = [replay_split(s, engines) for s in splits]
+    merged = reduce(PartialReport.merge, reversed(per_split), PartialReport())
+    expected = _comparable(merged, sources, engines)
+    assert expected["mismatches"]["count"] > 20 and expected["malformed"]["count"] >= 6
+    one = simulate(sources, engines, split_events=split_events)
+    assert _comparable(one, sources, engines) == expected
+    got = simulate(sources, engines, split_events=split_events, runner=process_runner(jobs))
+    assert _comparable(got, sources, engines) == expected
+
+
+def test_counting_splits_into_one_report_equals_merging_their_reports(compact_files, engines):
+    splits = plan(compact_files, split_events=12)
+    assert 3 <= len(splits) < len(compact_files)
+    into = PartialReport()
+    for split in splits:
+        assert replay_split(split, engines, into=into) is into
+    merged = reduce(PartialReport.merge, [replay_split(s, engines) for s in splits])
+    assert _comparable(into, compact_files, engines) == _comparable(merged, compact_files, engines)
+
+
+def test_more_jobs_than_splits(compact_files, engines):
+    sources = compact_files[:2]
+    expected = _comparable(simulate(sources, engines, split_events=1), sources, engines)
+    got = simulate(sources, engines, split_events=1, runner=process_runner(5))
+    assert _comparable(got, sources, engines) == expected
+
+
+def test_the_earliest_failing_split_is_the_error_whoever_ran_it(compact_files, engines):
+    bad = []
+    for name in ("f3b.json.gz", "f6b.json.gz"):  # sorted after f3 and f6
+        path = Path(compact_files[0]).with_name(name)
+        path.write_bytes(b"\x1f\x8b\x08\x00" + b"not gzip at all" * 10)
+        bad.append(str(path))
+    sources = [*compact_files, *bad]
+    try:
+        with pytest.raises(TraceError) as serial:
+            simulate(sources, engines, split_events=1)
+        for jobs in (2, 3):
+            with pytest.raises(TraceError) as parallel:
+                simulate(sources, engines, split_events=1, runner=process_runner(jobs))
+            assert str(parallel.value) == str(serial.value)
+        assert str(serial.value).startswith(bad[0])
+    finally:
+        for path in bad:
+            Path(path).unlink()
+
+
+def test_progress_counts_every_event_once(compact_files, engines):
+    seen: list[int] = []
+    got = simulate(
+        compact_files, engines, split_events=1, runner=process_runner(2), progress=seen.append
+    )
+    assert sum(seen) == got.events + got.outside_window == 8 * 60 + 6
