@@ -8,8 +8,9 @@ loaded, and each shape is matched the cheapest way that is still exact:
 - **exact** names (no ``*`` or ``?``): one dict, keyed by the lowercased action;
 - per **RAM code** (the text before the first ``:``, when it holds no glob), built the first
   time an action of that code is seen:
-  - **prefix globs** (``ecs:Delete*``, ``ram:*``: one trailing ``*``): a dict per code of the
-    prefixes, probed with one slice per distinct prefix length of that code;
+  - **prefix globs** (``ecs:Delete*``, ``ram:*``: one trailing ``*``): a dict per code from
+    the first characters of their operation part (as many as the shortest has) to the
+    prefixes that start so, probed with one slice, then ``startswith`` for each;
   - every other glob of the code: a **lazy DFA** over a character trie of those patterns
     (states are sets of trie nodes, transitions added the first time they are taken);
 - **wild** patterns, whose code itself is a glob (``*``, ``*:Describe*``, ``ec?:Run*``): one
@@ -161,44 +162,40 @@ class LazyDfa:
 
 
 class _CodeIndex:
-    """The globs of one RAM code: prefix globs in a dict, the rest in a lazy DFA."""
+    """The globs of one RAM code: prefix globs by the first characters of their operation
+    part, the rest in a lazy DFA. ``match`` is inlined in ``PatternIndex.match`` (a call
+    costs as much as the probe); this holds the tables."""
 
-    __slots__ = ("dfa", "lengths", "prefixes")
+    __slots__ = ("always", "dfa", "head", "heads")
 
-    def __init__(self, patterns: Iterable[tuple[str, tuple[int, ...]]]) -> None:
-        self.prefixes: dict[str, frozenset[int]] = {}
+    def __init__(self, code: str, patterns: Iterable[tuple[str, tuple[int, ...]]]) -> None:
+        start = len(code) + 1
+        prefixes: dict[str, frozenset[int]] = {}
         trie: GlobTrie | None = None
         for pattern, indexes in patterns:
-            body = pattern[:-1]
+            body = pattern[start:-1]
             if pattern.endswith(STAR) and STAR not in body and ONE not in body:
-                self.prefixes[body] = self.prefixes.get(body, _NOTHING) | frozenset(indexes)
+                prefixes[body] = prefixes.get(body, _NOTHING) | frozenset(indexes)
             else:
                 if trie is None:
                     trie = GlobTrie()
                 trie.insert(pattern).entries.extend(indexes)
-        self.lengths = tuple(sorted({len(p) for p in self.prefixes}))
+        # `code:*`: every action of the code. The other prefixes are found by their first
+        # ``head`` characters (the shortest prefix's length): one slice and one probe, then
+        # a ``startswith`` for each prefix sharing those characters — however many prefix
+        # lengths the code's rules use.
+        self.always: frozenset[int] = prefixes.pop("", _NOTHING)
+        self.head = min(map(len, prefixes), default=0)
+        self.heads: dict[str, tuple[tuple[str, frozenset[int]], ...]] = {}
+        for body, hit in sorted(prefixes.items()):
+            self.heads[body[: self.head]] = (*self.heads.get(body[: self.head], ()), (body, hit))
         self.dfa: LazyDfa | None = None
         if trie is not None:
             trie.seal()
             self.dfa = LazyDfa(trie)
 
-    def match(self, text: str, found: frozenset[int] | None) -> frozenset[int] | None:
-        """``found`` joined with the entries of this code's patterns matching ``text``."""
-        get = self.prefixes.get
-        for length in self.lengths:
-            if length > len(text):
-                break
-            hit = get(text[:length])
-            if hit is not None:
-                found = hit if found is None else found | hit
-        if self.dfa is not None:
-            hit = self.dfa.match(text)
-            if hit:
-                found = hit if found is None else found | hit
-        return found
 
-
-_EMPTY_CODE = _CodeIndex(())
+_EMPTY_CODE = _CodeIndex("", ())
 
 
 class PatternIndex:
@@ -249,7 +246,7 @@ class PatternIndex:
                 if len(self._codes) < _CODES_MAX:
                     self._codes[code] = _EMPTY_CODE
                 return _EMPTY_CODE
-            index = self._codes[code] = _CodeIndex(pending)
+            index = self._codes[code] = _CodeIndex(code, pending)
         return index
 
     def match(self, text: str) -> frozenset[int]:
@@ -261,7 +258,18 @@ class PatternIndex:
             if index is None:
                 index = self._code(text[:colon])
             if index is not _EMPTY_CODE:
-                found = index.match(text, found)
+                if index.always:
+                    found = index.always if found is None else found | index.always
+                start = colon + 1
+                heads = index.heads.get(text[start : start + index.head])
+                if heads is not None:
+                    for body, hit in heads:
+                        if text.startswith(body, start):
+                            found = hit if found is None else found | hit
+                if index.dfa is not None:
+                    hit = index.dfa.match(text)
+                    if hit:
+                        found = hit if found is None else found | hit
         if self._wild is not None:
             hit = self._wild.match(text)
             if hit:

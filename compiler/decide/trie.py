@@ -29,7 +29,7 @@ itself lives in ``matcher``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import msgspec
@@ -121,28 +121,57 @@ class _ResourceMatcher:
         return hit
 
 
-@dataclass(slots=True)  # not frozen: built on first sightings, and frozen init costs
+class _Shape:
+    """What a set of matching rules means, whichever action matched them (``found`` by the
+    action index): rules that always match, rules whose conditions decide, rules scoped to
+    resources, the keys the conditions test, and the parts of a Decision per combination of
+    hits. Built once per distinct set (actions share them: `ecs:Delete*` covers many), so a
+    first sighting of an action costs its lookup and a leaf, not this."""
+
+    __slots__ = ("conditional", "keys", "parts", "scoped", "unconditional")
+
+    def __init__(
+        self,
+        unconditional: tuple[int, ...],
+        conditional: tuple[tuple[Test, tuple[int, ...]], ...],
+        scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...],
+        keys: tuple[str, ...] | None,
+    ) -> None:
+        self.unconditional = unconditional
+        self.conditional = conditional
+        """Each distinct test of the conditional rules with the rules it decides."""
+        self.scoped = scoped
+        self.keys = keys
+        """The context keys the conditional rules test (None with resource-scoped rules)."""
+        self.parts: dict[object, tuple] = {}
+        """Combination of hits → (decision, matched, indexes, resource_unknown), at most
+        ``_PARTS_LIMIT``: a Decision is these and its action."""
+
+
+_PARTS_LIMIT = 256
+"""Combinations of hits remembered per shape (2 ** conditional rules at most)."""
+
+
 class _Leaf:
     """What one action string resolves to when context or resource can change the answer:
-    rules that always match it, rules whose conditions decide, rules scoped to resources.
-    (An action whose answer is fixed is remembered as its Decision instead.)"""
+    its shape, and its Decisions by the values of the keys the shape's conditions test. (An
+    action whose answer is fixed is remembered as its Decision instead.) A plain class: built
+    on first sightings, where a dataclass's init costs more."""
 
-    unconditional: tuple[int, ...]
-    conditional: tuple[tuple[int, Test], ...]
-    scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...]
-    decisions: dict[tuple, Decision]
-    """Conditional hits → their Decision: building one costs more than the whole lookup,
-    and an action sees only a few distinct combinations."""
-    keys: tuple[str, ...] | None
-    """The context keys the conditional rules test (None with resource-scoped rules)."""
-    memo: dict[object, Decision] = field(default_factory=dict)
-    """The young generation of this leaf's Decisions by the values of ``keys`` (the key is
-    ``_values_key``'s); never rebound: ``warm`` holds its ``get``."""
-    old: dict[object, Decision] = field(default_factory=dict)
-    """The previous generation, promoted from on a hit (``DecisionTrie._remember_values``)."""
-    warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
-    """(first key, second key or None, ``memo.get``) for a leaf testing one or two keys:
-    what ``decider`` reads to answer a warm conditional action without another call."""
+    __slots__ = ("memo", "old", "shape", "warm")
+
+    def __init__(self, shape: _Shape) -> None:
+        self.shape = shape
+        self.memo: dict[object, Decision] = {}
+        """The young generation of this leaf's Decisions by the values of ``shape.keys``
+        (the key is ``_values_key``'s); never rebound: ``warm`` holds its ``get``. With
+        resource-scoped rules: the Decision per combination of hits instead (a few)."""
+        self.old: Mapping[object, Decision] = _EMPTY
+        """The previous generation, promoted from on a hit (``_remember_values``);
+        replaced, never changed in place."""
+        self.warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
+        """(first key, second key or None, ``memo.get``) for a leaf testing one or two
+        keys: what ``decider`` reads to answer a warm conditional action without a call."""
 
 
 def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
@@ -183,15 +212,23 @@ class DecisionTrie:
         self._by_index = {r.index: r for r in self.rules}
         self._matches = {r.index: Match(r.policy, r.file, r.line, r.text) for r in self.rules}
         self._tests: dict[int, Test] = {}
+        shared: dict[tuple, Test] = {}
         self._keys: dict[int, frozenset[str]] = {}
         """The context keys a conditional rule's tests read (each test reads only its key)."""
         for r in self.rules:
             if not r.unconditional:
                 self._keys[r.index] = frozenset(c.key for conj in r.conditions for c in conj)
-                tests = tuple(compile_conjunction(c) for c in r.conditions)
-                self._tests[r.index] = (
-                    tests[0] if len(tests) == 1 else (lambda ctx, ts=tests: any(t(ctx) for t in ts))
-                )
+                # Rules with the same conditions share one test (a rule set repeats a few
+                # conditions over many actions): a leaf evaluates each distinct test once.
+                test = shared.get(r.conditions)
+                if test is None:
+                    tests = tuple(compile_conjunction(c) for c in r.conditions)
+                    test = shared[r.conditions] = (
+                        tests[0]
+                        if len(tests) == 1
+                        else (lambda ctx, ts=tests: any(t(ctx) for t in ts))
+                    )
+                self._tests[r.index] = test
         matchers: dict[tuple[str, ...], _ResourceMatcher] = {}
         self._resources: dict[int, _ResourceMatcher] = {}
         for r in self.rules:
@@ -206,8 +243,11 @@ class DecisionTrie:
         self._actions = PatternIndex(self._patterns(False))
         self._excepts = PatternIndex(self._patterns(True))
         self._char_tries: tuple[GlobTrie, GlobTrie] | None = None
-        self._memo: dict[str, _Leaf] = {}
-        self._old_memo: dict[str, _Leaf] = {}
+        self._memo: dict[str, _Leaf | Decision] = {}
+        self._old_memo: dict[str, _Leaf | Decision] = {}
+        # Sets of matching rules → their shape: part of the index (what rules mean together),
+        # not an answer, so ``forget`` keeps them as it keeps the DFAs' states.
+        self._shapes: dict[frozenset[int], _Shape | tuple] = {}
         # Actions whose answer needs no context, straight to their Decision: the warm path is
         # one dict lookup (DESIGN.md: at most 3x a bare dict.get). Never rebound (``decider``
         # holds its ``get``): a new generation is made by copying it out and clearing it.
@@ -311,32 +351,49 @@ class DecisionTrie:
             found = found.union(i for i in self._not_action_rules if i not in excepted)
         if not found:  # most first sightings: an action no rule names
             return self._remember(action, Decision(action, "allow", ()))
+        shape = self._shapes.get(found)
+        if shape is None:
+            shape = self._shape(found)
+        if shape.__class__ is tuple:  # a fixed deny: (matched, indexes)
+            return self._remember(action, Decision(action, "deny", shape[0], shape[1]))
+        leaf = _Leaf(shape)
+        keys = shape.keys
+        if keys is not None and len(keys) <= 2:
+            leaf.warm = (keys[0], keys[1] if len(keys) == 2 else None, leaf.memo.get)
+        return self._remember(action, leaf)
+
+    def _shape(self, found: frozenset[int]) -> _Shape | tuple:
+        """``found``'s shape, or (matched, indexes) when no context or resource can change
+        what it means; kept per distinct set, up to a bound."""
         indexes = sorted(found)
         tests, resources = self._tests, self._resources
-        if not tests and not resources:
-            return self._remember(action, self._decision(action, indexes))
         scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...] = ()
         if resources:
             scoped = tuple((i, resources[i], tests.get(i)) for i in indexes if i in resources)
             indexes = [i for i in indexes if i not in resources]
-        # List comprehensions, not tuple(generator): half the cost on this first-sighting path.
         unconditional = tuple([i for i in indexes if i not in tests])
-        conditional = tuple([(i, tests[i]) for i in indexes if i in tests])
+        by_test: dict[Test, list[int]] = {}
+        for i in indexes:
+            if i in tests:
+                by_test.setdefault(tests[i], []).append(i)
+        conditional = tuple([(test, tuple(ix)) for test, ix in by_test.items()])
+        shape: _Shape | tuple
         if not conditional and not scoped:
-            return self._remember(action, self._decision(action, unconditional))
-        if scoped:
-            return self._remember(action, _Leaf(unconditional, conditional, scoped, {}, None))
-        own = self._keys
-        keys = tuple(sorted(own[conditional[0][0]].union(*[own[i] for i, _ in conditional])))
-        leaf = _Leaf(unconditional, conditional, (), {}, keys)
-        if len(keys) <= 2:
-            leaf.warm = (keys[0], keys[1] if len(keys) == 2 else None, leaf.memo.get)
-        return self._remember(action, leaf)
+            shape = self._parts(unconditional, ())[1:3]
+        elif scoped:
+            shape = _Shape(unconditional, conditional, scoped, None)
+        else:
+            own = self._keys
+            keys = frozenset().union(*[own[ix[0]] for _, ix in conditional])
+            shape = _Shape(unconditional, conditional, (), tuple(sorted(keys)))
+        if len(self._shapes) < _MEMO_LIMIT:
+            self._shapes[found] = shape
+        return shape
 
     def _remember(self, action: str, known: _Leaf | Decision) -> _Leaf | Decision:
         if len(self._memo) >= _MEMO_LIMIT // 2:
             # A new generation: the old one's entries are dropped, the young become old and
-            # are promoted back when seen again (``_known``). ``_ready`` is cleared, not
+            # are promoted back when seen again (``_decide_leaf``). ``_ready`` is cleared, not
             # rebound: ``decider`` closures hold its ``get``.
             self._old_memo, self._memo = self._memo, {}
             self._ready.clear()
@@ -348,25 +405,21 @@ class DecisionTrie:
             self._cond[action] = known.warm  # type: ignore[union-attr]
         return known
 
-    def _known(self, action: str) -> _Leaf | Decision:
-        """After a miss in ``_memo``: the old generation, else a fresh lookup."""
-        known = self._old_memo.get(action)
-        if known is not None:
-            return self._remember(action, known)
-        return self._leaf(action)
-
-    def _decision(
-        self, action: str, indexes: Iterable[int], unknown: Iterable[int] = ()
-    ) -> Decision:
+    def _parts(self, indexes: Iterable[int], unknown: Iterable[int]) -> tuple:
+        """(decision, matched, indexes, resource_unknown): a Decision but for its action."""
         ordered = tuple(sorted(indexes))
         matches = self._matches
-        return Decision(
-            action,
+        return (
             "deny" if ordered else "allow",
             tuple([matches[i] for i in ordered]),
             ordered,
             tuple([matches[i] for i in sorted(unknown)]) if unknown else (),
         )
+
+    def _decision(
+        self, action: str, indexes: Iterable[int], unknown: Iterable[int] = ()
+    ) -> Decision:
+        return Decision(action, *self._parts(indexes, unknown))
 
     def decide(
         self,
@@ -469,41 +522,63 @@ class DecisionTrie:
         # warm path above is all most requests run.
         leaf = self._memo.get(action)
         if leaf is None:
-            leaf = self._known(action)
+            leaf = self._old_memo.get(action)
+            leaf = self._leaf(action) if leaf is None else self._remember(action, leaf)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
+        shape = leaf.shape  # type: ignore[union-attr]
         ctx = context or _EMPTY
         key: object = _UNKEYED
-        keys = leaf.keys
+        keys = shape.keys
         if keys is not None:
             # The answer depends only on the values of the keys this action's conditions
-            # test: memoised on them (``_values_key`` says why this is exact).
-            key = _values_key(keys, ctx)
+            # test: memoised on them (``_values_key`` says why this is exact; its common
+            # case written out here, on the first-sighting path).
+            if len(keys) == 1:
+                key = ctx.get(keys[0])
+                if not (key.__class__ is str or key is None or key.__class__ is bool):
+                    key = _values_key(keys, ctx)
+            else:
+                key = _values_key(keys, ctx)
             if key is not _UNKEYED:
-                decision = leaf.memo.get(key)
+                decision = leaf.memo.get(key)  # type: ignore[union-attr]
                 if decision is not None:
                     return decision
-                decision = leaf.old.get(key)
+                decision = leaf.old.get(key)  # type: ignore[union-attr]
                 if decision is not None:
-                    return self._remember_values(leaf, key, decision)
-        conditional = leaf.conditional
-        if len(conditional) == 1:  # the common case, without a comprehension's frame
-            index, test = conditional[0]
-            hits: tuple[int, ...] = (index,) if test(ctx) else ()
+                    return self._remember_values(leaf, key, decision)  # type: ignore[arg-type]
+        conditional = shape.conditional
+        if len(conditional) == 1:  # the common case, without a loop
+            test, hits = conditional[0]
+            if not test(ctx):
+                hits = ()
         else:
-            hits = tuple([i for i, test in conditional if test(ctx)])
+            hits = ()
+            for test, indexes in conditional:
+                if test(ctx):
+                    hits += indexes
         unknown: tuple[int, ...] = ()
-        if leaf.scoped:
-            scoped_hits, unknown = self._scoped(leaf, ctx, resource)
+        if shape.scoped:
+            scoped_hits, unknown = self._scoped(shape, ctx, resource)
             hits += scoped_hits
-        combination = (hits, unknown) if unknown else hits
-        decision = leaf.decisions.get(combination)
-        if decision is None:
-            decision = leaf.decisions[combination] = self._decision(
-                action, (*leaf.unconditional, *hits), unknown
-            )
-        if key is not _UNKEYED:
-            self._remember_values(leaf, key, decision)
+            combination = (hits, unknown)
+            # Scoped leaves are not memoised by values: their few Decisions are kept here.
+            decision = leaf.memo.get(combination)  # type: ignore[union-attr]
+            if decision is not None:
+                return decision
+        else:
+            combination = hits
+        parts = shape.parts.get(combination)
+        if parts is None:
+            parts = self._parts((*shape.unconditional, *hits), unknown)
+            if len(shape.parts) < _PARTS_LIMIT:
+                shape.parts[combination] = parts
+        decision = Decision(action, *parts)
+        if shape.scoped:
+            if len(leaf.memo) < _PARTS_LIMIT:  # type: ignore[union-attr]
+                leaf.memo[combination] = decision  # type: ignore[union-attr]
+        elif key is not _UNKEYED:
+            self._remember_values(leaf, key, decision)  # type: ignore[arg-type]
         return decision
 
     def _remember_values(self, leaf: _Leaf, key: object, decision: Decision) -> Decision:
@@ -512,7 +587,7 @@ class DecisionTrie:
             # copied out to be the old one (``warm`` holds the young one's ``get``) and the
             # old ones are dropped, so all the leaves together hold at most _MEMO_LIMIT.
             for old in self._filled_old:
-                old.old = {}
+                old.old = _EMPTY
             for young in self._filled:
                 young.old = dict(young.memo)
                 young.memo.clear()
@@ -525,15 +600,15 @@ class DecisionTrie:
 
     @staticmethod
     def _scoped(
-        leaf: _Leaf, ctx: Mapping[str, object], resource: str | None
+        shape: _Shape, ctx: Mapping[str, object], resource: str | None
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """(matching resource-scoped rules, rules undecided for want of a resource)."""
         if resource is None:
-            return (), tuple(i for i, _, test in leaf.scoped if test is None or test(ctx))
+            return (), tuple(i for i, _, test in shape.scoped if test is None or test(ctx))
         return (
             tuple(
                 i
-                for i, matches, test in leaf.scoped
+                for i, matches, test in shape.scoped
                 if matches(resource) and (test is None or test(ctx))
             ),
             (),

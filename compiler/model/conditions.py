@@ -120,9 +120,11 @@ def compile_condition(cond: Condition) -> Test:
         negate = op == "StringNotEquals"
 
         def test_str(ctx: Mapping[str, object]) -> bool:
-            raw = as_string(ctx.get(key))
-            if raw is None:
-                return absent
+            raw = ctx.get(key)
+            if raw.__class__ is not str:  # a str is read as itself without a call
+                raw = as_string(raw)
+                if raw is None:
+                    return absent
             return (raw in values) != negate
 
         return test_str
@@ -157,6 +159,8 @@ def compile_condition(cond: Condition) -> Test:
 
         def test_bool(ctx: Mapping[str, object]) -> bool:
             raw = ctx.get(key)
+            if raw is None:  # absent: no boolean (and no call to find that out)
+                return False
             got = _EXACT_BOOLS.get(raw) if isinstance(raw, str | bool) else None
             if got is None:
                 got = parse_bool(raw)  # "TRUE" and the like
