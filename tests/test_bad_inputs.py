@@ -26,7 +26,14 @@ BAD = [
     # syntax
     Bad("syntax-extra-word", "deny ECS RunInstances extra\n", "1:23", "unexpected `extra`"),
     Bad("syntax-no-operation", "deny ECS\n", "1:9", "unexpected end of line"),
-    Bad("syntax-unknown-verb", "allow ECS RunInstances\n", "1:1", "expected one of: `deny`"),
+    Bad(
+        "syntax-unknown-verb",
+        "permit ECS RunInstances\n",
+        "1:1",
+        "expected one of: `allow`, `deny`",
+    ),
+    # `allow` is a verb since issue 12 (allow lists), but only in a control policy.
+    Bad("allow-outside-control-policy", "allow ECS RunInstances\n", "1:1", "only for control"),
     Bad("syntax-bad-character", "deny ECS Run$Instances\n", "1:13", "unexpected `$Instances`"),
     Bad("syntax-dangling-when", "deny ECS RunInstances when\n", "1:27", "a condition key"),
     Bad("syntax-empty-list", "deny ECS RunInstances when vpc in []\n", "1:36", "unexpected `]`"),
