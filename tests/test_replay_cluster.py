@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from compiler.catalog import default_catalog
 from compiler.cli import main
 from compiler.policy import compile_rules
-from compiler.replay import read_events
+from compiler.replay import TraceError, read_events
 from compiler.replay.cluster import process_runner, run_on
 from compiler.replay.generate import generate_events, write_delivery_tree
 from compiler.replay.simulate import Engines, Window, plan, report_dict, simulate
@@ -216,6 +216,25 @@ def test_dask_local_cluster_gives_the_same_report(cluster, tree, engines, one_pr
     assert without_timing(report_dict(result, sources, engines)) == expected
     # Both workers took part, and the rules were sent as one graph literal.
     assert len(cluster.scheduler_info()["workers"]) == 2
+
+
+def test_on_dask_the_earliest_failing_split_is_the_error(cluster, tmp_path, tree, engines):
+    sources = expand([str(tree[0])]).sources
+    bad = []
+    for at in (len(sources) // 3, 2 * len(sources) // 3):  # sorted just after these
+        path = Path(sources[at].path + "x.gz")
+        path.write_bytes(b"\x1f\x8b\x08\x00" + b"not gzip" * 20)
+        bad.append(path)
+    try:
+        files = expand([str(tree[0])]).sources
+        with pytest.raises(TraceError) as serial:
+            simulate(files, engines, split_events=SPLIT_EVENTS)
+        with pytest.raises(TraceError) as dask:
+            run_on(cluster, plan(files, split_events=SPLIT_EVENTS), engines)
+        assert str(dask.value) == str(serial.value) and str(bad[0]) in str(dask.value)
+    finally:
+        for path in bad:
+            path.unlink()
 
 
 def test_a_worker_killed_mid_run_is_retried_and_the_report_is_the_same(

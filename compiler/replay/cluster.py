@@ -18,9 +18,10 @@ warm trie.
   digest, a dependency of every split task; the scheduler holds it once and workers fetch it
   from each other — never a closure, never ``Client.scatter`` (a scattered future dies with
   its worker; a graph literal is recomputed when the worker holding it is lost). Tasks are
-  ``replay_task`` in this importable module, marked pure, so a task whose worker dies is
-  simply run again (Dask's retries: no event lost, none counted twice — a split's result
-  either arrives whole or not at all). ``--scheduler ADDR`` joins a running cluster;
+  functions of this importable module (``replay_task`` per split, then a tree of merges on
+  the workers, ``run_on``), marked pure, so a task whose worker dies is simply run again
+  (Dask's retries: no event lost, none counted twice — a split's result either arrives
+  whole or not at all). ``--scheduler ADDR`` joins a running cluster;
   ``--workers N`` starts a ``LocalCluster`` on 127.0.0.1 without a dashboard.
 
 Errors: a ``TraceError`` or ``StrictModeError`` from any split is re-raised here, and when
@@ -368,6 +369,10 @@ def dask_runner(
     return run
 
 
+MERGE_FAN_IN = 8
+"""Split reports merged by one Dask merge task; a tree of them folds the plan."""
+
+
 def run_on(
     client,
     splits: Sequence[Split],
@@ -379,7 +384,15 @@ def run_on(
     on_submitted: Callable[[list], None] | None = None,
 ) -> PartialReport:
     """Run the splits on an existing ``distributed.Client``; ``on_submitted`` sees the
-    futures once they are submitted (the kill test watches them)."""
+    futures once they are submitted (the kill test watches them).
+
+    The split reports are merged on the workers, by a tree of merge tasks (``MERGE_FAN_IN``
+    to a task), and only the root comes back here: this process receives one report, not
+    one per split (each is hundreds of kB of first examples that it would unpickle and
+    merge while the workers compete with it for the cores). Progress comes from a tiny
+    task per split that counts its report where it lies. A split's error travels as a
+    value (``_Failed``) up the tree, so the earliest in the plan wins whatever finished
+    first; a worker lost mid-run only makes Dask compute again what it held."""
     import dask
     from distributed import as_completed
 
@@ -387,24 +400,59 @@ def run_on(
         return PartialReport()
     blob = Blob.of(engines)
     shared = dask.delayed(blob, name=f"ramguard-engines-{blob.digest[:32]}", pure=True)
-    task = dask.delayed(replay_task, pure=True)
-    graph = [
-        task(s, shared, strict, window, dask_key_name=_key(s, blob, strict, window)) for s in splits
+    task = dask.delayed(_replay_or_failure, pure=True)
+    count = dask.delayed(_events_in, pure=True)
+    merge = dask.delayed(_merge_all, pure=True)
+    keys = [_key(s, blob, strict, window) for s in splits]
+    level = [
+        task(s, shared, strict, window, dask_key_name=k) for s, k in zip(splits, keys, strict=True)
     ]
-    futures = client.compute(graph)
-    by_key = {f.key: s for f, s in zip(futures, splits, strict=True)}
+    counts = [count(r, dask_key_name=f"{k}-events") for r, k in zip(level, keys, strict=True)]
+    root_key = hashlib.sha256("".join(keys).encode()).hexdigest()[:24]
+    depth = 0
+    while len(level) > 1:
+        depth += 1
+        level = [
+            merge(
+                *level[i : i + MERGE_FAN_IN], dask_key_name=f"ramguard-merge-{root_key}-{depth}-{i}"
+            )
+            for i in range(0, len(level), MERGE_FAN_IN)
+        ]
+    futures = client.compute([*counts, level[0]])
+    root = futures.pop()
     if on_submitted is not None:
         on_submitted(futures)
+    for future in as_completed(futures):
+        events = future.result()
+        if progress is not None:
+            progress(events)
+    result = root.result()
+    if isinstance(result, _Failed):
+        raise result.error
+    return result
 
-    def results():
-        for future in as_completed(futures):
-            split = by_key[future.key]
-            try:
-                yield split, future.result()
-            except Exception as exc:
-                yield split, _Failed(split.index, exc)
 
-    return _fold(results(), progress)
+def _replay_or_failure(split: Split, blob: Blob, strict: bool, window: Window | None):
+    """A Dask split task: its report, or its error as a value (see ``run_on``)."""
+    try:
+        return replay_task(split, blob, strict, window)
+    except Exception as exc:
+        return _Failed(split.index, exc)
+
+
+def _events_in(result) -> int:
+    return 0 if isinstance(result, _Failed) else result.events + result.outside_window
+
+
+def _merge_all(*results):
+    """A Dask merge task: the reports merged, or the earliest failure among them."""
+    failed = [r for r in results if isinstance(r, _Failed)]
+    if failed:
+        return min(failed, key=lambda f: f.index)
+    total = PartialReport()
+    for result in results:
+        total = total.merge(result)
+    return total
 
 
 def _key(split: Split, blob: Blob, strict: bool, window: Window | None) -> str:
