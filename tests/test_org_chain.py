@@ -514,3 +514,31 @@ def test_readme_shows_what_the_example_prints(run_cli):
         result = run_cli(*args)
         assert result.exit_code == 0 and result.stdout.strip()
         assert result.stdout in readme, args
+
+
+# --- diff of allow lists --------------------------------------------------------------------
+
+
+def test_diff_reports_allow_list_changes_exactly(run_cli, tmp_path):
+    import json
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for side in (old, new):
+        side.mkdir()
+    (old / "prod.rules").write_text(ALLOW)
+    # ECS narrowed to Describe*, FC added; the Deny is unchanged.
+    (new / "prod.rules").write_text(ALLOW.replace("allow ECS *", "allow ECS Describe*\nallow FC *"))
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    assert "allow list of `prod` (control policy) changed:" in result.stdout
+    assert "newly allowed: 1 change" in result.stdout
+    assert "no longer allowed: 1 change" in result.stdout
+    data = json.loads(run_cli("diff", old, new, "--format", "json").stdout)
+    assert data["equivalent"] is True  # what the rules deny did not change
+    (lists,) = data["allow_lists"]
+    newly = lists["newly_allowed"][0]["witness"]["action"]
+    gone = lists["no_longer_allowed"][0]["witness"]["action"]
+    assert newly.startswith("fc:") and gone.startswith("ecs:") and "Describe" not in gone
+    same = run_cli("diff", old, old)
+    assert same.exit_code == 0 and "allow list" not in same.stdout
+    assert run_cli("diff", old, new, "-q").exit_code == 3

@@ -56,6 +56,9 @@ class Side:
     decider: Decider
     label: str
     rules: bool
+    policy: object | None = None
+    """The compiled rules (a ``compiler.Policy``) when ``rules``: their allow lists are
+    compared by ``diff_allows``."""
 
 
 def load_side(path: str | Path, catalog: Catalog | None = None) -> Side:
@@ -71,7 +74,8 @@ def load_side(path: str | Path, catalog: Catalog | None = None) -> Side:
         jsons = [path]
     if jsons:
         return Side(from_documents(str(path), RamEvaluator.from_files(jsons)), str(path), False)
-    return Side(from_trie(str(path), compile_rules([path], catalog)), str(path), True)
+    policy = compile_rules([path], catalog)
+    return Side(from_trie(str(path), policy), str(path), True, policy)
 
 
 def from_trie(name: str, policy) -> Decider:

@@ -15,6 +15,7 @@ from compiler.cli.common import (
     catalog_option,
     decide_command,
     fail_with_diagnostics,
+    printable,
     text_or_json_option,
 )
 from compiler.language.diagnostics import Diagnostic, Severity, Span
@@ -138,10 +139,14 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     if result.status == "unknown":
         click.echo(f"could not decide: {result.reason}", err=True)
         sys.exit(1)
+    allows = _allow_lists(before, after, catalog)
+    changed = result.changed or bool(allows)
     if quiet:
-        sys.exit(3 if result.changed else 0)
+        sys.exit(3 if changed else 0)
     if fmt == "json":
         data = result.to_dict()
+        if before.rules and after.rules:
+            data["allow_lists"] = [a.to_dict() for a in allows]
         for kind in CLASSES:
             for entry, change in zip(data[kind], result.of(kind), strict=True):
                 entry["repro"] = {
@@ -151,4 +156,50 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
         sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
         render_text(result, before, after, overlays)
-    sys.exit(3 if result.changed else 0)
+        _render_allow_lists(allows)
+    sys.exit(3 if changed else 0)
+
+
+def _allow_lists(before: Side, after: Side, catalog) -> list:
+    """The allow lists' changes (issue 12 item 2) when both sides are rules; exit 1 when the
+    engine cannot decide one."""
+    if not (before.rules and after.rules):
+        return []
+    from compiler.analysis.diff_allows import allow_list_diffs
+
+    found = allow_list_diffs(before.policy, after.policy, catalog)
+    for item in found:
+        if item.result.status == "unknown":
+            click.echo(
+                f"could not decide the allow list of `{item.policy}`: {item.result.reason}",
+                err=True,
+            )
+            sys.exit(1)
+    return found
+
+
+def _render_allow_lists(allows: list) -> None:
+    from compiler.analysis.diff import NEWLY, NO_LONGER
+
+    for item in allows:
+        click.echo("")
+        click.echo(f"allow list of `{printable(item.policy)}` (control policy) changed:")
+        for kind, word in ((NEWLY, "newly allowed"), (NO_LONGER, "no longer allowed")):
+            changes = item.result.of(kind)
+            if not changes:
+                continue
+            click.echo(f"  {word}: {len(changes)} change{'s' if len(changes) != 1 else ''}")
+            for n, change in enumerate(changes[:_SHOWN_STATEMENTS], start=1):
+                w = change.witness
+                parts = [f"{k}={v}" for k, v in w.context.items()]
+                if w.resource is not None:
+                    parts.insert(0, f"resource {json.dumps(w.resource)}")
+                shown = f"{w.action}  [{', '.join(parts) or 'no condition keys'}]"
+                acts = len(change.catalog_actions)
+                click.echo(f"    {n}. {printable(shown)}  ({acts} catalog actions)")
+    if allows:
+        click.echo("")
+        click.echo(
+            "allow lists changed: requests of the accounts below the nodes they are attached "
+            "to (with FullAliyunAccess detached) change decision"
+        )
