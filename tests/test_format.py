@@ -101,8 +101,8 @@ GOLDEN = [
     ),
     (
         "quoted values re-quoted",
-        'deny * * when access_key in ["a b", "q\\"x", "\\z"]\n',
-        'deny * * when access_key in ["a b", "q\\"x", "z"]\n',
+        'deny * * when access_key in ["a b", "q\\"x", "\\\\z", "t\\tz", "z"]\n',
+        'deny * * when access_key in ["a b", "q\\"x", "\\\\z", "t\\tz", "z"]\n',
     ),
     (
         "when and unless",

@@ -179,7 +179,7 @@ class _ToAst(Transformer):
         deploy: tuple[Name, ValueList | None, _End] | None = None
         if rest and isinstance(rest[-1], tuple):
             deploy = rest.pop()
-        description = unquote(str(rest[0])) if rest else None
+        description = self._unquote(rest[0]) if rest else None
         end = deploy[2] if deploy else _end_of((rest or [name])[-1])
         return PolicyHeader(
             self._name(name),
@@ -330,11 +330,11 @@ class _ToAst(Transformer):
 
     def quoted_key(self, children):
         tok = children[0]
-        return ("quoted", Name(unquote(str(tok)), token_span(self.path, tok)), tok)
+        return ("quoted", Name(self._unquote(tok), token_span(self.path, tok)), tok)
 
     def unchecked_key(self, children):
         keyword, tok = children
-        return ("unchecked", Name(unquote(str(tok)), token_span(self.path, tok)), keyword)
+        return ("unchecked", Name(self._unquote(tok), token_span(self.path, tok)), keyword)
 
     def value_list(self, children):
         values = tuple(c for c in children if isinstance(c, Value))
@@ -349,7 +349,15 @@ class _ToAst(Transformer):
 
     def quoted_value(self, children):
         tok = children[0]
-        return Value(unquote(str(tok)), token_span(self.path, tok), quoted=True)
+        return Value(self._unquote(tok), token_span(self.path, tok), quoted=True)
+
+    def _unquote(self, tok: Token) -> str:
+        try:
+            return unquote(str(tok))
+        except BadEscape as exc:
+            line, col = tok.line or 0, (tok.column or 1) + exc.offset
+            span = Span(self.path, line, col, line, col + len(exc.escape))
+            raise _GrammarUse(bad_escape(span, exc.escape)) from None
 
 
 class _KeywordTarget(tuple):
@@ -390,20 +398,60 @@ for _alias, _text in {
     setattr(_ToAst, _alias, _operator(_text))
 
 
+ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t"}
+"""A quoted string's escapes: ``\\\\``, ``\\"``, ``\\n``, ``\\t`` (what ``fmt`` and ``import``
+write). Any other backslash is an error (E0105): ``\\q`` or ``\\u00e9`` silently became ``q`` or
+``u00e9``. Other characters are written as themselves (files are UTF-8)."""
+
+
+class BadEscape(ValueError):
+    def __init__(self, offset: int, escape: str):
+        super().__init__(escape)
+        self.offset = offset
+        """Where the backslash stands in the quoted token, its opening quote at 0."""
+        self.escape = escape
+
+
 def unquote(text: str) -> str:
+    """The value of a quoted token (``"…"``); raises BadEscape on an unknown escape."""
     body = text[1:-1]
+    if "\\" not in body:
+        return body
     out: list[str] = []
     i = 0
     while i < len(body):
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+            if nxt not in ESCAPES:
+                raise BadEscape(i + 1, "\\" + nxt)
+            out.append(ESCAPES[nxt])
             i += 2
             continue
         out.append(ch)
         i += 1
     return "".join(out)
+
+
+def unquote_token(path: str, tok: Token) -> str:
+    """``unquote`` for a lexer token; an unknown escape raises CompileError at its column."""
+    try:
+        return unquote(str(tok))
+    except BadEscape as exc:
+        line, col = tok.line or 0, (tok.column or 1) + exc.offset
+        raise CompileError(
+            [bad_escape(Span(path, line, col, line, col + len(exc.escape)), exc.escape)]
+        ) from None
+
+
+def bad_escape(span: Span, escape: str) -> Diagnostic:
+    shown = escape if escape[1:].isprintable() else "\\?"
+    return error(
+        "E0105",
+        f"unknown escape `{shown}` in a quoted string",
+        span,
+        help='the escapes are \\\\, \\", \\n and \\t; write any other character as itself',
+    )
 
 
 def parse_text(path: str, text: str) -> SourceFile:

@@ -50,7 +50,7 @@ from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedInput, VisitError
 
 from compiler.catalog import Catalog, default_catalog, suggest
 from compiler.language.ast import Name, Value
@@ -59,7 +59,7 @@ from compiler.language.parser import (
     lalr,
     syntax_diagnostic,
     token_span,
-    unquote,
+    unquote_token,
     with_source,
 )
 from compiler.language.sources import read_source
@@ -193,7 +193,7 @@ class _ToRaw(Transformer):
 
     def quoted_value(self, children):
         tok = children[0]
-        return Value(unquote(str(tok)), token_span(self.path, tok), quoted=True)
+        return Value(unquote_token(self.path, tok), token_span(self.path, tok), quoted=True)
 
 
 def parse_tests(
@@ -214,7 +214,12 @@ def parse_tests(
             path, text, exc, lark, code="E0500", names=_EXPECTED_NAMES, show=_show_token
         )
         raise CompileError([diag]) from None
-    raws: list[_Raw | _Account] = _ToRaw(path).transform(tree)
+    try:
+        raws: list[_Raw | _Account] = _ToRaw(path).transform(tree)
+    except VisitError as exc:  # lark wraps what a callback raises
+        if isinstance(exc.orig_exc, CompileError):
+            raise CompileError([with_source(d, text) for d in exc.orig_exc.diagnostics]) from None
+        raise
     diags: list[Diagnostic] = []
     lines = text.split("\n")  # as lark counts lines: only \n ends one
     out: list[Expectation] = []
