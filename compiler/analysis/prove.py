@@ -81,18 +81,22 @@ class Verdict:
     action_classes: int = 0
 
 
-def from_trie(name: str, trie) -> Decider:
+def condition_atom(cond) -> Atom:
+    """A rule's condition (``model.ir.Condition``) as an atom tested by the trie's own
+    compiled test."""
     from compiler.model.conditions import compile_condition
 
-    def atom(cond) -> Atom:
-        test = compile_condition(cond)
-        key = cond.key
+    test = compile_condition(cond)
+    key = cond.key
 
-        def holds(value: object, test=test, key=key) -> bool:
-            return bool(test({} if value is ABSENT else {key: value}))
+    def holds(value: object, test=test, key=key) -> bool:
+        return bool(test({} if value is ABSENT else {key: value}))
 
-        return Atom(cond.key, cond.operator, tuple(cond.values), holds)
+    return Atom(cond.key, cond.operator, tuple(cond.values), holds)
 
+
+def from_trie(name: str, trie) -> Decider:
+    atom = condition_atom
     back = trie.read_back()
     stmts = []
     for rule in trie.rules:

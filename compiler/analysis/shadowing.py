@@ -18,15 +18,18 @@ covered by nothing here: the error says it all.
 from __future__ import annotations
 
 import weakref
+from functools import lru_cache
 
 import networkx as nx
 
 from compiler.analysis.globsets import Undecided
 from compiler.analysis.messages import quote, warn, where
 from compiler.analysis.prove import (
+    Atom,
     ConditionSearch,
     Stmt,
     compare,
+    condition_atom,
     from_trie,
     statement_decider,
 )
@@ -69,9 +72,33 @@ def _plainly_covers(broad: Stmt, narrow: Stmt) -> bool:
     return all(any(subsumes(b, a) for b in broad.actions) for a in narrow.actions)
 
 
+@lru_cache(maxsize=4096)
+def _satisfiable(atom: Atom) -> bool | None:
+    """Whether some value of its key (or its absence) makes ``atom`` hold; None: undecided."""
+    alone = Stmt("atom", ("*",), False, None, ((atom,),))
+    search = ConditionSearch([alone], node_budget=2_000_000)
+    try:
+        return search.witness(search.formula([alone]), frozenset(), (True, False)) is not None
+    except Undecided:
+        return None
+
+
+def _plainly_satisfiable(stmt: Stmt) -> bool:
+    """A case whose conditions test distinct keys, each of which can hold, can hold: the
+    keys take their values independently. (Compile runs this for every rule, issue 16 item
+    4: the full search for every rule cost half a compile of 10,000 rules.)"""
+    for conj in stmt.dnf:
+        keys = {a.key.lower() for a in conj}
+        if len(keys) == len(conj) and all(_satisfiable(a) for a in conj):
+            return True
+    return False
+
+
 def denies_nothing(stmt: Stmt) -> bool:
     """Whether no request at all is denied by ``stmt`` (proved)."""
     if not stmt.not_actions:
+        if _plainly_satisfiable(stmt):
+            return False
         # Every action or resource pattern matches some string: only the condition can make
         # the rule match nothing, and the condition search alone decides that.
         search = ConditionSearch([stmt], node_budget=2_000_000)
@@ -95,13 +122,8 @@ def _shape(stmt: Stmt) -> tuple:
     return (stmt.actions, stmt.not_actions, stmt.resources, stmt.dnf)
 
 
-def _analysis(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
-    stmts = _stmts(policy)
-    trie = policy.trie
-    # Rules with the same statement (the same rule written again, issue 16 F7: 4,000 of them
-    # took minutes) are proved once: a repeat is joined to the first of its policy both ways
-    # (a duplicate) and is no candidate for covering others, so the proofs grow with the
-    # distinct statements, not their copies.
+def _dead(policy: Policy, stmts: dict[int, Stmt]) -> set[int]:
+    """Indexes of the rules that deny nothing, each distinct statement proved once."""
     verdicts: dict[tuple, bool] = {}
     dead = set()
     for i, st in stmts.items():
@@ -110,6 +132,17 @@ def _analysis(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
             verdicts[key] = denies_nothing(st)
         if verdicts[key]:
             dead.add(i)
+    return dead
+
+
+def _analysis(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
+    stmts = _stmts(policy)
+    trie = policy.trie
+    # Rules with the same statement (the same rule written again, issue 16 F7: 4,000 of them
+    # took minutes) are proved once: a repeat is joined to the first of its policy both ways
+    # (a duplicate) and is no candidate for covering others, so the proofs grow with the
+    # distinct statements, not their copies.
+    dead = dead_rules(policy)
     graph = nx.DiGraph()
     for p in policy.policies:
         first: dict[tuple, int] = {}
@@ -195,6 +228,36 @@ _GRAPHS: weakref.WeakKeyDictionary[Policy, tuple[nx.DiGraph, set[int]]] = (
 )
 
 
+_DEAD: weakref.WeakKeyDictionary[Policy, set[int]] = weakref.WeakKeyDictionary()
+
+
+def dead_rules(policy: Policy) -> set[int]:
+    """Indexes of the rules that deny nothing (E0110), without the rest of the analysis:
+    ``compile`` refuses them too, so this stays cheap. A rule with actions (not ``except``)
+    denies nothing exactly when its conditions cannot hold, which its conditions alone
+    decide: no trie is built unless some rule has ``except``."""
+    found = _DEAD.get(policy)
+    if found is not None:
+        return found
+    found = set()
+    verdicts: dict[tuple, bool] = {}
+    exceptions = []
+    for rule in policy.rules:
+        if rule.not_actions:
+            exceptions.append(rule.index)
+            continue
+        if rule.conditions not in verdicts:
+            dnf = tuple(tuple(condition_atom(c) for c in conj) for conj in rule.conditions)
+            verdicts[rule.conditions] = denies_nothing(Stmt("", ("*",), False, None, dnf))
+        if verdicts[rule.conditions]:
+            found.add(rule.index)
+    if exceptions:
+        stmts = _stmts(policy)
+        found |= _dead(policy, {i: stmts[i] for i in exceptions})
+    _DEAD[policy] = found
+    return found
+
+
 def _graph(policy: Policy) -> tuple[nx.DiGraph, set[int]]:
     found = _GRAPHS.get(policy)
     if found is None:
@@ -212,8 +275,8 @@ def _classes(graph: nx.DiGraph) -> tuple[nx.DiGraph, dict[int, list[int]]]:
 # ------------------------------------------------------------------------------ passes
 
 
-def check_dead(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
-    _, dead = _graph(policy)
+def check_dead(policy: Policy, catalog: Catalog | None = None) -> list[Diagnostic]:
+    dead = dead_rules(policy)
     return [
         Diagnostic(
             "E0110",
@@ -223,6 +286,8 @@ def check_dead(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
             rule.span,
             "its conditions can never hold together (or its exceptions cover every action); "
             "fix or delete it",
+            # The source draws the rule under the message, as every other error does.
+            policy.sources.get(rule.span.file),
         )
         for rule in policy.rules
         if rule.index in dead

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from compiler.analysis.shadowing import check_dead
 from compiler.cli.common import (
     catalog_option,
     config_warnings,
@@ -19,6 +20,7 @@ from compiler.emit.cedar import cedar_policies
 from compiler.emit.deploy import ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.emit.ram import Document, document_size, documents_for
+from compiler.language.diagnostics import CompileError
 from compiler.language.suppress import unsilenced
 from compiler.policy import compile_rules
 
@@ -90,6 +92,10 @@ def command(
     """
     policy = compile_rules(paths, catalog)
     warnings = [*config_warnings(), *unsilenced(policy.warnings, ignore, policy.sources)]
+    # A rule that denies nothing (E0110) is an error here as in `check`: nothing is written.
+    dead = check_dead(policy)
+    if dead:
+        raise CompileError([*warnings, *dead])
     if not quiet and fmt == "text":
         print_diagnostics(warnings)
     if minify:  # before any target lays the documents out, so every target gets it
