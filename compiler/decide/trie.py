@@ -152,26 +152,24 @@ _PARTS_LIMIT = 256
 """Combinations of hits remembered per shape (2 ** conditional rules at most)."""
 
 
-class _Leaf:
+class _Leaf(msgspec.Struct, gc=False):
     """What one action string resolves to when context or resource can change the answer:
     its shape, and its Decisions by the values of the keys the shape's conditions test. (An
-    action whose answer is fixed is remembered as its Decision instead.) A plain class: built
-    on first sightings, where a dataclass's init costs more."""
+    action whose answer is fixed is remembered as its Decision instead.) A mutable msgspec
+    Struct: built on every first sighting of such an action, in C, without a Python frame;
+    ``gc=False``: nothing it holds refers back to it."""
 
-    __slots__ = ("memo", "old", "shape", "warm")
-
-    def __init__(self, shape: _Shape) -> None:
-        self.shape = shape
-        self.memo: dict[object, Decision] = {}
-        """The young generation of this leaf's Decisions by the values of ``shape.keys``
-        (the key is ``_values_key``'s); never rebound: ``warm`` holds its ``get``. With
-        resource-scoped rules: the Decision per combination of hits instead (a few)."""
-        self.old: Mapping[object, Decision] = _EMPTY
-        """The previous generation, promoted from on a hit (``_remember_values``);
-        replaced, never changed in place."""
-        self.warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
-        """(first key, second key or None, ``memo.get``) for a leaf testing one or two
-        keys: what ``decider`` reads to answer a warm conditional action without a call."""
+    shape: _Shape
+    memo: dict[object, Decision]
+    """The young generation of this leaf's Decisions by the values of ``shape.keys`` (the
+    key is ``_values_key``'s); never rebound: ``warm`` holds its ``get``. With resource-
+    scoped rules: the Decision per combination of hits instead (a few)."""
+    old: Mapping[object, Decision] = _EMPTY
+    """The previous generation, promoted from on a hit (``_remember_values``); replaced,
+    never changed in place."""
+    warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
+    """(first key, second key or None, ``memo.get``) for a leaf testing one or two keys:
+    what ``decider`` reads to answer a warm conditional action without another call."""
 
 
 def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
@@ -356,11 +354,12 @@ class DecisionTrie:
             shape = self._shape(found)
         if shape.__class__ is tuple:  # a fixed deny: (matched, indexes)
             return self._remember(action, Decision(action, "deny", shape[0], shape[1]))
-        leaf = _Leaf(shape)
+        memo: dict[object, Decision] = {}
         keys = shape.keys
-        if keys is not None and len(keys) <= 2:
-            leaf.warm = (keys[0], keys[1] if len(keys) == 2 else None, leaf.memo.get)
-        return self._remember(action, leaf)
+        if keys is None or len(keys) > 2:
+            return self._remember(action, _Leaf(shape, memo))
+        warm = (keys[0], keys[1] if len(keys) == 2 else None, memo.get)
+        return self._remember(action, _Leaf(shape, memo, _EMPTY, warm))
 
     def _shape(self, found: frozenset[int]) -> _Shape | tuple:
         """``found``'s shape, or (matched, indexes) when no context or resource can change
@@ -578,25 +577,35 @@ class DecisionTrie:
             if len(leaf.memo) < _PARTS_LIMIT:  # type: ignore[union-attr]
                 leaf.memo[combination] = decision  # type: ignore[union-attr]
         elif key is not _UNKEYED:
-            self._remember_values(leaf, key, decision)  # type: ignore[arg-type]
+            # ``_remember_values``, written out: this runs on every first sighting of a leaf.
+            if self._young_values >= _MEMO_LIMIT // 2:
+                self._new_values_generation()
+            memo = leaf.memo  # type: ignore[union-attr]
+            if not memo:
+                self._filled.append(leaf)  # type: ignore[arg-type]
+            memo[key] = decision
+            self._young_values += 1
         return decision
 
     def _remember_values(self, leaf: _Leaf, key: object, decision: Decision) -> Decision:
         if self._young_values >= _MEMO_LIMIT // 2:
-            # A new generation across every leaf, as in ``_remember``: each young memo is
-            # copied out to be the old one (``warm`` holds the young one's ``get``) and the
-            # old ones are dropped, so all the leaves together hold at most _MEMO_LIMIT.
-            for old in self._filled_old:
-                old.old = _EMPTY
-            for young in self._filled:
-                young.old = dict(young.memo)
-                young.memo.clear()
-            self._filled_old, self._filled, self._young_values = self._filled, [], 0
+            self._new_values_generation()
         if not leaf.memo:  # its first entry in this generation
             self._filled.append(leaf)
         leaf.memo[key] = decision
         self._young_values += 1
         return decision
+
+    def _new_values_generation(self) -> None:
+        """A new generation across every leaf, as in ``_remember``: each young memo is
+        copied out to be the old one (``warm`` holds the young one's ``get``) and the old
+        ones are dropped, so all the leaves together hold at most _MEMO_LIMIT values."""
+        for old in self._filled_old:
+            old.old = _EMPTY
+        for young in self._filled:
+            young.old = dict(young.memo)
+            young.memo.clear()
+        self._filled_old, self._filled, self._young_values = self._filled, [], 0
 
     @staticmethod
     def _scoped(
