@@ -1,4 +1,4 @@
-"""``python -m bench [--save | --compare] [--json FILE]``: run the suites, print the ratios.
+"""``python -m bench [--save | --compare] [--json FILE] [-k EXPR]``: run the suites, print ratios.
 
 The suites run under pytest-benchmark (JSON to a temporary file); this module reads the
 medians back and prints every ratio with its target from DESIGN.md and met / missed. Ratios,
@@ -182,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         help=f"compare with the latest baseline; fail beyond {COMPARE_FAIL.replace('%', '%%')}",
     )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument(
+        "-k",
+        dest="keyword",
+        metavar="EXPR",
+        help="run only the benchmarks pytest -k EXPR selects (e.g. -k 'end_to_end or plan')",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bench.json"
@@ -198,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             f"--benchmark-storage=file://{STORAGE}",
             "--benchmark-columns=median,iqr,rounds",
         ]
+        if args.keyword:
+            pytest_args += ["-k", args.keyword]
         if args.save:
             pytest_args.append("--benchmark-save=baseline")
         if args.compare:

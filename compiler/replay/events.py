@@ -111,7 +111,8 @@ class Where(msgspec.Struct, frozen=True, gc=False):
     """``userIdentity.accountId``, else the delivery path's account."""
     region: str | None
     """The delivery path's region (``acs_region`` wins when the event has one)."""
-    acs_region: msgspec.Raw
+    acs_region: str | None
+    """``acsRegion`` when it is a non-empty string (decoded: the reader reads it anyway)."""
     recipient: msgspec.Raw
     """``recipientAccountId``: the account when the identity has none."""
     referenced: msgspec.Raw

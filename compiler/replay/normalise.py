@@ -29,15 +29,16 @@ _VPC = LANGUAGE_KEYS["vpc"][0]
 _SECURE = LANGUAGE_KEYS["secure_transport"][0]
 
 
-class _Attributes(msgspec.Struct, gc=False):
+# Frozen: hashable, so that the fields of an identity key the cache of normalised pieces.
+class _Attributes(msgspec.Struct, frozen=True, gc=False):
     mfaAuthenticated: str | bool | None = None
 
 
-class _SessionContext(msgspec.Struct, gc=False):
+class _SessionContext(msgspec.Struct, frozen=True, gc=False):
     attributes: _Attributes | None = None
 
 
-class _UserIdentity(msgspec.Struct, gc=False):
+class _UserIdentity(msgspec.Struct, frozen=True, gc=False):
     accessKeyId: str | None = None
     sessionContext: _SessionContext | None = None
     type: str | None = None
@@ -88,7 +89,7 @@ def _region(raw: bytes) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class _Additional(msgspec.Struct, gc=False):
+class _Additional(msgspec.Struct, frozen=True, gc=False):
     Scheme: str | None = None
 
 
@@ -104,9 +105,11 @@ class Event(msgspec.Struct, gc=False):
     errorMessage: str | None = None
     userIdentity: _UserIdentity | None = None
     additionalEventData: _Additional | None = None
+    # A string (or null) on every event ActionTrail writes: decoded as such by the fast
+    # decoder (``FastEvent``); anything else is no region, never a malformed event.
+    acsRegion: msgspec.Raw = msgspec.Raw()
     # The resource's whereabouts (issue 10): skipped over as raw JSON, read only when a rule
     # needs a resource (compiler.replay.resources).
-    acsRegion: msgspec.Raw = msgspec.Raw()
     recipientAccountId: msgspec.Raw = msgspec.Raw()
     referencedResources: msgspec.Raw = msgspec.Raw()
     requestParameters: msgspec.Raw = msgspec.Raw()
@@ -115,6 +118,14 @@ class Event(msgspec.Struct, gc=False):
     # RAM's diagnostic on a denial (issue 13 item 3): only whether it is there matters.
     AccessDeniedDetail: msgspec.Raw = msgspec.Raw()
     accessDeniedDetail: msgspec.Raw = msgspec.Raw()
+
+
+class FastEvent(Event):
+    """``Event`` with ``acsRegion`` a string: what the reader tries first. An event it
+    rejects is decoded again as an ``Event``, so every answer (and every malformed event's
+    reason) is ``Event``'s; this one only saves decoding the region apart."""
+
+    acsRegion: str | None = None  # type: ignore[assignment]
 
 
 class EventsDocument(msgspec.Struct):
@@ -150,46 +161,120 @@ def _is_ipv6(text: str) -> bool:
 _BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
 
 
+_TABLES: dict[tuple, list] = {}
+"""(catalog id, account, region) → [catalog, actions, identities]: the caches of the Mappers
+for one delivery path's account and region, shared across its files (a delivery file holds
+~500 events; a Mapper reads one file)."""
+_TABLES_MAX = 64
+
+
+def _tables(catalog, account: str | None, region: str | None) -> list:
+    key = (id(catalog), account, region)
+    hit = _TABLES.get(key)
+    if hit is None or hit[0] is not catalog:
+        if len(_TABLES) >= _TABLES_MAX:
+            del _TABLES[next(iter(_TABLES))]  # the oldest path's; refilled on its next use
+        hit = _TABLES[key] = [catalog, {}, {}]
+    return hit
+
+
+def _remember(table: dict, key, value) -> None:
+    # Bounded (adversarial input: a new name on every line): full, it starts over — its
+    # entries are a dict lookup and a few strings each to rebuild.
+    if len(table) >= _CACHE_MAX:
+        table.clear()
+    table[key] = value
+
+
 class Mapper:
-    """Turns a decoded event into a TraceEvent; caches the service lookup per (host, name)."""
+    """Turns a decoded event into a TraceEvent. What an event shares with others is cached,
+    in two tables, since their product is large (every caller calls many operations): per
+    (host, serviceName, eventName) the action, service and denied codes; per ``userIdentity``
+    (a frozen, hashable struct of the fields declared) the caller, AccessKey, account and
+    their context keys. What is the event's own (id, time, address, VPC, scheme, error,
+    resource) is read from it every time."""
 
-    __slots__ = ("_catalog", "_services", "account", "region")
+    __slots__ = ("_actions", "_catalog", "_identities", "account", "region", "resources")
 
-    def __init__(self, catalog, account: str | None = None, region: str | None = None) -> None:
+    def __init__(
+        self,
+        catalog,
+        account: str | None = None,
+        region: str | None = None,
+        resources: bool = True,
+    ) -> None:
         self._catalog = catalog
         # From an ActionTrail delivery path (sources.Source): used when an event lacks its
         # own userIdentity.accountId / acsRegion.
         self.account = account
         self.region = region
-        self._services: dict[tuple[str | None, str | None], tuple] = {}
+        # False: no rule needs a resource, so ``where`` is never filled in.
+        self.resources = resources
+        _, self._actions, self._identities = _tables(catalog, account, region)
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
         """(action prefix, service name, permission-denied error codes, the documented ones
         among them) for a host/name."""
-        key = (host, trail)
-        hit = self._services.get(key)
-        if hit is not None:
-            return hit
         svc = self._catalog.service_for_host(host) if host else None
         if svc is None and trail:
             svc = self._catalog.service_for_trail_name(trail)
         codes = self._catalog.denied_error_codes(svc)
         sure = codes - self._catalog.guessed_denied_error_codes(svc)
         if svc is not None and svc.ram_codes:
-            hit: tuple = (f"{svc.ram_codes[0]}:", svc.name, codes, sure)
-        else:
-            # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
-            # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
-            hit = (f"{_guess_code(host, trail)}:", None, codes, sure)
-        if len(self._services) < _CACHE_MAX:
-            self._services[key] = hit
+            return (f"{svc.ram_codes[0]}:", svc.name, codes, sure)
+        # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
+        # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
+        return (f"{_guess_code(host, trail)}:", None, codes, sure)
+
+    def _action(self, key: tuple) -> tuple:
+        """(action, service, event name, denied codes, documented ones) per (host, serviceName,
+        eventName)."""
+        host, trail, name = key
+        prefix, service, codes, sure = self._service(host, trail)
+        hit = (prefix + name, service, name, codes, sure)
+        _remember(self._actions, key, hit)
+        return hit
+
+    def _identity(self, ident: _UserIdentity) -> tuple:
+        """(context keys as (key, value) pairs, access key, who, account) per identity."""
+        account = ident.accountId or self.account
+        who = _who(ident.type, account, ident.userName)
+        access_key = ident.accessKeyId or None
+        keys: list[tuple[str, object]] = []
+        if access_key:
+            keys.append((_ACCESS_ID, access_key))
+        if who.principal is not None:
+            keys.append((_PRINCIPAL, who.principal))
+        session = ident.sessionContext
+        if session is not None and session.attributes is not None:
+            flag = session.attributes.mfaAuthenticated
+            if flag is not None:
+                mfa = _BOOLS.get(flag)
+                if mfa is None:
+                    mfa = parse_bool(flag)
+                if mfa is not None:
+                    keys.append((_MFA, mfa))
+        hit = (tuple(keys), access_key, who, account)
+        _remember(self._identities, ident, hit)
         return hit
 
     def build(self, ev: Event, source: int, line: int) -> TraceEvent:
-        hit = self._services.get((ev.eventSource, ev.serviceName))
+        """An ``Event`` (``acsRegion`` undecoded) → its TraceEvent."""
+        region = _region(bytes(ev.acsRegion)) if ev.acsRegion else None
+        return self._assemble(ev, region, source, line)
+
+    def build_fast(self, ev: FastEvent, source: int, line: int) -> TraceEvent:
+        """A ``FastEvent`` (``acsRegion`` a string) → its TraceEvent, as ``build`` gives."""
+        return self._assemble(ev, ev.acsRegion or None, source, line)
+
+    def _assemble(self, ev: Event, acs_region: str | None, source: int, line: int) -> TraceEvent:
+        key = (ev.eventSource, ev.serviceName, ev.eventName)
+        hit = self._actions.get(key)
         if hit is None:
-            hit = self._service(ev.eventSource, ev.serviceName)
-        prefix, service, denied_codes, sure_codes = hit
+            hit = self._action(key)
+        action, service, name, denied_codes, sure_codes = hit
+        # Keys in the order the context has always had: address, time, the caller's, VPC,
+        # transport.
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
         if ip and _is_ip(ip):
@@ -201,40 +286,30 @@ class Mapper:
         who = None
         ident = ev.userIdentity
         if ident is not None:
-            account = ident.accountId or account
-            who = _who(ident.type, account, ident.userName)
-            access_key = ident.accessKeyId or None
-            if access_key:
-                context[_ACCESS_ID] = access_key
-            if who.principal is not None:
-                context[_PRINCIPAL] = who.principal
-            session = ident.sessionContext
-            if session is not None and session.attributes is not None:
-                flag = session.attributes.mfaAuthenticated
-                if flag is not None:
-                    mfa = _BOOLS.get(flag)
-                    if mfa is None:
-                        mfa = parse_bool(flag)
-                    if mfa is not None:
-                        context[_MFA] = mfa
+            caller = self._identities.get(ident)
+            if caller is None:
+                caller = self._identity(ident)
+            keys, access_key, who, account = caller
+            if keys:
+                context.update(keys)
         if ev.vpcId:
             context[_VPC] = ev.vpcId
         extra = ev.additionalEventData
         if extra is not None and extra.Scheme:
             context[_SECURE] = extra.Scheme.strip().lower() == "https"
         where = None
-        if ev.referencedResources or ev.requestParameters or ev.resourceName:
+        if self.resources and (ev.referencedResources or ev.requestParameters or ev.resourceName):
             where = Where(
                 account,
                 self.region,
-                ev.acsRegion,
+                acs_region,
                 ev.recipientAccountId,
                 ev.referencedResources,
                 ev.requestParameters,
                 ev.resourceType,
                 ev.resourceName,
             )
-        region = (_region(bytes(ev.acsRegion)) if ev.acsRegion else None) or self.region
+        region = acs_region or self.region
         code = ev.errorCode or None
         recorded = "allow"
         why = None
@@ -253,9 +328,9 @@ class Mapper:
             source,
             line,
             ev.eventId or "",
-            prefix + ev.eventName,
+            action,
             service,
-            ev.eventName,
+            name,
             context,
             access_key,
             recorded,

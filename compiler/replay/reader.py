@@ -52,6 +52,7 @@ from compiler.replay.arrays import MAX_DEPTH, ArrayError, stream_array, too_deep
 from compiler.replay.events import Malformed, TraceEvent
 from compiler.replay.normalise import Event as _Event
 from compiler.replay.normalise import EventsDocument as _EventsDocument
+from compiler.replay.normalise import FastEvent as _FastEvent
 from compiler.replay.normalise import Mapper as _Mapper
 from compiler.replay.sources import TraceError, is_url, open_binary
 
@@ -87,6 +88,9 @@ _TIME = re.compile(
 # them, and checks the types of these (a non-object userIdentity is a Malformed event).
 # gc=False: these never form cycles, and untracked structs are cheaper to create.
 _EVENT = msgspec.json.Decoder(_Event)
+# Tried first on JSON lines: the same fields with acsRegion a string. What it rejects is
+# decoded again by _EVENT, whose answers (and malformed reasons) are the reader's.
+_FAST_EVENT = msgspec.json.Decoder(_FastEvent)
 _EVENTS_DOC = msgspec.json.Decoder(_EventsDocument)
 _EVENTS_RAW = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ANY = msgspec.json.Decoder()
@@ -94,8 +98,9 @@ _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def typed_decoder() -> msgspec.json.Decoder:
-    """The typed event decoder the reader uses (benchmarks time it alone as the floor)."""
-    return _EVENT
+    """The typed event decoder the reader tries first on every JSON line (benchmarks time
+    it alone as the floor)."""
+    return _FAST_EVENT
 
 
 def _reason(exc: Exception) -> str:
@@ -350,7 +355,8 @@ def _event(raw: bytes, source: int, lineno: int, build) -> TraceEvent | Malforme
 
 def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mapper):
     build = mapper.build
-    decode = _EVENT.decode
+    fast = mapper.build_fast
+    decode = _FAST_EVENT.decode
     lineno = first_line - 1
     # The line being assembled across chunks: pieces, not `rest + chunk` (quadratic for a
     # long line); once past MAX_LINE the pieces are dropped and the line only counted.
@@ -396,7 +402,7 @@ def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mappe
             ):
                 yield _event(raw, source, lineno, build)
                 continue
-            yield build(ev, source, lineno)
+            yield fast(ev, source, lineno)
         if tail:
             pending, pending_len = [tail], len(tail)
 
@@ -475,14 +481,16 @@ def read_events(
     *,
     account: str | None = None,
     region: str | None = None,
+    resources: bool = True,
 ) -> Iterator[TraceEvent | Malformed]:
     """Every event of one trace file, in file order; ``-`` reads binary stdin. ``account``
-    and ``region`` (from a delivery path) fill in what an event does not say."""
+    and ``region`` (from a delivery path) fill in what an event does not say; with
+    ``resources=False`` (no rule needs a resource) events carry no ``where``."""
     raw = _open_raw(path)
     try:
         chunks = _chunks(path, raw)
         fmt, head, first, line = _sniff(chunks)
-        mapper = _Mapper(catalog, account=account, region=region)
+        mapper = _Mapper(catalog, account=account, region=region, resources=resources)
         if fmt == "jsonl":
             yield from _jsonl(itertools.chain((head,), chunks), source, line, mapper)
         elif fmt == "array":
@@ -552,6 +560,7 @@ def read_jsonl_range(
     *,
     account: str | None = None,
     region: str | None = None,
+    resources: bool = True,
 ) -> Iterator[TraceEvent | Malformed]:
     """Events in bytes [start, end) of an uncompressed JSON-lines file, lines numbered from
     ``first_line``; ``start`` must be a line start (``split_points`` gives such ranges).
@@ -562,7 +571,9 @@ def read_jsonl_range(
     if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
-        yield from read_events(path, source, catalog, account=account, region=region)
+        yield from read_events(
+            path, source, catalog, account=account, region=region, resources=resources
+        )
         return
     with open(path, "rb") as f:
         f.seek(start)
@@ -574,5 +585,5 @@ def read_jsonl_range(
                 left -= len(chunk)
                 yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
-        mapper = _Mapper(catalog, account=account, region=region)
+        mapper = _Mapper(catalog, account=account, region=region, resources=resources)
         yield from _jsonl(chunks(), source, first_line, mapper)

@@ -61,9 +61,11 @@ def _decoded(raw: msgspec.Raw, decoder: msgspec.json.Decoder) -> dict[str, objec
     return value
 
 
-def _text(raw: msgspec.Raw) -> str | None:
+def _text(raw: msgspec.Raw | str | None) -> str | None:
     if not raw:
         return None
+    if raw.__class__ is str:  # decoded already (``Where.acs_region``)
+        return raw  # type: ignore[return-value]
     try:
         value = msgspec.json.decode(raw)
     except msgspec.DecodeError:

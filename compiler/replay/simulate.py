@@ -306,10 +306,15 @@ def _event_time(text: str) -> datetime | None:
 _CURRENT_TIME = "acs:CurrentTime"
 
 
-def _stream(part: Part, catalog) -> Iterable[TraceEvent | Malformed]:
+def _stream(part: Part, catalog, resources: bool = True) -> Iterable[TraceEvent | Malformed]:
     if part.end < 0:  # a whole file: no need to ask whether it can be cut
         return read_events(
-            part.path, part.source, catalog, account=part.account, region=part.region
+            part.path,
+            part.source,
+            catalog,
+            account=part.account,
+            region=part.region,
+            resources=resources,
         )
     return read_jsonl_range(
         part.path,
@@ -320,6 +325,7 @@ def _stream(part: Part, catalog) -> Iterable[TraceEvent | Malformed]:
         catalog,
         account=part.account,
         region=part.region,
+        resources=resources,
     )
 
 
@@ -345,7 +351,7 @@ def replay_split(
     batch: list[TraceEvent] = []
     holds = None if window is None or window.open else window.holds
     for part in split.parts:
-        for item in _stream(part, engines.catalog):
+        for item in _stream(part, engines.catalog, engines.scoped):
             if item.__class__ is Malformed:
                 report.events += 1
                 if strict:
