@@ -27,7 +27,7 @@ from bench import workloads
 from bench.interleave import interleaved
 from compiler.catalog import default_catalog
 from compiler.replay.bench import typed_decode_file
-from compiler.replay.cluster import process_runner, run_on
+from compiler.replay.cluster import local_cluster, process_runner, run_on
 from compiler.replay.simulate import Engines, plan, simulate
 
 EVENTS = int(os.environ.get("RAMGUARD_BENCH_EVENTS", "1000000"))
@@ -54,7 +54,7 @@ def big_trace(tmp_path_factory, seed_policy):
 
 def test_replay_end_to_end(benchmark, big_trace, seed_policy):
     path, _ = big_trace
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     engines = Engines.for_policy(seed_policy)
     default_catalog()
@@ -67,13 +67,7 @@ def test_replay_end_to_end(benchmark, big_trace, seed_policy):
         reports["jobs2"] = simulate([str(path)], engines, runner=process_runner(2))
 
     with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
+        local_cluster(2) as cluster,
         Client(cluster) as client,
     ):
 

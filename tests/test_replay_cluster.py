@@ -18,7 +18,7 @@ from compiler.catalog import default_catalog
 from compiler.cli import main
 from compiler.policy import compile_rules
 from compiler.replay import TraceError, read_events
-from compiler.replay.cluster import process_runner, run_on
+from compiler.replay.cluster import local_cluster, process_runner, run_on
 from compiler.replay.generate import generate_events, write_delivery_tree
 from compiler.replay.simulate import Engines, Window, plan, report_dict, simulate
 from compiler.replay.sources import Source, delivery_info, expand, prune
@@ -197,13 +197,7 @@ def test_jobs_2_on_the_command_line_writes_the_same_report(tmp_path, tree, one_p
 def cluster():
     distributed = pytest.importorskip("distributed")
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as c,
+        local_cluster(2) as c,
         distributed.Client(c) as client,
     ):
         yield client
@@ -317,3 +311,23 @@ def test_a_trail_in_an_s3_bucket_replays_like_the_local_tree(s3, tree, engines, 
     for key in ("events", "decided", "denied", "allowed", "recorded", "by_rule", "by_access_key"):
         assert _no_files(data[key]) == _no_files(expected[key]), key
     assert data["sources"][0].startswith("s3://trail/AliyunLogs/")
+
+
+def test_a_local_cluster_starts_beside_another_one_holding_port_8787():
+    # A user's own Dask dashboard (or a second ramguard run) holds 8787; the scheduler's
+    # HTTP endpoints used to fall back with a warning, which is an error under -W error.
+    import socket
+
+    pytest.importorskip("distributed")
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("127.0.0.1", 8787))
+        holder.listen()
+    except OSError:
+        pass  # someone else already holds it: the condition under test
+    try:
+        with local_cluster(1) as c:
+            assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+    finally:
+        holder.close()

@@ -328,6 +328,23 @@ def _helper(
 # --- Dask ----------------------------------------------------------------------------------
 
 
+def local_cluster(workers: int):
+    """A LocalCluster of ``workers`` single-threaded worker processes, every socket on
+    127.0.0.1: no dashboard, and the scheduler's HTTP endpoints (metrics, health) on a free
+    port. With ``dashboard_address=None`` alone the scheduler still binds 8787 and warns
+    when another cluster holds it, which fails a run beside any other Dask user."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+    )
+
+
 def dask_runner(
     scheduler: str | None = None, workers: int | None = None
 ) -> Callable[..., PartialReport]:
@@ -344,7 +361,7 @@ def dask_runner(
     ) -> PartialReport:
         splits = _resolve(splits)
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise RuntimeError(
                 "--engine dask needs dask[distributed]: pip install 'ramguard[dask]'"
@@ -355,13 +372,7 @@ def dask_runner(
                     client, splits, engines, strict=strict, window=window, progress=progress
                 )
         with (
-            LocalCluster(
-                n_workers=workers or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
+            local_cluster(workers or 1) as cluster,
             Client(cluster) as client,
         ):
             return run_on(client, splits, engines, strict=strict, window=window, progress=progress)
