@@ -105,7 +105,7 @@ EXIT_CHANGED = 3
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Local processes replaying splits in parallel.",
+    help="Processes replaying splits in parallel, this one included (--engine local).",
 )
 @click.option(
     "--engine",

@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from compiler.replay.reader import split_points
-from compiler.replay.sources import Fields, Source, delivery_fields, names_fields
+from compiler.replay.sources import Fields, Source, delivery_fields, names_columns
 
 SPLIT_EVENTS = 25_000
 """About this many events to a split: about half a second of one core. Small, so that
@@ -79,9 +79,17 @@ def _estimate(path: str, size: int | None, count: int | None) -> int:
 def sorted_fields(sources: Sequence[str | os.PathLike | Source]) -> list[Fields]:
     """Every input as ``Source``'s fields, sorted by path: plain paths parsed by name (and
     stat'ed when the name does not give size and count), ``Source`` values as they are."""
-    if all(isinstance(s, str) for s in sources):
-        # Equal paths give equal fields, so sorting the strings sorts the rows.
-        rows = names_fields(sorted(sources))  # type: ignore[type-var]
+    return list(zip(*_columns(sources), strict=True))
+
+
+def _columns(sources: Sequence[str | os.PathLike | Source]) -> tuple[Sequence, ...]:
+    """``sorted_fields`` as columns: (paths, sizes, accounts, regions, stamps, counts)."""
+    if all(map(isinstance, sources, repeat(str))):
+        names = sorted(sources)  # equal paths give equal fields: sorting names sorts rows
+        columns = names_columns(names)  # type: ignore[arg-type]
+        if columns is not None:
+            return columns
+        rows = [delivery_fields(n) for n in names]  # type: ignore[arg-type]
     else:
         rows = [
             (s.path, s.size, s.account, s.region, s.stamp, s.count)
@@ -98,7 +106,7 @@ def sorted_fields(sources: Sequence[str | os.PathLike | Source]) -> list[Fields]
             path, size, account, region, stamp, count = row
             if (size is None or count is None) and path != "-" and "://" not in path:
                 rows[i] = (path, os.stat(path).st_size, account, region, stamp, count)
-    return rows
+    return tuple(zip(*rows, strict=True)) if rows else ((),) * 6
 
 
 _SIZE, _COUNT = itemgetter(1), itemgetter(5)
@@ -137,10 +145,9 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _plan(sources, split_bytes: int, split_events: int) -> list[Split]:
-    rows = sorted_fields(sources)
-    if not rows:
+    paths, sizes, accounts, regions, _stamps, counts = _columns(sources)
+    if not paths:
         return []
-    paths, sizes, accounts, regions, _stamps, counts = zip(*rows, strict=True)
     # A trail: every name says how many events its file holds.
     estimates = list(map(_estimate, paths, sizes, counts)) if None in counts else counts
     big = []
@@ -164,7 +171,7 @@ def _plan(sources, split_bytes: int, split_events: int) -> list[Split]:
             part = Part(i, paths[i], begin, end, first, accounts[i], regions[i])
             splits.append(Split(len(splits), (part,), max(1, (end - begin) // _BYTES_PER_EVENT)))
         start = i + 1
-    _group(splits, start, len(rows), paths, accounts, regions, estimates, split_events)
+    _group(splits, start, len(paths), paths, accounts, regions, estimates, split_events)
     return splits
 
 

@@ -111,7 +111,7 @@ def open_binary(url: str) -> BinaryIO:
 # (``_delivery_fields_by_parts``, which reads every name the pattern does not match).
 _NAME = r"Actiontrail_([^_/\n]*)_([0-9]{14})_[^_/\n]*_([0-9]+)_([0-9]+)_[^_/\n]*\.gz"
 _NAME_RE = re.compile(_NAME)
-_LINES_RE = re.compile(rf"^([^\n]*/)?{_NAME}$", re.MULTILINE)
+_LINES_RE = re.compile(rf"^(?:([^\n]*)/)?{_NAME}$", re.MULTILINE)
 
 Fields = tuple[str, int | None, str | None, str | None, str | None, int | None]
 """(path, size, account, region, stamp, count): a ``Source``'s fields, in its order."""
@@ -129,20 +129,27 @@ def delivery_fields(path: str) -> Fields:
 
 
 def names_fields(names: list[str]) -> list[Fields]:
-    """``delivery_fields`` of every name, in one regex pass over all of them when every one
-    is a delivery name (the usual case for a trail: no Python work per name but a cached
-    directory lookup), else name by name."""
+    """``delivery_fields`` of every name (see ``names_columns``)."""
+    columns = names_columns(names)
+    if columns is None:
+        return [delivery_fields(n) for n in names]
+    return list(zip(*columns, strict=True))
+
+
+def names_columns(names: list[str]) -> tuple[Sequence, ...] | None:
+    """``delivery_fields`` of every name as columns (paths, sizes, accounts, regions, stamps,
+    counts), read by one regex pass over all the names and no Python work per name but a
+    cached directory lookup; None unless every name is a delivery name (the usual case for
+    a trail; else read them with ``delivery_fields``)."""
     text = "\n".join(names)
     found = _LINES_RE.findall(text) if text.count("\n") == len(names) - 1 else []
-    if len(found) != len(names):  # some name is not a delivery name: the general reading
-        return [delivery_fields(n) for n in names]
+    if len(found) != len(names):
+        return None
     if not found:
-        return []
+        return ((),) * 6
     dirs, regions, stamps, counts, sizes = zip(*found, strict=True)
-    accounts = map(_account_in, [d[:-1] for d in dirs], regions)
-    return list(
-        zip(names, map(int, sizes), accounts, regions, stamps, map(int, counts), strict=True)
-    )
+    accounts = tuple(map(_account_in, dirs, regions))
+    return (names, tuple(map(int, sizes)), accounts, regions, stamps, tuple(map(int, counts)))
 
 
 @lru_cache(maxsize=1 << 16)
