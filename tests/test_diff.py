@@ -286,3 +286,15 @@ def test_sides_load_from_rules_and_json(tmp_path: Path) -> None:
     assert not side.rules
     result = semantic_diff(load_side(SEED_FILE).decider, side.decider, CATALOG)
     assert result.status == "equal"
+
+
+def test_cli_an_empty_witness_resource_is_shown_quoted(run_cli, tmp_path: Path) -> None:
+    """The shortest resource outside `acs:ecs:*:*:instance/*` is the empty string: it was
+    printed as `[resource ]` (issue 16)."""
+    old, new = tmp_path / "old.rules", tmp_path / "new.rules"
+    old.write_text("deny ECS * on [acs:ecs:*:*:instance/*]\n")
+    new.write_text("deny ECS *\n")
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    assert '  1. ecs:AddTags: allow → deny  [resource ""]\n' in result.stdout
+    assert "--resource ''" in result.stdout  # the repro passes the same empty resource

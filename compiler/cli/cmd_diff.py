@@ -53,11 +53,19 @@ def repro(side: Side, change: Change, overlays: tuple[Path, ...] = ()) -> str | 
     return decide_command([side.label], w.action, w.resource, w.context, overlays)
 
 
+def _shown(value: str) -> str:
+    """A witness value as the bracket shows it: quoted (JSON) when it is empty or holds what
+    would blur the list (`[resource ]` was the empty resource, issue 16)."""
+    if value == "" or any(c in value for c in ' ,[]="') or not value.isprintable():
+        return json.dumps(value)
+    return value
+
+
 def _context_text(change: Change) -> str:
     w = change.witness
-    parts = [f"{k}={v}" for k, v in w.context.items()]
+    parts = [f"{k}={_shown(str(v))}" for k, v in w.context.items()]
     if w.resource is not None:
-        parts.insert(0, f"resource {w.resource}")
+        parts.insert(0, f"resource {_shown(w.resource)}")
     return ", ".join(parts) or "no condition keys"
 
 
