@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from compiler.catalog import Catalog, Service, default_catalog, load_catalog
-from compiler.cli.common import catalog_option, quiet_option, text_or_json_option
+from compiler.cli.common import FILE, catalog_option, quiet_option, text_or_json_option
 
 
 @click.group("catalog")
@@ -139,8 +139,8 @@ def _read(path: Path) -> Catalog:
 
 
 @command.command("diff")
-@click.argument("old", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("new", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("old", type=FILE)
+@click.argument("new", type=FILE)
 @text_or_json_option
 def diff(old: Path, new: Path, fmt: str) -> None:
     """Operations added and removed between two catalog.json files, and newly high-risk ones."""
@@ -183,7 +183,7 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 @click.option("--sdk", is_flag=True, help="First regenerate sdk.json from the SDKs (needs PyPI).")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     default=None,
     help="Where to write catalog.json (default: the packaged catalog).",
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, fail, rules_option
+from compiler.cli.common import FILE, catalog_option, fail, rules_option
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
 from compiler.files import atomic_write
 from compiler.policy import compile_rules
@@ -24,7 +24,7 @@ from compiler.policy import compile_rules
 @click.option(
     "--out",
     "out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     default=None,
     help="Write to FILE (atomically) instead of stdout.",
 )

@@ -10,6 +10,7 @@ import click
 
 from compiler.analysis.importer import PolicyImportError, import_policies, valid_policy_name
 from compiler.cli.common import (
+    FILE,
     catalog_option,
     echo,
     fail_with_diagnostics,
@@ -63,7 +64,7 @@ def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
 @click.option(
     "--out",
     "out",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="Write the rules to this file (atomically) instead of stdout.",
 )
 @click.option(

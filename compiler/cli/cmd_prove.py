@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import (
+    FILE,
     answer_only_option,
     catalog_option,
     decide_command,
@@ -26,7 +27,7 @@ from compiler.cli.common import (
     "--policy",
     "policies",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="RAM policy JSON to prove against (repeatable); default: the documents the rules emit.",
 )
 @org_option

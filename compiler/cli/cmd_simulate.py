@@ -11,7 +11,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from compiler.cli.common import catalog_option, fail, fail_at, rules_option, text_or_json_option
+from compiler.cli.common import (
+    FILE,
+    catalog_option,
+    fail,
+    fail_at,
+    rules_option,
+    text_or_json_option,
+)
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
 from compiler.model.keys import ValueProblem, parse_utc_time
@@ -130,13 +137,13 @@ EXIT_CHANGED = 3
 @click.option(
     "--report",
     "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="Write the full report as JSON.",
 )
 @click.option(
     "--html",
     "html_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="Write the report as one self-contained HTML page (charts, tables, filterable "
     "examples; works offline).",
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import (
+    FILE,
     catalog_option,
     print_diagnostics,
     quiet_option,
@@ -25,7 +26,7 @@ from compiler.testing.runner import failure_details, run_tests, to_junit
 @click.option(
     "--junit",
     "junit",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     help="Also write a JUnit XML report to FILE.",
 )
 @quiet_option

@@ -58,6 +58,24 @@ def echo(text: str, err: bool = False, nl: bool = True) -> None:
     click.echo(text, err=err, nl=nl)
 
 
+class _FilePath(click.Path):
+    """A path that must name a file. A directory there is an error in the input (exit 1,
+    ``PATH: error: is a directory, not a file``), as a missing file is, not bad usage (exit
+    2): ``--catalog DIR`` and ``--policy DIR`` answered differently (issue 16)."""
+
+    def __init__(self) -> None:
+        super().__init__(path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        if Path(path).is_dir():
+            fail_at(str(path), "is a directory, not a file")
+        return path
+
+
+FILE = _FilePath()
+
+
 # The options several verbs share, declared once so their spelling and help cannot drift.
 rules_option = click.option(
     "--rules",
@@ -96,7 +114,7 @@ catalog_option = click.option(
     "--catalog",
     "catalog",
     multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     metavar="FILE",
     callback=_overlaid,
     help="A catalog overlay (TOML, or JSON by name) adding or overriding services, "
@@ -296,7 +314,7 @@ def decide_command(
 org_option = click.option(
     "--org",
     "org_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=FILE,
     default=None,
     help="The resource directory: an org.toml of nodes, parents and FullAliyunAccess "
     "(default: org.toml in a directory of the rules, if there is one).",
