@@ -77,7 +77,9 @@ class Policy:
         finite numbers and aware ``datetime`` (converted to UTC) are converted as
         ``compiler.model.keys.context_value`` documents; NaN, infinities, naive datetimes and
         other types raise ``ValueError`` — so the trie and the RAM evaluator never read a
-        value differently. (``ramguard decide -c`` parses strings strictly, as rules do.)
+        value differently. (``ramguard decide -c`` parses strings strictly, as rules do.) An
+        action longer than ``compiler.model.glob.MAX_ACTION`` raises ``ValueError`` too, as
+        ``ramguard decide`` refuses it and a trace holds it malformed.
 
         A function made once per Policy (the trie's checked ``decider``), not a method: a
         method calling the trie would cost twice the decision itself (issue 15: within 1.3×

@@ -88,9 +88,9 @@ rules_option = click.option(
 
 
 def _an_action(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from compiler.model.glob import MAX_NAME
+    from compiler.model.glob import MAX_ACTION
 
-    if len(value) > MAX_NAME + 64:  # a RAM code of up to 64 characters, `:`, the operation
+    if len(value) > MAX_ACTION:  # as Policy.decide refuses it
         raise click.BadParameter(f"the action is {len(value):,} characters; no API is so long")
     if ":" not in value:
         raise click.BadParameter(

@@ -36,7 +36,7 @@ import msgspec
 from compiler.decide.matcher import GlobTrie, LazyDfa, PatternIndex
 from compiler.decide.matcher import Node as _Node
 from compiler.model.conditions import Test, compile_conjunction
-from compiler.model.glob import glob_match
+from compiler.model.glob import MAX_ACTION, glob_match
 from compiler.model.ir import Rule
 from compiler.model.keys import SPELLED_AS_RAM, checked_context
 
@@ -392,6 +392,9 @@ class DecisionTrie:
         return shape
 
     def _remember(self, action: str, known: _Leaf | Decision) -> _Leaf | Decision:
+        if len(action) > MAX_ACTION:
+            return known  # hostile or broken input: not worth a memo slot, and the checked
+            # decider must keep seeing it to refuse it
         if len(self._memo) >= _MEMO_LIMIT // 2:
             # A new generation: the old one's entries are dropped, the young become old and
             # are promoted back when seen again (``_decide_leaf``). ``_ready`` is cleared, not
@@ -512,6 +515,13 @@ class DecisionTrie:
                         decision = memo_get((v0, v1)) if v1.__class__ is str or v1 is None else None
                     if decision is not None:
                         return decision
+            # Only here, off the warm path: an action over MAX_ACTION is never remembered,
+            # so every call for one reaches this check (one len, issue 16).
+            if len(action) > MAX_ACTION:
+                raise ValueError(
+                    f"the action is {len(action):,} characters; no API is so long "
+                    f"(at most {MAX_ACTION})"
+                )
             return slow(action, context, resource)
 
         return decide_checked

@@ -13,8 +13,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 
 from compiler.model.glob import glob_match
@@ -50,18 +52,25 @@ def parse_time(text: str) -> datetime | None:
 
 
 _NUMBER_CHARS = frozenset("0123456789+-.eE")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number_value(text: str) -> Decimal | None:
+    """A request's number: decimal text only (no `inf`, `nan`, `0x…`, no spaces), read
+    exactly, as the RAM evaluator reads it. Decimal, not float (issue 16): 9007199254740992
+    and …993 are one float, so `NumericEquals 9007199254740993` matched both while the RAM
+    evaluator matched one; ``1e-999`` was 0.0 and a 41-digit number no number at all. Short
+    texts are remembered; a long one is read each time (linear), never kept."""
+    if len(text) <= 40:
+        return _short_number(text)
+    return Decimal(text) if _NUMBER.fullmatch(text) else None
 
 
 @lru_cache(maxsize=65536)
-def parse_number_value(text: str) -> float | None:
-    """A request's number: decimal text only (no `inf`, `nan`, `0x…`, no spaces)."""
-    if not text or len(text) > 40 or not set(text) <= _NUMBER_CHARS:
+def _short_number(text: str) -> Decimal | None:
+    if not text or not set(text) <= _NUMBER_CHARS or not _NUMBER.fullmatch(text):
         return None
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    return Decimal(text)
 
 
 def as_string(value: object) -> str | None:
@@ -75,13 +84,14 @@ def as_string(value: object) -> str | None:
     return None
 
 
-def _as_number(value: object) -> float | None:
+def _as_number(value: object) -> Decimal | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return float(value)
+        return Decimal(value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        # Its shortest repr, as ``context_value`` writes it and the RAM evaluator reads it.
+        return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str):
         return parse_number_value(value)
     return None
@@ -169,7 +179,7 @@ def compile_condition(cond: Condition) -> Test:
         return test_bool
 
     if op.startswith("Numeric"):
-        limits = tuple(float(v) for v in cond.values)
+        limits = tuple(Decimal(v) for v in cond.values)
         compare = _COMPARE[op.removeprefix("Numeric")]
         if op == "NumericNotEquals":
             # Not equal to any listed value (the negation of NumericEquals over the list).

@@ -17,6 +17,13 @@ characters). Matching costs up to pattern length × action length on a first sig
 both are bounded (issue 16 F9)."""
 
 
+MAX_ACTION = MAX_NAME + 64
+"""The longest action a request may name: a RAM code of up to 64 characters, `:` and the
+operation. Longer is refused the same way everywhere (issue 16): ``ramguard decide``'s
+ACTION, ``Policy.decide`` (ValueError) and a trace event (malformed: its ``eventName`` is
+held to ``MAX_NAME``)."""
+
+
 def has_glob(text: str) -> bool:
     return "*" in text or "?" in text
 

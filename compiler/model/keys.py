@@ -22,6 +22,7 @@ import ipaddress
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 
@@ -150,13 +151,19 @@ def parse_number(text: str) -> str:
         raise bad
     try:
         number = float(text)
-    except ValueError:
+        exact = Decimal(text)
+    except (ValueError, InvalidOperation):
         raise bad from None
-    if not math.isfinite(number):
+    if not math.isfinite(number) or not exact.is_finite():
         raise bad
     if set(text) <= frozenset("0123456789+-"):
         return str(int(text))
-    return repr(number)
+    # The float's shortest repr when it is the same number (`1.50` → `1.5`, `1e3` →
+    # `1000.0`), else the exact decimal: a float would round 9007199254740993.5 (issue 16).
+    shown = repr(number)
+    if Decimal(shown) == exact:
+        return shown
+    return format(exact.normalize(), "f") if abs(exact.adjusted()) < 40 else str(exact)
 
 
 def iso_time(text: str) -> datetime | None:
