@@ -542,3 +542,34 @@ def test_diff_reports_allow_list_changes_exactly(run_cli, tmp_path):
     same = run_cli("diff", old, old)
     assert same.exit_code == 0 and "allow list" not in same.stdout
     assert run_cli("diff", old, new, "-q").exit_code == 3
+
+
+def test_w0304_counts_from_the_org_where_fullaliyunaccess_is_detached(run_cli, tmp_path):
+    import json
+
+    # Ten one-document policies on fd-prod: 10 + FullAliyunAccess is 11 by the headers
+    # alone, but fd-prod has FullAliyunAccess detached, so it holds exactly 10.
+    ops = ["DescribeInstances", "RunInstances", "StartInstance", "StopInstance"]
+    ops += ["RebootInstance", "CreateImage", "DeleteImage", "CreateSnapshot", "DescribeImages"]
+    head = "policy p{} for control-policy attach [fd-prod]\nallow ECS {}\n"
+    rules = [(f"p{n}.rules", head.format(n, op)) for n, op in enumerate(ops)]
+    rules.append(
+        (
+            "p9.rules",
+            ALLOW.replace("policy prod", "policy p9")
+            + "allow RAM *\nallow Sts AssumeRole\nallow ResourceManager *\n",
+        )
+    )
+    for name, text in rules:
+        (tmp_path / name).write_text(text)
+    alone = json.loads(run_cli("check", str(tmp_path), "--format", "json").stdout)
+    assert [d["code"] for d in alone] == ["W0304"] * 10  # header count: FullAliyunAccess added
+    (tmp_path / "org.toml").write_text(ORG)
+    with_org = json.loads(run_cli("check", str(tmp_path), "--format", "json").stdout)
+    assert [d["code"] for d in with_org if d["code"] == "W0304"] == []
+    kept = ORG.replace("full_aliyun_access = false\n", "")
+    (tmp_path / "org.toml").write_text(kept)
+    full = json.loads(run_cli("check", str(tmp_path), "--format", "json").stdout)
+    (w,) = [d for d in full if d["code"] == "W0304"]
+    assert w["file"].endswith("org.toml") and w["line"] == 5
+    assert "folder `fd-prod` would hold 11 control policies" in w["message"]

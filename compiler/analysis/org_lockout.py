@@ -7,6 +7,9 @@ W0305    FullAliyunAccess is detached from a node and no policy attached there h
 W0306    an allow-list node does not allow the admin path (``ram:*``, ``sts:AssumeRole``,
          ``resourcemanager:*``) for the RD access role: the management account can no
          longer administer the accounts below it
+W0304    (with an org) more control-policy documents on one node than the 10 it can hold,
+         counted from org.toml: its ``policies`` lists and the headers' ``attach``, and
+         FullAliyunAccess only where it is still attached (replaces the header-only count)
 =======  ===========================================================================
 
 Facts: each level of the chain must allow a request, and a level with no matching Allow is
@@ -28,7 +31,8 @@ Deny rules are W0301's business and are not looked at here.
 from __future__ import annotations
 
 from compiler.decide.trie import DecisionTrie
-from compiler.language.diagnostics import Diagnostic, warning
+from compiler.emit.ram import CONTROL_POLICY_LIMITS, documents_for
+from compiler.language.diagnostics import CompileError, Diagnostic, warning
 from compiler.model.org import FULL_ALIYUN_ACCESS, Org
 from compiler.policy import Policy
 
@@ -38,8 +42,8 @@ _ADMIN_PROBES = ("ram:AttachPolicyToRole", "sts:AssumeRole", "resourcemanager:Ge
 
 
 def check_org(policy: Policy, org: Org) -> list[Diagnostic]:
-    """W0305 and W0306 for every node of ``org`` (bound to ``policy``'s rules)."""
-    out: list[Diagnostic] = []
+    """W0304, W0305 and W0306 for every node of ``org`` (bound to ``policy``'s rules)."""
+    out: list[Diagnostic] = _attach_counts(policy, org)
     by_name = {p.name: p for p in policy.policies}
     for node in org.nodes:
         if node.full_aliyun_access:
@@ -88,4 +92,36 @@ def check_org(policy: Policy, org: Org) -> list[Diagnostic]:
                     source=org.text or None,
                 )
             )
+    return out
+
+
+def _attach_counts(policy: Policy, org: Org) -> list[Diagnostic]:
+    by_name = {p.name: p for p in policy.policies if p.deploy == "control-policy"}
+    limit = CONTROL_POLICY_LIMITS.documents
+    out = []
+    for node in org.nodes:
+        counted: list[tuple[str, int]] = []
+        for name in node.policies:
+            if name not in by_name:
+                continue
+            try:
+                counted.append((name, len(documents_for(by_name[name]))))
+            except CompileError:
+                continue  # reported as an error by check_documents
+        total = sum(n for _, n in counted) + (1 if node.full_aliyun_access else 0)
+        if total <= limit:
+            continue
+        names = ", ".join(f"`{name}` ({n})" for name, n in counted)
+        extra = f" and {FULL_ALIYUN_ACCESS}" if node.full_aliyun_access else ""
+        out.append(
+            warning(
+                "W0304",
+                f"{node.kind} `{node.id}` would hold {total} control policies: {names}{extra}; "
+                f"at most {limit} can be attached to a folder or member",
+                node.span,
+                help="merge policies, attach some to a parent folder, or detach "
+                f"{FULL_ALIYUN_ACCESS} (allow-list mode)",
+                source=org.text or None,
+            )
+        )
     return out
