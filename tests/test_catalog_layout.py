@@ -130,3 +130,17 @@ def test_catalog_diff_reports_a_broken_service_without_a_traceback(
     result = CliRunner().invoke(main, ["catalog", "diff", str(PACKAGED), str(bad)])
     assert result.exit_code == 1
     assert "not a catalog.json" in result.output and "Traceback" not in result.output
+
+
+def test_the_packaged_catalog_is_mapped_not_read_whole(monkeypatch) -> None:
+    """On disk, the file is memory-mapped: only the index's and the named services' pages
+    are read (reading 2 MB cost as much as decoding the index)."""
+    from compiler.catalog import load_packaged
+
+    def refuse(self):
+        raise AssertionError(f"read whole: {self}")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    catalog = load_packaged()
+    assert catalog.service("ECS").ram_actions("RunInstances") == ("ecs:RunInstances",)
+    assert catalog.service_for_host("oss-cn-hangzhou.aliyuncs.com").name == "Oss"

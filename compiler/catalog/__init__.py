@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import mmap
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -607,7 +608,7 @@ class _CatalogFile(_Head):
     services: dict[str, msgspec.Raw] = {}
 
 
-def load_catalog(data: bytes) -> Catalog:
+def load_catalog(data: bytes | mmap.mmap) -> Catalog:
     """A catalog from ``catalog.json``'s bytes: the index decoded now, each service's JSON
     only when it is first asked for.
 
@@ -668,7 +669,22 @@ def load_catalog(data: bytes) -> Catalog:
     )
 
 
+def load_packaged() -> Catalog:
+    """The packaged catalog, loaded afresh (``default_catalog`` keeps one per process).
+
+    The file is memory-mapped where it is a file on disk: the index and the services asked
+    for are the only pages read, not the 2 MB of the cloud (reading it whole cost as much as
+    decoding the index). From a zip, it is read whole."""
+    found = resources.files(__package__).joinpath(CATALOG_FILE)
+    try:
+        with open(found, "rb") as fh:  # type: ignore[arg-type] — a Path when on disk
+            data: bytes | mmap.mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, TypeError, ValueError):
+        data = found.read_bytes()
+    return load_catalog(data)
+
+
 @cache
 def default_catalog() -> Catalog:
     """The packaged catalog, loaded once per process."""
-    return load_catalog(resources.files(__package__).joinpath(CATALOG_FILE).read_bytes())
+    return load_packaged()
