@@ -15,7 +15,6 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from compiler.catalog import with_overlays as catalog_with_overlays
-from compiler.decide.chain import ChainDecision, NodeVerdict
 from compiler.decide.trie import Decision, Match
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span
 from compiler.policy import Policy, compile_rules, compile_sources
@@ -35,3 +34,13 @@ __all__ = [
     "compile_rules",
     "compile_sources",
 ]
+
+
+def __getattr__(name: str):
+    # The Resource Directory chain's types load on first use: `ramguard decide` without
+    # --account must not import org.toml's reader (start-up is held to 1.3x --version).
+    if name in ("ChainDecision", "NodeVerdict"):
+        from compiler.decide import chain
+
+        return getattr(chain, name)
+    raise AttributeError(f"module 'compiler' has no attribute {name!r}")

@@ -17,9 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from compiler.catalog import Catalog, default_catalog
-from compiler.decide.chain import ChainDecider, ChainDecision
 from compiler.decide.trie import Decision, DecisionTrie
 from compiler.emit.ram import Document, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
@@ -31,9 +31,14 @@ from compiler.language.sources import (
 from compiler.language.suppress import directive_problems
 from compiler.model.ir import PolicyIR, Rule, RuleSet
 from compiler.model.keys import checked_context
-from compiler.model.org import Org, bind_org, read_org
 from compiler.model.resolve import check_file
-from compiler.ram.chain import ChainNode
+
+if TYPE_CHECKING:
+    # Imported where used: `ramguard decide` without --account must not pay for them (its
+    # start-up is held to 1.3x `ramguard --version`).
+    from compiler.decide.chain import ChainDecider, ChainDecision
+    from compiler.model.org import Org
+    from compiler.ram.chain import ChainNode
 
 
 @dataclass(eq=False)
@@ -119,9 +124,13 @@ class Policy:
     def load_org(self, path: str | os.PathLike) -> Org:
         """Read ``org.toml`` and bind it to these rules (attachments checked and completed
         with the headers' ``attach [...]``). Raises ``CompileError``."""
+        from compiler.model.org import bind_org, read_org
+
         return bind_org(read_org(path), self.ruleset, self.sources)
 
     def chain_decider(self, org: Org) -> ChainDecider:
+        from compiler.decide.chain import ChainDecider
+
         decider = self._chains.get(org)
         if decider is None:
             decider = self._chains[org] = ChainDecider(self.ruleset, org)
@@ -145,6 +154,8 @@ class Policy:
     def chain_nodes(self, org: Org, account: str) -> list[ChainNode]:
         """The chain of ``account`` as the RAM evaluator's ``ChainEvaluator`` takes it: per
         node, FullAliyunAccess or not and the emitted documents of its control policies."""
+        from compiler.ram.chain import ChainNode
+
         control = {p.name for p in self.policies if p.deploy == "control-policy"}
         out = []
         for node in org.chain(account):
