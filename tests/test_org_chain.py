@@ -573,3 +573,19 @@ def test_w0304_counts_from_the_org_where_fullaliyunaccess_is_detached(run_cli, t
     (w,) = [d for d in full if d["code"] == "W0304"]
     assert w["file"].endswith("org.toml") and w["line"] == 5
     assert "folder `fd-prod` would hold 11 control policies" in w["message"]
+
+
+def test_the_decide_path_does_not_import_the_chain():
+    # `ramguard decide` start-up is held to 1.3x `--version` (DESIGN.md): the org reader,
+    # tomllib and the RAM chain evaluator load only when a chain is asked for.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, compiler, compiler.policy, compiler.cli.cmd_decide\n"
+        "bad = [m for m in ('compiler.model.org', 'compiler.decide.chain', 'compiler.ram.chain',"
+        " 'tomllib') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
