@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
 from functools import reduce
 from pathlib import Path
 
@@ -75,10 +76,15 @@ def _comparable(report: PartialReport, sources, engines) -> dict:
     return data
 
 
+# here=False: only helpers replay (this process plans and gathers), so that their side of
+# the runner (the plan by pipe, progress, one report each, errors as values) is exercised
+# whatever the machine's speed; with here=True this process may take every split of a
+# small plan before a helper is up.
+@pytest.mark.parametrize("here", [True, False], ids=["here", "helpers-only"])
 @pytest.mark.parametrize("jobs", [2, 3])
 @pytest.mark.parametrize("split_events", [1, 12])
 def test_any_jobs_give_the_report_of_one_process_ties_included(
-    compact_files, engines, jobs, split_events
+    compact_files, engines, jobs, split_events, here
 ):
     sources = compact_files
     splits = plan(sources, split_events=split_events)
@@ -90,7 +96,8 @@ def test_any_jobs_give_the_report_of_one_process_ties_included(
     assert expected["mismatches"]["count"] > 20 and expected["malformed"]["count"] >= 6
     one = simulate(sources, engines, split_events=split_events)
     assert _comparable(one, sources, engines) == expected
-    got = simulate(sources, engines, split_events=split_events, runner=process_runner(jobs))
+    runner = process_runner(jobs, here=here)
+    got = simulate(sources, engines, split_events=split_events, runner=runner)
     assert _comparable(got, sources, engines) == expected
 
 
@@ -121,9 +128,10 @@ def test_the_earliest_failing_split_is_the_error_whoever_ran_it(compact_files, e
     try:
         with pytest.raises(TraceError) as serial:
             simulate(sources, engines, split_events=1)
-        for jobs in (2, 3):
+        for jobs, here in ((2, True), (3, True), (2, False), (3, False)):
+            runner = process_runner(jobs, here=here)
             with pytest.raises(TraceError) as parallel:
-                simulate(sources, engines, split_events=1, runner=process_runner(jobs))
+                simulate(sources, engines, split_events=1, runner=runner)
             assert str(parallel.value) == str(serial.value)
         assert str(serial.value).startswith(bad[0])
     finally:
@@ -131,9 +139,27 @@ def test_the_earliest_failing_split_is_the_error_whoever_ran_it(compact_files, e
             Path(path).unlink()
 
 
-def test_progress_counts_every_event_once(compact_files, engines):
+@pytest.mark.parametrize("here", [True, False], ids=["here", "helpers-only"])
+def test_progress_counts_every_event_once(compact_files, engines, here):
     seen: list[int] = []
-    got = simulate(
-        compact_files, engines, split_events=1, runner=process_runner(2), progress=seen.append
-    )
+    runner = process_runner(2, here=here)
+    got = simulate(compact_files, engines, split_events=1, runner=runner, progress=seen.append)
     assert sum(seen) == got.events + got.outside_window == 8 * 60 + 6
+
+
+def test_a_helper_that_dies_fails_the_run(compact_files, engines):
+    import os
+    import signal
+
+    def kill_a_helper(_n: int) -> None:  # at the first split done: a helper is mid-plan
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match=r"replay process \(pid \d+\) died with exit code -9"):
+        simulate(
+            compact_files * 6,  # 48 splits: the helper is far from done at its first
+            engines,
+            split_events=1,
+            runner=process_runner(1, here=False),
+            progress=kill_a_helper,
+        )

@@ -101,8 +101,9 @@ def _fold(results, progress: Callable[[int], None] | None) -> PartialReport:
 # --- local processes -----------------------------------------------------------------------
 
 
-def process_runner(jobs: int) -> Callable[..., PartialReport]:
-    """Run splits in ``jobs`` local processes: this one and ``jobs - 1`` started ones."""
+def process_runner(jobs: int, *, here: bool = True) -> Callable[..., PartialReport]:
+    """Run splits in ``jobs`` local processes: this one and ``jobs - 1`` started ones, or
+    (``here=False``) ``jobs`` started ones while this one only plans and gathers."""
 
     def run(
         splits: Sequence[Split] | Callable[[], Sequence[Split]],
@@ -112,9 +113,10 @@ def process_runner(jobs: int) -> Callable[..., PartialReport]:
         window: Window | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> PartialReport:
-        if jobs <= 1:
+        if here and jobs <= 1:
             return _fold(_here(_resolve(splits), engines, strict, window), progress)
-        return _LocalRun(jobs - 1, engines, strict, window, progress).run(splits)
+        helpers = jobs - 1 if here else max(jobs, 1)
+        return _LocalRun(helpers, engines, strict, window, progress, here).run(splits)
 
     return run
 
@@ -152,13 +154,15 @@ class _LocalRun:
     (killed, out of memory) fails the run with its exit code: its counts died with it.
     """
 
-    def __init__(self, helpers: int, engines: Engines, strict, window, progress) -> None:
-        self.helpers, self.engines = helpers, engines
+    def __init__(
+        self, helpers: int, engines: Engines, strict, window, progress, here: bool = True
+    ) -> None:
+        self.helpers, self.engines, self.here = helpers, engines, here
         self.strict, self.window, self.progress = strict, window, progress
         self.done: dict[int, tuple[PartialReport, _Failed | None]] = {}
 
     def run(self, splits: Sequence[Split] | Callable[[], Sequence[Split]]) -> PartialReport:
-        if not callable(splits) and len(splits) <= 1:
+        if self.here and not callable(splits) and len(splits) <= 1:
             return _fold(_here(splits, self.engines, self.strict, self.window), self.progress)
         context = multiprocessing.get_context("spawn")
         # taken: the next split to take; stop: take none from here on (an earlier failed);
@@ -188,7 +192,9 @@ class _LocalRun:
             # From threads: a helper still importing would hold up this process's replay.
             for pipe in plans:
                 threading.Thread(target=_send_plan, args=(pipe, plan), daemon=True).start()
-            mine, failed = self._replay_here(plan, results)
+            mine, failed = PartialReport(), None
+            if self.here:
+                mine, failed = self._replay_here(plan, results)
             for _slot, (report, error) in sorted(self._gather(plan, procs, results).items()):
                 mine = mine.merge(report)
                 if error is not None and (failed is None or error.index < failed.index):
