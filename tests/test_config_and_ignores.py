@@ -312,3 +312,20 @@ def test_the_silenceable_codes_are_the_warnings_the_sources_report():
     for path in root.rglob("*.py"):
         emitted |= set(re.findall(r"[\"']([WN][0-9]{4})[\"']", path.read_text(encoding="utf-8")))
     assert emitted == SILENCEABLE
+
+
+def test_an_unknown_code_on_the_command_line_is_warned_about(run_cli, tmp_path):
+    path = tmp_path / "a.rules"
+    path.write_text(VERSIONED)
+    result = run_cli("check", path, "--ignore", "W0201,W0999")
+    assert result.exit_code == 0
+    assert "ramguard: warning: --ignore W0999 silences nothing" in result.stderr
+    bad = run_cli("check", path, "--ignore", "W201")
+    assert bad.exit_code == 2
+    assert "(did you mean W0201?)" in bad.stderr
+
+
+def test_the_configurations_codes_are_warned_about_once(run_cli, project):
+    (project / "ramguard.toml").write_text('rules = ["policies"]\nignore = ["W0999"]\n')
+    result = run_cli("check")
+    assert result.stderr.count("silences nothing") == 1, result.stderr  # at its place

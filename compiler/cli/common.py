@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
+from click.core import ParameterSource
 
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
@@ -123,12 +124,20 @@ catalog_option = click.option(
 
 
 def _codes(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    from compiler.language.suppress import is_code
+    from compiler.language.suppress import is_code, unknown_code_help
 
     codes = tuple(c.strip().upper() for v in value for c in v.split(",") if c.strip())
     for code in codes:
         if not is_code(code):
-            raise click.BadParameter(f"`{code}` is not a code such as W0201")
+            help = unknown_code_help(code)
+            hint = f" ({help})" if help.startswith("did you mean") else ""
+            raise click.BadParameter(f"`{code}` is not a code such as W0201{hint}")
+    # The configuration's codes are warned about at their place in the file (W0107).
+    if ctx.get_parameter_source(param.name or "") is not ParameterSource.DEFAULT_MAP:
+        for code in codes:
+            help = unknown_code_help(code)
+            if help:
+                echo(f"ramguard: warning: --ignore {code} silences nothing: {help}", err=True)
     return codes
 
 
