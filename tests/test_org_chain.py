@@ -123,6 +123,8 @@ def test_a_resource_scoped_allow_needs_the_resource():
         ('[root]\nid = "r-1"\nfull_aliyun_access = "no"\n', "E0905", 3, 1),
         ('[root]\nid = "r-1"\n[[account]]\nid = "r-1"\nparent = "r-1"\n', "E0906", 4, 6),
         ('[[folder]]\nid = "fd-1"\nparent = "r-1"\n', "E0902", 1, 1),
+        ('folder = ["fd-1"]\n[root]\nid = "r-1"\n', "E0902", 1, 1),
+        ('account = [{id = "1", parent = "r-1"}, 3]\n[root]\nid = "r-1"\n', "E0902", 1, 1),
         ('[root]\nid = "r-1"\n[nodes]\n', "E0901", 3, 2),
         ('[root]\nid = "r-1"\n[[folder]]\nid = "fd-1"\nparent = \n', "E0900", 5, 10),
         (
@@ -149,6 +151,8 @@ def test_a_resource_scoped_allow_needs_the_resource():
         "bad-flag",
         "twice",
         "no-root",
+        "folder-not-a-table",
+        "account-item-not-a-table",
         "unknown-table",
         "toml-syntax",
         "account-parent",

@@ -226,6 +226,15 @@ def _nodes(data: dict, where: _Locator, diags: list[Diagnostic]) -> list[_Raw]:
             )
             continue
         for n, table in enumerate(tables):
+            if not isinstance(table, dict):  # `folder = ["fd-1"]`: items must be tables
+                diags.append(
+                    error(
+                        "E0902",
+                        f"`{kind}` must be tables written [[{kind}]]",
+                        _first(where, kind),
+                    )
+                )
+                break
             one = _node(kind, n, table, where, diags)
             if one is not None:
                 out.append((kind, n, one))
