@@ -593,3 +593,18 @@ def test_the_decide_path_does_not_import_the_chain():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "verb", [("check",), ("test",), ("prove", "--rules"), ("decide", "--account", "111", "--rules")]
+)
+def test_an_org_toml_directory_beside_the_rules_is_an_error_not_ignored(run_cli, tmp_path, verb):
+    # Ignored, `check` said "0 warnings" and `prove` "equivalent" without the chain's checks.
+    (tmp_path / "p.rules").write_text(ALLOW)
+    (tmp_path / "p.tests").write_text("account 111\nexpect allow ECS RunInstances\n")
+    (tmp_path / "org.toml").mkdir()
+    args = (*verb, str(tmp_path)) + (("ecs:RunInstances",) if verb[0] == "decide" else ())
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert f"{tmp_path}/org.toml: error: is a directory" in result.stderr
+    assert "Traceback" not in result.stderr

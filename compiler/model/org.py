@@ -150,7 +150,7 @@ class _Locator:
 def read_org(path: str | Path) -> Org:
     """Read and check ``org.toml`` on its own (``bind_org`` checks it against the rules)."""
     name = str(path)
-    text = read_source(Path(path), "org", MAX_ORG_BYTES)
+    text = read_source(Path(path), "TOML", MAX_ORG_BYTES)
     return parse_org(name, text)
 
 
@@ -428,6 +428,8 @@ def _item_span(org: Org, node: OrgNode, name: str) -> Span:
 
 
 def find_org(directory: Path) -> Path | None:
-    """``org.toml`` in ``directory``, if there is one (how ``ramguard test`` finds it)."""
+    """``org.toml`` in ``directory``, if there is one (how ``ramguard test`` finds it).
+    Anything of that name counts, a directory too: reading it is then the error (silently
+    passing over it would decide, check and prove without the org the user wrote)."""
     candidate = directory / ORG_FILE
-    return candidate if candidate.is_file() else None
+    return candidate if candidate.exists() else None
