@@ -37,6 +37,9 @@ from compiler.replay.events import TraceEvent
 EXAMPLES = 20
 TOP = 20
 """Rows per table in the JSON report unless asked otherwise (``--top``)."""
+SOURCE_IPS = 256
+"""Source addresses counted exactly per split before the table is bounded (``BoundedTable``):
+a trace's clients repeat, a random address per call must not make memory grow with it."""
 DIMENSIONS = (
     "principal",
     "type",
@@ -146,6 +149,115 @@ class Table:
         return (_table, (*state, self.keep_first))
 
 
+class BoundedTable(Table):
+    """A ``Table`` that keeps at most ``2 * limit`` values: for keys whose variety grows with
+    the trace (source addresses). Past that, the values with the fewest denied calls, then
+    calls (ties by key), are dropped down to ``limit``; a value's counts are then lower
+    bounds: exact since it was (last) taken in, and ``slack`` says how many calls (and
+    denied calls) it may have had before — at most the largest counts dropped (``floor``).
+
+    Deterministic: a split is counted in file order, and the merge of two tables (counts
+    and slack added; a value one side lacks gets that side's ``floor`` as slack) is
+    associative and commutative — so the same bytes for any number of workers. ``total``
+    and ``total_denied`` (every call counted, None — no value — included) stay exact. A
+    table that never dropped a value (``floor == (0, 0)``) is exact, as a ``Table`` is.
+    """
+
+    __slots__ = ("floor", "limit", "slack", "total", "total_denied")
+
+    def __init__(self, limit: int = 256) -> None:
+        super().__init__(keep_first=False)
+        self.limit = limit
+        self.slack: dict = {}
+        """value → (calls, denied calls) it may have had beyond its counts."""
+        self.floor = (0, 0)
+        self.total = 0
+        self.total_denied = 0
+
+    @property
+    def approximate(self) -> bool:
+        return self.floor != (0, 0)
+
+    def add(self, keys, denied_keys, batch, denied_at) -> list[TraceEvent]:
+        events, slack, floor = self.events, self.slack, self.floor
+        counts = Counter(keys)
+        self.total += len(keys)
+        if floor != (0, 0):
+            for key in counts.keys() - events.keys():
+                slack[key] = floor
+        events.update(counts)
+        if denied_keys:
+            self.total_denied += len(denied_keys)
+            self.denied.update(denied_keys)
+            _firsts(self.first_denied, denied_keys, batch, denied_at)
+        if len(events) > 2 * self.limit:
+            self._prune()
+        return []
+
+    def _prune(self) -> None:
+        events, denied, slack = self.events, self.denied, self.slack
+
+        def rank(key) -> tuple:
+            more = slack.get(key, (0, 0))
+            return (-(denied.get(key, 0) + more[1]), -(events[key] + more[0]), repr(key))
+
+        ordered = sorted(events, key=rank)
+        gone = ordered[self.limit :]
+        most = list(self.floor)
+        for key in gone:
+            more = slack.pop(key, (0, 0))
+            most[0] = max(most[0], events.pop(key) + more[0])
+            most[1] = max(most[1], denied.pop(key, 0) + more[1])
+            self.first_denied.pop(key, None)
+        self.floor = (most[0], most[1])
+
+    def merge(self, other: Table) -> BoundedTable:
+        assert isinstance(other, BoundedTable)
+        out = BoundedTable(self.limit)
+        out.events = self.events + other.events
+        out.denied = self.denied + other.denied
+        out.first_denied = _least_of(self.first_denied, other.first_denied)
+        mine, theirs = self.floor, other.floor
+        zero = (0, 0)
+        slack = {}
+        for key in out.events:
+            a = self.slack.get(key, zero) if key in self.events else mine
+            b = other.slack.get(key, zero) if key in other.events else theirs
+            if a != zero or b != zero:
+                slack[key] = (a[0] + b[0], a[1] + b[1])
+        out.slack = slack
+        out.floor = (mine[0] + theirs[0], mine[1] + theirs[1])
+        out.total = self.total + other.total
+        out.total_denied = self.total_denied + other.total_denied
+        return out
+
+    def summary(self) -> dict:
+        """What the report says of the table as a whole (its rows are ``rows()``)."""
+        kept = sum(self.events.values())
+        kept_denied = sum(self.denied.values())
+        out = {"calls": self.total, "denied": self.total_denied, "approximate": self.approximate}
+        if self.approximate:
+            out |= {
+                "kept_values": len(self.events),
+                "max_uncounted_calls": self.floor[0],
+                "max_uncounted_denied": self.floor[1],
+                "other": {"calls": self.total - kept, "denied": self.total_denied - kept_denied},
+            }
+        return out
+
+    def __reduce__(self):
+        state = (dict(self.events), dict(self.denied), self.first_denied, self.slack)
+        return (_bounded, (*state, self.floor, self.total, self.total_denied, self.limit))
+
+
+def _bounded(events, denied, first_denied, slack, floor, total, total_denied, limit):
+    t = BoundedTable(limit)
+    t.events, t.denied = Counter(events), Counter(denied)
+    t.first_denied, t.slack, t.floor = first_denied, slack, floor
+    t.total, t.total_denied = total, total_denied
+    return t
+
+
 def _table(
     events: dict, denied: dict, first: dict, first_denied: dict, keep_first: bool = True
 ) -> Table:
@@ -192,7 +304,9 @@ _GETTERS = (_WHO, _KEY, _IP, _REGION, _ACTION)
 @dataclass
 class Impact:
     tables: dict[str, Table] = field(
-        default_factory=lambda: {n: Table(keep_first=n != "source_ip") for n in TABLES}
+        default_factory=lambda: {
+            n: BoundedTable(SOURCE_IPS) if n == "source_ip" else Table() for n in TABLES
+        }
     )
     """Per attribute (``TABLES``): the caller (``Who``), AccessKey, source IP, region and
     action."""
@@ -211,6 +325,19 @@ class Impact:
     """rule index → recorded denies it denies too."""
     unexplained: list[tuple] = field(default_factory=list)
     """The first recorded denies no rule denies: example + (why, error code)."""
+
+    def hold_bounded(self) -> dict[str, BoundedTable]:
+        """Swap fresh tables in for the bounded ones (returned): a split counted into a
+        report that holds others must be bounded on its own and merged, as its own report
+        would be — a bounded table of two splits is not the table of their events."""
+        held = {n: t for n, t in self.tables.items() if isinstance(t, BoundedTable)}
+        for name, table in held.items():
+            self.tables[name] = BoundedTable(table.limit)
+        return held
+
+    def fold_bounded(self, held: dict[str, BoundedTable]) -> None:
+        for name, table in held.items():
+            self.tables[name] = table.merge(self.tables[name])
 
     @property
     def who(self) -> dict:

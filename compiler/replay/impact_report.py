@@ -18,7 +18,15 @@ from importlib import resources
 from compiler.model.glob import glob_match
 from compiler.policy import Policy
 from compiler.replay.events import INFERRED_CODE_MARK, Who
-from compiler.replay.impact import TOP, Baseline, Impact, RuleRef, least, rules_by_index
+from compiler.replay.impact import (
+    TOP,
+    Baseline,
+    BoundedTable,
+    Impact,
+    RuleRef,
+    least,
+    rules_by_index,
+)
 
 PLAN_LINES = 1000
 """Plan lines kept in the report; the counts always cover every change."""
@@ -79,6 +87,14 @@ def _example_dict(ex: tuple | None, where: Callable[[int], str]) -> dict | None:
         "principal": principal or None,
         "action": action,
     }
+
+
+def _bounds(impact: Impact, name: str) -> dict:
+    """A bounded table's totals, and when it dropped values, how far its counts may be off:
+    ``approximate`` is then true and each row's counts are lower bounds (see
+    ``impact.BoundedTable``); ``distinct`` counts the values kept."""
+    table = impact.tables[name]
+    return table.summary() if isinstance(table, BoundedTable) else {}
 
 
 def _regroup(rows: dict, key_of: Callable) -> dict:
@@ -143,7 +159,7 @@ def who_section(
         "account": _table(_regroup(who_rows, lambda w, _r: w and w.account), top, where),
         "name": _table(_regroup(who_rows, lambda w, _r: w and w.name), top, where),
         "access_key": _table(impact.rows("access_key"), top, where),
-        "source_ip": _table(impact.rows("source_ip"), top, where),
+        "source_ip": _table(impact.rows("source_ip"), top, where) | _bounds(impact, "source_ip"),
         "region": _table(impact.rows("region"), top, where),
         "service": _table(_regroup(actions, service_of), top, where),
         "operation": _table(actions, top, where, lambda _k, row: {"service": row[4]}),

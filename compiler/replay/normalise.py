@@ -161,29 +161,14 @@ def _is_ipv6(text: str) -> bool:
 _BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
 
 
-_TABLES: dict[tuple, list] = {}
-"""(catalog id, account, region) → [catalog, actions, identities]: the caches of the Mappers
-for one delivery path's account and region, shared across its files (a delivery file holds
-~500 events; a Mapper reads one file)."""
-_TABLES_MAX = 64
-
-
-def _tables(catalog, account: str | None, region: str | None) -> list:
-    key = (id(catalog), account, region)
-    hit = _TABLES.get(key)
-    if hit is None or hit[0] is not catalog:
-        if len(_TABLES) >= _TABLES_MAX:
-            del _TABLES[next(iter(_TABLES))]  # the oldest path's; refilled on its next use
-        hit = _TABLES[key] = [catalog, {}, {}]
-    return hit
+_PIECES_MAX = 1024
+"""Entries per Mapper cache: past it, new values are built every time, not remembered (a
+trace's hot operations and callers come first; memory stays bounded and flat)."""
 
 
 def _remember(table: dict, key, value) -> None:
-    # Bounded (adversarial input: a new name on every line): full, it starts over — its
-    # entries are a dict lookup and a few strings each to rebuild.
-    if len(table) >= _CACHE_MAX:
-        table.clear()
-    table[key] = value
+    if len(table) < _PIECES_MAX:
+        table[key] = value
 
 
 class Mapper:
@@ -194,7 +179,15 @@ class Mapper:
     their context keys. What is the event's own (id, time, address, VPC, scheme, error,
     resource) is read from it every time."""
 
-    __slots__ = ("_actions", "_catalog", "_identities", "account", "region", "resources")
+    __slots__ = (
+        "_actions",
+        "_catalog",
+        "_identities",
+        "_services",
+        "account",
+        "region",
+        "resources",
+    )
 
     def __init__(
         self,
@@ -210,11 +203,22 @@ class Mapper:
         self.region = region
         # False: no rule needs a resource, so ``where`` is never filled in.
         self.resources = resources
-        _, self._actions, self._identities = _tables(catalog, account, region)
+        # Per reader (one file or range), not per process: what a run keeps is what it
+        # reads, and memory measured over a run stays flat as the trace grows.
+        self._actions: dict = {}
+        self._identities: dict = {}
+        self._services: dict = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
         """(action prefix, service name, permission-denied error codes, the documented ones
-        among them) for a host/name."""
+        among them) for a host/name; cached, so that events share the code sets."""
+        hit = self._services.get((host, trail))
+        if hit is None:
+            hit = self._new_service(host, trail)
+            _remember(self._services, (host, trail), hit)
+        return hit
+
+    def _new_service(self, host: str | None, trail: str | None) -> tuple:
         svc = self._catalog.service_for_host(host) if host else None
         if svc is None and trail:
             svc = self._catalog.service_for_trail_name(trail)

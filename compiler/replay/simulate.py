@@ -348,6 +348,7 @@ def replay_split(
     reports would, without building and merging one report per split."""
     report = PartialReport() if into is None else into
     held = None if into is None else _hold_examples(into)
+    bounded = None if into is None else into.impact.hold_bounded()
     overhead = clock_overhead()
     memo = memo_for(engines)
     batch: list[TraceEvent] = []
@@ -379,6 +380,8 @@ def replay_split(
             progress(len(batch))
     if held is not None:
         _fold_examples(report, held)
+    if bounded is not None:
+        report.impact.fold_bounded(bounded)
     return report
 
 
