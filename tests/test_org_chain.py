@@ -548,6 +548,21 @@ def test_diff_reports_allow_list_changes_exactly(run_cli, tmp_path):
     assert run_cli("diff", old, new, "-q").exit_code == 3
 
 
+def test_allow_list_witnesses_are_quoted_as_the_deny_ones_are(run_cli, tmp_path):
+    # A value holding a space or a comma blurs the bracket unless quoted (issue 16): the
+    # allow-list lines showed `[acs:SourceVpc=a b]` while the Deny lines quote it.
+    old, new = tmp_path / "old", tmp_path / "new"
+    for side in (old, new):
+        side.mkdir()
+    (old / "p.rules").write_text("policy p for control-policy\nallow ECS RunInstances\n")
+    (new / "p.rules").write_text(
+        'policy p for control-policy\nallow ECS RunInstances when vpc not in ["a b", "c,d"]\n'
+    )
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    assert '1. ecs:RunInstances  [acs:SourceVpc="a b"]  (1 catalog action)\n' in result.stdout
+
+
 def test_w0304_counts_from_the_org_where_fullaliyunaccess_is_detached(run_cli, tmp_path):
     import json
 

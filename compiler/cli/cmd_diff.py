@@ -198,13 +198,12 @@ def _render_allow_lists(allows: list) -> None:
                 continue
             click.echo(f"  {word}: {len(changes)} change{'s' if len(changes) != 1 else ''}")
             for n, change in enumerate(changes[:_SHOWN_STATEMENTS], start=1):
-                w = change.witness
-                parts = [f"{k}={v}" for k, v in w.context.items()]
-                if w.resource is not None:
-                    parts.insert(0, f"resource {json.dumps(w.resource)}")
-                shown = f"{w.action}  [{', '.join(parts) or 'no condition keys'}]"
+                # The witness as the Deny changes show it (values quoted where they would
+                # blur the bracket, issue 16).
+                shown = f"{change.witness.action}  [{_context_text(change)}]"
                 acts = len(change.catalog_actions)
-                click.echo(f"    {n}. {printable(shown)}  ({acts} catalog actions)")
+                plural = "s" if acts != 1 else ""
+                click.echo(f"    {n}. {printable(shown)}  ({acts} catalog action{plural})")
     if allows:
         click.echo("")
         click.echo(
