@@ -563,6 +563,30 @@ def test_allow_list_witnesses_are_quoted_as_the_deny_ones_are(run_cli, tmp_path)
     assert '1. ecs:RunInstances  [acs:SourceVpc="a b"]  (1 catalog action)\n' in result.stdout
 
 
+def test_diff_compares_allow_lists_against_emitted_json_too(run_cli, tmp_path):
+    # `ramguard diff generated/prod.json policies/` (the CI gate on the deployed document)
+    # said "equivalent (proved)", exit 0, with the allow list narrowed from ECS * to
+    # ECS Describe*: a JSON side's Allow statements were not read.
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "prod.rules").write_text(ALLOW)
+    compiled = run_cli("compile", tmp_path / "old", "--out", tmp_path / "json")
+    assert compiled.exit_code == 0, compiled.stderr
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "prod.rules").write_text(ALLOW.replace("allow ECS *", "allow ECS Describe*"))
+    json_side = tmp_path / "json" / "prod.json"
+    result = run_cli("diff", json_side, new)
+    assert result.exit_code == 3, result.stdout
+    assert "allow list of `prod` (control policy) changed:" in result.stdout
+    assert "no longer allowed: 1 change" in result.stdout
+    assert "newly allowed" not in result.stdout
+    back = run_cli("diff", new, json_side, "--format", "json")
+    assert back.exit_code == 3
+    (lists,) = __import__("json").loads(back.stdout)["allow_lists"]
+    assert lists["policy"] == "prod" and len(lists["newly_allowed"]) == 1
+    assert run_cli("diff", json_side, tmp_path / "old").exit_code == 0  # the same allow list
+
+
 def test_w0304_counts_from_the_org_where_fullaliyunaccess_is_detached(run_cli, tmp_path):
     import json
 

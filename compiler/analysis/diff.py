@@ -59,6 +59,9 @@ class Side:
     policy: object | None = None
     """The compiled rules (a ``compiler.Policy``) when ``rules``: their allow lists are
     compared by ``diff_allows``."""
+    files: tuple[Path, ...] = ()
+    """The JSON documents when not ``rules``: their Allow statements are the allow lists
+    ``diff_allows`` compares."""
 
 
 def load_side(path: str | Path, catalog: Catalog | None = None) -> Side:
@@ -73,7 +76,8 @@ def load_side(path: str | Path, catalog: Catalog | None = None) -> Side:
     elif path.suffix.lower() == ".json":
         jsons = [path]
     if jsons:
-        return Side(from_documents(str(path), RamEvaluator.from_files(jsons)), str(path), False)
+        decider = from_documents(str(path), RamEvaluator.from_files(jsons))
+        return Side(decider, str(path), False, files=tuple(jsons))
     policy = compile_rules([path], catalog)
     return Side(from_trie(str(path), policy), str(path), True, policy)
 

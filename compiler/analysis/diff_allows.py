@@ -11,12 +11,16 @@ allowed*. A policy on one side only compares against an empty allow list.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from compiler.analysis.diff import NEWLY, NO_LONGER, DiffResult, semantic_diff
-from compiler.analysis.prove import from_trie
+from compiler.analysis.diff import NEWLY, NO_LONGER, DiffResult, Side, semantic_diff
+from compiler.analysis.prove import Decider, from_documents, from_trie
 from compiler.catalog import Catalog
 from compiler.decide.trie import DecisionTrie
+from compiler.ram import RamEvaluator
 
 NEWLY_ALLOWED = "newly_allowed"
 NO_LONGER_ALLOWED = "no_longer_allowed"
@@ -42,18 +46,59 @@ def allow_list_diffs(old, new, catalog: Catalog | None = None) -> list[AllowList
     """Per policy with ``allow`` rules on either side (``old``/``new``: compiled Policies),
     the exact difference of its allow list; policies whose allow lists are equal are left
     out."""
-    olds = {p.name: p.allows for p in old.policies}
-    news = {p.name: p.allows for p in new.policies}
+    return _diffs(_of_rules(old), _of_rules(new), catalog)
+
+
+def side_allow_list_diffs(old: Side, new: Side, catalog: Catalog | None = None) -> list:
+    """``allow_list_diffs`` for the sides of a ``diff``, rules or JSON: a JSON side's allow
+    list per policy is its documents' Allow statements, the policy named by the file as
+    ``compile`` writes it (``prod.json``, ``prod.1.json`` … are policy ``prod``). Without
+    this a narrowed allow list diffed against the deployed JSON as equivalent."""
+    return _diffs(_of_side(old), _of_side(new), catalog)
+
+
+# Policy name → a function of a label giving that allow list's Decider.
+_Lists = dict[str, Callable[[str], Decider]]
+
+
+def _of_rules(policy) -> _Lists:
+    return {
+        p.name: lambda label, allows=p.allows: from_trie(label, DecisionTrie(allows))
+        for p in policy.policies
+        if p.allows
+    }
+
+
+_PART = re.compile(r"\.[0-9]+\Z")
+
+
+def _of_side(side: Side) -> _Lists:
+    if side.policy is not None:
+        return _of_rules(side.policy)
+    groups: dict[str, list[Path]] = {}
+    for path in side.files:
+        name = _PART.sub("", path.name[: -len(path.suffix)] if path.suffix else path.name)
+        groups.setdefault(name, []).append(path)
+    out: _Lists = {}
+    for name, paths in groups.items():
+        evaluator = RamEvaluator.from_files(paths)
+        if any(st.effect == "Allow" for doc in evaluator.documents for st in doc.statements):
+            out[name] = lambda label, ev=evaluator: from_documents(label, ev, effect="Allow")
+    return out
+
+
+def _diffs(olds: _Lists, news: _Lists, catalog: Catalog | None) -> list[AllowListDiff]:
     out = []
     for name in sorted(set(olds) | set(news)):
-        before, after = olds.get(name, ()), news.get(name, ())
-        if not before and not after:
-            continue
         result = semantic_diff(
-            from_trie(f"{name} (old allow list)", DecisionTrie(before)),
-            from_trie(f"{name} (new allow list)", DecisionTrie(after)),
+            olds.get(name, _EMPTY)(f"{name} (old allow list)"),
+            news.get(name, _EMPTY)(f"{name} (new allow list)"),
             catalog,
         )
         if result.status != "equal":
             out.append(AllowListDiff(name, result))
     return out
+
+
+def _EMPTY(label: str) -> Decider:
+    return from_trie(label, DecisionTrie(()))

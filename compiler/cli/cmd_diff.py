@@ -153,8 +153,7 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
         sys.exit(3 if changed else 0)
     if fmt == "json":
         data = result.to_dict()
-        if before.rules and after.rules:
-            data["allow_lists"] = [a.to_dict() for a in allows]
+        data["allow_lists"] = [a.to_dict() for a in allows]
         for kind in CLASSES:
             for entry, change in zip(data[kind], result.of(kind), strict=True):
                 entry["repro"] = {
@@ -169,13 +168,11 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
 
 
 def _allow_lists(before: Side, after: Side, catalog) -> list:
-    """The allow lists' changes (issue 12 item 2) when both sides are rules; exit 1 when the
-    engine cannot decide one."""
-    if not (before.rules and after.rules):
-        return []
-    from compiler.analysis.diff_allows import allow_list_diffs
+    """The allow lists' changes (issue 12 item 2), rules or JSON on either side (a JSON
+    side's Allow statements); exit 1 when the engine cannot decide one."""
+    from compiler.analysis.diff_allows import side_allow_list_diffs
 
-    found = allow_list_diffs(before.policy, after.policy, catalog)
+    found = side_allow_list_diffs(before, after, catalog)
     for item in found:
         if item.result.status == "unknown":
             click.echo(
