@@ -510,7 +510,8 @@ def _count(batch: list[TraceEvent], trie_out: list, ram_out: list[str], report: 
     _pairs(report.by_access_key, Counter(keys), Counter(map(keys.__getitem__, denied_at)))
     times = list(map(_WHEN, map(_CONTEXT, batch)))
     # a slice, not a parse, for the times ActionTrail writes (UTC, `Z`)
-    hours = [t[:13] if t[-1:] == "Z" else _utc_hour(t) if t is not None else None for t in times]
+    # (no time: no hour; a trace need not carry eventTime)
+    hours = [None if t is None else t[:13] if t[-1:] == "Z" else _utc_hour(t) for t in times]
     _pairs(report.by_hour, Counter(hours), Counter(map(hours.__getitem__, denied_at)))
 
 
