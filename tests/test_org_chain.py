@@ -647,3 +647,21 @@ def test_an_org_toml_directory_beside_the_rules_is_an_error_not_ignored(run_cli,
     assert result.exit_code == 1, result.stdout + result.stderr
     assert f"{tmp_path}/org.toml: error: is a directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_simulate_says_it_does_not_replay_allow_lists(run_cli, tmp_path):
+    # simulate decides the Deny rules only: a member below fd-prod calling FC is counted
+    # "allow" though its chain denies it. Silent, a user read that as the allow list's answer.
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"eventName": "CreateFunction", "serviceName": "FC"}\n')
+    result = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "note: the allow lists of 2 control policies (china-regions, prod-services) are not "
+        "replayed: simulate decides what the Deny rules deny"
+    ) in result.stderr
+    assert "ramguard decide --account" in result.stderr
+    quiet = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "-q")
+    assert "allow lists" not in quiet.stderr
+    seed = run_cli("simulate", "--rules", "policies", "--trace", trace, "--format", "json")
+    assert "allow lists" not in seed.stderr

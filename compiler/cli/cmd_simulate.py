@@ -16,6 +16,7 @@ from compiler.cli.common import (
     catalog_option,
     fail,
     fail_at,
+    printable,
     rules_option,
     text_or_json_option,
 )
@@ -202,6 +203,17 @@ def command(
         fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
     window = Window(_time_option("--since", since), _time_option("--until", until))
     policy = compile_rules(rules, catalog)
+    allow_lists = [p.name for p in policy.policies if p.allows]
+    if allow_lists and not quiet:
+        # Replayed, an event is decided by the Deny rules alone (no org chain): say so, or a
+        # member's call its allow list shuts out reads as allowed.
+        n = len(allow_lists)
+        click.echo(
+            f"note: the allow lists of {n} control polic{'y' if n == 1 else 'ies'} "
+            f"({printable(', '.join(allow_lists))}) are not replayed: simulate decides what "
+            "the Deny rules deny; a member account's chain is `ramguard decide --account ID`",
+            err=True,
+        )
     try:
         baseline = _baseline(baseline_rules, baseline_policies)
         if policy_files:
