@@ -585,6 +585,13 @@ def test_diff_compares_allow_lists_against_emitted_json_too(run_cli, tmp_path):
     (lists,) = __import__("json").loads(back.stdout)["allow_lists"]
     assert lists["policy"] == "prod" and len(lists["newly_allowed"]) == 1
     assert run_cli("diff", json_side, tmp_path / "old").exit_code == 0  # the same allow list
+    # A JSON file named otherwise (as downloaded) is still the one allow list it holds.
+    renamed = tmp_path / "downloaded.json"
+    renamed.write_text(json_side.read_text())
+    assert run_cli("diff", renamed, tmp_path / "old").exit_code == 0
+    moved = run_cli("diff", renamed, new)
+    assert moved.exit_code == 3 and "allow list of `prod` (control policy)" in moved.stdout
+    assert "newly allowed" not in moved.stdout
 
 
 def test_w0304_counts_from_the_org_where_fullaliyunaccess_is_detached(run_cli, tmp_path):

@@ -54,7 +54,13 @@ def side_allow_list_diffs(old: Side, new: Side, catalog: Catalog | None = None) 
     list per policy is its documents' Allow statements, the policy named by the file as
     ``compile`` writes it (``prod.json``, ``prod.1.json`` … are policy ``prod``). Without
     this a narrowed allow list diffed against the deployed JSON as equivalent."""
-    return _diffs(_of_side(old), _of_side(new), catalog)
+    olds, news = _of_side(old), _of_side(new)
+    if len(olds) == len(news) == 1 and olds.keys() != news.keys() and not (old.rules and new.rules):
+        # One allow list each side, a JSON file named as it was downloaded (`cp.json`): the
+        # same policy, compared under the rules' name (the Deny diff compares wholes too).
+        name = next(iter(news if new.rules else olds))
+        olds, news = {name: next(iter(olds.values()))}, {name: next(iter(news.values()))}
+    return _diffs(olds, news, catalog)
 
 
 # Policy name → a function of a label giving that allow list's Decider.
