@@ -424,3 +424,32 @@ def test_load_services_rejects_bad_metadata(tmp_path: Path) -> None:
     bad.write_text('[services.A]\nram_codes = ["a"]\naliases = ["Has Space"]\n')
     with pytest.raises(CatalogBuildError, match="Has Space"):
         load_services(bad)
+
+
+def test_an_operation_spelt_two_ways_resolves_to_the_earliest_version_then_first_spelling():
+    # Which spelling a rule's `deny X describeinstances` emits must not depend on set order:
+    # the earliest API version that has the name wins, then the alphabetically first
+    # spelling within it.
+    from compiler.catalog import Service
+
+    svc = Service(
+        name="Acme",
+        title="Acme",
+        aliases=(),
+        ram_codes=("acme",),
+        shared_ram_codes=(),
+        endpoints=(),
+        trail_names=(),
+        versions={
+            "2020-01-01": frozenset({"getThing", "GetThing", "ListThings"}),
+            "2014-01-01": frozenset({"GETTHING", "PutThing"}),
+            "2022-01-01": frozenset({"putthing", "DeleteThing"}),
+        },
+        supplement={},
+    )
+    assert svc.canonical_operation("getthing") == "GETTHING"
+    assert svc.canonical_operation("PUTTHING") == "PutThing"
+    assert svc.canonical_operation("getthing", "2020-01-01") == "GetThing"
+    assert svc.canonical_operation("putthing", "2022-01-01") == "putthing"
+    assert svc.canonical_operation("nothing") is None
+    assert svc.operations() == {"GETTHING", "PutThing", "ListThings", "DeleteThing"}
