@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_trie import make_rule
 
 from compiler import compile_sources
 from compiler.decide import trie as trie_module
 from compiler.decide.trie import DecisionTrie
-from compiler.language.diagnostics import Span
 from compiler.model.ir import Condition, Rule
 
 IP, MFA, VPC = "acs:SourceIp", "acs:MFAPresent", "acs:SourceVpc"
@@ -28,19 +28,7 @@ VPC_A = (Condition("StringEquals", VPC, ("vpc-a", "1", "true")),)
 
 
 def rule(index: int, pattern: str, *conjunctions) -> Rule:
-    return Rule(
-        index=index,
-        policy="p",
-        file="p.rules",
-        line=index + 1,
-        text=f"rule {index}",
-        service="*",
-        operations=(),
-        version=None,
-        actions=(pattern,),
-        conditions=conjunctions or ((),),
-        span=Span("p.rules", index + 1, 1),
-    )
+    return make_rule(index, pattern, conditions=conjunctions or ((),))
 
 
 RULES = [
