@@ -538,7 +538,9 @@ def test_diff_reports_allow_list_changes_exactly(run_cli, tmp_path):
     assert "newly allowed: 1 change" in result.stdout
     assert "no longer allowed: 1 change" in result.stdout
     data = json.loads(run_cli("diff", old, new, "--format", "json").stdout)
-    assert data["equivalent"] is True  # what the rules deny did not change
+    # The whole comparison changed (exit 3); what the rules deny did not.
+    assert (data["equivalent"], data["status"], data["verdict"]) == (False, "different", "both")
+    assert data["deny"] == {"equivalent": True, "status": "equal", "verdict": "equivalent"}
     (lists,) = data["allow_lists"]
     newly = lists["newly_allowed"][0]["witness"]["action"]
     gone = lists["no_longer_allowed"][0]["witness"]["action"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from compiler.analysis.diff import CLASSES, Change, DiffResult, Side, load_side, semantic_diff
+from compiler.analysis.diff_allows import whole_verdict
 from compiler.cli.common import (
     answer_only_option,
     catalog_option,
@@ -105,8 +106,6 @@ def render_text(result: DiffResult, old: Side, new: Side, overlays: tuple[Path, 
                 cmd = repro(side, c, overlays)
                 if cmd is not None:
                     say(f"     $ {cmd}   # {_word(denied)}")
-    say("")
-    say(_VERDICTS[result.verdict])
 
 
 def _clip(text: str, width: int = 100) -> str:
@@ -131,7 +130,9 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     OLD and NEW are each a rules file or directory, or RAM policy JSON (a `.json` file, or
     a directory of them). Each change — newly denied, no longer denied — comes with a
     concrete request both policies decide as shown (and `ramguard decide` commands to see
-    it), the statements behind it and the catalog actions it affects.
+    it), the statements behind it and the catalog actions it affects. Control policies'
+    allow lists are compared too (newly / no longer allowed); the closing verdict covers
+    both parts.
 
     Exit 0 when the policies are proved equivalent, 3 when some request changes decision, 1
     on an error or when the engine could not decide.
@@ -151,8 +152,15 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     changed = result.changed or bool(allows)
     if quiet:
         sys.exit(3 if changed else 0)
+    verdict = whole_verdict(result, allows)
     if fmt == "json":
         data = result.to_dict()
+        # The top-level answer is the whole comparison's (exit 3 and `equivalent: true` must
+        # never meet); `deny` keeps what the Deny statements alone do.
+        data["deny"] = {k: data[k] for k in ("status", "equivalent", "verdict")}
+        data["status"] = "different" if changed else "equal"
+        data["equivalent"] = not changed
+        data["verdict"] = verdict
         data["allow_lists"] = [a.to_dict() for a in allows]
         for kind in CLASSES:
             for entry, change in zip(data[kind], result.of(kind), strict=True):
@@ -164,6 +172,7 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     else:
         render_text(result, before, after, overlays)
         _render_allow_lists(allows)
+        _render_headline(result, allows, verdict)
     sys.exit(3 if changed else 0)
 
 
@@ -201,9 +210,30 @@ def _render_allow_lists(allows: list) -> None:
                 acts = len(change.catalog_actions)
                 plural = "s" if acts != 1 else ""
                 click.echo(f"    {n}. {printable(shown)}  ({acts} catalog action{plural})")
-    if allows:
-        click.echo("")
-        click.echo(
-            "allow lists changed: requests of the accounts below the nodes they are attached "
-            "to (with FullAliyunAccess detached) change decision"
-        )
+
+
+def _render_headline(result: DiffResult, allows: list, verdict: str) -> None:
+    """The last word summarises the whole comparison: the Deny statements and the allow
+    lists (an allow list's change with the Deny part equivalent is a change, exit 3)."""
+    from compiler.analysis.diff import NEWLY, NO_LONGER
+
+    click.echo("")
+    click.echo(_VERDICTS[verdict])
+    if not allows:
+        return
+    deny = "equivalent (proved)" if result.status == "equal" else _VERDICTS[result.verdict]
+    deny = deny.split(":", 1)[0]
+    lists = []
+    for item in allows:
+        counts = [
+            f"{len(item.result.of(kind))} {word}"
+            for kind, word in ((NEWLY, "newly allowed"), (NO_LONGER, "no longer allowed"))
+            if item.result.of(kind)
+        ]
+        lists.append(f"`{printable(item.policy)}` ({', '.join(counts)})")
+    n = len(allows)
+    click.echo(
+        f"  Deny statements: {deny}; allow list{'s' * (n != 1)} changed: {'; '.join(lists)} "
+        "— deciding the requests of the accounts below the nodes where "
+        f"{'they are' if n != 1 else 'it is'} attached with FullAliyunAccess detached"
+    )
