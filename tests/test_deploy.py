@@ -282,8 +282,11 @@ def test_golden_terraform_and_ros_read_back_to_the_json(repo):
             _ros_parts_mean_the_whole([m["Properties"]["PolicyDocument"] for m in mains], ram)
             continue
         document = mains[0]["Properties"]["PolicyDocument"]
-        assert (document if isinstance(document, str) else None) in (ram, None)
-        assert (json.loads(document) if isinstance(document, str) else document) == json.loads(ram)
+        if isinstance(document, str):  # a control policy: the compact string ROS measures
+            compact = json.dumps(json.loads(ram), separators=(",", ":"))
+            assert document == compact and document_size(document) <= 2048
+        else:  # a RAM policy: the document as a map
+            assert document == json.loads(ram)
     baseline = _hcl((golden / "terraform" / "org-baseline.tf").read_text(encoding="utf-8"))
     attach = [b for b in baseline["resource"] if "_attachment" in next(iter(b))]
     assert attach and all(
@@ -393,3 +396,178 @@ def test_fmt_keeps_comments_inside_the_attach_list():
     assert format_source("t.rules", squeezed) == text
     one_line = "policy p for control-policy attach [r-1, fd-2]  # tail\ndeny ECS DeleteInstance\n"
     assert format_source("t.rules", one_line) == one_line
+
+
+# --- attachments from org.toml (issue 12 item 3) ------------------------------------------
+
+_ORG_RULES = {
+    "guard.rules": 'policy guard "Root guardrails" for control-policy attach [r-1]\n'
+    "deny ResourceManager RemoveCloudAccount\n",
+    "prod.rules": 'policy prod-only "Production" for control-policy\nallow ECS *\nallow RAM *\n',
+    "keys.rules": "policy keys for control-policy\ndeny RAM CreateAccessKey unless mfa = true\n",
+    "seed.rules": "policy seed\ndeny ECS DeleteInstance\n",
+}
+_ORG_TOML = """[root]
+id = "r-1"
+
+[[folder]]
+id = "fd-prod"
+parent = "r-1"
+full_aliyun_access = false
+policies = ["prod-only", "keys"]
+
+[[folder]]
+id = "fd-dev"
+parent = "r-1"
+policies = ["keys"]
+
+[[account]]
+id = "1234567890123456"
+parent = "fd-prod"
+policies = ["guard"]
+"""
+
+
+def _org_project(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for name, text in _ORG_RULES.items():
+        (rules / name).write_text(text, encoding="utf-8")
+    (rules / "org.toml").write_text(_ORG_TOML, encoding="utf-8")
+    return rules
+
+
+def _org_attachments(org_toml: str) -> set[tuple[str, str]]:
+    """(policy, node) as org.toml and the headers say, read with tomllib: the oracle."""
+    import tomllib
+
+    data = tomllib.loads(org_toml)
+    nodes = [data["root"], *data.get("folder", []), *data.get("account", [])]
+    pairs = {(name, n["id"]) for n in nodes for name in n.get("policies", [])}
+    return pairs | {("guard", "r-1")}  # guard.rules' header: attach [r-1]
+
+
+def test_terraform_attachments_follow_org_toml(tmp_path, run_cli):
+    rules = _org_project(tmp_path)
+    out = tmp_path / "tf"
+    result = run_cli("compile", rules, "--target", "terraform", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    labels: dict[str, str] = {}  # Terraform label of each control policy → its name
+    found: set[tuple[str, str]] = set()
+    for tf in sorted(out.glob("*.tf")):
+        for block in _hcl(tf.read_text(encoding="utf-8"))["resource"]:
+            for label, body in block.get("alicloud_resource_manager_control_policy", {}).items():
+                labels[label] = body["control_policy_name"]
+    for tf in sorted(out.glob("*.tf")):
+        for block in _hcl(tf.read_text(encoding="utf-8"))["resource"]:
+            kind = "alicloud_resource_manager_control_policy_attachment"
+            for body in block.get(kind, {}).values():
+                ref = body["policy_id"]  # ${alicloud_resource_manager_control_policy.L.id}
+                label = ref.removeprefix("${").removesuffix("}").split(".")[1]
+                found.add((labels[label], body["target_id"]))
+    assert found == _org_attachments(_ORG_TOML)
+    # The RAM policy is deployed, attached nowhere (RAM policies go to principals).
+    (seed,) = _hcl((out / "seed.tf").read_text(encoding="utf-8"))["resource"]
+    assert list(seed) == ["alicloud_ram_policy"]
+
+
+def test_ros_attachments_follow_org_toml(tmp_path, run_cli):
+    rules = _org_project(tmp_path)
+    out = tmp_path / "ros"
+    result = run_cli("compile", rules, "--target", "ros", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    found: set[tuple[str, str]] = set()
+    for path in sorted(out.glob("*.ros.json")):
+        resources = json.loads(path.read_text(encoding="utf-8"))["Resources"]
+        for resource in resources.values():
+            if resource["Type"] != "ALIYUN::ResourceManager::ControlPolicyAttachment":
+                continue
+            logical_id, attribute = resource["Properties"]["PolicyId"]["Fn::GetAtt"]
+            assert attribute == "PolicyId"
+            policy = resources[logical_id]
+            assert policy["Type"] == "ALIYUN::ResourceManager::ControlPolicy"
+            found.add(
+                (policy["Properties"]["ControlPolicyName"], resource["Properties"]["TargetId"])
+            )
+    assert found == _org_attachments(_ORG_TOML)
+
+
+def test_org_option_and_the_headers_alone(tmp_path, run_cli):
+    rules = _org_project(tmp_path)
+    org = tmp_path / "elsewhere.toml"
+    (rules / "org.toml").rename(org)
+    # Without an org only the header's `attach [r-1]` is deployed.
+    out = tmp_path / "headers"
+    assert run_cli("compile", rules, "--target", "terraform", "--out", out).exit_code == 0
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("*.tf")))
+    assert text.count("_attachment") == 1 and '"r-1"' in text
+    out = tmp_path / "org"
+    result = run_cli("compile", rules, "--target", "terraform", "--org", org, "--out", out)
+    assert result.exit_code == 0, result.stderr
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(out.glob("*.tf")))
+    assert text.count("alicloud_resource_manager_control_policy_attachment") == 5
+    # --org decides nothing for the JSON targets: a usage error, not silently ignored.
+    result = run_cli("compile", rules, "--org", org, "--out", tmp_path / "ram")
+    assert result.exit_code == 2 and "--target terraform" in result.stderr
+    # A policy org.toml names that the rules lack is the org's error, and nothing is written.
+    org.write_text(_ORG_TOML.replace('["guard"]', '["gaurd"]'), encoding="utf-8")
+    out = tmp_path / "bad"
+    result = run_cli("compile", rules, "--target", "ros", "--org", org, "--out", out)
+    assert result.exit_code == 1 and "no policy `gaurd` in the compiled rules" in result.stderr
+    assert not out.exists()
+
+
+# --- ROS measures the PolicyDocument it writes (issue 12 item 4) ----------------------------
+
+
+def _between(compact_max: int, indented_min: int, compile_text):
+    """A control policy whose compact JSON fits in ``compact_max`` characters but whose
+    indented JSON is over ``indented_min``."""
+    for n in range(1, 200):
+        text = "policy mid for control-policy attach [r-1]\n" + "".join(
+            f"deny ECS DeleteInstance when vpc in [vpc-{i:04d}aaaaaaaaaaaa]\n" for i in range(n)
+        )
+        policy = compile_text(text)
+        (ir,) = policy.policies
+        (whole,) = documents_for(ir, "control-policy")
+        compact = json.dumps(whole.as_dict(), separators=(",", ":"))
+        if len(compact) <= compact_max and len(whole.text) > indented_min:
+            return policy
+    raise AssertionError("no such policy")
+
+
+def test_ros_counts_the_compact_string_it_writes(compile_text):
+    # Indented, this policy is over ROS's 2,048 characters; as ROS holds it (the compact
+    # string) it fits: one ControlPolicy and one attachment, not two parts taking two of a
+    # node's 10 slots.
+    policy = _between(2048, 2048, compile_text)
+    (ir,) = policy.policies
+    (doc,) = documents_for(ir, "ros")
+    (ros,) = ros_files(policy.policies, documents_for(ir, "ros"))
+    resources = json.loads(ros.text)["Resources"]
+    kinds = sorted(r["Type"] for r in resources.values())
+    assert kinds == [
+        "ALIYUN::ResourceManager::ControlPolicy",
+        "ALIYUN::ResourceManager::ControlPolicyAttachment",
+    ]
+    (cp,) = [r for r in resources.values() if r["Type"].endswith("ControlPolicy")]
+    emitted = cp["Properties"]["PolicyDocument"]
+    assert emitted == doc.text and document_size(emitted) <= 2048  # what is measured is written
+    assert "\n" not in emitted and ", " not in emitted
+    assert json.loads(emitted) == json.loads(documents_for(ir)[0].text)  # the same statements
+
+
+def test_ros_parts_are_packed_full_on_the_compact_measure(compile_text):
+    (ir,) = compile_text(
+        "policy big for control-policy\n"
+        + "".join(
+            f"deny ECS DeleteInstance when vpc in [vpc-{n:04d}aaaaaaaaaaaa]\n" for n in range(60)
+        )
+    ).policies
+    parts = documents_for(ir, "ros")
+    assert len(parts) >= 2
+    assert all(document_size(p.text) <= 2048 for p in parts)
+    assert all(document_size(p.text) > 2048 - 120 for p in parts[:-1])  # nearly full
+    # The same statements, in the same order, as the documents of the other targets.
+    whole = [s for d in documents_for(ir) for s in json.loads(d.text)["Statement"]]
+    assert [s for p in parts for s in json.loads(p.text)["Statement"]] == whole

@@ -12,12 +12,14 @@ from compiler.cli.common import (
     catalog_option,
     config_warnings,
     fail_at,
+    find_org_for,
     ignore_option,
+    org_option,
     print_diagnostics,
     text_or_json_option,
 )
 from compiler.emit.cedar import cedar_policies
-from compiler.emit.deploy import ros_files, terraform_files
+from compiler.emit.deploy import attachments_from, ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.emit.ram import Document, document_size, documents_for
 from compiler.language.diagnostics import CompileError
@@ -57,6 +59,7 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
     "is written. Prints the globs, which may also match operations the catalog lacks.",
 )
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 when DIR is stale.")
+@org_option
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or summary.")
 @ignore_option
 @text_or_json_option
@@ -67,6 +70,7 @@ def command(
     target: str,
     minify: bool,
     check: bool,
+    org_path: Path | None,
     quiet: bool,
     ignore: tuple[str, ...],
     fmt: str,
@@ -80,8 +84,9 @@ def command(
     (a rule using `?` is an error there: Cedar's `like` has only `*`). A policy headed
     `policy NAME "…" for control-policy` is a Resource Directory control policy: packed
     against 4,096 characters (2,048 with `--target ros`, the limit ROS documents), deployed
-    by `--target terraform` / `--target ros` with an attachment per node it names in
-    `attach [...]`.
+    by `--target terraform` / `--target ros` with an attachment per node it is attached to:
+    with an org.toml beside the rules (or `--org`), every node that lists it or that its
+    header's `attach [...]` names; without one, the header's nodes.
 
     \b
     Examples:
@@ -89,7 +94,13 @@ def command(
       ramguard compile policies --out generated --check   # in CI
       ramguard compile policies --target cedar --out cedar
       ramguard compile policies --target terraform --out generated/terraform
+      ramguard compile examples/org-allowlist --target ros --out ros   # attached per org.toml
     """
+    if org_path is not None and target not in ("terraform", "ros"):
+        raise click.UsageError(
+            "--org says where control policies are attached: it is for --target terraform "
+            "or --target ros"
+        )
     policy = compile_rules(paths, catalog)
     warnings = [*config_warnings(), *unsilenced(policy.warnings, ignore, policy.sources)]
     # A rule that denies nothing (E0110) is an error here as in `check`: nothing is written.
@@ -103,6 +114,12 @@ def command(
         policy = _minified(policy, catalog, quiet, err=fmt != "text")
     sized: list[Document] = []
     documents: list
+    attach = None
+    if target in ("terraform", "ros"):
+        # The org is read (and checked against the rules) only where it decides the output.
+        org_file = find_org_for(paths, org_path)
+        if org_file is not None:
+            attach = attachments_from(policy.policies, policy.load_org(org_file))
     if target == "cedar":
         documents = cedar_policies(policy.policies, policy.sources)
     elif target == "control-policy":
@@ -110,12 +127,12 @@ def command(
     else:
         sized = policy.documents
         if target == "terraform":
-            documents = terraform_files(policy.policies, sized)
+            documents = terraform_files(policy.policies, sized, attach)
         elif target == "ros":
             # ROS documents a control policy's PolicyDocument as at most 2,048 characters
             # (emit/ram.py, ROS_CONTROL_POLICY_LIMITS): packed against that here.
             sized = [d for p in policy.policies for d in documents_for(p, "ros")]
-            documents = ros_files(policy.policies, sized)
+            documents = ros_files(policy.policies, sized, attach)
         else:
             documents = sized
     try:

@@ -20,8 +20,16 @@ Resource types and properties, as documented (checked 2026-12-03):
 - ROS ``ALIYUN::ResourceManager::ControlPolicy`` (ControlPolicyName, Description,
   EffectScope "RAM", PolicyDocument: String; Fn::GetAtt PolicyId):
   https://alibabacloud.com/help/en/ros/developer-reference/aliyun-resourcemanager-controlpolicy
-- ROS ``ALIYUN::ResourceManager::ControlPolicyAttachment`` (PolicyId, TargetId):
-  https://www.alibabacloud.com/help/doc-detail/215756.htm
+- ROS ``ALIYUN::ResourceManager::ControlPolicyAttachment`` (PolicyId, TargetId: the Root
+  folder, a folder or a member account): https://www.alibabacloud.com/help/doc-detail/215756.htm
+  (and the provider's ``website/docs/r/resource_manager_control_policy_attachment.html.markdown``,
+  read 2026-12-03: ``policy_id``, ``target_id``, both ForceNew).
+
+Where a control policy is attached: with an ``org.toml`` (beside the rules or ``--org``), at
+every node whose attached policies name it (its ``policies = [...]`` list and the headers'
+``attach [...]``, as ``model/org.bind_org`` completes them; the chain decisions rest on the
+same list, so what is deployed is what ``test``, ``prove`` and ``decide --account`` decided);
+without one, at the nodes of its header's ``attach [...]``. Nodes come in org.toml's order.
 
 HCL strings: JSON's escapes are not HCL's (HCL has no ``\\b``, ``\\f`` or ``\\/``), so
 ``hcl_string`` writes its own: ``\\"``, ``\\\\``, ``\\n``, ``\\r``, ``\\t``, ``\\uXXXX`` or
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -43,6 +52,8 @@ from compiler.model.ir import PolicyIR
 
 if TYPE_CHECKING:
     import jinja2
+
+    from compiler.model.org import Org
 
 TF_SUFFIX = ".tf"
 ROS_SUFFIX = ".ros.json"
@@ -155,18 +166,42 @@ def _parts(policy: PolicyIR, documents: list[Document]) -> list[_Part]:
     ]
 
 
-def _tf_attachments(policy: PolicyIR, parts: list[_Part]) -> list[tuple[str, str, str]]:
-    """(label, policy label, node) of each attachment: one per (document, node)."""
+Attachments = Mapping[str, tuple[str, ...]]
+"""Policy name → the node ids (Root, folder or account) it is attached to."""
+
+
+def attachments_from(policies: tuple[PolicyIR, ...], org: Org | None = None) -> dict:
+    """Where each control policy is attached: the bound ``org``'s nodes listing it (in file
+    order), or without an org its header's ``attach [...]``."""
+    if org is None:
+        return {p.name: p.attach for p in policies if p.deploy == "control-policy"}
+    return {
+        p.name: tuple(n.id for n in org.nodes if p.name in n.policies)
+        for p in policies
+        if p.deploy == "control-policy"
+    }
+
+
+def _nodes(policy: PolicyIR, attach: Attachments | None) -> tuple[str, ...]:
     if policy.deploy != "control-policy":
-        return []
+        return ()
+    return policy.attach if attach is None else attach.get(policy.name, ())
+
+
+def _tf_attachments(
+    policy: PolicyIR, parts: list[_Part], attach: Attachments | None = None
+) -> list[tuple[str, str, str]]:
+    """(label, policy label, node) of each attachment: one per (document, node)."""
     return [
         (f"{p.label}_{_tf_label(target)}", p.label, target)
         for p in parts
-        for target in policy.attach
+        for target in _nodes(policy, attach)
     ]
 
 
-def _unique_labels(policies: tuple[PolicyIR, ...], documents: list[Document]) -> None:
+def _unique_labels(
+    policies: tuple[PolicyIR, ...], documents: list[Document], attach: Attachments | None = None
+) -> None:
     """Terraform reads every ``.tf`` of a directory as one module, so two policies whose
     labels coincide (``big`` split in two gives ``big_1``, as does a policy ``big-1``) would
     declare one resource twice: refuse, naming the second policy."""
@@ -177,7 +212,7 @@ def _unique_labels(policies: tuple[PolicyIR, ...], documents: list[Document]) ->
         # types differ), two attachments may not (`cp` on fd-p-1… and `cp-fd` on account 1…
         # are both `cp_fd_p_1…`).
         keys = [("resource", p.label) for p in parts]
-        keys += [("attachment", label) for label, _, _ in _tf_attachments(policy, parts)]
+        keys += [("attachment", label) for label, _, _ in _tf_attachments(policy, parts, attach)]
         keys += [("ros", p.ros_id) for p in parts]
         for key in keys:
             label = key[1]
@@ -196,16 +231,19 @@ def _unique_labels(policies: tuple[PolicyIR, ...], documents: list[Document]) ->
                 )
 
 
-def terraform_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -> list[DeployFile]:
-    """One ``<policy>.tf`` per policy: its resource(s) and, for a control policy that names
-    nodes in ``attach [...]``, one attachment per (document, node)."""
-    _unique_labels(policies, documents)
+def terraform_files(
+    policies: tuple[PolicyIR, ...], documents: list[Document], attach: Attachments | None = None
+) -> list[DeployFile]:
+    """One ``<policy>.tf`` per policy: its resource(s) and, for a control policy, one
+    attachment per (document, node) it is attached to (``attach``: ``attachments_from``;
+    None: the headers' ``attach [...]``)."""
+    _unique_labels(policies, documents, attach)
     template = _env().get_template("terraform.tf.j2")
     out = []
     for policy in policies:
         control = policy.deploy == "control-policy"
         parts = _parts(policy, documents)
-        attachments = _tf_attachments(policy, parts)
+        attachments = _tf_attachments(policy, parts, attach)
         text = template.render(
             source=policy.file,
             control=control,
@@ -219,9 +257,12 @@ def terraform_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -
     return out
 
 
-def ros_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -> list[DeployFile]:
-    """One ROS template (JSON) per policy, ``<policy>.ros.json``."""
-    _unique_labels(policies, documents)
+def ros_files(
+    policies: tuple[PolicyIR, ...], documents: list[Document], attach: Attachments | None = None
+) -> list[DeployFile]:
+    """One ROS template (JSON) per policy, ``<policy>.ros.json``; a control policy's
+    attachments as ``terraform_files``'."""
+    _unique_labels(policies, documents, attach)
     template = _env().get_template("ros.json.j2")
     out = []
     for policy in policies:
@@ -238,10 +279,10 @@ def ros_files(policies: tuple[PolicyIR, ...], documents: list[Document]) -> list
                 if policy.description is not None:
                     props["Description"] = policy.description
                 resources.append((part.ros_id, _CP_ROS, props))
-                for n, target in enumerate(policy.attach, start=1):
+                for n, target in enumerate(_nodes(policy, attach), start=1):
                     ref = {"Fn::GetAtt": [part.ros_id, "PolicyId"]}
-                    attach = {"PolicyId": ref, "TargetId": target}
-                    resources.append((f"{part.ros_id}Attachment{n}", _CP_ATTACH_ROS, attach))
+                    link = {"PolicyId": ref, "TargetId": target}
+                    resources.append((f"{part.ros_id}Attachment{n}", _CP_ATTACH_ROS, link))
             else:
                 props = {"PolicyName": part.name, "PolicyDocument": part.document.as_dict()}
                 if policy.description is not None:

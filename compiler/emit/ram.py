@@ -9,6 +9,7 @@ depends on hashing order.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
@@ -128,6 +129,28 @@ def render(statements: tuple[Statement, ...]) -> str:
     return _template().render(version=POLICY_VERSION, statements=statements)
 
 
+def render_compact(statements: tuple[Statement, ...]) -> str:
+    """The document as one line without spaces (``{"Version":"1","Statement":[…]}``), the
+    elements in the template's order: how ``--target ros`` writes a control policy's
+    ``PolicyDocument`` string, and so what ROS's 2,048 characters are counted on."""
+    return json.dumps(json.loads(render(statements)), ensure_ascii=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How a document is written, for packing: the renderer and the characters one more
+    action adds to a statement besides its JSON string (its separating comma, and in the
+    template its line break and indentation)."""
+
+    render: Callable[[tuple[Statement, ...]], str]
+    action_extra: int
+
+
+# `\n` plus eight spaces of indentation before each action, and a comma after all but one.
+_INDENTED = _Layout(render, 10)
+_COMPACT = _Layout(render_compact, 1)
+
+
 def _condition_block(conj: Conjunction):
     grouped: dict[str, dict[str, object]] = {}
     for cond in conj:
@@ -208,43 +231,42 @@ def statements_for(rules: tuple[Rule, ...]) -> tuple[Statement, ...]:
 
 
 @cache
-def _empty_size() -> int:
-    return len(render(()))
+def _empty_size(layout: _Layout = _INDENTED) -> int:
+    return len(layout.render(()))
 
 
-def _action_size(action: str) -> int:
-    """Characters one more action adds to a statement: its line and a separating comma."""
-    return len(json.dumps(action, ensure_ascii=True)) + _ACTION_LINE_EXTRA
+def _action_size(action: str, layout: _Layout = _INDENTED) -> int:
+    """Characters one more action adds to a statement: its JSON string and what the layout
+    puts around it (a separating comma; in the template, its own line)."""
+    return len(json.dumps(action, ensure_ascii=True)) + layout.action_extra
 
 
-def _header_size(st: Statement) -> int:
-    """Characters a statement takes besides its actions' lines (so that a statement of
-    actions A renders to ``_header_size + sum(_action_size(a)) - 1``, the last comma)."""
-    return len(render((st,))) - _empty_size() - sum(map(_action_size, st.actions)) + 1
+def _header_size(st: Statement, layout: _Layout = _INDENTED) -> int:
+    """Characters a statement takes besides its actions (so that a statement of actions A
+    renders to ``_header_size + sum(_action_size(a)) - 1``, the last comma)."""
+    actions = sum(_action_size(a, layout) for a in st.actions)
+    return len(layout.render((st,))) - _empty_size(layout) - actions + 1
 
 
 KIND = {"ram": "RAM", "control-policy": "control-policy"}
 
-# `\n` plus eight spaces of indentation before each action, and a comma after all but one.
-_ACTION_LINE_EXTRA = 10
-
 
 def _pack(
-    statements: tuple[Statement, ...], policy: PolicyIR, limits: Limits
+    statements: tuple[Statement, ...], policy: PolicyIR, limits: Limits, layout: _Layout
 ) -> list[list[Statement]]:
     """Fill documents in order, action by action; a statement that does not fit in what is
     left of a document continues, same condition, in the next one. Sizes come from
     arithmetic on the fixed template, so packing is linear; the caller verifies each
     document by rendering it."""
-    budget = limits.chars - _empty_size()
+    budget = limits.chars - _empty_size(layout)
     groups: list[list[Statement]] = [[]]
     used = 0
     for st in statements:
-        header = _header_size(st)
+        header = _header_size(st, layout)
         if st.not_actions:
             # A NotAction list cut in two would be two statements each denying what the
             # other excepts: it moves to the next document whole, or cannot be emitted.
-            whole = header + sum(_action_size(a) for a in st.actions) - 1
+            whole = header + sum(_action_size(a, layout) for a in st.actions) - 1
             separator = 1 if groups[-1] else 0
             if used + separator + whole > budget and groups[-1]:
                 groups.append([])
@@ -252,14 +274,14 @@ def _pack(
                 if len(groups) > limits.documents:
                     return groups
             if whole > budget:
-                _too_big(st, whole + _empty_size(), policy, limits)
+                _too_big(st, whole + _empty_size(layout), policy, limits)
             groups[-1].append(st)
             used += separator + whole
             continue
         pending: list[str] = []
         size = 0
         for action in st.actions:
-            add = _action_size(action)
+            add = _action_size(action, layout)
             separator = 1 if groups[-1] else 0  # the comma between two statements
             if used + separator + header + size + add - 1 > budget:
                 if pending:
@@ -271,7 +293,7 @@ def _pack(
                     if len(groups) > limits.documents:
                         return groups
                 if header + add - 1 > budget:
-                    _too_big(st, header + add - 1 + _empty_size(), policy, limits)
+                    _too_big(st, header + add - 1 + _empty_size(layout), policy, limits)
             pending.append(action)
             size += add
         if pending:
@@ -302,11 +324,18 @@ def documents_for(policy: PolicyIR, target: str | None = None) -> list[Document]
     (``name.1.json``…): a RAM custom policy or, ``for control-policy``, an RD control policy
     (the same language without ``Principal``, which these statements never carry)."""
     limits = limits_for(policy, target)
+    # Through ROS a control policy's PolicyDocument is a string ramguard writes compact, so
+    # its 2,048 characters are counted on that string (measured on the indented layout, a
+    # policy that fits took a second part and a second attachment slot). A RAM policy there
+    # is a map ROS serialises itself: it keeps the indented measure, longer than any
+    # serialisation without indentation, so it holds whatever ROS sends.
+    compact = target == "ros" and policy.deploy == "control-policy"
+    layout = _COMPACT if compact else _INDENTED
     statements = statements_for(policy.emitted_rules)
-    whole = render(statements)
+    whole = layout.render(statements)
     if document_size(whole) <= limits.chars:
         return [Document(policy.name, f"{policy.name}.json", whole, statements, limits.chars)]
-    groups = _pack(statements, policy, limits)
+    groups = _pack(statements, policy, limits, layout)
     if len(groups) > limits.documents:
         raise CompileError(
             [
@@ -323,7 +352,7 @@ def documents_for(policy: PolicyIR, target: str | None = None) -> list[Document]
         )
     documents = []
     for n, group in enumerate(groups, start=1):
-        text = render(tuple(group))
+        text = layout.render(tuple(group))
         # The arithmetic above is exact for this template; a template change that broke it
         # must fail loudly rather than emit an oversized document.
         assert document_size(text) <= limits.chars, (policy.name, n, len(text))
