@@ -32,6 +32,11 @@ class Undecided(Exception):
     """The state budget ran out; the answer is unknown."""
 
 
+class Unfoldable(Undecided, ValueError):
+    """A non-ASCII action pattern: case folding it exactly is not decided here, so the
+    answer is unknown ("could not decide"), not a traceback (a ValueError, as before)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Literal:
     text: str
@@ -44,7 +49,7 @@ def _tokens(pattern: str | Literal, fold: bool) -> list[tuple[str, str]]:
         return kinds
     if fold:
         if not pattern.isascii():
-            raise ValueError(f"non-ASCII action pattern `{pattern}` cannot be folded exactly")
+            raise Unfoldable(f"non-ASCII action pattern `{pattern}` cannot be folded exactly")
         pattern = pattern.lower()
     out: list[tuple[str, str]] = []
     for ch in pattern:

@@ -23,7 +23,7 @@ answer is "unknown".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from compiler.analysis.globsets import Undecided, classes
@@ -188,6 +188,29 @@ def statement_decider(name: str, stmts: Sequence[Stmt]) -> Decider:
         return False
 
     return Decider(name, tuple(stmts), denies)
+
+
+def polished(a: Decider, b: Decider, w: Witness, actions: Iterable[str]) -> Witness:
+    """The same difference on a request a user would write, each change confirmed by both
+    deciders' own ``denies`` (else the engine's witness stays): the resource left out when
+    that changes neither answer (``""`` is the shortest string but no ARN), and the action
+    the shortest of ``actions`` (catalog actions) under the witness's RAM code decided as the
+    witness is (``ecs:`` is the shortest string of ``ecs:*``, but no operation)."""
+    want = (w.a_denies, w.b_denies)
+    ctx = w.context
+
+    def same(action: str, resource: str | None) -> bool:
+        return (a.denies(action, resource, ctx), b.denies(action, resource, ctx)) == want
+
+    resource = w.resource
+    if resource is not None and same(w.action, None):
+        resource = None
+    code = w.action.split(":", 1)[0].lower() + ":"
+    found = sorted(
+        (x for x in actions if x.lower().startswith(code)), key=lambda x: (len(x), x.lower(), x)
+    )
+    action = next((x for x in found if same(x, resource)), w.action)
+    return Witness(action, resource, ctx, *want)
 
 
 class ConditionSearch:

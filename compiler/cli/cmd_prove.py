@@ -16,6 +16,7 @@ from compiler.cli.common import (
     fail,
     find_org_for,
     org_option,
+    printable,
     rules_option,
     text_or_json_option,
 )
@@ -43,9 +44,11 @@ def command(
     catalog,
 ) -> None:
     """Prove the decision trie of the rules and the RAM documents deny exactly the same
-    requests — every action and resource string, every condition value. Exit 0
-    "equivalent"; 1 with the shortest request decided differently, as a `ramguard decide`
-    command, or when the proof could not be decided.
+    requests — every action and resource string, every condition value — and that the
+    control policies' `allow` rules and the documents' Allow statements allow exactly the
+    same requests, allow list by allow list. Exit 0 "equivalent (proved)"; 1 with the
+    shortest request decided differently (for the Deny part as a `ramguard decide`
+    command), or when the proof could not be decided.
 
     \b
     Example:
@@ -58,7 +61,13 @@ def command(
     proved against the Deny and Allow statements emitted for the policies attached there:
     equal at every node, the Root → folders → account chains decide every request alike.
     """
-    from compiler.analysis.prove import compare, from_documents, from_trie
+    from compiler.analysis.prove import compare, from_documents, from_trie, polished
+    from compiler.analysis.prove_allows import (
+        emitted_allow_lists,
+        file_allow_lists,
+        prove_allow_lists,
+    )
+    from compiler.catalog import default_catalog
     from compiler.policy import compile_rules
     from compiler.ram.document import PolicyDocumentError
     from compiler.ram.evaluator import RamEvaluator
@@ -73,63 +82,97 @@ def command(
     try:
         if policies:
             evaluator = RamEvaluator.from_files(policies)
+            lists = file_allow_lists(policies)
         else:
             docs = policy.ram_documents()
             evaluator = RamEvaluator([(f"emitted#{i + 1}", d) for i, d in enumerate(docs)])
+            lists = emitted_allow_lists(policy)
     except PolicyDocumentError as exc:
         fail(str(exc))
     except ValueError as exc:  # JSON that does not parse
         fail(str(exc))
     verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
-    if verdict.status == "equal" and org_file is not None:
+    allows = prove_allow_lists(policy, lists, evaluator)
+    parts = [("deny", verdict), *((a.policy, a.verdict) for a in allows)]
+    statuses = {v.status for _, v in parts}
+    whole = next((s for s in ("different", "unknown") if s in statuses), "equal")
+    if whole == "equal" and org_file is not None:
         _prove_org(policy, org_file, rules, fmt, quiet)
-    w = verdict.witness
+    # What is shown: the first part (Deny, then each allow list) that answers as the whole.
+    part, problem = next((name, v) for name, v in parts if v.status == whole)
+    w = problem.witness
+    if w is not None and part != "deny" and problem.status == "different":
+        # An allow list's witness on a catalog action, confirmed again (no `decide` command
+        # shows an allow list without an org: the request is what the user can check).
+        proof = next(a for a in allows if a.policy == part)
+        w = polished(proof.rules, proof.json, w, (catalog or default_catalog()).actions())
     command = None
-    if w is not None:
+    if w is not None and part == "deny":
         overlays = click.get_current_context().meta.get("ramguard.catalog_paths", ())
         command = decide_command(rules, w.action, w.resource, w.context, overlays)
-    code = 0 if verdict.status == "equal" else 1
+    code = 0 if whole == "equal" else 1
     if quiet:
-        if verdict.status == "unknown" and w is None:
-            click.echo(f"could not decide: {verdict.reason}", err=True)
+        if whole == "unknown" and w is None:
+            click.echo(f"could not decide: {problem.reason}", err=True)
         sys.exit(code)
+    words = _word if part == "deny" else _allow_word
+    witness = None
+    if w is not None:
+        witness = {
+            "action": w.action,
+            "resource": w.resource,
+            "context": w.context,
+            "rules": words(w.a_denies),
+            "json": words(w.b_denies),
+        }
+    n_allows = sum(a.allow_rules for a in allows)
     if fmt == "json":
-        status = {"equal": "equivalent", "different": "different"}.get(verdict.status, "unknown")
+        status = {"equal": "equivalent", "different": "different"}.get(whole, "unknown")
         data: dict = {"status": status, "rules": len(policy.rules)}
-        if verdict.status == "unknown":
-            data["reason"] = verdict.reason
-        if w is not None and command is not None:
-            data["witness"] = {
-                "action": w.action,
-                "resource": w.resource,
-                "context": w.context,
-                "rules": _word(w.a_denies),
-                "json": _word(w.b_denies),
-            }
+        data["deny"] = {"equal": "equivalent"}.get(verdict.status, verdict.status)
+        if allows:
+            data["allow_lists"] = [
+                {
+                    "policy": a.policy,
+                    "allow_rules": a.allow_rules,
+                    "status": {"equal": "equivalent"}.get(a.verdict.status, a.verdict.status),
+                }
+                for a in allows
+            ]
+        if whole == "unknown":
+            data["reason"] = problem.reason
+        if witness is not None:
+            data["witness"] = {**witness, "statements": "deny" if part == "deny" else "allow"}
+            if part != "deny":
+                data["witness"]["policy"] = part
             data["repro"] = command
         click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
         sys.exit(code)
-    if verdict.status == "equal":
-        click.echo(f"equivalent: {len(policy.rules)} rules and the JSON deny the same requests")
-        return
-    if w is None or command is None:
-        click.echo(f"could not decide: {verdict.reason}", err=True)
-        sys.exit(1)
-    head = "differ" if verdict.status == "different" else f"could not decide ({verdict.reason})"
-    click.echo(f"{head}: the rules {_word(w.a_denies)} and the JSON {_word(w.b_denies)}")
-    click.echo("  " + command)
-    click.echo(
-        json.dumps(
-            {
-                "action": w.action,
-                "resource": w.resource,
-                "context": w.context,
-                "rules": _word(w.a_denies),
-                "json": _word(w.b_denies),
-            },
-            ensure_ascii=False,
+    if whole == "equal":
+        click.echo(
+            f"equivalent (proved): {len(policy.rules)} rules and the JSON deny the same requests"
         )
-    )
+        if allows:
+            names = ", ".join(f"`{printable(a.policy)}`" for a in allows)
+            click.echo(
+                f"equivalent (proved): {n_allows} allow rules and the JSON's Allow statements "
+                f"allow the same requests (allow list{'s' * (len(allows) != 1)} {names})"
+            )
+        return
+    if witness is None:
+        click.echo(f"could not decide: {problem.reason}", err=True)
+        sys.exit(1)
+    head = "differ" if problem.status == "different" else f"could not decide ({problem.reason})"
+    if part == "deny":
+        click.echo(f"{head}: the rules {witness['rules']} and the JSON {witness['json']}")
+        click.echo("  " + (command or ""))
+    else:
+        click.echo(
+            f"{head}: allow list of `{printable(part)}`: the rules' allow rules "
+            f"{_allow_verb(w.a_denies)} and the JSON's Allow statements "
+            f"{_allow_verb(w.b_denies)} this request"
+        )
+    click.echo(json.dumps(witness, ensure_ascii=False))
     sys.exit(1)
 
 
@@ -145,7 +188,7 @@ def _prove_org(policy, org_file: Path, rules: tuple[Path, ...], fmt: str, quiet:
         if fmt == "text" and not quiet:
             nodes = len({p.node for p in proof.proofs})
             click.echo(
-                f"equivalent: {org_file}: at each of {nodes} nodes the Deny and Allow "
+                f"equivalent (proved): {org_file}: at each of {nodes} nodes the Deny and Allow "
                 "statements match the rules (every account's chain decides alike)"
             )
         return
@@ -194,3 +237,12 @@ def _prove_org(policy, org_file: Path, rules: tuple[Path, ...], fmt: str, quiet:
 
 def _word(denies: bool) -> str:
     return "deny" if denies else "allow"
+
+
+def _allow_word(allows: bool) -> str:
+    """An allow list's answer at its node, in the chain's words."""
+    return "allow" if allows else "implicit-deny"
+
+
+def _allow_verb(allows: bool) -> str:
+    return "allow" if allows else "do not allow"
