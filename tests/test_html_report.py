@@ -656,15 +656,25 @@ def impact_report(base: dict) -> dict:
                 {
                     "policy": "hostile",
                     "rules": 2,
-                    "rules_exercised": 2,
+                    "rules_denied": 1,
+                    "rules_condition_never_held": 1,
+                    "rules_never_matched": 0,
                     "patterns": 2,
-                    "patterns_exercised": 1,
-                    "rules_percent": 100.0,
+                    "patterns_denied": 1,
+                    "patterns_condition_never_held": 0,
+                    "patterns_never_matched": 1,
                     "percent": 50.0,
+                    "patterns_percent": 50.0,
                 }
             ],
-            "rules_not_exercised": [],
-            "patterns_not_exercised": [{**rule, "events": 0, "denied": 0, "pattern": "Run*"}],
+            "rules_condition_never_held": [
+                {**rule, "status": "condition_never_held", "events": 3, "denied": 0}
+            ],
+            "rules_never_matched": [],
+            "patterns_condition_never_held": [],
+            "patterns_never_matched": [
+                {**rule, "status": "never_matched", "events": 0, "denied": 0, "pattern": "Run*"}
+            ],
             "high_risk_not_denied": [
                 {
                     "service": "ECS",

@@ -425,11 +425,12 @@ def test_coverage_names_idle_rules_patterns_and_high_risk_calls_not_denied(tmp_p
     assert result.exit_code == 0, result.output
     coverage = json.loads(out.read_text())["coverage"]
     (policy,) = coverage["policies"]
-    assert (policy["rules"], policy["rules_exercised"]) == (3, 2)
-    assert (policy["patterns"], policy["patterns_exercised"]) == (4, 2)
-    assert policy["percent"] == 50.0 and policy["rules_percent"] == 66.7
-    assert [r["line"] for r in coverage["rules_not_exercised"]] == [2]
-    assert [(r["line"], r["pattern"]) for r in coverage["patterns_not_exercised"]] == [
+    assert (policy["rules"], policy["rules_denied"], policy["rules_never_matched"]) == (3, 2, 1)
+    assert (policy["patterns"], policy["patterns_denied"]) == (4, 2)
+    assert policy["percent"] == 66.7 and policy["patterns_percent"] == 50.0
+    assert [r["line"] for r in coverage["rules_never_matched"]] == [2]
+    assert coverage["rules_condition_never_held"] == []
+    assert [(r["line"], r["pattern"]) for r in coverage["patterns_never_matched"]] == [
         (1, "ecs:DeleteInstance"),
         (2, "rds:DeleteDBInstance"),
     ]
@@ -444,7 +445,7 @@ def test_coverage_names_idle_rules_patterns_and_high_risk_calls_not_denied(tmp_p
     )
     assert "ecs:RunInstances" not in risky_rows  # denied
     assert "ecs:DescribeInstances" not in risky_rows  # not high-risk
-    assert "Coverage" in result.output and "50.0%" in result.output
+    assert "Coverage" in result.output and "66.7%" in result.output
 
 
 # --- hostile text ---------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def _state(t: BoundedTable) -> tuple:
         return sorted(d.items(), key=repr)
 
     return (items(t.events), items(t.denied), items(t.first_denied), items(t.slack), t.floor,
-            t.total, t.total_denied)  # fmt: skip
+            t.total, t.total_denied, t.seen.summary())  # fmt: skip
 
 
 def test_exact_while_it_holds_every_value():
@@ -67,6 +67,8 @@ def test_exact_while_it_holds_every_value():
         "calls": 2_000,
         "denied": sum(d for _, d in items),
         "approximate": False,
+        "distinct": len({k for k, _ in items}),
+        "distinct_estimated": False,
     }
 
 
@@ -98,3 +100,13 @@ def test_merge_is_the_same_in_any_order_and_grouping(limit):
         results.add(repr(_state(a.merge(b).merge(c))))
         results.add(repr(_state(a.merge(b.merge(c)))))
     assert len(results) == 1
+
+
+def test_distinct_counts_every_value_seen_not_only_the_ones_kept():
+    # The table keeps at most 32 addresses; the count is of all of them (exact: < EXACT).
+    items = _stream(4, 5_000)
+    table = _fill(BoundedTable(limit=16), items)
+    assert table.approximate and len(table.events) <= 32
+    summary = table.summary()
+    assert summary["distinct"] == len({k for k, _ in items}) > 32
+    assert summary["distinct_estimated"] is False

@@ -95,7 +95,11 @@ def plan_summary(plan: dict, top: int) -> Group:
 def by_table(who: dict, by: str, top: int) -> Table:
     table_data = who["tables"][by]
     rows = table_data["rows"][:top]
-    title = f"Calls by {_BY_TITLES[by]} (top {len(rows)} of {table_data['distinct']:,})"
+    of = f"{table_data['distinct']:,}"
+    if table_data.get("distinct_estimated"):
+        # Past a bounded set the count is a HyperLogLog estimate: say so, and how close.
+        of = f"~{of}, estimated ±{100 * table_data['distinct_relative_error']:.1f}%"
+    title = f"Calls by {_BY_TITLES[by]} (top {len(rows)} of {of})"
     table = Table(title=text(title), title_justify="left")
     table.add_column(_BY_TITLES[by])
     if by == "principal":
@@ -153,29 +157,48 @@ def recorded_tables(recorded: dict, top: int) -> list:
 
 
 def coverage_tables(coverage: dict, top: int) -> list:
-    per = Table(title="Coverage: rules whose actions the trace called", title_justify="left")
-    for col in ("policy", "rules", "patterns", "coverage"):
+    per = Table(title="Coverage: rules that denied a call", title_justify="left")
+    for col in (
+        "policy",
+        "rules denied",
+        "condition never held",
+        "never matched",
+        "patterns denied",
+        "coverage",
+    ):
         per.add_column(col, justify="left" if col == "policy" else "right")
     for p in coverage["policies"]:
         pct = "–" if p["percent"] is None else f"{p['percent']:.1f}%"
         _row(
             per,
             p["policy"],
-            f"{p['rules_exercised']}/{p['rules']}",
-            f"{p['patterns_exercised']}/{p['patterns']}",
+            f"{p['rules_denied']}/{p['rules']}",
+            f"{p['rules_condition_never_held']:,}",
+            f"{p['rules_never_matched']:,}",
+            f"{p['patterns_denied']}/{p['patterns']}",
             pct,
         )
     out: list = [per]
-    idle = coverage["rules_not_exercised"]
-    if idle:
+    for key, title in (
+        ("rules_condition_never_held", "Rules whose action matched but whose condition never held"),
+        ("rules_never_matched", "Rules no call matched"),
+    ):
+        idle = coverage[key]
+        if not idle:
+            continue
         table = Table(
-            title=f"Rules no event exercised ({len(idle):,}; first {min(top, len(idle))})",
+            title=f"{title} ({len(idle):,}; first {min(top, len(idle))})",
             title_justify="left",
         )
         table.add_column("where", no_wrap=True)
+        if key == "rules_condition_never_held":
+            table.add_column("calls matched", justify="right")
         table.add_column("rule")
         for r in idle[:top]:
-            _row(table, f"{PurePath(r['file']).name}:{r['line']}", r["rule"])
+            cells = [f"{PurePath(r['file']).name}:{r['line']}"]
+            if key == "rules_condition_never_held":
+                cells.append(f"{r['events']:,}")
+            _row(table, *cells, r["rule"])
         out.append(table)
     risky = coverage["high_risk_not_denied"]
     if risky:

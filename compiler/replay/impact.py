@@ -33,6 +33,7 @@ from operator import attrgetter, eq, ne
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.replay.events import TraceEvent
+from compiler.replay.sketch import DistinctCount
 
 EXAMPLES = 20
 TOP = 20
@@ -163,7 +164,7 @@ class BoundedTable(Table):
     table that never dropped a value (``floor == (0, 0)``) is exact, as a ``Table`` is.
     """
 
-    __slots__ = ("floor", "limit", "slack", "total", "total_denied")
+    __slots__ = ("floor", "limit", "seen", "slack", "total", "total_denied")
 
     def __init__(self, limit: int = 256) -> None:
         super().__init__(keep_first=False)
@@ -173,6 +174,8 @@ class BoundedTable(Table):
         self.floor = (0, 0)
         self.total = 0
         self.total_denied = 0
+        self.seen = DistinctCount()
+        """How many distinct values were counted, kept or not (exact, or a stated estimate)."""
 
     @property
     def approximate(self) -> bool:
@@ -182,8 +185,11 @@ class BoundedTable(Table):
         events, slack, floor = self.events, self.slack, self.floor
         counts = Counter(keys)
         self.total += len(keys)
+        new = counts.keys() - events.keys()
+        # A value kept is already counted; one dropped and back is counted again (a set).
+        self.seen.update(new)
         if floor != (0, 0):
-            for key in counts.keys() - events.keys():
+            for key in new:
                 slack[key] = floor
         events.update(counts)
         if denied_keys:
@@ -229,13 +235,19 @@ class BoundedTable(Table):
         out.floor = (mine[0] + theirs[0], mine[1] + theirs[1])
         out.total = self.total + other.total
         out.total_denied = self.total_denied + other.total_denied
+        out.seen = self.seen.merge(other.seen)
         return out
 
     def summary(self) -> dict:
         """What the report says of the table as a whole (its rows are ``rows()``)."""
         kept = sum(self.events.values())
         kept_denied = sum(self.denied.values())
-        out = {"calls": self.total, "denied": self.total_denied, "approximate": self.approximate}
+        out = {
+            "calls": self.total,
+            "denied": self.total_denied,
+            "approximate": self.approximate,
+            **self.seen.summary(),
+        }
         if self.approximate:
             out |= {
                 "kept_values": len(self.events),
@@ -247,14 +259,18 @@ class BoundedTable(Table):
 
     def __reduce__(self):
         state = (dict(self.events), dict(self.denied), self.first_denied, self.slack)
-        return (_bounded, (*state, self.floor, self.total, self.total_denied, self.limit))
+        return (
+            _bounded,
+            (*state, self.floor, self.total, self.total_denied, self.limit, self.seen),
+        )
 
 
-def _bounded(events, denied, first_denied, slack, floor, total, total_denied, limit):
+def _bounded(events, denied, first_denied, slack, floor, total, total_denied, limit, seen):
     t = BoundedTable(limit)
     t.events, t.denied = Counter(events), Counter(denied)
     t.first_denied, t.slack, t.floor = first_denied, slack, floor
     t.total, t.total_denied = total, total_denied
+    t.seen = seen
     return t
 
 
@@ -314,6 +330,9 @@ class Impact:
     """action → (service, operation)."""
     rule_first: dict[int, tuple] = field(default_factory=dict)
     """rule index → its first denied example."""
+    rule_actions: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(rule index, action) → calls of that action the rule denied: which of a rule's
+    patterns denied (coverage), bounded by rules × actions, not by the trace's length."""
     plan: dict[tuple, list] = field(default_factory=dict)
     """(sign, who, action, region, rules) → [calls, first example]; sign ``+`` newly denied,
     ``-`` no longer denied."""
@@ -371,6 +390,7 @@ class Impact:
             tables={n: self.tables[n].merge(other.tables[n]) for n in TABLES},
             facts={**other.facts, **self.facts},
             rule_first=_least_of(self.rule_first, other.rule_first),
+            rule_actions=_add(self.rule_actions, other.rule_actions),
             plan=plan,
             plan_examples=_first(self.plan_examples, other.plan_examples, _plan_position),
             reasons=reasons,
@@ -403,11 +423,14 @@ def tally(
         if name == "action":
             for ev in new:
                 impact.facts[ev.action] = (ev.service, ev.event_name)
-    firsts = impact.rule_first
+    firsts, pairs = impact.rule_first, impact.rule_actions
     for i in denied_at:
+        action = batch[i].action
         for index in decisions[i].rule_indexes:
             if index not in firsts:
                 firsts[index] = _example(batch[i])
+            pair = (index, action)
+            pairs[pair] = pairs.get(pair, 0) + 1
     reasons, explained = impact.reasons, impact.explained
     for i in compress(range(n), map(eq, map(_RECORDED, batch), repeat("deny"))):
         ev = batch[i]

@@ -2,20 +2,13 @@
 the merged ``Impact`` tallies (``compiler.replay.impact``).
 
 Tables are ordered by denied, then events, then key, and cut at ``top`` rows; each keeps the
-count of distinct values. Coverage is computed here, once, from the action table: a rule (or
-one of its action patterns) is *exercised* when the trace called an action it matches,
-whatever its conditions said; high-risk operations are the catalog's ``riskType=high`` ones
-and the leaked-AccessKey list (``high_risk.toml``).
+count of distinct values. The coverage section is ``compiler.replay.coverage``.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
 
-from compiler.model.glob import glob_match
 from compiler.policy import Policy
 from compiler.replay.events import INFERRED_CODE_MARK, Who
 from compiler.replay.impact import (
@@ -92,7 +85,9 @@ def _example_dict(ex: tuple | None, where: Callable[[int], str]) -> dict | None:
 def _bounds(impact: Impact, name: str) -> dict:
     """A bounded table's totals, and when it dropped values, how far its counts may be off:
     ``approximate`` is then true and each row's counts are lower bounds (see
-    ``impact.BoundedTable``); ``distinct`` counts the values kept."""
+    ``impact.BoundedTable``). ``distinct`` counts every value seen, kept or not: exact, or
+    past ``sketch.EXACT`` values an estimate (``distinct_estimated: true``, with its
+    relative standard error)."""
     table = impact.tables[name]
     return table.summary() if isinstance(table, BoundedTable) else {}
 
@@ -289,116 +284,4 @@ def recorded_section(impact: Impact, policy: Policy, where: Callable[[int], str]
                 for ex in impact.unexplained
             ],
         },
-    }
-
-
-# --- coverage --------------------------------------------------------------------------------
-
-
-@cache
-def seed_high_risk() -> dict[str, frozenset[str]]:
-    """Service → operations (``*``: every one) of the leaked-AccessKey protection list."""
-    data = tomllib.loads(
-        resources.files(__package__).joinpath("high_risk.toml").read_text(encoding="utf-8")
-    )
-    return {svc: frozenset(op.lower() for op in ops) for svc, ops in data["services"].items()}
-
-
-def _pattern_events(pattern: str, actions: dict[str, list], cache_: dict) -> int:
-    hit = cache_.get(pattern)
-    if hit is None:
-        if "*" in pattern or "?" in pattern:
-            hit = sum(row[0] for a, row in actions.items() if glob_match(pattern, a))
-        else:
-            hit = cache_["=lower"].get(pattern.lower(), 0)
-        cache_[pattern] = hit
-    return hit
-
-
-def coverage_section(
-    impact: Impact, policy: Policy, catalog, by_rule: dict[int, int], where, top: int
-) -> dict:
-    """Rules and patterns no event exercised (its action matched a pattern, whatever the
-    conditions said), per-policy coverage, and high-risk operations called but not denied."""
-    actions = impact.action
-    lower: dict[str, int] = {}
-    for action, row in actions.items():
-        lower[action.lower()] = lower.get(action.lower(), 0) + row[0]
-    memo: dict = {"=lower": lower}
-    per_policy: dict[str, list[int]] = {}
-    rules_out, patterns_out = [], []
-    for rule in policy.rules:
-        counts = [_pattern_events(p, actions, memo) for p in rule.actions]
-        if rule.not_actions:
-            # NotAction: the rule covers what matches none of the patterns; a pattern is
-            # exercised when an exception it grants was called.
-            excepted = {a for a in actions if any(glob_match(p, a) for p in rule.actions)}
-            events = sum(row[0] for a, row in actions.items() if a not in excepted)
-        else:
-            events = sum(counts)  # an action matching two patterns counts twice: only > 0 matters
-        stats = per_policy.setdefault(rule.policy, [0, 0, 0, 0])
-        stats[0] += 1
-        stats[1] += events > 0
-        stats[2] += len(rule.actions)
-        stats[3] += sum(c > 0 for c in counts)
-        entry = {
-            "policy": rule.policy,
-            "file": rule.file,
-            "line": rule.line,
-            "rule": rule.text,
-            "events": events,
-            "denied": by_rule.get(rule.index, 0),
-        }
-        if events == 0:
-            rules_out.append(entry)
-        for pattern, n in zip(rule.actions, counts, strict=True):
-            if n == 0:
-                patterns_out.append({**entry, "pattern": pattern})
-    policies = []
-    for p in policy.policies:
-        rules_n, rules_hit, pats, pats_hit = per_policy.get(p.name, [0, 0, 0, 0])
-        policies.append(
-            {
-                "policy": p.name,
-                "rules": rules_n,
-                "rules_exercised": rules_hit,
-                "patterns": pats,
-                "patterns_exercised": pats_hit,
-                "rules_percent": round(100 * rules_hit / rules_n, 1) if rules_n else None,
-                "percent": round(100 * pats_hit / pats, 1) if pats else None,
-            }
-        )
-    seed = seed_high_risk()
-    risky = []
-    for action, row in actions.items():
-        calls, denied, _first, _fd, service, event_name = row
-        if calls == denied or service is None:
-            continue
-        why = []
-        svc = catalog.service(service)
-        name = svc.canonical_operation(event_name) if svc is not None else None
-        if svc is not None and name is not None and svc.risk(name) == "high":
-            why.append("riskType=high")
-        ops = seed.get(service)
-        if ops is not None and ("*" in ops or event_name.lower() in ops):
-            why.append("leaked-AccessKey list")
-        if why:
-            risky.append(
-                {
-                    "service": service,
-                    "operation": event_name,
-                    "action": action,
-                    "calls": calls,
-                    "not_denied": calls - denied,
-                    "why": why,
-                    "first": _example_dict(row[2], where),
-                }
-            )
-    risky.sort(key=lambda r: (-r["not_denied"], r["action"]))
-    return {
-        "policies": policies,
-        "rules_not_exercised": rules_out,
-        "patterns_not_exercised": patterns_out,
-        "high_risk_not_denied": risky[: max(top, 0)],
-        "high_risk_not_denied_total": len(risky),
     }

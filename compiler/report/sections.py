@@ -132,7 +132,11 @@ def who(report: dict) -> dict | None:
         name = _WHO_TITLES.get(dim, dim.replace("_", " "))
         distinct = entry.get("distinct")
         title = f"Top {name}"
-        if is_num(distinct):
+        if is_num(distinct) and entry.get("distinct_estimated") is True:
+            err = entry.get("distinct_relative_error")
+            shown = f" ±{100 * err:.1f}%" if is_num(err) else ""
+            title += f" (of ~{distinct:,}, estimated{shown})"
+        elif is_num(distinct):
             title += f" (of {distinct:,})"
         chart = bar_chart(rows, path, _row_name, "denied")
         columns = ["key", *[c for c in scalar_columns(rows) if c not in ("key", "label")]]
@@ -249,7 +253,7 @@ def coverage(report: dict) -> dict | None:
         chart = bar_chart(
             policies,
             "coverage.policies",
-            lambda r: f"{fmt(r.get('policy'))} (patterns exercised)",
+            lambda r: f"{fmt(r.get('policy'))} (rules that denied)",
             "percent",
             unit="%",
             scale=100,
@@ -260,8 +264,12 @@ def coverage(report: dict) -> dict | None:
         blocks.append(table("Per policy", policies, "coverage.policies"))
     for key, title in (
         ("high_risk_not_denied", "High-risk operations called and not denied"),
-        ("rules_not_exercised", "Rules no event exercised"),
-        ("patterns_not_exercised", "Patterns no event exercised"),
+        ("rules_condition_never_held", "Rules whose action matched, condition never held"),
+        ("rules_never_matched", "Rules no call matched"),
+        ("patterns_condition_never_held", "Patterns matched, condition never held"),
+        ("patterns_never_matched", "Patterns no call matched"),
+        # Every rule with its status last: the long table, filterable like the others.
+        ("rules", "Every rule: denied, condition never held or never matched"),
     ):
         rows = data.get(key)
         if isinstance(rows, list):
@@ -270,7 +278,15 @@ def coverage(report: dict) -> dict | None:
                 blocks.append(table("", rows, f"coverage.{part(key)}"))
             else:
                 blocks.append({"kind": "note", "text": "none"})
-    known = {"policies", "high_risk_not_denied", "rules_not_exercised", "patterns_not_exercised"}
+    known = {
+        "policies",
+        "high_risk_not_denied",
+        "rules_condition_never_held",
+        "rules_never_matched",
+        "patterns_condition_never_held",
+        "patterns_never_matched",
+        "rules",
+    }
     rest = {k: v for k, v in data.items() if k not in known}
     if rest:
         blocks.append({"kind": "node", "node": node(rest, "coverage", 1)})
