@@ -80,7 +80,7 @@ def _who(kind: str | None, account: str | None, name: str | None) -> Who:
 
 
 @lru_cache(maxsize=_CACHE_MAX)
-def _region(raw: bytes) -> str | None:
+def region_of(raw: bytes) -> str | None:
     """``acsRegion`` as text; anything but a JSON string is no region (never malformed)."""
     try:
         value = msgspec.json.decode(raw)
@@ -264,14 +264,15 @@ class Mapper:
 
     def build(self, ev: Event, source: int, line: int) -> TraceEvent:
         """An ``Event`` (``acsRegion`` undecoded) → its TraceEvent."""
-        region = _region(bytes(ev.acsRegion)) if ev.acsRegion else None
-        return self._assemble(ev, region, source, line)
+        region = region_of(bytes(ev.acsRegion)) if ev.acsRegion else None
+        return self.assemble(ev, region, source, line)
 
     def build_fast(self, ev: FastEvent, source: int, line: int) -> TraceEvent:
         """A ``FastEvent`` (``acsRegion`` a string) → its TraceEvent, as ``build`` gives."""
-        return self._assemble(ev, ev.acsRegion or None, source, line)
+        return self.assemble(ev, ev.acsRegion or None, source, line)
 
-    def _assemble(self, ev: Event, acs_region: str | None, source: int, line: int) -> TraceEvent:
+    def assemble(self, ev: Event, acs_region: str | None, source: int, line: int) -> TraceEvent:
+        """An event and its ``acsRegion`` (already a string or None) → its TraceEvent."""
         key = (ev.eventSource, ev.serviceName, ev.eventName)
         hit = self._actions.get(key)
         if hit is None:

@@ -42,8 +42,10 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import attrgetter, is_not, itemgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import msgspec
 
@@ -54,6 +56,7 @@ from compiler.replay.normalise import Event as _Event
 from compiler.replay.normalise import EventsDocument as _EventsDocument
 from compiler.replay.normalise import FastEvent as _FastEvent
 from compiler.replay.normalise import Mapper as _Mapper
+from compiler.replay.normalise import region_of as _region_of
 from compiler.replay.sources import TraceError, is_url, open_binary
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -91,6 +94,7 @@ _EVENT = msgspec.json.Decoder(_Event)
 # Tried first on JSON lines: the same fields with acsRegion a string. What it rejects is
 # decoded again by _EVENT, whose answers (and malformed reasons) are the reader's.
 _FAST_EVENT = msgspec.json.Decoder(_FastEvent)
+_FAST_DECODE = _FAST_EVENT.decode
 _EVENTS_DOC = msgspec.json.Decoder(_EventsDocument)
 _EVENTS_RAW = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ANY = msgspec.json.Decoder()
@@ -331,8 +335,22 @@ def _decoded_object(line: bytes) -> dict | None:
 # --- decoding ------------------------------------------------------------------------------
 
 
-def _event(raw: bytes, source: int, lineno: int, build) -> TraceEvent | Malformed | None:
-    """One event's bytes → its TraceEvent, a Malformed note, or None for a blank line."""
+class Run(NamedTuple):
+    """Consecutive good events of one input, decoded but not yet normalised: what the
+    replay's batches are built from (``Mapper.assemble`` makes the TraceEvents, the replay's
+    columns read the fields they need without them)."""
+
+    source: int
+    lines: list[int]
+    events: list[_Event]
+    """``FastEvent`` or ``Event`` values (both have the fields the normaliser reads)."""
+    regions: list[str | None]
+    """Each event's ``acsRegion`` when it is a non-empty string, else None."""
+
+
+def _checked(raw: bytes, source: int, lineno: int) -> tuple | Malformed | None:
+    """One event's bytes → (decoded ``Event``, its region), a Malformed note, or None for a
+    blank line. Every malformed reason comes from here."""
     try:
         ev = _EVENT.decode(raw)
     except _DECODE_ERRORS as exc:
@@ -350,13 +368,81 @@ def _event(raw: bytes, source: int, lineno: int, build) -> TraceEvent | Malforme
         and (problem := time_problem(ev.eventTime)) is not None
     ):
         return Malformed(source, lineno, problem)
-    return build(ev, source, lineno)
+    return ev, (_region_of(bytes(ev.acsRegion)) if ev.acsRegion else None)
 
 
-def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mapper):
-    build = mapper.build
-    fast = mapper.build_fast
-    decode = _FAST_EVENT.decode
+_NAME = attrgetter("eventName")
+_TIME_OF = attrgetter("eventTime")
+_ACS_REGION = attrgetter("acsRegion")
+_MINUTE = itemgetter(slice(0, 16))
+# The time ActionTrail writes (UTC, whole seconds): valid exactly when its minute is (see
+# ``time_ok``), so a chunk's times are checked with one C-level match each and one lookup
+# per distinct minute.
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z")
+
+
+def _clean(raws: list[bytes], evs: list) -> bool:
+    """Whether none of a chunk's typed-decoded events needs a closer look: no line long enough
+    to nest too deep, no over-long name, every time in ActionTrail's own shape and valid.
+    Anything else is checked event by event (``_checked``): the answers are its answers."""
+    if max(map(len, raws)) > _DEEP_MIN or max(map(len, map(_NAME, evs))) > MAX_NAME:
+        return False
+    times = list(map(_TIME_OF, evs))
+    if None in times:
+        times = list(compress(times, map(is_not, times, repeat(None))))
+    if not all(map(_UTC_SECONDS.fullmatch, times)):
+        return False
+    return all(map(_minute_ok, set(map(_MINUTE, times))))
+
+
+def _fast_run(raws: list[bytes], source: int, first: int) -> Run | None:
+    """A chunk's lines ``first``, ``first + 1``… as one Run, when every one is a typed event
+    that needs no closer look (the common case: decoded in one C-level pass); else None."""
+    try:
+        evs = list(map(_FAST_DECODE, raws))
+    except _DECODE_ERRORS:
+        return None
+    if not _clean(raws, evs):
+        return None
+    regions = list(map(_ACS_REGION, evs))
+    if "" in regions:
+        regions = [r or None for r in regions]
+    return Run(source, list(range(first, first + len(raws))), evs, regions)
+
+
+def _slow_runs(raws: list[bytes], source: int, first: int) -> Iterator[Run | Malformed]:
+    """Line by line: runs of good events between the malformed ones, in file order."""
+    lines: list[int] = []
+    evs: list = []
+    regions: list = []
+    for lineno, raw in enumerate(raws, first):
+        item = _checked(raw, source, lineno)
+        if item is None:
+            continue
+        if item.__class__ is Malformed:
+            if evs:
+                yield Run(source, lines, evs, regions)
+                lines, evs, regions = [], [], []
+            yield item
+            continue
+        lines.append(lineno)
+        evs.append(item[0])
+        regions.append(item[1])
+    if evs:
+        yield Run(source, lines, evs, regions)
+
+
+def _runs_of(raws: list[bytes], source: int, first: int) -> Iterator[Run | Malformed]:
+    if not raws:
+        return
+    run = _fast_run(raws, source, first)
+    if run is not None:
+        yield run
+    else:
+        yield from _slow_runs(raws, source, first)
+
+
+def _jsonl_runs(chunks: Iterable[bytes], source: int, first_line: int) -> Iterator[Run | Malformed]:
     lineno = first_line - 1
     # The line being assembled across chunks: pieces, not `rest + chunk` (quadratic for a
     # long line); once past MAX_LINE the pieces are dropped and the line only counted.
@@ -381,47 +467,43 @@ def _jsonl(chunks: Iterable[bytes], source: int, first_line: int, mapper: _Mappe
             if too_long or pending_len + len(head) > MAX_LINE:
                 yield Malformed(source, lineno, f"line longer than {MAX_LINE:,} bytes")
             else:
-                item = _event(b"".join([*pending, head]), source, lineno, build)
-                if item is not None:
-                    yield item
+                yield from _slow_runs([b"".join([*pending, head])], source, lineno)
             lines = lines[1:]
             pending, pending_len, too_long = [], 0, False
-        for raw in lines:
-            lineno += 1
-            try:
-                ev = decode(raw)
-            except _DECODE_ERRORS:
-                item = _event(raw, source, lineno, build)
-                if item is not None:
-                    yield item
-                continue
-            if (
-                (len(raw) > _DEEP_MIN and too_deep(raw))
-                or (ev.eventTime is not None and not time_ok(ev.eventTime))
-                or len(ev.eventName) > MAX_NAME
-            ):
-                yield _event(raw, source, lineno, build)
-                continue
-            yield fast(ev, source, lineno)
+        yield from _runs_of(lines, source, lineno + 1)
+        lineno += len(lines)
         if tail:
             pending, pending_len = [tail], len(tail)
 
 
-def _elements(path, items: Iterator[tuple[int, bytes | None]], source: int, mapper: _Mapper):
-    build = mapper.build
+def _events(runs: Iterable[Run | Malformed], mapper: _Mapper) -> Iterator[TraceEvent | Malformed]:
+    """Runs → one TraceEvent per event (the Malformed notes as they are), in file order."""
+    assemble = mapper.assemble
+    for item in runs:
+        if item.__class__ is Malformed:
+            yield item
+        else:
+            yield from map(assemble, item.events, item.regions, repeat(item.source), item.lines)
+
+
+def _elements(path, items: Iterator[tuple[int, bytes | None]], source: int):
     try:
         for line, raw in items:
             if raw is None:
                 yield Malformed(source, line, _TOO_DEEP)
                 continue
-            item = _event(raw, source, line, build)
-            if item is not None:
+            item = _checked(raw, source, line)
+            if item is None:
+                continue
+            if item.__class__ is Malformed:
                 yield item
+            else:
+                yield Run(source, [line], [item[0]], [item[1]])
     except ArrayError as exc:
         raise TraceError(path, exc.message, *exc.where) from None
 
 
-def _document(path, head: bytes, first: int, line: int, chunks, source: int, mapper: _Mapper):
+def _document(path, head: bytes, first: int, line: int, chunks, source: int):
     """An ``Events`` document: read whole (bounded), checked, then its array streamed."""
     parts = [head]
     size = len(head)
@@ -453,7 +535,7 @@ def _document(path, head: bytes, first: int, line: int, chunks, source: int, map
     events = bytes(fields["Events"])
     at = data.find(events)
     items = stream_array(iter(()), data[: at + len(events)], at, *_line_col(data, at))
-    yield from _elements(path, items, source, mapper)
+    yield from _elements(path, items, source)
 
 
 def _position(data: bytes, exc: Exception) -> tuple[int | None, int | None]:
@@ -486,19 +568,25 @@ def read_events(
     """Every event of one trace file, in file order; ``-`` reads binary stdin. ``account``
     and ``region`` (from a delivery path) fill in what an event does not say; with
     ``resources=False`` (no rule needs a resource) events carry no ``where``."""
+    mapper = _Mapper(catalog, account=account, region=region, resources=resources)
+    return _events(read_runs(path, source), mapper)
+
+
+def read_runs(path: str | Path, source: int) -> Iterator[Run | Malformed]:
+    """``read_events`` before normalisation: runs of decoded good events and the malformed
+    notes between them, in file order (the replay normalises runs a batch at a time)."""
     raw = _open_raw(path)
     try:
         chunks = _chunks(path, raw)
         fmt, head, first, line = _sniff(chunks)
-        mapper = _Mapper(catalog, account=account, region=region, resources=resources)
         if fmt == "jsonl":
-            yield from _jsonl(itertools.chain((head,), chunks), source, line, mapper)
+            yield from _jsonl_runs(itertools.chain((head,), chunks), source, line)
         elif fmt == "array":
             col = first - head.rfind(b"\n", 0, first)
             items = stream_array(chunks, head, first, line, col)
-            yield from _elements(path, items, source, mapper)
+            yield from _elements(path, items, source)
         elif fmt == "events":
-            yield from _document(path, head, first, line, chunks, source, mapper)
+            yield from _document(path, head, first, line, chunks, source)
     finally:
         if str(path) != "-":
             raw.close()
@@ -568,12 +656,18 @@ def read_jsonl_range(
     For an input ``split_points`` does not cut, the one range (start 0) is read whole with
     ``read_events``, so the caller can treat every split alike.
     """
+    mapper = _Mapper(catalog, account=account, region=region, resources=resources)
+    return _events(read_range_runs(path, source, start, end, first_line), mapper)
+
+
+def read_range_runs(
+    path: str | Path, source: int, start: int, end: int, first_line: int
+) -> Iterator[Run | Malformed]:
+    """``read_jsonl_range`` before normalisation (see ``read_runs``)."""
     if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
-        yield from read_events(
-            path, source, catalog, account=account, region=region, resources=resources
-        )
+        yield from read_runs(path, source)
         return
     with open(path, "rb") as f:
         f.seek(start)
@@ -585,5 +679,4 @@ def read_jsonl_range(
                 left -= len(chunk)
                 yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
-        mapper = _Mapper(catalog, account=account, region=region, resources=resources)
-        yield from _jsonl(chunks(), source, first_line, mapper)
+        yield from _jsonl_runs(chunks(), source, first_line)
