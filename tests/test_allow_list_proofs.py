@@ -180,3 +180,125 @@ def test_prove_policy_cannot_decide_says_so(run_cli, tmp_path):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("could not decide: non-ASCII action pattern `ecs:Désc*`")
     assert "Traceback" not in result.stderr
+
+
+# --- W0306, exactly -------------------------------------------------------------------------
+
+ORG = """\
+[root]
+id = "r-1"
+
+[[folder]]
+id = "fd-prod"
+parent = "r-1"
+full_aliyun_access = false
+
+[[folder]]
+id = "fd-team"
+parent = "fd-prod"
+full_aliyun_access = false
+
+[[account]]
+id = "111"
+parent = "fd-team"
+"""
+OPEN = "allow RAM *\nallow Sts AssumeRole\nallow ResourceManager *\n"
+HEAD = "policy prod for control-policy attach [fd-prod, fd-team]\nallow ECS *\n"
+BASE = "policy base for control-policy attach [r-1]\ndeny ECS StopInstance\n"
+
+
+def _w0306(run_cli, tmp_path, prod: str, base: str = BASE) -> list[dict]:
+    (tmp_path / "org.toml").write_text(ORG)
+    (tmp_path / "prod.rules").write_text(prod)
+    (tmp_path / "base.rules").write_text(base)
+    result = run_cli("check", tmp_path, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return [d for d in json.loads(result.stdout) if d["code"] == "W0306"]
+
+
+def test_w0306_quiet_when_the_admin_path_is_open(run_cli, tmp_path):
+    assert _w0306(run_cli, tmp_path, HEAD + OPEN) == []
+    scoped = OPEN.replace(
+        "allow RAM *",
+        "allow RAM * when principal like [acs:ram:*:*:role/resourcedirectoryaccountaccessrole]",
+    )
+    assert _w0306(run_cli, tmp_path, HEAD + scoped) == []
+    exempt = "deny RAM DeleteRole unless principal like [acs:ram:*:*:role/*]\n"
+    assert _w0306(run_cli, tmp_path, HEAD + OPEN + exempt) == []
+
+
+def test_w0306_example_is_quiet(run_cli):
+    result = run_cli("check", "examples/org-allowlist", "--format", "json")
+    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+def test_w0306_a_condition_the_role_does_not_meet(run_cli, tmp_path):
+    # The one-probe check (no context) read a negated condition as open: its probe had no
+    # source address, and `NotIpAddress` matches an absent key.
+    prod = HEAD + OPEN.replace("allow RAM *", "allow RAM * when source_ip not in [10.0.0.0/8]")
+    (w,) = _w0306(run_cli, tmp_path, prod)
+    assert w["line"] == 5 and w["file"].endswith("org.toml")  # the topmost node only
+    assert w["message"].startswith(
+        "the allow list of folder `fd-prod` does not allow all of `ram:*` for the RD access role"
+    )
+    assert w["help"].startswith(
+        "`ram:GetRole` by `acs:ram::111:role/resourcedirectoryaccountaccessrole` with "
+        "acs:SourceIp=10.0.0.0 is implicitly denied (no Allow rule matches) at `fd-prod`"
+    )
+    # MFA required: the fewest keys is MFA absent (a Bool test on an absent key fails).
+    (w,) = _w0306(
+        run_cli, tmp_path, HEAD + OPEN.replace("allow RAM *", "allow RAM * when mfa = true")
+    )
+    assert w["help"].startswith(
+        "`ram:GetRole` by `acs:ram::111:role/resourcedirectoryaccountaccessrole` is "
+        "implicitly denied"
+    )
+
+
+def test_w0306_a_partial_list_and_a_resource_scoped_allow(run_cli, tmp_path):
+    # Exactly the old probes' three actions: the probe check was quiet.
+    probes = (
+        "allow RAM AttachPolicyToRole\nallow Sts AssumeRole\nallow ResourceManager GetAccount\n"
+    )
+    (w,) = _w0306(run_cli, tmp_path, HEAD + probes)
+    assert "does not allow all of `ram:*`, `resourcemanager:*` for" in w["message"]
+    action = w["help"].split("`")[1]
+    assert action.startswith("ram:") and action != "ram:AttachPolicyToRole"
+    scoped = HEAD + OPEN.replace("allow RAM *", "allow RAM * on [acs:ram:*:*:role/*]")
+    (w,) = _w0306(run_cli, tmp_path, scoped)
+    assert w["help"].startswith('`ram:GetRole` on "" by `acs:ram::111:role/')
+
+
+def test_w0306_a_deny_up_the_chain(run_cli, tmp_path):
+    # The old probe looked at the node's own Allow rules only.
+    base = "policy base for control-policy attach [r-1]\ndeny Sts AssumeRole when mfa = false\n"
+    (w,) = _w0306(run_cli, tmp_path, HEAD + OPEN, base)
+    assert w["message"].startswith(
+        "the chain down to folder `fd-prod` refuses some of `sts:AssumeRole` to the RD access role"
+    )
+    assert w["help"].startswith(
+        "`sts:AssumeRole` by `acs:ram::111:role/resourcedirectoryaccountaccessrole` with "
+        "acs:MFAPresent=false is denied by a Deny rule at `r-1`; exempt the role"
+    )
+
+
+def test_w0306_witness_is_what_the_chain_engines_decide(tmp_path):
+    from compiler.analysis.org_lockout import admin_lockout
+    from compiler.policy import compile_rules
+    from compiler.ram.chain import ChainEvaluator
+
+    (tmp_path / "org.toml").write_text(ORG)
+    (tmp_path / "prod.rules").write_text(HEAD + "allow RAM Get*\nallow Sts AssumeRole\n")
+    policy = compile_rules([tmp_path])
+    org = policy.load_org(tmp_path / "org.toml")
+    node = next(n for n in org.nodes if n.id == "fd-prod")
+    found = admin_lockout(policy, org, node)
+    assert [r.part for r in found.requests] == ["ram:*", "resourcemanager:*"]
+    for r in found.requests:
+        trie = policy.decide_chain(org, "fd-prod", r.action, r.context, r.resource)
+        json_ = ChainEvaluator(policy.chain_nodes(org, "fd-prod"))
+        assert trie.denied and json_.decide(r.action, r.context, r.resource) == "deny"
+    opened = compile_rules([tmp_path])
+    (tmp_path / "prod.rules").write_text(HEAD + OPEN)
+    opened = compile_rules([tmp_path])
+    assert admin_lockout(opened, opened.load_org(tmp_path / "org.toml"), node) is None

@@ -380,8 +380,8 @@ def test_w0306_an_allow_list_that_shuts_out_the_rd_access_role(run_cli, tmp_path
         (
             "W0306",
             5,
-            "the allow list of folder `fd-prod` does not allow `ram:AttachPolicyToRole`, "
-            "`sts:AssumeRole`, `resourcemanager:GetAccount` for the RD access role: the "
+            "the allow list of folder `fd-prod` does not allow all of `ram:*`, "
+            "`sts:AssumeRole`, `resourcemanager:*` for the RD access role: the "
             "management account loses the accounts below it",
         )
     ]
