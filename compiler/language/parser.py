@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import replace
-from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from compiler.language.ast import (
     ValueList,
 )
 from compiler.language.diagnostics import CompileError, Diagnostic, Span, error
+from compiler.language.fastlalr import Fallback, FusedParser
 from compiler.language.syntax_errors import syntax_diagnostic, token_span
 
 
@@ -57,21 +58,6 @@ class _BracketPostLexer:
             elif tok.type == "_NL" and self.open_brackets:
                 continue
             yield tok
-
-
-class _CommentSink(threading.local):
-    """Where the lexer callback puts comments; one list per parse, per thread."""
-
-    comments: list[Token] | None = None
-
-
-_SINK = _CommentSink()
-
-
-def _keep_comment(tok: Token) -> Token:
-    if _SINK.comments is not None:
-        _SINK.comments.append(tok)
-    return tok
 
 
 def lalr(grammar: str, package: str = __package__, **options) -> Lark:
@@ -116,18 +102,39 @@ def _grammar_cache(grammar: str) -> Path | None:
     return directory / f"{grammar}.lark-cache"
 
 
-@cache
-def _parser() -> tuple[Lark, _BracketPostLexer, _ToAst]:
-    postlex = _BracketPostLexer()
-    builder = _ToAst()
-    lark = lalr(
-        "rules.lark",
-        postlex=postlex,
-        lexer_callbacks={"COMMENT": _keep_comment},
-        transformer=builder,
-        propagate_positions=False,
-    )
-    return lark, postlex, builder
+class _Parser(threading.local):
+    """This thread's parser: the transformer holds the file being parsed, so each thread
+    builds its own (from lark's cache: a few milliseconds, once)."""
+
+    lark: Lark | None = None
+    postlex: _BracketPostLexer
+    builder: _ToAst
+    fused: FusedParser | None
+
+
+_PARSER = _Parser()
+
+
+def _parser() -> _Parser:
+    if _PARSER.lark is None:
+        postlex = _BracketPostLexer()
+        builder = _ToAst()
+        lark = lalr(
+            "rules.lark",
+            postlex=postlex,
+            lexer_callbacks={"COMMENT": builder.keep_comment},
+            transformer=builder,
+            propagate_positions=False,
+        )
+        _PARSER.postlex, _PARSER.builder = postlex, builder
+        try:
+            _PARSER.fused = FusedParser(lark)
+        except (AttributeError, KeyError, TypeError, AssertionError):
+            # a lark whose insides differ from 1.2-1.3's: lark alone parses (correct, slower);
+            # tests/test_fastlalr.py fails on such a lark so that it is seen
+            _PARSER.fused = None
+        _PARSER.lark = lark
+    return _PARSER
 
 
 # (line, column) just past a node's last character; spans are built from tokens, which always
@@ -142,34 +149,27 @@ def _end_of(tok: Token) -> _End:
 class _ToAst(Transformer):
     """Builds the AST while lark parses (``Lark(transformer=…)``): no parse tree is kept.
 
-    One instance serves every parse; the file being parsed is per thread.
+    One instance per thread (``_Parser``) serves every parse of that thread; ``parse_text``
+    sets the file being parsed.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self._local = threading.local()
+        self.path = ""
+        self.lines: list[str] = []
+        self.comments: list[Token] = []
 
-    @property
-    def path(self) -> str:
-        return self._local.path
-
-    @path.setter
-    def path(self, value: str) -> None:
-        self._local.path = value
-
-    @property
-    def lines(self) -> list[str]:
-        return self._local.lines
-
-    @lines.setter
-    def lines(self, value: list[str]) -> None:
-        self._local.lines = value
+    def keep_comment(self, tok: Token) -> Token:
+        """The lexer's callback for COMMENT (comments are ignored by the grammar)."""
+        self.comments.append(tok)
+        return tok
 
     def _span(self, start: Token, end: _End) -> Span:
         return Span(self.path, start.line or 0, start.column or 0, end[0], end[1])
 
     def _name(self, tok: Token) -> Name:
-        return Name(str(tok), token_span(self.path, tok))
+        # token_span inlined: the hottest call of a parse (lexer tokens always have positions)
+        return Name(str(tok), Span(self.path, tok.line, tok.column, tok.end_line, tok.end_column))
 
     def start(self, children):
         return children
@@ -456,13 +456,26 @@ def bad_escape(span: Span, escape: str) -> Diagnostic:
 
 def parse_text(path: str, text: str) -> SourceFile:
     """Parse one rules file. Raises CompileError with positioned diagnostics."""
-    lark, postlex, builder = _parser()
+    return _parse(path, text, fused=True)
+
+
+def _parse(path: str, text: str, fused: bool) -> SourceFile:
+    """``fused``: try the one-loop driver first (``fastlalr``); lark itself parses whatever it
+    hands back, so errors are lark's. ``fused=False`` is lark alone (the tests' oracle)."""
+    parser = _parser()
+    lark, postlex, builder = parser.lark, parser.postlex, parser.builder
     source = text if text.endswith("\n") else text + "\n"
-    _SINK.comments = []
     builder.path = path
     builder.lines = source.split("\n")
     try:
-        items = lark.parse(source)
+        items = None
+        if fused and parser.fused is not None:
+            builder.comments = []
+            with suppress(Fallback):
+                items = parser.fused.parse(source)
+        if items is None:
+            builder.comments = []
+            items = lark.parse(source)
     except UnexpectedInput as exc:
         raise CompileError(
             [syntax_diagnostic(path, text, exc, lark, open_brackets=postlex.open_brackets)]
@@ -470,7 +483,7 @@ def parse_text(path: str, text: str) -> SourceFile:
     except _GrammarUse as exc:
         raise CompileError([with_source(exc.diagnostic, text)]) from None
     finally:
-        tokens, _SINK.comments = _SINK.comments, None
+        tokens, builder.comments = builder.comments, []
     comments = [Comment(str(t), token_span(path, t)) for t in tokens or ()]
     header = None
     rules: list[RuleNode] = []
