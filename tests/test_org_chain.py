@@ -3,6 +3,8 @@ evaluator's chain over the emitted JSON, and `.tests` that name an account."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -658,19 +660,29 @@ def test_an_org_toml_directory_beside_the_rules_is_an_error_not_ignored(run_cli,
     assert "Traceback" not in result.stderr
 
 
-def test_simulate_says_it_does_not_replay_allow_lists(run_cli, tmp_path):
-    # simulate decides the Deny rules only: a member below fd-prod calling FC is counted
-    # "allow" though its chain denies it. Silent, a user read that as the allow list's answer.
+def test_simulate_replays_the_allow_lists_along_the_chain(run_cli, tmp_path):
+    # simulate decided the Deny rules only: a member below fd-prod calling FC was counted
+    # "allow" though its chain denies it. With the org.toml beside the rules it is denied at
+    # fd-prod (tests/test_simulate_org.py has the hand-counted trace).
     trace = tmp_path / "t.jsonl"
-    trace.write_text('{"eventName": "CreateFunction", "serviceName": "FC"}\n')
+    call = {"eventName": "CreateFunction", "serviceName": "FC"}
+    trace.write_text(
+        json.dumps(call)
+        + "\n"
+        + json.dumps(
+            {**call, "userIdentity": {"type": "ram-user", "accountId": "1111111111111111"}}
+        )
+        + "\n"
+    )
     result = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert (
-        "note: the allow lists of 2 control policies (china-regions, prod-services) are not "
-        "replayed: simulate decides what the Deny rules deny"
-    ) in result.stderr
-    assert "ramguard decide --account" in result.stderr
+    data = json.loads(result.stdout)
+    assert (data["denied"], data["allowed"]) == (1, 1)
+    assert data["org"]["stopped"][0]["text"].startswith("not allowed at folder fd-prod")
+    assert data["org"]["unplaced"]["accounts"] == [{"account": None, "events": 1, "denied": 0}]
+    assert "allow lists" not in result.stderr
+    assert "note: 1 event(s) of 1 account(s)" in result.stderr
     quiet = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "-q")
-    assert "allow lists" not in quiet.stderr
+    assert "note:" not in quiet.stderr
     seed = run_cli("simulate", "--rules", "policies", "--trace", trace, "--format", "json")
-    assert "allow lists" not in seed.stderr
+    assert "allow lists" not in seed.stderr and "org" not in json.loads(seed.stdout)

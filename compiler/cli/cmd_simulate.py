@@ -16,6 +16,8 @@ from compiler.cli.common import (
     catalog_option,
     fail,
     fail_at,
+    find_org_for,
+    org_option,
     printable,
     rules_option,
     text_or_json_option,
@@ -152,6 +154,7 @@ EXIT_CHANGED = 3
 @click.option("--strict", is_flag=True, help="Stop at the first malformed event (exit 1).")
 @click.option("--fail-on-deny", is_flag=True, help="Exit 3 when any event is denied.")
 @click.option("--quiet", "-q", is_flag=True, help="No summary table.")
+@org_option
 @catalog_option
 def command(
     rules,
@@ -175,6 +178,7 @@ def command(
     strict,
     fail_on_deny,
     quiet,
+    org_path,
     catalog,
 ) -> None:
     """Replay recorded API calls through both engines and compare.
@@ -189,9 +193,15 @@ def command(
     in place too, and the summary reads as a plan: what --rules would newly deny and what it
     would stop denying, by caller, operation and rule.
 
-    Exit: 0 no mismatch (and, with a baseline, no decision changed); 1 a mismatch (or an
-    error); 3 with a baseline when a decision changes (--fail-on-new-deny: when a call is
-    newly denied), or with --fail-on-deny when an event is denied.
+    With an org.toml (beside the rules, or --org) each event is decided along its account's
+    chain Root → folders → account (userIdentity.accountId): a Deny at any node, or a node
+    whose allow list does not allow it, denies; accounts org.toml does not describe are
+    decided along the Root's chain alone and counted as unplaced (the report's `org`).
+
+    Exit: 0 no mismatch (and, with a baseline, no decision changed); 1 a mismatch of either
+    rule set's two engines (or an error); 3 with a baseline when a decision changes
+    (--fail-on-new-deny: when a call is newly denied), or with --fail-on-deny when an event
+    is denied.
     """
     if baseline_rules and baseline_policies:
         fail("give --baseline or --baseline-policy, not both", 2)
@@ -203,23 +213,36 @@ def command(
         fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
     window = Window(_time_option("--since", since), _time_option("--until", until))
     policy = compile_rules(rules, catalog)
+    org_file = find_org_for(rules, org_path)
+    if org_file is not None and policy_files:
+        raise click.UsageError(
+            f"{org_file} places the documents the rules emit along each chain; leave out "
+            "--policy (or move the org.toml away to replay those documents flat)"
+        )
+    if org_file is not None and baseline_policies:
+        raise click.UsageError(
+            f"{org_file} cannot place --baseline-policy documents on its nodes: give the "
+            "rules in place with --baseline"
+        )
     allow_lists = [p.name for p in policy.policies if p.allows]
-    if allow_lists and not quiet:
-        # Replayed, an event is decided by the Deny rules alone (no org chain): say so, or a
-        # member's call its allow list shuts out reads as allowed.
+    if allow_lists and org_file is None and not quiet:
+        # Without an org an event is decided by the Deny rules alone (no chain): say so, or
+        # a member's call its allow list shuts out reads as allowed.
         n = len(allow_lists)
         click.echo(
             f"note: the allow lists of {n} control polic{'y' if n == 1 else 'ies'} "
             f"({printable(', '.join(allow_lists))}) are not replayed: simulate decides what "
-            "the Deny rules deny; a member account's chain is `ramguard decide --account ID`",
+            "the Deny rules deny; give the org.toml they are attached in (--org) to decide "
+            "each event along its account's chain",
             err=True,
         )
     try:
         baseline = _baseline(baseline_rules, baseline_policies)
+        org = None if org_file is None else _org(policy, baseline, org_file)
         if policy_files:
             engines = Engines.for_policy(policy, _documents(policy_files), baseline)
         else:
-            engines = Engines.for_policy(policy, baseline=baseline)
+            engines = Engines.for_policy(policy, baseline=baseline, org=org)
     except PolicyDocumentError as exc:
         fail_at(exc.location, exc.detail)
     if catalog is not None:
@@ -292,9 +315,18 @@ def command(
     if result.decided == 0:
         click.echo(_nothing_decided(result, sources), err=True)
         sys.exit(1)
-    if result.mismatches:
-        sys.exit(EXIT_MISMATCH)
+    chain = data.get("org")
+    if chain is not None and chain["unplaced"]["count"] and not quiet:
+        n = chain["unplaced"]
+        click.echo(
+            f"note: {n['count']:,} event(s) of {n['distinct']:,} account(s) that "
+            f"{printable(chain['path'])} does not describe were decided {n['decided_as']} "
+            "(the report's org.unplaced lists them)",
+            err=True,
+        )
     plan = data.get("plan")
+    if result.mismatches or (plan is not None and plan["engine_mismatches"]["count"]):
+        sys.exit(EXIT_MISMATCH)
     if plan is not None and (plan["newly_denied"] if fail_on_new_deny else plan["changed"]):
         sys.exit(EXIT_CHANGED)
     if fail_on_deny and result.denied:
@@ -330,6 +362,16 @@ def _baseline(rules, policies) -> Baseline | None:
     if policies:
         return Baseline(tuple(str(p) for p in policies), documents=tuple(_documents(policies)))
     return None
+
+
+def _org(policy, baseline: Baseline | None, path: Path):
+    """Both rule sets bound to the org.toml (each checks its own attachments)."""
+    from compiler.replay.chain_replay import ChainRules, OrgReplay
+
+    base = None
+    if baseline is not None and baseline.policy is not None:
+        base = ChainRules(baseline.policy, baseline.policy.load_org(path))
+    return OrgReplay(ChainRules(policy, policy.load_org(path)), str(path), base)
 
 
 def parse_time_text(text: str) -> str:

@@ -65,7 +65,11 @@ def plan_line(line: dict) -> Text:
         out.append(" in ")
         out.append(text(line["region"]))
     out.append(")")
-    wheres = [r["where"] for r in line["rules"]]
+    nodes = [r["node"] for r in line["rules"] if r.get("node")]
+    wheres = [r["where"] for r in line["rules"] if not r.get("node")]
+    if nodes:
+        out.append(" — " if newly else " — was ")
+        out.append(text(f"not allowed at {', '.join(nodes)}", style="cyan"))
     if wheres:
         word = "rule" if len(wheres) == 1 else "rules"
         out.append(f" — {word} " if newly else f" — was {word} ")
@@ -89,6 +93,49 @@ def plan_summary(plan: dict, top: int) -> Group:
     more = plan["lines_total"] - min(top, len(plan["lines"]))
     if more > 0:
         parts.append(Text(f"… and {more:,} more plan lines (all counts in --report)", style="dim"))
+    return Group(*parts)
+
+
+def org_summary(org: dict, top: int) -> Group:
+    """Where the chain stopped the denied calls: ``denied at folder fd-prod by rule …`` (an
+    explicit Deny) apart from ``not allowed at folder fd-prod`` (an allow list's implicit
+    deny); and the events of accounts org.toml does not describe, never left unsaid."""
+    head = Text()
+    head.append("Org", style="bold")
+    head.append(": ")
+    head.append(text(org["path"]))
+    head.append(f" — {_calls(org['placed'])} decided along their account's chain")
+    unplaced = org["unplaced"]
+    if unplaced["count"]:
+        head.append(f"; {_calls(unplaced['count'])} of {unplaced['distinct']:,} account(s) ")
+        head.append("not in it ", style="yellow")
+        head.append(text(f"decided {unplaced['decided_as']}"))
+        shown = ", ".join(
+            f"{a['account'] or '(none)'} ({a['events']:,})" for a in unplaced["accounts"][:top]
+        )
+        head.append(": ")
+        head.append(text(shown))
+    denied = org["denied"]
+    counts = Text(
+        f"Denied: {denied['explicit_deny']:,} by an explicit Deny, {denied['implicit_deny']:,} "
+        f"not allowed by an allow list (implicit deny), {denied['guardrail']:,} by a RAM "
+        "guardrail after the chain"
+    )
+    parts: list = [head, counts]
+    if org["stopped"]:
+        table = Table(
+            title=f"Where the chain stopped denied calls (top {min(top, len(org['stopped']))} "
+            f"of {org['stopped_total']:,})",
+            title_justify="left",
+        )
+        table.add_column("calls", justify="right")
+        table.add_column("where")
+        table.add_column("first")
+        for row in org["stopped"][:top]:
+            first = row["first"]
+            shown = "–" if first is None else f"{first['file']}:{first['line']} {first['event_id']}"
+            _row(table, f"{row['calls']:,}", row["text"], shown)
+        parts.append(table)
     return Group(*parts)
 
 
@@ -229,6 +276,16 @@ def summary(report: dict, by: str = "principal", top: int = TOP) -> Group:
         ("unmapped service", report["unmapped"]),
         ("resource unknown", report["resource_unknown"]),
         ("mismatches (trie vs RAM JSON)", mism),
+        *(
+            [
+                (
+                    "baseline mismatches (trie vs RAM JSON)",
+                    report["plan"]["engine_mismatches"]["count"],
+                )
+            ]
+            if report.get("plan") is not None and "engine_mismatches" in report["plan"]
+            else []
+        ),
     ):
         _row(counts, label, f"{value:,}")
 
@@ -259,6 +316,8 @@ def summary(report: dict, by: str = "principal", top: int = TOP) -> Group:
     parts: list = []
     if report.get("plan") is not None:
         parts.append(plan_summary(report["plan"], top))
+    if report.get("org") is not None:
+        parts.append(org_summary(report["org"], top))
     parts += [counts, matrix, speed]
     if "who" in report:
         parts.append(by_table(report["who"], by, top))

@@ -128,6 +128,20 @@ class ChainDecider:
         guardrails = [r for p in ruleset.policies if p.deploy != "control-policy" for r in p.rules]
         self._guardrails = DecisionTrie(guardrails) if guardrails else None
 
+    def levels(self, node_id: str) -> tuple[tuple[OrgNode, DecisionTrie, DecisionTrie], ...]:
+        """``Root → … → node``: each node with the tries of its Deny and its Allow rules (the
+        replay walks them itself, memoised per request; KeyError for a node not described)."""
+        out = []
+        for node in self.chain(node_id):
+            engine = self._node_engine[node.id]
+            out.append((node, engine.denies, engine.allows))
+        return tuple(out)
+
+    @property
+    def guardrails(self) -> DecisionTrie | None:
+        """The RAM guardrails' (``for ram``) trie, decided after the chain; None: none."""
+        return self._guardrails
+
     def chain(self, account: str) -> tuple[OrgNode, ...]:
         """KeyError when the org does not describe ``account``."""
         return self.org.chain(account)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, repeat
 from operator import attrgetter, eq, ne
+from typing import Any
 
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
@@ -60,7 +61,7 @@ _TIME = "acs:CurrentTime"
 RuleRef = tuple[str, str, int, str]
 
 
-def _example(ev: TraceEvent) -> tuple:
+def example(ev: TraceEvent) -> tuple:
     """(source, line, event id, time, principal key, action), all comparable: ordered by
     input position, then by the rest — a compact JSON array holds many events on one line,
     and the least must not depend on which split was merged first. Absent is ``""``."""
@@ -96,7 +97,7 @@ def _first(a: list[tuple], b: list[tuple], key=None) -> list[tuple]:
 
 
 def _plan_position(e: tuple) -> tuple:
-    """A plan example's order: position, then its comparable fields (see ``_example``)."""
+    """A plan example's order: position, then its comparable fields (see ``example``)."""
     source, line, sign, event_id, time, caller, action, region, _rules = e
     who = "" if caller is None else caller.key
     return (source, line, event_id, time, action, sign, region or "", who)
@@ -294,7 +295,7 @@ def _firsts(firsts: dict, keys: list, batch: Sequence[TraceEvent], at) -> list[T
     for key in filterfalse(firsts.__contains__, position):
         i = position[key]
         ev = batch[i if at is None else at[i]]
-        firsts[key] = _example(ev)
+        firsts[key] = example(ev)
         new.append(ev)
     return new
 
@@ -344,6 +345,14 @@ class Impact:
     """rule index → recorded denies it denies too."""
     unexplained: list[tuple] = field(default_factory=list)
     """The first recorded denies no rule denies: example + (why, error code)."""
+    baseline_mismatches: int = 0
+    """Events the baseline's two engines (its trie, the RAM evaluator on its JSON) decide
+    differently: an error, as a mismatch of the new rules' engines is."""
+    baseline_mismatch_examples: list[tuple] = field(default_factory=list)
+    """(source, line, event id, action, trie, ram), the first by position."""
+    chain: Any = None
+    """With an org.toml: ``chain_replay.ChainTally`` (where each chain denied, unplaced
+    accounts); None without one."""
 
     def hold_bounded(self) -> dict[str, BoundedTable]:
         """Swap fresh tables in for the bounded ones (returned): a split counted into a
@@ -371,10 +380,18 @@ class Impact:
     def rows(self, name: str) -> dict:
         return self.tables[name].rows()
 
-    def keep_first_examples(self, unexplained: list[tuple], plan_examples: list[tuple]) -> None:
+    def keep_first_examples(
+        self,
+        unexplained: list[tuple],
+        plan_examples: list[tuple],
+        baseline_mismatches: list[tuple] = (),
+    ) -> None:
         """Fold example lists of splits counted earlier into this one's, as ``merge`` does."""
         self.unexplained = _first(unexplained, self.unexplained)
         self.plan_examples = _first(plan_examples, self.plan_examples, _plan_position)
+        self.baseline_mismatch_examples = _first(
+            list(baseline_mismatches), self.baseline_mismatch_examples
+        )
 
     def merge(self, other: Impact) -> Impact:
         plan = {k: list(v) for k, v in self.plan.items()}
@@ -396,6 +413,11 @@ class Impact:
             reasons=reasons,
             explained=_add(self.explained, other.explained),
             unexplained=_first(self.unexplained, other.unexplained),
+            baseline_mismatches=self.baseline_mismatches + other.baseline_mismatches,
+            baseline_mismatch_examples=_first(
+                self.baseline_mismatch_examples, other.baseline_mismatch_examples
+            ),
+            chain=other.chain if self.chain is None else self.chain.merge(other.chain),
         )
 
 
@@ -404,12 +426,15 @@ def tally(
     batch: Sequence[TraceEvent],
     decisions: Sequence,
     baseline: Sequence[str] | None = None,
-    new_rules: Callable[[tuple[int, ...]], tuple[RuleRef, ...]] | None = None,
+    new_rules: Callable[[Any], tuple[RuleRef, ...]] | None = None,
     old_rules: Callable[[int], tuple[RuleRef, ...]] | None = None,
+    baseline_ram: Sequence[str] | None = None,
 ) -> None:
     """Count one decided batch. ``decisions`` are the trie's; ``baseline`` the baseline's
-    ``deny``/``allow`` per event, with ``new_rules`` naming the rules of a trie decision and
-    ``old_rules(i)`` the baseline's rules that deny event ``i`` (asked only on a change).
+    ``deny``/``allow`` per event (by its trie), with ``new_rules`` naming the rules of a trie
+    decision (given the decision) and ``old_rules(i)`` the baseline's rules that deny event
+    ``i`` (asked only on a change); ``baseline_ram`` the baseline's RAM evaluator's answers,
+    counted against ``baseline`` as the baseline's engine mismatches.
 
     Per event only C loops run (``map``, ``compress``, ``Counter.update``); Python loops run
     over denied calls, recorded denies, changed decisions and values not seen before."""
@@ -428,7 +453,7 @@ def tally(
         action = batch[i].action
         for index in decisions[i].rule_indexes:
             if index not in firsts:
-                firsts[index] = _example(batch[i])
+                firsts[index] = example(batch[i])
             pair = (index, action)
             pairs[pair] = pairs.get(pair, 0) + 1
     reasons, explained = impact.reasons, impact.explained
@@ -444,21 +469,30 @@ def tally(
             for index in decisions[i].rule_indexes:
                 explained[index] = explained.get(index, 0) + 1
         elif len(impact.unexplained) < EXAMPLES:
-            impact.unexplained.append((*_example(ev), why, ev.error_code))
+            impact.unexplained.append((*example(ev), why, ev.error_code))
     if baseline is None:
         return
+    if baseline_ram is not None:
+        odd = list(compress(range(n), map(ne, baseline, baseline_ram)))
+        impact.baseline_mismatches += len(odd)
+        room = EXAMPLES - len(impact.baseline_mismatch_examples)
+        for i in odd[: max(room, 0)]:
+            ev = batch[i]
+            impact.baseline_mismatch_examples.append(
+                (ev.source, ev.line, ev.event_id, ev.action, baseline[i], baseline_ram[i])
+            )
     for i in compress(range(n), map(ne, verdicts, baseline)):
         ev = batch[i]
         if verdicts[i] == "deny":
             sign = "+"
-            rules = new_rules(decisions[i].rule_indexes) if new_rules else ()
+            rules = new_rules(decisions[i]) if new_rules else ()
         else:
             sign = "-"
             rules = old_rules(i) if old_rules else ()
         key = (sign, ev.who, ev.action, ev.region, rules)
         line = impact.plan.get(key)
         if line is None:
-            impact.plan[key] = [1, _example(ev)]
+            impact.plan[key] = [1, example(ev)]
         else:
             line[0] += 1
         if len(impact.plan_examples) < EXAMPLES:
@@ -494,14 +528,21 @@ def decide_on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | Non
 
 @dataclass
 class Baseline:
-    """What a plan compares the rules with: other rules (decided by their trie) or RAM policy
-    documents (decided by the RAM evaluator). One engine only: the agreement of both engines
-    is checked on the rules being rolled out, not on the ones in place."""
+    """What a plan compares the rules with: other rules or RAM policy documents.
+
+    Rules are decided by both engines, as the new rules are: their trie (the plan's answer)
+    and the RAM evaluator on the documents they emit (``check``), the two counted against each
+    other as the baseline's engine mismatches. Documents (``--baseline-policy``) are decided
+    by the RAM evaluator alone: they are the policy in place, and no rules exist to build a
+    trie from that would decide every action (the importer is exact on catalog actions only,
+    a trace holds others)."""
 
     names: tuple[str, ...]
     policy: Policy | None = None
     documents: tuple[tuple[str, dict], ...] | None = None
     ram: RamEvaluator | None = field(init=False, default=None)
+    check: RamEvaluator | None = field(init=False, default=None)
+    """The RAM evaluator on the baseline rules' emitted documents (rules only)."""
     scoped: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -512,6 +553,22 @@ class Baseline:
             )
         elif self.policy is not None:
             self.scoped = any(not r.any_resource for r in self.policy.rules)
+            self.check = RamEvaluator([(d.filename, d.as_dict()) for d in self.policy.documents])
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        return ("ram",) if self.ram is not None else ("trie", "ram")
+
+    def check_decider(self) -> Callable[[TraceEvent, tuple[str, ...] | None], str] | None:
+        """The second engine's ``deny`` / ``allow`` (None for documents: there is none)."""
+        if self.check is None:
+            return None
+        ram = self.check.decide
+
+        def by_json(ev: TraceEvent, on: tuple[str, ...] | None) -> str:
+            return ram(ev.action, ev.context, on)
+
+        return by_json
 
     def __reduce__(self):
         return (Baseline, (self.names, self.policy, self.documents))

@@ -26,8 +26,11 @@ PLAN_LINES = 1000
 
 
 def where_of(ref: RuleRef) -> str:
-    """``guard.rules:12`` for a rule, ``old.json statement 3`` for a RAM statement."""
+    """``guard.rules:12`` for a rule, ``old.json statement 3`` for a RAM statement,
+    ``not allowed at fd-prod`` for an org node whose allow list did not allow the call."""
     kind, file, number, _text = ref
+    if kind == "node":
+        return f"not allowed at {file}"
     return f"{file}:{number}" if kind == "rule" else f"{file} statement {number}"
 
 
@@ -35,6 +38,8 @@ def _rule_dict(ref: RuleRef) -> dict:
     kind, file, number, text = ref
     if kind == "rule":
         return {"where": where_of(ref), "file": file, "line": number, "rule": text}
+    if kind == "node":  # an implicit deny of an allow list: no rule did it
+        return {"where": where_of(ref), "node": file, "rule": None}
     return {"where": where_of(ref), "file": file, "statement": number, "rule": None}
 
 
@@ -208,6 +213,24 @@ def plan_section(impact: Impact, baseline: Baseline, where: Callable[[int], str]
     return {
         "baseline": list(baseline.names),
         "baseline_engine": baseline.engine,
+        "baseline_engines": list(baseline.engines),
+        "engine_mismatches": {
+            "count": impact.baseline_mismatches,
+            "note": "the baseline's trie against the RAM evaluator on its emitted JSON"
+            if baseline.check is not None
+            else "RAM JSON in place: decided by the RAM evaluator alone",
+            "examples": [
+                {
+                    "file": where(source),
+                    "line": line,
+                    "event_id": event_id,
+                    "action": action,
+                    "trie": trie,
+                    "ram": ram,
+                }
+                for source, line, event_id, action, trie, ram in impact.baseline_mismatch_examples
+            ],
+        },
         "changed": newly + gone,
         "newly_denied": newly,
         "no_longer_denied": gone,

@@ -48,6 +48,7 @@ from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
+from compiler.replay.chain_replay import ChainMemo, OrgReplay, org_section
 from compiler.replay.coverage import coverage_section
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
@@ -230,6 +231,8 @@ class Engines:
     """The (name, JSON) documents ``ram`` was built from; needed to pickle."""
     baseline: Baseline | None = None
     """The rules or documents in place, for a plan (``simulate --baseline``)."""
+    org: OrgReplay | None = None
+    """With an org.toml: each event decided along its account's chain (``chain_replay``)."""
     scoped: bool = field(init=False, default=False)
     """Whether a rule is scoped to resources: only then are events' ARNs built."""
 
@@ -237,6 +240,8 @@ class Engines:
         self.scoped = any(not r.any_resource for r in self.policy.rules) or bool(
             self.baseline is not None and self.baseline.scoped
         )
+        if self.org is not None:
+            self.scoped = self.scoped or self.org.scoped
 
     @classmethod
     def for_policy(
@@ -244,23 +249,29 @@ class Engines:
         policy: Policy,
         documents: Sequence[tuple[str, dict]] | None = None,
         baseline: Baseline | None = None,
+        org: OrgReplay | None = None,
     ):
         docs = documents
         if docs is None:
             docs = [(d.filename, d.as_dict()) for d in policy.documents]
-        return cls(policy, RamEvaluator(docs), documents=tuple(docs), baseline=baseline)
+        return cls(policy, RamEvaluator(docs), documents=tuple(docs), baseline=baseline, org=org)
 
     def __reduce__(self):
         if self.documents is None:
             raise TypeError("Engines built without their documents cannot be pickled")
         catalog = None if self.catalog is default_catalog() else self.catalog
-        return (_rebuild_engines, (self.policy, self.documents, catalog, self.baseline))
+        state = (self.policy, self.documents, catalog, self.baseline, self.org)
+        return (_rebuild_engines, state)
 
 
 def _rebuild_engines(
-    policy: Policy, documents, catalog: Catalog | None, baseline: Baseline | None = None
+    policy: Policy,
+    documents,
+    catalog: Catalog | None,
+    baseline: Baseline | None = None,
+    org: OrgReplay | None = None,
 ) -> Engines:
-    engines = Engines.for_policy(policy, documents, baseline)
+    engines = Engines.for_policy(policy, documents, baseline, org)
     if catalog is not None:
         engines.catalog = catalog
     return engines
@@ -391,9 +402,11 @@ def _hold_examples(report: PartialReport) -> tuple[list[tuple], ...]:
         report.mismatch_examples,
         report.impact.unexplained,
         report.impact.plan_examples,
+        report.impact.baseline_mismatch_examples,
     )
     report.malformed_examples, report.mismatch_examples = [], []
     report.impact.unexplained, report.impact.plan_examples = [], []
+    report.impact.baseline_mismatch_examples = []
     return held
 
 
@@ -402,10 +415,10 @@ def _fold_examples(report: PartialReport, held: tuple[list[tuple], ...]) -> None
     the splits before it as ``merge`` folds them: by position, ties (events of one compact
     JSON line) broken by their other fields. So a report that counted several splits holds
     the lists that merging one report per split would, whoever counted which split."""
-    malformed, mismatches, unexplained, plan_examples = held
+    malformed, mismatches, unexplained, plan_examples, baseline_mismatches = held
     report.malformed_examples = _first(malformed, report.malformed_examples)
     report.mismatch_examples = _first(mismatches, report.mismatch_examples)
-    report.impact.keep_first_examples(unexplained, plan_examples)
+    report.impact.keep_first_examples(unexplained, plan_examples, baseline_mismatches)
 
 
 def _decide_batch(
@@ -435,7 +448,13 @@ def _decide_batch(
 
     # Latency samples: every SAMPLE_EVERY-th event, each engine timed alone and unmemoised.
     trie_hist, ram_hist = trie_stats.histogram, ram_stats.histogram
-    for k in range(0, len(batch), SAMPLE_EVERY):
+    org = engines.org
+    if org is not None:  # along the event's chain
+        for k in range(0, len(batch), SAMPLE_EVERY):
+            t, r = memo.sample(batch[k], arns[k] if arns is not None else None)
+            trie_hist[bucket_of(t - overhead)] += 1
+            ram_hist[bucket_of(r - overhead)] += 1
+    for k in range(0, len(batch) if org is None else 0, SAMPLE_EVERY):
         ev, on = batch[k], arns[k] if arns is not None else None
         a = clock()
         if on is None:
@@ -451,6 +470,9 @@ def _decide_batch(
     trie_out = list(map(_FIRST, answers))
     _count(batch, trie_out, list(map(_SECOND, answers)), report)
     # Attribution and the plan, outside the timers: they are the report's work.
+    if org is not None:
+        org.count(report.impact, memo, batch, arns, trie_out, answers)
+        return
     baseline = engines.baseline
     if baseline is None:
         tally(report.impact, batch, trie_out)
@@ -461,14 +483,16 @@ def _decide_batch(
         batch,
         trie_out,
         list(map(_THIRD, answers)),
-        new_rules=lambda indexes: rule_refs(policy, indexes),
+        new_rules=lambda d: rule_refs(policy, d.rule_indexes),
         old_rules=lambda i: baseline.rules_denying(batch[i], arns[i] if arns else None),
+        baseline_ram=list(map(_FOURTH, answers)) if baseline.check is not None else None,
     )
 
 
 _FIRST = itemgetter(0)
 _SECOND = itemgetter(1)
 _THIRD = itemgetter(2)
+_FOURTH = itemgetter(3)
 _VERDICT = attrgetter("decision")
 _RULE_INDEXES = attrgetter("rule_indexes")
 _RESOURCE_UNKNOWN = attrgetter("resource_unknown")
@@ -527,8 +551,11 @@ def _pairs(table: dict, events: Counter, denied: Counter) -> None:
         counts[1] += denied.get(key, 0)
 
 
-def memo_for(engines: Engines) -> Memo:
-    """The per-split table of both engines' (and the baseline's) answers."""
+def memo_for(engines: Engines) -> Memo | ChainMemo:
+    """The per-split table of both engines' (and the baseline's) answers; with an org, one
+    per chain (``chain_replay.ChainMemo``)."""
+    if engines.org is not None:
+        return engines.org.memo()
     trie_decide = engines.policy.trie.decider()
     ram_decide = engines.ram.decide
 
@@ -547,6 +574,10 @@ def memo_for(engines: Engines) -> Memo:
             rule_sets.append(baseline.policy)
         if baseline.ram is not None:
             evaluators.append(baseline.ram)
+        check = baseline.check_decider()
+        if check is not None:  # the baseline's second engine: its JSON
+            deciders.append(check)
+            evaluators.append(baseline.check)
     return Memo(tuple(deciders), relevant_keys(rule_sets, evaluators))
 
 
@@ -674,6 +705,8 @@ def report_dict(
     }
     if engines.baseline is not None:
         out["plan"] = plan_section(report.impact, engines.baseline, where, top)
+    if engines.org is not None:
+        out["org"] = org_section(report.impact.chain, engines.org, where, top)
     return out
 
 

@@ -40,6 +40,7 @@ _LAID_OUT = s.SHOWN_IN_SUMMARY | {
     "recorded",
     "engines",
     "plan",
+    "org",
     "who",
     "coverage",
 }
@@ -68,6 +69,7 @@ def page_sections(report: dict) -> list[dict]:
         s.summary(report),
         s.over_time(report),
         s.plan(report),
+        s.org_chain(report),
         s.who(report),
         s.by_rule(report),
         s.by_access_key(report),

@@ -240,6 +240,48 @@ def _plan_line(row: dict, i: int) -> dict:
     }
 
 
+# --- org chain --------------------------------------------------------------------------------
+
+
+def org_chain(report: dict) -> dict | None:
+    """``org``: where the chain stopped the denied calls (explicit Deny at a node apart from
+    an allow list's implicit deny) and the events of accounts org.toml does not describe."""
+    data = report.get("org")
+    if not isinstance(data, dict):
+        return None
+    blocks: list[dict] = []
+    kv = [
+        number(report, f"org.{k}", k.replace("_", " ")) for k in ("placed",) if is_num(data.get(k))
+    ]
+    unplaced = data.get("unplaced")
+    if isinstance(unplaced, dict) and is_num(unplaced.get("count")):
+        kv.append(number(report, "org.unplaced.count", "unplaced (not in org.toml)"))
+    denied = data.get("denied")
+    if isinstance(denied, dict):
+        for k, v in denied.items():
+            if is_num(v):
+                kv.append(number(report, f"org.denied.{part(k)}", k.replace("_", " ")))
+    if kv:
+        blocks.append({"kind": "kv", "items": kv})
+    stopped = data.get("stopped")
+    if is_table(stopped):
+        chart = bar_chart(stopped, "org.stopped", lambda r: fmt(r.get("text")), "calls")
+        if chart:
+            blocks.append(chart)
+        blocks.append(table("Where the chain stopped denied calls", stopped, "org.stopped"))
+    if isinstance(unplaced, dict) and is_table(unplaced.get("accounts")):
+        blocks.append(
+            {"kind": "note", "text": f"unplaced: decided {fmt(unplaced.get('decided_as'))}"}
+        )
+        blocks.append(
+            table("Accounts not in org.toml", unplaced["accounts"], "org.unplaced.accounts")
+        )
+    rest = {k: v for k, v in data.items() if k not in ("placed", "denied", "stopped", "unplaced")}
+    if rest:
+        blocks.append({"kind": "node", "node": node(rest, "org", 1)})
+    return section("org", "Org chain: Root → folders → account", blocks)
+
+
 # --- coverage ---------------------------------------------------------------------------------
 
 

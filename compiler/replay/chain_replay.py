@@ -1,0 +1,494 @@
+"""The replay along a Resource Directory chain (issue 12 item 2): with an ``org.toml``, each
+event is decided along ``Root → folders → account`` of the account that made it.
+
+Which account: the caller's (``userIdentity.accountId``, else the delivery path's account, as
+the normaliser fills ``Who.account``), since control policies bind the RAM identities of a
+member account. An event whose account org.toml does not describe (or that names none) is
+decided along the Root's chain alone — as an account directly below the Root that keeps
+FullAliyunAccess and has nothing else attached — and counted as *unplaced*, by account, in the
+report's ``org`` section: never silently.
+
+Both engines walk the chain, independently, as ``ramguard test`` does for an ``account``:
+
+- the trie: per node the ``DecisionTrie`` of its Deny rules and of its Allow rules
+  (``ChainDecider.levels``), walked from the account up; an explicit Deny ends it (``deny``
+  at that node, by those rules), a node without FullAliyunAccess and with no Allow matching
+  ends it too (``implicit-deny``: not allowed at that node); then the RAM guardrails (``for
+  ram`` policies), deny-wins;
+- the RAM evaluator: ``ram.chain.ChainEvaluator`` over the emitted documents of each node's
+  policies, then a ``RamEvaluator`` over the guardrails' documents.
+
+A request on several resources is decided on each (RAM checks every resource): denied when the
+chain denies any. Answers are memoised per node (``ChainMemo``: one ``replay.memo.Memo`` per
+node events are placed at, so an account's projection never reuses another chain's answer);
+the tables are bounded as each ``Memo`` is, times the nodes of org.toml that events reach.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import attrgetter, eq, itemgetter, not_
+
+import msgspec
+
+from compiler.decide.trie import Match
+from compiler.model.org import Org
+from compiler.policy import Policy
+from compiler.ram import RamEvaluator
+from compiler.ram.chain import ChainEvaluator
+from compiler.replay.events import TraceEvent
+from compiler.replay.impact import (
+    Impact,
+    RuleRef,
+    decide_on_each,
+    example,
+    least,
+    rule_refs,
+    rules_by_index,
+    tally,
+)
+from compiler.replay.memo import Memo, relevant_keys
+
+DENY, ALLOW, IMPLICIT, GUARDRAIL = "deny", "allow", "implicit-deny", "guardrail"
+
+
+class ChainOutcome(msgspec.Struct, frozen=True, gc=False):
+    """The trie's answer along a chain, shaped as a ``Decision`` for the replay's counters
+    (``decision``, ``rule_indexes``, ``resource_unknown``) plus where the evaluation ended."""
+
+    decision: str
+    rule_indexes: tuple[int, ...]
+    resource_unknown: tuple[Match, ...]
+    outcome: str
+    """``allow``; ``deny`` (an explicit Deny at ``node``); ``implicit-deny`` (no Allow at
+    ``node``, FullAliyunAccess detached); ``guardrail`` (the chain passed, a RAM guardrail
+    denied)."""
+    node: str | None = None
+
+
+_ALLOWED = ChainOutcome(ALLOW, (), (), ALLOW)
+
+
+def _trie_chain(policy: Policy, org: Org, node_id: str) -> Callable:
+    """``(action, context, resource) -> ChainOutcome`` along ``node_id``'s chain."""
+    chooser = policy.chain_decider(org)
+    # From the account up: the first node that does not pass ends the evaluation.
+    levels = [
+        (node.id, node.full_aliyun_access, denies.decider(), allows.decider())
+        for node, denies, allows in reversed(chooser.levels(node_id))
+    ]
+    guard = chooser.guardrails.decider() if chooser.guardrails is not None else None
+
+    def decide(action: str, context, resource=None) -> ChainOutcome:
+        unknown: tuple[Match, ...] = ()
+        stop = None
+        for node, full_access, denies, allows in levels:
+            d = denies(action, context, resource)
+            unknown += d.resource_unknown
+            if d.decision == "deny":
+                stop = (DENY, node, d.rule_indexes)
+                break
+            if full_access:
+                continue
+            a = allows(action, context, resource)  # "deny" here: an Allow rule matched
+            if a.decision != "deny":
+                unknown += a.resource_unknown
+                stop = (IMPLICIT, node, ())
+                break
+        if guard is not None:
+            g = guard(action, context, resource)
+            unknown += g.resource_unknown
+            if g.decision == "deny":
+                if stop is None:
+                    return ChainOutcome(DENY, g.rule_indexes, unknown, GUARDRAIL)
+                outcome, node, indexes = stop
+                return ChainOutcome(DENY, indexes + g.rule_indexes, unknown, outcome, node)
+        if stop is None:
+            return ChainOutcome(ALLOW, (), unknown, ALLOW) if unknown else _ALLOWED
+        outcome, node, indexes = stop
+        return ChainOutcome(DENY, indexes, unknown, outcome, node)
+
+    return decide
+
+
+def _ram_chain(policy: Policy, org: Org, node_id: str) -> Callable:
+    """``(event, arns) -> "deny" | "allow"`` along the chain, from the JSON documents."""
+    chain = ChainEvaluator(policy.chain_nodes(org, node_id))
+    guard_docs = policy.guardrail_documents()
+    guard = RamEvaluator(guard_docs).decide if guard_docs else None
+    walk = chain.decide
+
+    def decide(ev: TraceEvent, on: tuple[str, ...] | None) -> str:
+        for arn in on or (None,):
+            if walk(ev.action, ev.context, arn) == "deny":
+                return "deny"
+        if guard is not None:
+            return guard(ev.action, ev.context, on)
+        return "allow"
+
+    return decide
+
+
+@dataclass
+class ChainRules:
+    """One rule set bound to the org: both engines' deciders per node, built on first use."""
+
+    policy: Policy
+    org: Org
+    _built: dict[str, tuple[Callable, Callable]] = field(default_factory=dict, repr=False)
+
+    def deciders(self, node_id: str) -> tuple[Callable, Callable]:
+        """(trie: ``(event, arns) -> ChainOutcome``, ram: ``(event, arns) -> str``)."""
+        hit = self._built.get(node_id)
+        if hit is None:
+            one = _trie_chain(self.policy, self.org, node_id)
+
+            def trie(ev: TraceEvent, on):
+                return decide_on_each(one, ev, on)
+
+            hit = self._built[node_id] = (trie, _ram_chain(self.policy, self.org, node_id))
+        return hit
+
+    def keys(self) -> frozenset[str]:
+        """Context keys some condition tests: Deny and Allow rules, and the documents."""
+        keys = set(relevant_keys([self.policy], [RamEvaluator(self._documents())]))
+        for p in self.policy.policies:
+            for rule in p.allows:
+                for conj in rule.conditions:
+                    keys.update(c.key.lower() for c in conj)
+        return frozenset(keys)
+
+    def _documents(self) -> list[tuple[str, dict]]:
+        return [(d.filename, d.as_dict()) for d in self.policy.documents]
+
+    def refs(self, outcome: ChainOutcome) -> tuple[RuleRef, ...]:
+        """The rules that denied, or the node that did not allow (``("node", id, 0, "")``)."""
+        refs = rule_refs(self.policy, outcome.rule_indexes)
+        if outcome.outcome == IMPLICIT:
+            refs = (("node", outcome.node or "?", 0, ""), *refs)
+        return refs
+
+
+_WHO = attrgetter("who")
+
+
+def account_of(ev: TraceEvent) -> str | None:
+    who = ev.who
+    if who is not None and who.account:
+        return who.account
+    where = ev.where
+    return where.account if where is not None else None
+
+
+class ChainMemo:
+    """``replay.memo.Memo``'s interface (``answers``, ``spent``, ``misses``) over one memo per
+    node events are placed at. ``last`` holds the batch's placement for the tallies."""
+
+    def __init__(self, replay: OrgReplay) -> None:
+        self.replay = replay
+        self.memos: dict[str, Memo] = {}
+        n = 2 + 2 * (replay.baseline is not None)
+        self.spent = [0] * n
+        self.misses = 0
+        self.last: tuple[list, list[bool]] = ([], [])
+
+    def _memo(self, node: str) -> Memo:
+        memo = self.memos.get(node)
+        if memo is None:
+            r = self.replay
+            deciders = list(r.rules.deciders(node))
+            if r.baseline is not None:
+                trie, ram = r.baseline.deciders(node)
+                deciders += [lambda ev, on, t=trie: t(ev, on).decision, ram]
+            memo = self.memos[node] = Memo(tuple(deciders), r.keys)
+        return memo
+
+    def answers(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[tuple]:
+        accounts = list(map(account_of, batch))
+        placed_at = self.replay.placed
+        placed = list(map(placed_at.__contains__, accounts))
+        self.last = (accounts, placed)
+        root = self.replay.org.root.id
+        nodes = [a if p else root for a, p in zip(accounts, placed, strict=True)]
+        groups: dict[str, list[int]] = {}
+        for i, node in enumerate(nodes):
+            groups.setdefault(node, []).append(i)
+        if len(groups) == 1:
+            (node,) = groups
+            out = self._ask(self._memo(node), batch, arns)
+        else:
+            out = [None] * len(batch)
+            for node, at in groups.items():
+                sub = [batch[i] for i in at]
+                sub_arns = None if arns is None else [arns[i] for i in at]
+                for i, answer in zip(at, self._ask(self._memo(node), sub, sub_arns), strict=True):
+                    out[i] = answer
+        return out
+
+    def _ask(self, memo: Memo, batch, arns) -> list[tuple]:
+        got = memo.answers(batch, arns)
+        for n, spent in enumerate(memo.spent):
+            self.spent[n] += spent
+        self.misses += memo.misses
+        memo.spent, memo.misses = [0] * len(memo.spent), 0
+        return got
+
+    def sample(self, ev: TraceEvent, on) -> tuple[int, int]:
+        """One event timed alone along its chain, each engine (ns, clock cost included)."""
+        account = account_of(ev)
+        node = account if account in self.replay.placed else self.replay.org.root.id
+        trie, ram = self.replay.rules.deciders(node)
+        clock = time.perf_counter_ns
+        a = clock()
+        trie(ev, on)
+        b = clock()
+        ram(ev, on)
+        c = clock()
+        return b - a, c - b
+
+
+@dataclass
+class ChainTally:
+    """What the chain decided, folded like the rest of the report (counts add, first
+    examples are the least by position)."""
+
+    placed: int = 0
+    unplaced: dict[str | None, list[int]] = field(default_factory=dict)
+    """account (None: the event names none) → [events, denied], for accounts not in org.toml."""
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """``deny`` / ``implicit-deny`` / ``guardrail`` → denied events."""
+    stops: dict[tuple, list] = field(default_factory=dict)
+    """(outcome, node, rule indexes) → [calls, first example]."""
+
+    def merge(self, other: ChainTally | None) -> ChainTally:
+        if other is None:
+            return self
+        unplaced = {k: list(v) for k, v in self.unplaced.items()}
+        for k, (n, d) in other.unplaced.items():
+            mine = unplaced.setdefault(k, [0, 0])
+            mine[0] += n
+            mine[1] += d
+        outcomes = dict(self.outcomes)
+        for k, n in other.outcomes.items():
+            outcomes[k] = outcomes.get(k, 0) + n
+        stops = {k: list(v) for k, v in self.stops.items()}
+        for k, (n, ex) in other.stops.items():
+            mine = stops.get(k)
+            stops[k] = [n, ex] if mine is None else [mine[0] + n, least(mine[1], ex)]
+        return ChainTally(self.placed + other.placed, unplaced, outcomes, stops)
+
+
+def merge_chain(a: ChainTally | None, b: ChainTally | None) -> ChainTally | None:
+    if a is None:
+        return b
+    return a.merge(b)
+
+
+@dataclass
+class OrgReplay:
+    """The org bound to the rules (and to the baseline's rules, for a plan)."""
+
+    rules: ChainRules
+    path: str
+    baseline: ChainRules | None = None
+    keys: frozenset[str] = field(init=False)
+    placed: frozenset[str] = field(init=False)
+    """Ids of the accounts org.toml describes."""
+
+    def __post_init__(self) -> None:
+        keys = self.rules.keys()
+        if self.baseline is not None:
+            keys |= self.baseline.keys()
+        self.keys = keys
+        self.placed = frozenset(n.id for n in self.rules.org.accounts)
+
+    @property
+    def org(self) -> Org:
+        return self.rules.org
+
+    @property
+    def scoped(self) -> bool:
+        """Whether an Allow rule is scoped to resources (then ARNs must be built)."""
+        sets = [self.rules] + ([self.baseline] if self.baseline is not None else [])
+        return any(not r.any_resource for c in sets for p in c.policy.policies for r in p.allows)
+
+    def memo(self) -> ChainMemo:
+        return ChainMemo(self)
+
+    def count(self, impact: Impact, memo: ChainMemo, batch, arns, decisions, answers) -> None:
+        """The batch's attribution, plan and chain tallies (``simulate._decide_batch``)."""
+        _count(self, impact, memo, batch, arns, decisions, answers)
+
+    def __reduce__(self):
+        base = None if self.baseline is None else (self.baseline.policy, self.baseline.org)
+        return (_rebuild, (self.rules.policy, self.rules.org, self.path, base))
+
+    def tally(
+        self,
+        tally: ChainTally,
+        memo: ChainMemo,
+        batch: Sequence[TraceEvent],
+        decisions: Sequence,
+        denied_at: Sequence[int],
+    ) -> None:
+        """Count one decided batch: placement (every event, C loops) and where each denied
+        event's evaluation ended (a Python loop over denied events only)."""
+        accounts, placed = memo.last
+        n_placed = placed.count(True)
+        tally.placed += n_placed
+        if n_placed != len(placed):
+            unplaced = list(compress(accounts, map(not_, placed)))
+            denied_accounts = [accounts[i] for i in denied_at if not placed[i]]
+            denied = Counter(denied_accounts)
+            for account, n in Counter(unplaced).items():
+                row = tally.unplaced.get(account)
+                if row is None:
+                    row = tally.unplaced[account] = [0, 0]
+                row[0] += n
+                row[1] += denied.get(account, 0)
+        outcomes, stops = tally.outcomes, tally.stops
+        for i in denied_at:
+            d = decisions[i]
+            outcomes[d.outcome] = outcomes.get(d.outcome, 0) + 1
+            key = (d.outcome, d.node, d.rule_indexes)
+            row = stops.get(key)
+            ev = batch[i]
+            if row is None:
+                stops[key] = [1, example(ev)]
+                continue
+            row[0] += 1
+            first = row[1]
+            if (ev.source, ev.line) <= (first[0], first[1]):  # one JSON line, many events
+                row[1] = least(first, example(ev))
+
+
+def _rebuild(policy: Policy, org: Org, path: str, base) -> OrgReplay:
+    baseline = None if base is None else ChainRules(*base)
+    return OrgReplay(ChainRules(policy, org), path, baseline)
+
+
+_THIRD = itemgetter(2)
+_FOURTH = itemgetter(3)
+_DECISION = attrgetter("decision")
+
+
+def _count(
+    replay: OrgReplay,
+    impact: Impact,
+    memo: ChainMemo,
+    batch: Sequence[TraceEvent],
+    arns: Sequence | None,
+    decisions: Sequence[ChainOutcome],
+    answers: Sequence[tuple],
+) -> None:
+    if impact.chain is None:
+        impact.chain = ChainTally()
+    denied_at = list(
+        compress(range(len(batch)), map(eq, map(_DECISION, decisions), repeat("deny")))
+    )
+    replay.tally(impact.chain, memo, batch, decisions, denied_at)
+    base = replay.baseline
+    if base is None:
+        tally(impact, batch, decisions)
+        return
+
+    def old_rules(i: int) -> tuple[RuleRef, ...]:
+        ev = batch[i]
+        account = account_of(ev)
+        node = account if account in replay.placed else replay.org.root.id
+        return base.refs(base.deciders(node)[0](ev, None if arns is None else arns[i]))
+
+    tally(
+        impact,
+        batch,
+        decisions,
+        list(map(_THIRD, answers)),
+        new_rules=replay.rules.refs,
+        old_rules=old_rules,
+        baseline_ram=list(map(_FOURTH, answers)),
+    )
+
+
+def _where(policy: Policy, index: int) -> dict:
+    r = rules_by_index(policy)[index]
+    return {"where": f"{r.file}:{r.line}", "policy": r.policy, "file": r.file, "line": r.line,
+            "rule": r.text}  # fmt: skip
+
+
+def org_section(
+    chain: ChainTally | None, replay: OrgReplay, where: Callable[[int], str], top: int
+) -> dict:
+    """The report's ``org``: how many events were decided along their account's chain and how
+    many (of which accounts) along the Root's alone; where the denied ones were stopped — an
+    explicit Deny at a node (by which rules), an implicit deny at a node whose allow list did
+    not allow it, or a RAM guardrail after the chain allowed it."""
+    from compiler.replay.impact_report import _example_dict
+
+    chain = chain or ChainTally()
+    org = replay.org
+    nodes = {n.id: n for n in org.nodes}
+    policy = replay.rules.policy
+    ordered = sorted(
+        chain.stops.items(),
+        key=lambda kv: (-kv[1][0], kv[0][0], kv[0][1] or "", kv[0][2]),
+    )
+    stops = []
+    for (outcome, node_id, indexes), (calls, first) in ordered:
+        node = nodes.get(node_id) if node_id is not None else None
+        rules = [_where(policy, i) for i in indexes]
+        stops.append(
+            {
+                "outcome": outcome,
+                "node": node_id,
+                "kind": None if node is None else node.kind,
+                "policies": [] if node is None else list(node.policies),
+                "full_aliyun_access": None if node is None else node.full_aliyun_access,
+                "rules": rules,
+                "calls": calls,
+                "text": stop_text(outcome, node_id, None if node is None else node.kind, rules),
+                "first": _example_dict(first, where),
+            }
+        )
+    unplaced = sorted(
+        chain.unplaced.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0] is None, kv[0] or "")
+    )
+    root = org.root.id
+    return {
+        "path": replay.path,
+        "root": root,
+        "accounts": len(org.accounts),
+        "placed": chain.placed,
+        "unplaced": {
+            "count": sum(n for n, _d in chain.unplaced.values()),
+            "denied": sum(d for _n, d in chain.unplaced.values()),
+            "distinct": len(unplaced),
+            "decided_as": f"along the Root's chain alone ({root}): as an account directly "
+            "below the Root that keeps FullAliyunAccess and has nothing else attached",
+            "accounts": [{"account": k, "events": n, "denied": d} for k, (n, d) in unplaced[:top]],
+        },
+        "denied": {
+            "explicit_deny": chain.outcomes.get(DENY, 0),
+            "implicit_deny": chain.outcomes.get(IMPLICIT, 0),
+            "guardrail": chain.outcomes.get(GUARDRAIL, 0),
+        },
+        "stopped": stops[:top],
+        "stopped_total": len(stops),
+    }
+
+
+def stop_text(outcome: str, node: str | None, kind: str | None, rules: list[dict]) -> str:
+    """``denied at folder fd-prod by rule prod.rules:25`` / ``not allowed at folder fd-prod``
+    (the words of the plan and the summary; values are data, escaped where shown)."""
+    wheres = ", ".join(r["where"] for r in rules)
+    word = "rule" if len(rules) == 1 else "rules"
+    at = f"{kind or 'node'} {node}"
+    if outcome == DENY:
+        return f"denied at {at} by {word} {wheres}"
+    if outcome == IMPLICIT:
+        text = f"not allowed at {at} (implicit deny: no Allow matched, FullAliyunAccess detached)"
+        return text + (f"; also denied by RAM guardrail {word} {wheres}" if rules else "")
+    return f"denied by RAM guardrail {word} {wheres} (the chain allowed it)"

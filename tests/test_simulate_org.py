@@ -1,0 +1,263 @@
+"""``simulate`` along the org.toml chain (issue 12 item 2): every event decided along its
+account's ``Root → folders → account`` by both engines, the denied ones said where the chain
+stopped them (an explicit Deny at a node by a rule, or an allow list's implicit deny), events
+of accounts org.toml does not describe counted as unplaced; with ``--baseline`` too.
+
+Counts are checked against a hand count: every kind of call below states by hand the outcome
+``examples/org-allowlist`` gives it (read off its rules and org.toml), and the trace repeats
+the kinds a random number of times."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from collections import Counter
+from functools import reduce
+from pathlib import Path
+
+import pytest
+
+from compiler import compile_rules
+from compiler.replay.chain_replay import ChainRules, OrgReplay
+from compiler.replay.cluster import process_runner
+from compiler.replay.impact import Baseline
+from compiler.replay.simulate import (
+    Engines,
+    PartialReport,
+    plan,
+    replay_split,
+    report_dict,
+    simulate,
+)
+
+EXAMPLE = Path("examples/org-allowlist")
+PROD, SANDBOX, CHINA, STRAY = "1111111111111111", "2222222222222222", "3333333333333333", "42"
+GUARD = "org-guardrails.rules"
+PROD_RULES = "prod-services.rules"
+G4, G8 = f"{GUARD}:4", f"{GUARD}:8"
+
+# (account, service, host, operation, region) → (decision, outcome, node, rule file:line) by
+# hand: fd-prod allows ECS/Vpc/Oss/RAM/… and denies Oss DeleteBucket (prod-services.rules:23);
+# the Root denies RemoveCloudAccount (org-guardrails.rules:4) and StopLogging/DeleteTrail
+# (:8); fd-sandbox keeps FullAliyunAccess; an account not in org.toml gets the Root alone.
+KINDS = {
+    (PROD, "Ecs", "ecs", "RunInstances"): ("allow", None, None, None),
+    (PROD, "Oss", "oss", "DeleteBucket"): ("deny", "deny", "fd-prod", f"{PROD_RULES}:23"),
+    (PROD, "FC", "fc", "CreateFunction"): ("deny", "implicit-deny", "fd-prod", None),
+    (PROD, "Actiontrail", "actiontrail", "StopLogging"): ("deny", "deny", "r-example", G8),
+    (SANDBOX, "FC", "fc", "CreateFunction"): ("allow", None, None, None),
+    (SANDBOX, "ResourceManager", "resourcemanager", "RemoveCloudAccount"): (
+        "deny", "deny", "r-example", G4),
+    (STRAY, "FC", "fc", "CreateFunction"): ("allow", None, None, None),
+    (STRAY, "Actiontrail", "actiontrail", "DeleteTrail"): ("deny", "deny", "r-example", G8),
+    (None, "Actiontrail", "actiontrail", "DeleteTrail"): ("deny", "deny", "r-example", G8),
+    (None, "Ecs", "ecs", "DeleteInstance"): ("allow", None, None, None),
+}  # fmt: skip
+
+
+def _event(i: int, account: str | None, service: str, host: str, name: str) -> dict:
+    out = {
+        "eventId": f"e{i}",
+        "eventName": name,
+        "eventSource": f"{host}.aliyuncs.com",
+        "serviceName": service,
+        "eventTime": f"2026-03-02T10:{i // 60 % 60:02d}:{i % 60:02d}Z",
+        "acsRegion": "cn-hangzhou",
+        "sourceIpAddress": "10.0.0.1",
+    }
+    if account is not None:
+        out["userIdentity"] = {
+            "type": "ram-user",
+            "accountId": account,
+            "accessKeyId": "LTAI5tA",
+            "userName": "alice",
+        }
+    return out
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory) -> tuple[Path, Counter]:
+    rng = random.Random(5)
+    kinds = list(KINDS)
+    picked = [rng.choice(kinds) for _ in range(700)]
+    path = tmp_path_factory.mktemp("org") / "t.jsonl"
+    path.write_text("".join(json.dumps(_event(i, *k)) + "\n" for i, k in enumerate(picked)))
+    return path, Counter(picked)
+
+
+def _hand(counts: Counter) -> dict:
+    denied = sum(n for k, n in counts.items() if KINDS[k][0] == "deny")
+    stops: Counter = Counter()
+    for k, n in counts.items():
+        _d, outcome, node, rule = KINDS[k]
+        if outcome is not None:
+            stops[(outcome, node, rule)] += n
+    unplaced = Counter()
+    for k, n in counts.items():
+        if k[0] not in (PROD, SANDBOX, CHINA):
+            unplaced[k[0]] += n
+    return {"denied": denied, "stops": stops, "unplaced": unplaced}
+
+
+def _stops(org: dict) -> Counter:
+    out: Counter = Counter()
+    for row in org["stopped"]:
+        rules = [Path(r["file"]).name + f":{r['line']}" for r in row["rules"]]
+        out[(row["outcome"], row["node"], rules[0] if rules else None)] += row["calls"]
+    return out
+
+
+def test_each_event_is_decided_along_its_accounts_chain_as_counted_by_hand(
+    run_cli, trace, tmp_path
+):
+    path, counts = trace
+    out = tmp_path / "r.json"
+    result = run_cli("simulate", "--rules", EXAMPLE, "--trace", path, "--report", out)
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(out.read_text())
+    hand = _hand(counts)
+    assert (data["decided"], data["denied"]) == (700, hand["denied"])
+    assert data["mismatches"]["count"] == 0
+    org = data["org"]
+    assert org["path"] == str(EXAMPLE / "org.toml")
+    assert _stops(org) == hand["stops"]
+    assert org["denied"] == {
+        "explicit_deny": sum(n for (o, *_), n in hand["stops"].items() if o == "deny"),
+        "implicit_deny": sum(n for (o, *_), n in hand["stops"].items() if o == "implicit-deny"),
+        "guardrail": 0,
+    }
+    unplaced = org["unplaced"]
+    assert org["placed"] + unplaced["count"] == 700
+    assert {a["account"]: a["events"] for a in unplaced["accounts"]} == dict(hand["unplaced"])
+    assert "Root's chain alone (r-example)" in unplaced["decided_as"]
+    implicit = next(r for r in org["stopped"] if r["outcome"] == "implicit-deny")
+    assert implicit["text"].startswith("not allowed at folder fd-prod (implicit deny")
+    explicit = next(r for r in org["stopped"] if r["node"] == "fd-prod" and r["outcome"] == "deny")
+    assert explicit["text"] == f"denied at folder fd-prod by rule {EXAMPLE / PROD_RULES}:23"
+    # The summary and stderr say it too, the unplaced never silently.
+    assert "not allowed at folder fd-prod" in result.stdout
+    assert "denied at folder fd-prod by rule" in result.stdout
+    n = sum(hand["unplaced"].values())
+    assert f"note: {n:,} event(s) of 2 account(s) that {EXAMPLE / 'org.toml'} does not" in (
+        result.stderr
+    )
+    assert "allow lists" not in result.stderr  # they are replayed now
+
+
+def _engines(rules=EXAMPLE, baseline_rules=None) -> Engines:
+    policy = compile_rules([rules])
+    org_path = Path(rules) / "org.toml"
+    base = chain = None
+    if baseline_rules is not None:
+        old = compile_rules([baseline_rules])
+        base = Baseline((str(baseline_rules),), policy=old)
+        chain = ChainRules(old, old.load_org(org_path))
+    org = OrgReplay(ChainRules(policy, policy.load_org(org_path)), str(org_path), chain)
+    return Engines.for_policy(policy, baseline=base, org=org)
+
+
+def _comparable(report: PartialReport, sources, engines) -> dict:
+    data = json.loads(json.dumps(report_dict(report, sources, engines)))
+    for stats in data["engines"].values():
+        for key in ("seconds", "decisions_per_second", "p50_ns", "p99_ns", "evaluated"):
+            stats.pop(key)
+    return data
+
+
+def test_the_same_report_for_any_jobs_and_split_order(trace):
+    path, _ = trace
+    engines = _engines()
+    sources = [str(path)]
+    splits = plan(sources, split_bytes=8192, split_events=50)
+    assert len(splits) > 5
+    per_split = [replay_split(s, engines) for s in splits]
+    merged = reduce(PartialReport.merge, reversed(per_split), PartialReport())
+    expected = _comparable(merged, sources, engines)
+    assert expected["org"]["stopped_total"] == 4
+    assert (
+        _comparable(simulate(sources, engines, split_bytes=8192, split_events=50), sources, engines)
+        == expected
+    )
+    runner = process_runner(2, here=False)
+    got = simulate(sources, engines, split_bytes=8192, split_events=50, runner=runner)
+    assert _comparable(got, sources, engines) == expected
+
+
+@pytest.fixture(scope="module")
+def narrowed(tmp_path_factory) -> Path:
+    """The example with `allow ECS *` taken out of fd-prod's allow list."""
+    root = tmp_path_factory.mktemp("narrowed") / "org"
+    shutil.copytree(EXAMPLE, root)
+    rules = root / PROD_RULES
+    text = rules.read_text()
+    assert "allow ECS *\n" in text
+    rules.write_text(text.replace("allow ECS *\n", ""))
+    return root
+
+
+def test_a_plan_with_an_org_names_the_node_that_no_longer_allows(run_cli, trace, narrowed):
+    path, counts = trace
+    out = narrowed / "r.json"
+    result = run_cli(
+        "simulate", "--rules", narrowed, "--baseline", EXAMPLE, "--trace", path, "--report", out
+    )
+    assert result.exit_code == 3, result.stderr
+    data = json.loads(out.read_text())
+    prod_ecs = counts[(PROD, "Ecs", "ecs", "RunInstances")]
+    plan_ = data["plan"]
+    assert (plan_["newly_denied"], plan_["no_longer_denied"]) == (prod_ecs, 0)
+    (line,) = plan_["lines"]
+    assert line["rules"] == [{"where": "not allowed at fd-prod", "node": "fd-prod", "rule": None}]
+    assert plan_["engine_mismatches"]["count"] == 0
+    assert plan_["baseline_engines"] == ["trie", "ram"]
+    said = " ".join(result.stdout.split())
+    assert (
+        f"+ {prod_ecs} calls by user alice would be denied (ecs:RunInstances in cn-hangzhou) "
+        "— not allowed at fd-prod"
+    ) in said
+    back = run_cli(
+        "simulate", "--rules", EXAMPLE, "--baseline", narrowed, "--trace", path, "--format", "json"
+    )
+    assert back.exit_code == 3, back.stderr
+    (line,) = json.loads(back.stdout)["plan"]["lines"]
+    assert (line["change"], line["calls"]) == ("-", prod_ecs)
+    assert line["rules"][0]["where"] == "not allowed at fd-prod"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [("--policy", "examples/generated/org-guardrails.json"), ("--baseline-policy", "x.json")],
+    ids=["policy", "baseline-policy"],
+)
+def test_documents_that_cannot_be_placed_on_the_chain_are_a_usage_error(run_cli, trace, extra):
+    path, _ = trace
+    result = run_cli("simulate", "--rules", EXAMPLE, "--trace", path, *extra)
+    assert result.exit_code == 2, result.stderr
+    assert "org.toml" in result.stderr
+
+
+def test_without_an_org_the_allow_lists_are_said_not_replayed(run_cli, trace, tmp_path):
+    path, _ = trace
+    for rules in EXAMPLE.glob("*.rules"):
+        shutil.copy(rules, tmp_path)
+    # The headers attach to nodes: with no org.toml they are not placed, and simulate says
+    # so rather than reading a member's call its allow list shuts out as allowed.
+    result = run_cli("simulate", "--rules", tmp_path, "--trace", path, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "are not replayed" in result.stderr and "--org" in result.stderr
+    assert "org" not in json.loads(result.stdout)
+    with_org = run_cli(
+        "simulate", "--rules", tmp_path, "--org", EXAMPLE / "org.toml", "--trace", path, "-q"
+    )
+    assert with_org.exit_code == 0, with_org.stderr
+    assert "are not replayed" not in with_org.stderr
+
+
+def test_account_text_is_data_in_the_summary(run_cli, tmp_path):
+    hostile = "[bold red]x[/bold red]<script>"
+    trace = tmp_path / "t.jsonl"
+    trace.write_text(json.dumps(_event(1, hostile, "Actiontrail", "actiontrail", "DeleteTrail")))
+    result = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace)
+    assert result.exit_code == 0, result.stderr
+    assert f"{hostile} (1)" in result.stdout.replace("\n", "")
