@@ -102,6 +102,65 @@ def test_a_str_subclass_is_never_answered_from_the_memo():
         assert decide("ram:X", {VPC: sly}) == trie.all_rules("ram:X", {VPC: sly})
 
 
+class _Liar:
+    """Claims to be a str through ``__class__`` (as a proxy or a mock may), hashed like and
+    equal to ``vpc-a``: only ``type()`` tells it apart."""
+
+    @property
+    def __class__(self):  # type: ignore[override]
+        return str
+
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return hash("vpc-a")
+
+
+def test_an_object_claiming_to_be_a_str_is_never_answered_from_the_memo():
+    like = (Condition("StringLike", VPC, ("vpc-a",)),)  # reads the characters, not ==
+    trie = DecisionTrie([rule(0, "ram:*", like)])
+    decide = trie.decider()
+    liar = _Liar()
+    for _ in range(2):
+        assert decide("ram:X", {VPC: "vpc-a"}).denied  # the entry a lookup by liar would find
+        assert trie.decide("ram:X", {VPC: "vpc-a"}).denied
+        try:
+            expected = trie.all_rules("ram:X", {VPC: liar})
+        except Exception as exc:  # the tests cannot read it: then neither path may answer
+            with pytest.raises(type(exc)):
+                decide("ram:X", {VPC: liar})
+        else:
+            assert decide("ram:X", {VPC: liar}) == expected
+    assert all(len(leaf.memo) <= 1 for leaf in trie._filled)  # only vpc-a was remembered
+
+
+def test_a_rule_set_that_reads_no_context_answers_warm_from_the_action_alone():
+    # No condition and no resource scope anywhere: the decider is the subscript alone, and
+    # still agrees with the scan on every request, first sighting or warm, across
+    # generations and after forget().
+    rules = [rule(0, "ecs:Run*"), rule(1, "ram:*"), make_rule(2, "oss:PutObject")]
+    trie = DecisionTrie(rules)
+    assert trie._context_free
+    decide = trie.decider()
+    old = trie_module._MEMO_LIMIT
+    trie_module._MEMO_LIMIT = 8
+    try:
+        for round_ in range(3):
+            for i, action in enumerate((*ACTIONS, "oss:putobject", "ECS:RUNX", "x" * 5)):
+                ctx = {IP: f"10.0.0.{i}"} if i % 2 else None
+                expected = trie.all_rules(action, ctx)
+                assert decide(action, ctx) == expected
+                assert decide(action, ctx, "acs:ecs:*:*:instance/i-1") == expected
+                assert trie.decide(action, ctx) == expected
+            if round_ == 1:
+                trie.forget()
+            assert len(trie._hot) <= 8
+    finally:
+        trie_module._MEMO_LIMIT = old
+    assert not DecisionTrie(RULES)._context_free
+
+
 def _memo_sizes(trie: DecisionTrie) -> int:
     leaves = {id(leaf): leaf for leaf in (*trie._filled, *trie._filled_old)}
     return sum(len(leaf.memo) + len(leaf.old) for leaf in leaves.values())
@@ -195,6 +254,25 @@ def test_policy_decide_refuses_bad_values_even_for_warm_context_free_actions(pol
         policy.decide("oss:PutObject", {"acs:SourceIp": value})
     with pytest.raises(ValueError):
         policy.decide("ecs:RunInstances", {"acs:Other": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [math.nan, datetime(2026, 1, 1), object(), None, True],
+    ids=["nan", "naive-datetime", "object", "none", "bool-for-an-ip"],
+)
+def test_policy_decide_without_conditions_refuses_bad_values_when_warm(value):
+    # A rule set that reads no context has its own decider: the check runs there too.
+    policy = compile_sources([("p.rules", "deny OSS PutObject\n")])
+    assert policy.trie._context_free
+    for _ in range(2):
+        assert policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"}).denied
+        assert not policy.decide("ecs:RunInstances", {"source_ip": "10.0.0.1"}).denied
+    for action in ("oss:PutObject", "ecs:RunInstances"):
+        with pytest.raises(ValueError):
+            policy.decide(action, {"acs:SourceIp": value})
+    with pytest.raises(KeyError):
+        policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1", "source_ip": "10.0.0.2"})
 
 
 def test_policy_decide_refuses_one_key_in_two_spellings_when_warm(policy):

@@ -35,10 +35,15 @@ import msgspec
 
 from compiler.decide.matcher import GlobTrie, LazyDfa, PatternIndex
 from compiler.decide.matcher import Node as _Node
+from compiler.decide.warm import (
+    conditional_checked_decider,
+    conditional_decider,
+    free_checked_decider,
+    free_decider,
+)
 from compiler.model.conditions import Test, compile_conjunction
 from compiler.model.glob import MAX_ACTION, glob_match
 from compiler.model.ir import Rule
-from compiler.model.keys import SPELLED_AS_RAM, checked_context
 
 # Per-action tables (leaf memo, ready Decisions, per-resource answers) and the memo of
 # conditional Decisions by the values their conditions read hold at most this many entries in
@@ -50,6 +55,9 @@ _EMPTY: Mapping = {}
 """The context of a request without one, and a leaf's first old generation: a plain dict
 (a mappingproxy's ``get`` is a method call on the dict behind it, several times slower),
 which nothing here ever changes."""
+_SLOW: tuple[None, None, Callable[[object], None]] = (None, None, _EMPTY.get)
+"""The warm entry of a leaf ``decider`` cannot answer inline: no key, a memo that holds
+nothing, so the closure's conditional path finds no Decision and takes ``_decide_leaf``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +177,10 @@ class _Leaf(msgspec.Struct, gc=False):
     old: Mapping[object, Decision] = _EMPTY
     """The previous generation, promoted from on a hit (``_remember_values``); replaced,
     never changed in place."""
-    warm: tuple[str, str | None, Callable[[object], Decision | None]] | None = None
+    warm: tuple[str | None, str | None, Callable[[object], Decision | None]] = _SLOW
     """(first key, second key or None, ``memo.get``) for a leaf testing one or two keys:
-    what ``decider`` reads to answer a warm conditional action without another call."""
+    what ``decider`` reads to answer a warm conditional action without another call;
+    ``_SLOW`` for any other leaf (more keys, resource-scoped rules)."""
 
 
 def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
@@ -185,7 +194,7 @@ def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
     values up as they are."""
     if len(keys) == 1:
         value = ctx.get(keys[0])
-        cls = value.__class__
+        cls = type(value)
         if cls is str or value is None or cls is bool:
             return value
         if cls is int or cls is float:
@@ -193,7 +202,7 @@ def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
         return _UNKEYED
     out: list[object] = []
     for value in map(ctx.get, keys):
-        cls = value.__class__
+        cls = type(value)
         if cls is str or value is None or cls is bool:
             out.append(value)
         elif cls is int or cls is float:
@@ -248,13 +257,16 @@ class DecisionTrie:
         # Sets of matching rules → their shape: part of the index (what rules mean together),
         # not an answer, so ``forget`` keeps them as it keeps the DFAs' states.
         self._shapes: dict[frozenset[int], _Shape | tuple] = {}
-        # Actions whose answer needs no context, straight to their Decision: the warm path is
-        # one dict lookup (DESIGN.md: at most 3x a bare dict.get). Never rebound (``decider``
-        # holds its ``get``): a new generation is made by copying it out and clearing it.
-        self._ready: dict[str, Decision] = {}
-        # Conditional actions testing one or two keys (no resource-scoped rule) → their
-        # leaf's ``warm`` entry; never rebound, as ``_ready``.
-        self._cond: dict[str, tuple[str, str | None, Callable[[object], Decision | None]]] = {}
+        # What ``decider`` reads, one entry per remembered action of the young generation: the
+        # Decision when no context or resource can change it (the warm path is one dict
+        # subscript: DESIGN.md, at most 2x a bare dict.get), else its leaf's ``warm`` tuple.
+        # One exact dict, so that a hit is the interpreter's specialised dict subscript and a
+        # conditional action costs no second lookup. Never rebound (the closures hold it):
+        # a new generation clears it.
+        self._hot: dict[str, Decision | tuple] = {}
+        # No rule reads the context or the resource: every leaf is a Decision, and
+        # ``decider`` needs no conditional path.
+        self._context_free = not self._tests and not self._resources
         # The leaves' memos by values share one bound of two generations: the leaves with
         # entries in the young generation, those with entries in the old, and the young count.
         self._filled: list[_Leaf] = []
@@ -274,8 +286,7 @@ class DecisionTrie:
         each action is a first sighting again (what the benchmarks time as cold)."""
         self._memo.clear()
         self._old_memo.clear()
-        self._ready.clear()
-        self._cond.clear()
+        self._hot.clear()
         self._filled, self._filled_old, self._young_values = [], [], 0
 
     def __reduce__(self):
@@ -397,16 +408,12 @@ class DecisionTrie:
             # decider must keep seeing it to refuse it
         if len(self._memo) >= _MEMO_LIMIT // 2:
             # A new generation: the old one's entries are dropped, the young become old and
-            # are promoted back when seen again (``_decide_leaf``). ``_ready`` is cleared, not
-            # rebound: ``decider`` closures hold its ``get``.
+            # are promoted back when seen again (``_decide_leaf``). ``_hot`` is cleared, not
+            # rebound: ``decider`` closures hold it.
             self._old_memo, self._memo = self._memo, {}
-            self._ready.clear()
-            self._cond.clear()
+            self._hot.clear()
         self._memo[action] = known
-        if known.__class__ is Decision:
-            self._ready[action] = known  # type: ignore[assignment]
-        elif known.warm is not None:  # type: ignore[union-attr]
-            self._cond[action] = known.warm  # type: ignore[union-attr]
+        self._hot[action] = known if known.__class__ is Decision else known.warm  # type: ignore[union-attr]
         return known
 
     def _parts(self, indexes: Iterable[int], unknown: Iterable[int]) -> tuple:
@@ -432,99 +439,32 @@ class DecisionTrie:
         resource: str | None = None,
     ) -> Decision:
         """The Decision for ``action`` on ``resource`` (None: unknown) in ``context``."""
-        ready = self._ready.get(action)
-        if ready is not None:
-            return ready
+        known = self._hot.get(action)
+        if known.__class__ is Decision:
+            return known  # type: ignore[return-value]
         return self._decide_leaf(action, context, resource)
 
     def decider(self, *, checked: bool = False) -> Callable[..., Decision]:
-        """``decide`` as a plain function for hot loops: the warm path is one closure call and
-        one dict lookup, with no bound method or attribute lookups. A warm conditional action
-        testing one or two keys is answered here too, from its leaf's memo by values, without
-        another call (``_values_key`` says why looking a str, None or bool up as itself is
-        exact); everything else takes ``_decide_leaf``.
+        """``decide`` as a plain function for hot loops. A warm action is one subscript of
+        ``_hot`` — the interpreter's specialised exact-dict subscript, cheaper than calling a
+        bound ``get`` — inside a ``try`` (free until it raises: only a first sighting per
+        action and generation pays for the KeyError, about a tenth of its cost). A warm
+        conditional action testing one or two keys is answered here too, from its leaf's memo
+        by values, without another call (``_values_key`` says why looking a str, None or bool
+        up as itself is exact); everything else takes ``_decide_leaf``. When no rule reads the
+        context or the resource (``_context_free``: the seed) every entry is a Decision and
+        the closure is the subscript alone.
 
         ``checked``: contexts are read as ``Policy.decide`` documents — keys in any spelling,
         values converted or refused (``compiler.model.keys.checked_context``) — with the
         check for a context already in the trie's form (keys spelled as RAM keys, every value
-        a string) made in C, inline, and the rest of the body the same as unchecked: two
-        closures written out, since a flag tested on every call would cost the hot loops."""
-        ready_get = self._ready.get
-        cond_get = self._cond.get
+        a string) made inline, and the rest of the body the same as unchecked: the closures
+        are written out, since a flag tested on every call would cost the hot loops."""
+        hot = self._hot
         slow = self._decide_leaf
-
-        def decide(
-            action: str,
-            context: Mapping[str, object] | None = None,
-            resource: str | None = None,
-        ) -> Decision:
-            ready = ready_get(action)
-            if ready is not None:
-                return ready
-            warm = cond_get(action)
-            if warm is not None and context is not None:
-                k0, k1, memo_get = warm
-                v0 = context.get(k0)
-                if v0.__class__ is str or v0 is None or v0 is True or v0 is False:
-                    if k1 is None:
-                        decision = memo_get(v0)
-                    else:
-                        v1 = context.get(k1)
-                        decision = (
-                            memo_get((v0, v1))
-                            if v1.__class__ is str or v1 is None or v1 is True or v1 is False
-                            else None
-                        )
-                    if decision is not None:
-                        return decision
-            return slow(action, context, resource)
-
-        if not checked:
-            return decide
-
-        spelled = SPELLED_AS_RAM.issuperset
-
-        def decide_checked(
-            action: str,
-            context: Mapping[str, object] | None = None,
-            resource: str | None = None,
-        ) -> Decision:
-            if context:
-                if spelled(context):
-                    # A loop, not "".join(values): on the CPython we measure with, joining
-                    # copies the values into a list and a string first and costs twice this.
-                    for value in context.values():
-                        if value.__class__ is not str:
-                            context = checked_context(context)
-                            break
-                else:
-                    context = checked_context(context)
-            # From here on, ``decide``'s body.
-            ready = ready_get(action)
-            if ready is not None:
-                return ready
-            warm = cond_get(action)
-            if warm is not None and context is not None:
-                k0, k1, memo_get = warm
-                v0 = context.get(k0)
-                if v0.__class__ is str or v0 is None:  # checked: no bools here
-                    if k1 is None:
-                        decision = memo_get(v0)
-                    else:
-                        v1 = context.get(k1)
-                        decision = memo_get((v0, v1)) if v1.__class__ is str or v1 is None else None
-                    if decision is not None:
-                        return decision
-            # Only here, off the warm path: an action over MAX_ACTION is never remembered,
-            # so every call for one reaches this check (one len, issue 16).
-            if len(action) > MAX_ACTION:
-                raise ValueError(
-                    f"the action is {len(action):,} characters; no API is so long "
-                    f"(at most {MAX_ACTION})"
-                )
-            return slow(action, context, resource)
-
-        return decide_checked
+        if self._context_free:
+            return free_checked_decider(hot, slow) if checked else free_decider(hot, slow)
+        return conditional_checked_decider(hot, slow) if checked else conditional_decider(hot, slow)
 
     def _decide_leaf(
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None
@@ -547,7 +487,7 @@ class DecisionTrie:
             # case written out here, on the first-sighting path).
             if len(keys) == 1:
                 key = ctx.get(keys[0])
-                if not (key.__class__ is str or key is None or key.__class__ is bool):
+                if not (type(key) is str or key is None or type(key) is bool):
                     key = _values_key(keys, ctx)
             else:
                 key = _values_key(keys, ctx)
