@@ -124,3 +124,42 @@ def test_the_org_baseline_is_a_control_policy_of_at_least_ten_rules(repo):
     (ir,) = compile_rules([repo / "examples/org-baseline"]).policies
     assert ir.deploy == "control-policy" and ir.attach == ("r-example",)
     assert len(ir.rules) >= 10
+
+
+ALLOW_LIST = "policy al for control-policy attach [fd-1]\n"
+ALL_GLOBALS = "actiontrail, bss, cloudsso, ram, resourcemanager, sts"
+ALLOW_PLANTED = [
+    # (id, rules, the global services W0302 names on the region-held allow rule, or None)
+    ("allow-regions-only", ALLOW_LIST + "allow * * in region [cn-hangzhou]\n", ALL_GLOBALS),
+    (
+        "allow-regions-some-globals",
+        ALLOW_LIST + "allow RAM *\nallow Sts *\nallow * * in region [cn-hangzhou]\n",
+        "actiontrail, bss, cloudsso, resourcemanager",
+    ),
+    (
+        "allow-regions-globals-open",
+        ALLOW_LIST
+        + "".join(f"allow {c} *\n" for c in ("RAM", "Sts", "Actiontrail", "ResourceManager"))
+        + "allow Bss *\nallow CloudSSO *\nallow * * in region [cn-hangzhou]\n",
+        None,
+    ),
+    ("allow-regional-service", ALLOW_LIST + "allow ECS * in region [cn-hangzhou]\n", None),
+]
+
+
+@pytest.mark.parametrize(
+    "rules, left", [p[1:] for p in ALLOW_PLANTED], ids=[p[0] for p in ALLOW_PLANTED]
+)
+def test_allow_list_held_to_regions_leaves_out_global_services(tmp_path, rules, left):
+    # A region-held allow list shuts global services out (their ARNs name no region): the
+    # region check looked at Deny rules only.
+    path = tmp_path / "t.rules"
+    path.write_text(rules, encoding="utf-8")
+    found = [d for d in lint(compile_rules([path])) if d.code == "W0302"]
+    if left is None:
+        assert found == []
+        return
+    (hit,) = found
+    assert hit.span.line == rules.count("\n")
+    assert f"global services ({left}) name no region" in hit.message
+    assert hit.help.startswith("allow them without a region: `allow ")

@@ -6,7 +6,8 @@ W0301    a control policy denies the admin path (``ram:*``, ``sts:AssumeRole``,
          ``resourcemanager:*``) with no principal exemption: members' RAM roles, the RD
          access role ``ResourceDirectoryAccountAccessRole`` included, lose it
 W0302    a region restriction (``in region`` / a regional ``on`` ARN) whose actions reach a
-         global service (RAM, STS, ActionTrail, Resource Manager, Billing, …)
+         global service (RAM, STS, ActionTrail, Resource Manager, Billing, …); in an allow
+         list, a region-held ``allow`` that leaves a global service with no Allow at all
 W0303    a control policy denies ``actiontrail:*`` / ``log:*`` wholesale with no principal
          exemption: trails deliver through service roles (``AliyunActionTrailDefaultRole``)
 W0304    more policies attached to one node than the 10 a folder or member can hold
@@ -201,7 +202,42 @@ def check_global_regions(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
                     "`except [" + ", ".join(f"{c}:*" for c in reached) + "]`",
                 )
             )
+    return out + check_allow_list_regions(policy, catalog)
+
+
+def check_allow_list_regions(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    """W0302 for allow lists: an ``allow`` rule held to regions (``allow * * in region
+    [...]``) admits nothing of a global service, whose ARNs name no region; unless another
+    ``allow`` rule of the policy opens that service everywhere, its requests pass no Allow at
+    the node (with FullAliyunAccess detached, an implicit deny)."""
+    out = []
+    for ir in policy.policies:
+        if ir.deploy != "control-policy" or not ir.allows:
+            continue
+        opened = {c for c in GLOBAL_CODES if any(_opens(r, c) for r in ir.allows)}
+        for rule in ir.allows:
+            if rule.any_resource or not all(_regional(r) for r in rule.resources):
+                continue
+            left = [c for c in GLOBAL_CODES if c not in opened and _reaches(rule, c)]
+            if left:
+                out.append(
+                    warn(
+                        policy,
+                        "W0302",
+                        "this allow list admits only resources in its regions: global "
+                        f"services ({', '.join(left)}) name no region, so no Allow here "
+                        "matches their requests",
+                        rule.span,
+                        "allow them without a region: " + ", ".join(f"`allow {c} *`" for c in left),
+                    )
+                )
     return out
+
+
+def _opens(rule: Rule, code: str) -> bool:
+    """The allow rule takes in every action of ``code`` on every one of its resources."""
+    probe = f"{code}:*"
+    return _covers(rule, probe, True) and _all_resources(rule, probe)
 
 
 def _reaches(rule: Rule, code: str) -> bool:
