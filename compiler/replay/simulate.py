@@ -48,7 +48,8 @@ from compiler.catalog import Catalog, default_catalog
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
-from compiler.replay.chain_replay import ChainMemo, OrgReplay, org_section
+from compiler.replay.chain_replay import ChainMemo, OrgReplay
+from compiler.replay.chain_report import org_section
 from compiler.replay.coverage import coverage_section
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
