@@ -261,3 +261,22 @@ def test_account_text_is_data_in_the_summary(run_cli, tmp_path):
     result = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace)
     assert result.exit_code == 0, result.stderr
     assert f"{hostile} (1)" in result.stdout.replace("\n", "")
+
+
+def test_the_html_page_shows_the_org_section_escaped(run_cli, tmp_path):
+    from compiler.report import render_html
+
+    hostile = "<script>alert(1)</script>{{ 7*7 }}"
+    trace = tmp_path / "t.jsonl"
+    events = [
+        _event(1, hostile, "Actiontrail", "actiontrail", "DeleteTrail"),
+        _event(2, PROD, "FC", "fc", "CreateFunction"),
+    ]
+    trace.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    page = render_html(json.loads(result.stdout))
+    assert "Org chain: Root → folders → account" in page
+    assert "not allowed at folder fd-prod" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page
+    assert hostile not in page
