@@ -259,11 +259,13 @@ class DecisionTrie:
         self._shapes: dict[frozenset[int], _Shape | tuple] = {}
         # What ``decider`` reads, one entry per remembered action of the young generation: the
         # Decision when no context or resource can change it (the warm path is one dict
-        # subscript: DESIGN.md, at most 2x a bare dict.get), else its leaf's ``warm`` tuple.
-        # One exact dict, so that a hit is the interpreter's specialised dict subscript and a
-        # conditional action costs no second lookup. Never rebound (the closures hold it):
-        # a new generation clears it.
-        self._hot: dict[str, Decision | tuple] = {}
+        # subscript: DESIGN.md, at most 2x a bare dict.get), else None, and then ``_warm``
+        # holds its leaf's ``warm`` tuple. None rather than the tuple itself: telling a
+        # Decision from None is a pointer test, telling it from a tuple reads the object (a
+        # cache miss a warm hit need not pay). Never rebound (the closures hold them): a new
+        # generation clears both.
+        self._hot: dict[str, Decision | None] = {}
+        self._warm: dict[str, tuple] = {}
         # No rule reads the context or the resource: every leaf is a Decision, and
         # ``decider`` needs no conditional path.
         self._context_free = not self._tests and not self._resources
@@ -287,6 +289,7 @@ class DecisionTrie:
         self._memo.clear()
         self._old_memo.clear()
         self._hot.clear()
+        self._warm.clear()
         self._filled, self._filled_old, self._young_values = [], [], 0
 
     def __reduce__(self):
@@ -412,8 +415,13 @@ class DecisionTrie:
             # rebound: ``decider`` closures hold it.
             self._old_memo, self._memo = self._memo, {}
             self._hot.clear()
+            self._warm.clear()
         self._memo[action] = known
-        self._hot[action] = known if known.__class__ is Decision else known.warm  # type: ignore[union-attr]
+        if known.__class__ is Decision:
+            self._hot[action] = known  # type: ignore[assignment]
+        else:
+            self._warm[action] = known.warm  # type: ignore[union-attr]
+            self._hot[action] = None
         return known
 
     def _parts(self, indexes: Iterable[int], unknown: Iterable[int]) -> tuple:
@@ -440,8 +448,8 @@ class DecisionTrie:
     ) -> Decision:
         """The Decision for ``action`` on ``resource`` (None: unknown) in ``context``."""
         known = self._hot.get(action)
-        if known.__class__ is Decision:
-            return known  # type: ignore[return-value]
+        if known is not None:
+            return known
         return self._decide_leaf(action, context, resource)
 
     def decider(self, *, checked: bool = False) -> Callable[..., Decision]:
@@ -460,11 +468,13 @@ class DecisionTrie:
         check for a context already in the trie's form (keys spelled as RAM keys, every value
         a string) made inline, and the rest of the body the same as unchecked: the closures
         are written out, since a flag tested on every call would cost the hot loops."""
-        hot = self._hot
+        hot, warm = self._hot, self._warm
         slow = self._decide_leaf
         if self._context_free:
             return free_checked_decider(hot, slow) if checked else free_decider(hot, slow)
-        return conditional_checked_decider(hot, slow) if checked else conditional_decider(hot, slow)
+        if checked:
+            return conditional_checked_decider(hot, warm, slow)
+        return conditional_decider(hot, warm, slow)
 
     def _decide_leaf(
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None
