@@ -115,6 +115,12 @@ def org_summary(org: dict, top: int) -> Group:
         )
         head.append(": ")
         head.append(text(shown))
+    exempt = org.get("exempt") or {}
+    if exempt.get("count"):
+        head.append(
+            f"; {_calls(exempt['count'])} by accounts themselves (root-account) not bound by "
+            "control policies: RAM guardrails only"
+        )
     denied = org["denied"]
     counts = Text(
         f"Denied: {denied['explicit_deny']:,} by an explicit Deny, {denied['implicit_deny']:,} "

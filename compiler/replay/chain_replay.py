@@ -8,6 +8,12 @@ decided along the Root's chain alone — as an account directly below the Root t
 FullAliyunAccess and has nothing else attached — and counted as *unplaced*, by account, in the
 report's ``org`` section: never silently.
 
+Control policies bound "what RAM users and roles within member accounts can do"
+(https://help.aliyun.com/en/resource-management/resource-directory/user-guide/
+control-policy-overview): a call by the account itself (``userIdentity.type`` ``root-account``)
+is not evaluated along the chain. It is counted as *exempt* and decided by the RAM guardrails
+alone (``for ram`` policies, as every call is without an org).
+
 Both engines walk the chain, independently, as ``ramguard test`` does for an ``account``:
 
 - the trie: per node the ``DecisionTrie`` of its Deny rules and of its Allow rules
@@ -31,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, not_
+from operator import attrgetter, eq, itemgetter
 
 import msgspec
 
@@ -53,6 +59,9 @@ from compiler.replay.impact import (
 from compiler.replay.memo import Memo, relevant_keys
 
 DENY, ALLOW, IMPLICIT, GUARDRAIL = "deny", "allow", "implicit-deny", "guardrail"
+EXEMPT = ""
+"""The node key of calls no control policy binds (an org id is never empty)."""
+OWNER = "root-account"
 
 
 class ChainOutcome(msgspec.Struct, frozen=True, gc=False):
@@ -75,10 +84,11 @@ _ALLOWED = ChainOutcome(ALLOW, (), (), ALLOW)
 def _trie_chain(policy: Policy, org: Org, node_id: str) -> Callable:
     """``(action, context, resource) -> ChainOutcome`` along ``node_id``'s chain."""
     chooser = policy.chain_decider(org)
-    # From the account up: the first node that does not pass ends the evaluation.
+    # From the account up: the first node that does not pass ends the evaluation (no node
+    # for a call control policies do not bind: the guardrails alone).
     levels = [
         (node.id, node.full_aliyun_access, denies.decider(), allows.decider())
-        for node, denies, allows in reversed(chooser.levels(node_id))
+        for node, denies, allows in reversed(chooser.levels(node_id) if node_id else ())
     ]
     guard = chooser.guardrails.decider() if chooser.guardrails is not None else None
 
@@ -116,7 +126,7 @@ def _trie_chain(policy: Policy, org: Org, node_id: str) -> Callable:
 
 def _ram_chain(policy: Policy, org: Org, node_id: str) -> Callable:
     """``(event, arns) -> "deny" | "allow"`` along the chain, from the JSON documents."""
-    chain = ChainEvaluator(policy.chain_nodes(org, node_id))
+    chain = ChainEvaluator(policy.chain_nodes(org, node_id) if node_id else ())
     guard_docs = policy.guardrail_documents()
     guard = RamEvaluator(guard_docs).decide if guard_docs else None
     walk = chain.decide
@@ -193,7 +203,7 @@ class ChainMemo:
         n = 2 + 2 * (replay.baseline is not None)
         self.spent = [0] * n
         self.misses = 0
-        self.last: tuple[list, list[bool]] = ([], [])
+        self.last: tuple[list, list[str]] = ([], [])
 
     def _memo(self, node: str) -> Memo:
         memo = self.memos.get(node)
@@ -208,11 +218,8 @@ class ChainMemo:
 
     def answers(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[tuple]:
         accounts = list(map(account_of, batch))
-        placed_at = self.replay.placed
-        placed = list(map(placed_at.__contains__, accounts))
-        self.last = (accounts, placed)
-        root = self.replay.org.root.id
-        nodes = [a if p else root for a, p in zip(accounts, placed, strict=True)]
+        nodes = list(map(self.replay.node_of, batch, accounts))
+        self.last = (accounts, nodes)
         groups: dict[str, list[int]] = {}
         for i, node in enumerate(nodes):
             groups.setdefault(node, []).append(i)
@@ -238,9 +245,7 @@ class ChainMemo:
 
     def sample(self, ev: TraceEvent, on) -> tuple[int, int]:
         """One event timed alone along its chain, each engine (ns, clock cost included)."""
-        account = account_of(ev)
-        node = account if account in self.replay.placed else self.replay.org.root.id
-        trie, ram = self.replay.rules.deciders(node)
+        trie, ram = self.replay.rules.deciders(self.replay.node_of(ev, account_of(ev)))
         clock = time.perf_counter_ns
         a = clock()
         trie(ev, on)
@@ -256,6 +261,8 @@ class ChainTally:
     examples are the least by position)."""
 
     placed: int = 0
+    exempt: list[int] = field(default_factory=lambda: [0, 0])
+    """[events, denied] of calls no control policy binds (the account's own)."""
     unplaced: dict[str | None, list[int]] = field(default_factory=dict)
     """account (None: the event names none) → [events, denied], for accounts not in org.toml."""
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -278,7 +285,8 @@ class ChainTally:
         for k, (n, ex) in other.stops.items():
             mine = stops.get(k)
             stops[k] = [n, ex] if mine is None else [mine[0] + n, least(mine[1], ex)]
-        return ChainTally(self.placed + other.placed, unplaced, outcomes, stops)
+        exempt = [self.exempt[0] + other.exempt[0], self.exempt[1] + other.exempt[1]]
+        return ChainTally(self.placed + other.placed, exempt, unplaced, outcomes, stops)
 
 
 def merge_chain(a: ChainTally | None, b: ChainTally | None) -> ChainTally | None:
@@ -309,6 +317,14 @@ class OrgReplay:
     def org(self) -> Org:
         return self.rules.org
 
+    def node_of(self, ev: TraceEvent, account: str | None) -> str:
+        """The node whose chain decides ``ev``: its account's, the Root's for an account
+        org.toml does not describe, ``EXEMPT`` for the account's own call."""
+        who = ev.who
+        if who is not None and who.kind == OWNER:
+            return EXEMPT
+        return account if account in self.placed else self.rules.org.root.id
+
     @property
     def scoped(self) -> bool:
         """Whether an Allow rule is scoped to resources (then ARNs must be built)."""
@@ -336,12 +352,16 @@ class OrgReplay:
     ) -> None:
         """Count one decided batch: placement (every event, C loops) and where each denied
         event's evaluation ended (a Python loop over denied events only)."""
-        accounts, placed = memo.last
-        n_placed = placed.count(True)
-        tally.placed += n_placed
-        if n_placed != len(placed):
-            unplaced = list(compress(accounts, map(not_, placed)))
-            denied_accounts = [accounts[i] for i in denied_at if not placed[i]]
+        accounts, nodes = memo.last
+        root = self.org.root.id
+        n_root, n_exempt = nodes.count(root), nodes.count(EXEMPT)
+        tally.placed += len(nodes) - n_root - n_exempt
+        if n_exempt:
+            tally.exempt[0] += n_exempt
+            tally.exempt[1] += sum(1 for i in denied_at if nodes[i] == EXEMPT)
+        if n_root:
+            unplaced = list(compress(accounts, map(eq, nodes, repeat(root))))
+            denied_accounts = [accounts[i] for i in denied_at if nodes[i] == root]
             denied = Counter(denied_accounts)
             for account, n in Counter(unplaced).items():
                 row = tally.unplaced.get(account)
@@ -397,8 +417,7 @@ def _count(
 
     def old_rules(i: int) -> tuple[RuleRef, ...]:
         ev = batch[i]
-        account = account_of(ev)
-        node = account if account in replay.placed else replay.org.root.id
+        node = replay.node_of(ev, account_of(ev))
         return base.refs(base.deciders(node)[0](ev, None if arns is None else arns[i]))
 
     tally(

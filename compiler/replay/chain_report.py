@@ -61,6 +61,13 @@ def org_section(
         "root": root,
         "accounts": len(org.accounts),
         "placed": chain.placed,
+        "exempt": {
+            "count": chain.exempt[0],
+            "denied": chain.exempt[1],
+            "why": "calls by an account itself (userIdentity.type root-account): control "
+            "policies bound what RAM users and roles in member accounts can do; decided by the "
+            "RAM guardrails alone",
+        },
         "unplaced": {
             "count": sum(n for n, _d in chain.unplaced.values()),
             "denied": sum(d for _n, d in chain.unplaced.values()),

@@ -253,6 +253,9 @@ def org_chain(report: dict) -> dict | None:
     kv = [
         number(report, f"org.{k}", k.replace("_", " ")) for k in ("placed",) if is_num(data.get(k))
     ]
+    exempt = data.get("exempt")
+    if isinstance(exempt, dict) and is_num(exempt.get("count")):
+        kv.append(number(report, "org.exempt.count", "exempt (root-account)"))
     unplaced = data.get("unplaced")
     if isinstance(unplaced, dict) and is_num(unplaced.get("count")):
         kv.append(number(report, "org.unplaced.count", "unplaced (not in org.toml)"))
@@ -276,7 +279,8 @@ def org_chain(report: dict) -> dict | None:
         blocks.append(
             table("Accounts not in org.toml", unplaced["accounts"], "org.unplaced.accounts")
         )
-    rest = {k: v for k, v in data.items() if k not in ("placed", "denied", "stopped", "unplaced")}
+    shown = ("placed", "denied", "stopped", "unplaced", "exempt")
+    rest = {k: v for k, v in data.items() if k not in shown}
     if rest:
         blocks.append({"kind": "node", "node": node(rest, "org", 1)})
     return section("org", "Org chain: Root → folders → account", blocks)
