@@ -302,3 +302,95 @@ def test_w0306_witness_is_what_the_chain_engines_decide(tmp_path):
     (tmp_path / "prod.rules").write_text(HEAD + OPEN)
     opened = compile_rules([tmp_path])
     assert admin_lockout(opened, opened.load_org(tmp_path / "org.toml"), node) is None
+
+
+# --- diff along the org: what the accounts' chains decide ----------------------------------
+
+CHAIN_ORG = ORG.replace(
+    'id = "fd-team"\nparent = "fd-prod"\nfull_aliyun_access = false\n',
+    'id = "fd-team"\nparent = "fd-prod"\n',
+)
+LISTED = "policy prod for control-policy attach [fd-prod]\nallow ECS *\n" + OPEN
+
+
+def _org_sides(tmp_path, old_rules, new_rules, old_org=CHAIN_ORG, new_org=CHAIN_ORG):
+    old, new = _sides(tmp_path, old_rules, new_rules)
+    (old / "org.toml").write_text(old_org)
+    (new / "org.toml").write_text(new_org)
+    return old, new
+
+
+def test_diff_chains_name_the_account_an_allow_list_change_reaches(run_cli, tmp_path):
+    from compiler.policy import compile_rules
+
+    old, new = _org_sides(tmp_path, LISTED, LISTED.replace("allow ECS *", "allow ECS Describe*"))
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    assert f"chains ({new}/org.toml): 1 of 1 account decides some request differently:" in (
+        result.stdout
+    )
+    assert (
+        "  account 111: newly denied: ecs:AddTags  [no condition keys]  (allow → deny at fd-prod)\n"
+        in result.stdout
+    )
+    assert result.stdout.splitlines()[-1].endswith(
+        f"chains ({new}/org.toml): 1 of 1 account decides some request differently"
+    )
+    data = json.loads(run_cli("diff", old, new, "--format", "json").stdout)
+    chains = data["chains"]
+    assert (chains["status"], chains["changed_accounts"]) == ("different", ["111"])
+    (change,) = chains["changes"]
+    w = change["witness"]
+    # Both sides' chain deciders decide the witness as reported.
+    for side, word in ((old, "old"), (new, "new")):
+        policy = compile_rules([side])
+        org = policy.load_org(side / "org.toml")
+        decided = policy.decide_chain(org, "111", w["action"], w["context"], w["resource"])
+        assert decided.decision == w[word]
+
+
+def test_diff_chains_masked_by_fullaliyunaccess(run_cli, tmp_path):
+    # The allow list changes, but the node it is attached to keeps FullAliyunAccess: no
+    # account decides anything differently (still exit 3: the policy changed).
+    kept = CHAIN_ORG.replace("full_aliyun_access = false\n", "")
+    old, new = _org_sides(
+        tmp_path, LISTED, LISTED.replace("allow ECS *", "allow ECS Describe*"), kept, kept
+    )
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    assert "no account's chain decides any request differently (proved, 1 account)" in (
+        result.stdout
+    )
+    data = json.loads(run_cli("diff", old, new, "--format", "json").stdout)
+    assert data["chains"]["status"] == "equal" and data["chains"]["changes"] == []
+
+
+def test_diff_chains_an_org_change_alone(run_cli, tmp_path):
+    # The same rules; the new org.toml detaches FullAliyunAccess from fd-prod. Before, diff
+    # compared rules only and said equivalent, exit 0.
+    kept = CHAIN_ORG.replace("full_aliyun_access = false\n", "")
+    old, new = _org_sides(tmp_path, LISTED, LISTED, kept, CHAIN_ORG)
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3
+    lines = result.stdout.splitlines()
+    assert lines[-2] == "tightens: some requests allowed before are denied now, none the other way"
+    assert lines[-1].startswith(
+        "  Deny statements: equivalent (proved); allow lists: equivalent (proved); chains ("
+    )
+    data = json.loads(run_cli("diff", old, new, "--format", "json").stdout)
+    assert (data["verdict"], data["deny"]["verdict"], data["allow_lists"]) == (
+        "tightens",
+        "equivalent",
+        [],
+    )
+    (change,) = data["chains"]["changes"]
+    assert change["kind"] == "newly_denied" and change["new_stopped_at"] == "fd-prod"
+    assert change["witness"]["action"] and not change["witness"]["action"].startswith(
+        ("ecs:", "ram:", "sts:", "resourcemanager:")
+    )
+
+
+def test_diff_without_control_policies_has_no_chains(run_cli, repo):
+    seed = repo / "policies" / "leaked-accesskey-protection.rules"
+    data = json.loads(run_cli("diff", seed, seed, "--format", "json").stdout)
+    assert data["chains"] is None and data["equivalent"] is True

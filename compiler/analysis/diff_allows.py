@@ -110,15 +110,22 @@ def _EMPTY(label: str) -> Decider:
     return from_trie(label, DecisionTrie(()))
 
 
-def whole_verdict(deny: DiffResult, allows: list[AllowListDiff]) -> str:
+def whole_verdict(deny: DiffResult, allows: list[AllowListDiff], chains=None) -> str:
     """The verdict of the whole comparison, Deny statements and allow lists together:
     ``tightens`` (fewer requests pass: newly denied, or no longer allowed), ``loosens``
     (newly allowed, or no longer denied), ``both``, ``equivalent`` (both parts proved) or
-    ``unknown``. A changed allow list never reads "equivalent" because the Deny part is."""
+    ``unknown``. A changed allow list never reads "equivalent" because the Deny part is;
+    with ``chains`` (an org), an account's chain deciding a request differently counts too
+    (an org.toml change alone can change them)."""
     if deny.status == "unknown" or any(a.result.status == "unknown" for a in allows):
         return "unknown"
     tight = bool(deny.of(NEWLY)) or any(a.result.of(NO_LONGER) for a in allows)
     loose = bool(deny.of(NO_LONGER)) or any(a.result.of(NEWLY) for a in allows)
+    if chains is not None:  # a ``diff_chain.ChainDiff``: what the accounts see
+        if chains.status == "unknown":
+            return "unknown"
+        tight = tight or bool(chains.of(NEWLY))
+        loose = loose or bool(chains.of(NO_LONGER))
     if tight and loose:
         return "both"
     return "tightens" if tight else "loosens" if loose else "equivalent"

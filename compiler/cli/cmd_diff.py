@@ -16,6 +16,7 @@ from compiler.cli.common import (
     catalog_option,
     decide_command,
     fail_with_diagnostics,
+    org_option,
     printable,
     text_or_json_option,
 )
@@ -120,10 +121,11 @@ def _word(denied: bool) -> str:
 @click.command("diff")
 @click.argument("old", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
+@org_option
 @text_or_json_option
 @answer_only_option
 @catalog_option
-def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
+def command(old: Path, new: Path, org_path: Path | None, fmt: str, quiet: bool, catalog) -> None:
     """Compare two policies by what they deny, exactly: every action and resource string
     and every condition value, not a sample.
 
@@ -131,8 +133,9 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     a directory of them). Each change — newly denied, no longer denied — comes with a
     concrete request both policies decide as shown (and `ramguard decide` commands to see
     it), the statements behind it and the catalog actions it affects. Control policies'
-    allow lists are compared too (newly / no longer allowed); the closing verdict covers
-    both parts.
+    allow lists are compared too (newly / no longer allowed), and with an org.toml (beside
+    either side's rules, or --org) every account's chain Root → folders → account: which
+    accounts decide some request differently. The closing verdict covers every part.
 
     Exit 0 when the policies are proved equivalent, 3 when some request changes decision, 1
     on an error or when the engine could not decide.
@@ -149,10 +152,11 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
         click.echo(f"could not decide: {result.reason}", err=True)
         sys.exit(1)
     allows = _allow_lists(before, after, catalog)
-    changed = result.changed or bool(allows)
+    chains = _chains(before, after, old, new, org_path, catalog)
+    changed = result.changed or bool(allows) or (chains is not None and chains.status != "equal")
     if quiet:
         sys.exit(3 if changed else 0)
-    verdict = whole_verdict(result, allows)
+    verdict = whole_verdict(result, allows, chains)
     if fmt == "json":
         data = result.to_dict()
         # The top-level answer is the whole comparison's (exit 3 and `equivalent: true` must
@@ -162,6 +166,7 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
         data["equivalent"] = not changed
         data["verdict"] = verdict
         data["allow_lists"] = [a.to_dict() for a in allows]
+        data["chains"] = chains.to_dict() if chains is not None else None
         for kind in CLASSES:
             for entry, change in zip(data[kind], result.of(kind), strict=True):
                 entry["repro"] = {
@@ -172,7 +177,8 @@ def command(old: Path, new: Path, fmt: str, quiet: bool, catalog) -> None:
     else:
         render_text(result, before, after, overlays)
         _render_allow_lists(allows)
-        _render_headline(result, allows, verdict)
+        _render_chains(chains)
+        _render_headline(result, allows, verdict, chains)
     sys.exit(3 if changed else 0)
 
 
@@ -212,28 +218,130 @@ def _render_allow_lists(allows: list) -> None:
                 click.echo(f"    {n}. {printable(shown)}  ({acts} catalog action{plural})")
 
 
-def _render_headline(result: DiffResult, allows: list, verdict: str) -> None:
-    """The last word summarises the whole comparison: the Deny statements and the allow
-    lists (an allow list's change with the Deny part equivalent is a change, exit 3)."""
+def _render_headline(result: DiffResult, allows: list, verdict: str, chains=None) -> None:
+    """The last word summarises the whole comparison: the Deny statements, the allow lists
+    (an allow list's change with the Deny part equivalent is a change, exit 3) and, with an
+    org, what the accounts' chains decide."""
     from compiler.analysis.diff import NEWLY, NO_LONGER
 
     click.echo("")
     click.echo(_VERDICTS[verdict])
-    if not allows:
+    if not allows and chains is None:
         return
     deny = "equivalent (proved)" if result.status == "equal" else _VERDICTS[result.verdict]
     deny = deny.split(":", 1)[0]
-    lists = []
-    for item in allows:
-        counts = [
-            f"{len(item.result.of(kind))} {word}"
-            for kind, word in ((NEWLY, "newly allowed"), (NO_LONGER, "no longer allowed"))
-            if item.result.of(kind)
-        ]
-        lists.append(f"`{printable(item.policy)}` ({', '.join(counts)})")
-    n = len(allows)
-    click.echo(
-        f"  Deny statements: {deny}; allow list{'s' * (n != 1)} changed: {'; '.join(lists)} "
-        "— deciding the requests of the accounts below the nodes where "
-        f"{'they are' if n != 1 else 'it is'} attached with FullAliyunAccess detached"
+    parts = [f"Deny statements: {deny}"]
+    if allows:
+        lists = []
+        for item in allows:
+            counts = [
+                f"{len(item.result.of(kind))} {word}"
+                for kind, word in ((NEWLY, "newly allowed"), (NO_LONGER, "no longer allowed"))
+                if item.result.of(kind)
+            ]
+            lists.append(f"`{printable(item.policy)}` ({', '.join(counts)})")
+        n = len(allows)
+        parts.append(
+            f"allow list{'s' * (n != 1)} changed: {'; '.join(lists)}"
+            + (
+                ""
+                if chains is not None
+                else " — deciding the requests of the accounts below the nodes where "
+                f"{'they are' if n != 1 else 'it is'} attached with FullAliyunAccess detached"
+            )
+        )
+    elif chains is not None:
+        parts.append("allow lists: equivalent (proved)")
+    if chains is not None:
+        where = printable(chains.org)
+        if chains.status == "equal":
+            parts.append(
+                f"chains ({where}): no account's chain decides any request differently "
+                f"(proved, {_accounts(len(chains.accounts))})"
+            )
+        else:
+            n = len(chains.changed_accounts)
+            parts.append(
+                f"chains ({where}): {n} of {_accounts(len(chains.accounts))} "
+                f"decide{'s' * (n == 1)} some request differently"
+            )
+    click.echo("  " + "; ".join(parts))
+
+
+def _chains(before: Side, after: Side, old: Path, new: Path, org_path: Path | None, catalog):
+    """The accounts' chains compared (``analysis.diff_chain``) when an org applies: ``--org``,
+    else an org.toml beside either side's rules (one side's serves both). None when there is
+    none, no control policy on either side, or a side that is JSON (said on stderr)."""
+    from compiler.model.org import find_org
+
+    if not (before.rules and after.rules):
+        if org_path is not None:
+            click.echo("note: chains not compared: --org needs rules on both sides", err=True)
+        return None
+    sides = (before.policy, after.policy)
+    if not any(p.deploy == "control-policy" for side in sides for p in side.policies):
+        return None
+    if org_path is not None:
+        paths = [org_path, org_path]
+    else:
+        paths = [find_org(p if p.is_dir() else p.parent) for p in (old, new)]
+        if paths == [None, None]:
+            return None
+        paths = [p or next(q for q in paths if q is not None) for p in paths]
+    from compiler.analysis.diff_chain import chain_diff
+    from compiler.catalog import default_catalog
+    from compiler.language.diagnostics import CompileError
+
+    orgs = []
+    for side, path in zip(sides, paths, strict=True):
+        try:
+            orgs.append(side.load_org(path))
+        except CompileError as exc:
+            first = exc.diagnostics[0] if exc.diagnostics else None
+            why = first.message if first is not None else str(exc)
+            click.echo(f"note: chains not compared: {printable(str(path))}: {why}", err=True)
+            return None
+    found = chain_diff(
+        sides[0], orgs[0], sides[1], orgs[1], (catalog or default_catalog()).actions()
     )
+    if found.status == "unknown":
+        click.echo(f"could not decide the accounts' chains: {found.reason}", err=True)
+        sys.exit(1)
+    return found
+
+
+def _accounts(n: int) -> str:
+    return f"{n} account{'s' * (n != 1)}"
+
+
+def _render_chains(chains) -> None:
+    if chains is None or chains.status == "equal":
+        return
+    from compiler.analysis.diff_chain import NEWLY
+
+    n = len(chains.changed_accounts)
+    click.echo("")
+    click.echo(
+        f"chains ({printable(chains.org)}): {n} of {_accounts(len(chains.accounts))} "
+        f"decide{'s' * (n == 1)} some request differently:"
+    )
+    for c in chains.changes:
+        kind = "newly denied" if c.kind == NEWLY else "no longer denied"
+        keys = [f"{k}={_shown(str(v))}" for k, v in c.context.items()]
+        if c.resource is not None:
+            keys.insert(0, f"resource {_shown(c.resource)}")
+        old = f"deny at {c.old_stopped_at}" if c.old_stopped_at else "allow"
+        new = f"deny at {c.new_stopped_at}" if c.new_stopped_at else "allow"
+        if c.kind == NEWLY and c.new_stopped_at is None:
+            new = "deny (RAM guardrails)"
+        if c.kind != NEWLY and c.old_stopped_at is None:
+            old = "deny (RAM guardrails)"
+        shown = (
+            f"  account {c.account}: {kind}: {c.action}  [{', '.join(keys) or 'no condition keys'}]"
+        )
+        click.echo(printable(f"{shown}  ({old} → {new})"))
+    if chains.only_one_side:
+        click.echo(
+            "  not compared (described on one side only): "
+            + printable(", ".join(chains.only_one_side))
+        )
