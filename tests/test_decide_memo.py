@@ -293,3 +293,29 @@ def test_policy_pickles_without_its_decide_closure(policy):
     clone = pickle.loads(pickle.dumps(policy))
     assert clone.decide("oss:PutObject").denied
     assert clone.decide("ecs:RunInstances", {"source_ip": "10.0.0.1"}).decision == "allow"
+
+
+def test_policy_decide_normalises_contexts_the_same_way_however_often_a_key_is_seen(
+    policy, monkeypatch
+):
+    # Key spellings are remembered (bounded) and a str value skips the converter: the result
+    # must be the one the converter gives, the first time and every time after, past the bound.
+    from compiler.model import keys as keys_module
+
+    monkeypatch.setattr(keys_module, "_SPELLING", {})
+    monkeypatch.setattr(keys_module, "_SPELLED_LIMIT", 4)
+    for round_ in range(3):
+        ctx = {"source_ip": "192.0.2.1", "MFA": False, f"resource_tag:k{round_}": "v"}
+        assert keys_module.normalise_context(ctx, convert=True) == {
+            "acs:SourceIp": "192.0.2.1",
+            "acs:MFAPresent": "false",
+            f"acs:ResourceTag/k{round_}": "v",
+        }
+        assert policy.decide("ram:CreateUser", ctx).denied
+        assert policy.decide("ecs:RunInstances", {"Source_IP": "192.0.2.1", "mfa": True}).denied
+        assert not policy.decide("ram:CreateUser", {"acs:mfapresent": True}).denied
+        with pytest.raises(KeyError):
+            policy.decide("ram:X", {"mfa": True, "acs:MFAPresent": "true"})
+        with pytest.raises(ValueError):
+            policy.decide("ram:X", {"source_ip": True})
+        assert len(keys_module._SPELLING) <= 4

@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from compiler.model.glob import MAX_ACTION
-from compiler.model.keys import SPELLED_AS_RAM, checked_context
+from compiler.model.keys import SPELLED_AS_RAM, checked_context, normalise_context
 
 Slow = Callable[[str, Any, Any], Any]
 
@@ -89,7 +89,8 @@ def conditional_decider(hot: dict, warm: dict, slow: Slow) -> Callable[..., Any]
 # The context is checked first, every call, whatever the memo holds (the contract refuses a
 # bad value even for an action whose answer needs no context): a context already in the
 # trie's form (keys spelled as RAM keys, every value a str) passes with one set test and one
-# loop; anything else goes through ``checked_context``, which converts or raises. An action
+# loop; anything else goes through ``checked_context`` (or straight to ``normalise_context``
+# when the keys are known spelled and a value is not a str), which converts or raises. An action
 # over MAX_ACTION is never remembered, so every call for one reaches the check on the miss
 # path (one len, off the warm path: issue 16).
 
@@ -106,7 +107,7 @@ def free_checked_decider(hot: dict, slow: Slow) -> Callable[..., Any]:
                 # copies the values into a list and a string first and costs twice this.
                 for value in context.values():
                     if type(value) is not str:
-                        context = checked_context(context)
+                        context = normalise_context(context, convert=True)
                         break
             else:
                 context = checked_context(context)
@@ -129,7 +130,7 @@ def conditional_checked_decider(hot: dict, warm: dict, slow: Slow) -> Callable[.
             if _spelled(context):
                 for value in context.values():
                     if type(value) is not str:
-                        context = checked_context(context)
+                        context = normalise_context(context, convert=True)
                         break
             else:
                 context = checked_context(context)

@@ -264,14 +264,34 @@ def normalise_context(
     if not context:
         return {}
     out: dict[str, object] = {}
+    spelling = _SPELLING.get
     for key, value in context.items():
-        canonical = ram_key(key) or key
+        canonical = spelling(key) if type(key) is str else None
+        if canonical is None:
+            canonical = canonical_key(key)
         if canonical in out:
             raise KeyError(f"context key `{canonical}` given twice")
-        if strict or convert:
+        # A str is kept as given unless ``strict`` (``context_value`` would return it): no
+        # call for the common value.
+        if strict or (convert and type(value) is not str):
             value = context_value(canonical, value, parse_strings=strict)
         out[canonical] = value
     return out
+
+
+_SPELLING: dict[str, str] = {}
+"""Key string → ``ram_key(key) or key``, for ``normalise_context``: contexts repeat a few keys,
+and spelling one out (case folding, the tag families) cost more than the rest of normalising
+a context together. Exact ``str`` keys only (a subclass's equality is not ours to vouch for);
+bounded like ``SPELLED_AS_RAM``, past which keys are spelled out each time."""
+
+
+def canonical_key(key: str) -> str:
+    """``ram_key(key) or key``, remembered (``_SPELLING``)."""
+    canonical = ram_key(key) or key
+    if type(key) is str and len(_SPELLING) < _SPELLED_LIMIT:
+        _SPELLING[key] = canonical
+    return canonical
 
 
 SPELLED_AS_RAM: set[str] = set()
@@ -288,7 +308,7 @@ def is_normalised(context: Mapping[str, object]) -> bool:
     checks in C, where normalising builds a new dict: ``Policy.decide``'s fast path."""
     if not SPELLED_AS_RAM.issuperset(context):
         for key in context:
-            if key.__class__ is not str or (ram_key(key) or key) != key:
+            if type(key) is not str or canonical_key(key) != key:
                 return False
             if len(SPELLED_AS_RAM) < _SPELLED_LIMIT:
                 SPELLED_AS_RAM.add(key)
