@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SAMPLE_TRACE := tests/data/sample-trace.jsonl.gz
+# The seed alone (policies/ also holds the org baseline, policies/org-baseline/).
+SEED := policies/leaked-accesskey-protection.rules
 
 .PHONY: demo test lint bench bench-save bench-compare fuzz clean
 
@@ -21,28 +23,32 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/ramguard compile policies --out generated
 	@echo
-	@echo '$$ ramguard decide --rules policies ecs:RunInstances'
-	@$(BIN)/ramguard decide --rules policies ecs:RunInstances
-	@echo '$$ ramguard decide --rules policies ecs:DescribeInstances'
-	@$(BIN)/ramguard decide --rules policies ecs:DescribeInstances
-	@echo '$$ ramguard decide --rules policies ram:CreateUser -c source_ip=203.0.113.9'
-	@$(BIN)/ramguard decide --rules policies ram:CreateUser -c source_ip=203.0.113.9
-	@echo '$$ ramguard decide --rules policies rds:DeleteDBInstance'
-	@$(BIN)/ramguard decide --rules policies rds:DeleteDBInstance
-	@echo '$$ ramguard decide --rules policies dysms:QuerySendDetails'
-	@$(BIN)/ramguard decide --rules policies dysms:QuerySendDetails
+	@echo '$$ ramguard decide --rules $(SEED) ecs:RunInstances'
+	@$(BIN)/ramguard decide --rules $(SEED) ecs:RunInstances
+	@echo '$$ ramguard decide --rules $(SEED) ecs:DescribeInstances'
+	@$(BIN)/ramguard decide --rules $(SEED) ecs:DescribeInstances
+	@echo '$$ ramguard decide --rules $(SEED) ram:CreateUser -c source_ip=203.0.113.9'
+	@$(BIN)/ramguard decide --rules $(SEED) ram:CreateUser -c source_ip=203.0.113.9
+	@echo '$$ ramguard decide --rules $(SEED) rds:DeleteDBInstance'
+	@$(BIN)/ramguard decide --rules $(SEED) rds:DeleteDBInstance
+	@echo '$$ ramguard decide --rules $(SEED) dysms:QuerySendDetails'
+	@$(BIN)/ramguard decide --rules $(SEED) dysms:QuerySendDetails
 	@echo
-	@echo '$$ ramguard simulate --rules policies --trace $(SAMPLE_TRACE)'
-	@$(BIN)/ramguard simulate --rules policies --trace $(SAMPLE_TRACE)
+	@echo '$$ ramguard simulate --rules $(SEED) --trace $(SAMPLE_TRACE)'
+	@$(BIN)/ramguard simulate --rules $(SEED) --trace $(SAMPLE_TRACE)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/ramguard compile policies --out generated --check
+	$(BIN)/ramguard compile policies --target ram --out generated --check
+	$(BIN)/ramguard compile policies --target control-policy --out generated/control-policy --check
+	$(BIN)/ramguard compile policies --target terraform --out generated/terraform --check
+	$(BIN)/ramguard compile policies --target ros --out generated/ros --check
+	$(BIN)/ramguard compile policies/leaked-accesskey-protection.rules --target cedar --out generated/cedar --check
 	$(BIN)/ramguard test policies
-	for d in examples/guardrails examples/resources examples/org-baseline examples/org-allowlist; do $(BIN)/ramguard test $$d || exit 1; done
+	for d in examples/guardrails examples/resources examples/org-allowlist; do $(BIN)/ramguard test $$d || exit 1; done
 	$(BIN)/ramguard prove --rules policies
 	$(BIN)/pytest
 	$(BIN)/pytest bench/test_gate.py -p no:cacheprovider

@@ -16,7 +16,7 @@ from compiler.replay.bench import decode_file, replay_file
 from compiler.replay.impact import Baseline
 from compiler.replay.simulate import Engines, simulate
 
-SEED_RULES = workloads.SEED_POLICY / "leaked-accesskey-protection.rules"
+SEED_RULES = workloads.SEED_POLICY
 
 
 def planted_engines(directory: Path) -> Engines:

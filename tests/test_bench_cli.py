@@ -13,14 +13,22 @@ from compiler.replay import generate_events, write_trace
 
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory, repo):
-    policy = compile_rules([repo / "policies"])
+    policy = compile_rules([repo / "policies" / "leaked-accesskey-protection.rules"])
     path = tmp_path_factory.mktemp("bench") / "trace.jsonl"
     write_trace(path, generate_events(300, 1, default_catalog(), lambda a: policy.decide(a).denied))
     return path
 
 
 def test_json_report_has_every_engine_and_ratio(run_cli, repo, trace):
-    result = run_cli("bench", "--rules", repo / "policies", "--trace", trace, "--format", "json")
+    result = run_cli(
+        "bench",
+        "--rules",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--trace",
+        trace,
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["requests"] + data["skipped"] == 300
@@ -40,7 +48,14 @@ def test_json_report_has_every_engine_and_ratio(run_cli, repo, trace):
 
 
 def test_text_report_prints_both_tables(run_cli, repo, trace):
-    result = run_cli("bench", "--rules", repo / "policies", "--trace", trace, "--no-cedar")
+    result = run_cli(
+        "bench",
+        "--rules",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--trace",
+        trace,
+        "--no-cedar",
+    )
     assert result.exit_code == 0, result.stderr
     assert "decisions/s" in result.stdout
     assert "RAM evaluator vs trie" in result.stdout
@@ -70,7 +85,9 @@ def test_bad_trace_is_an_error_not_a_traceback(run_cli, repo, tmp_path, content,
     path = tmp_path / "trace.jsonl"
     if content is not None:
         path.write_text(content)
-    result = run_cli("bench", "--rules", repo / "policies", "--trace", path)
+    result = run_cli(
+        "bench", "--rules", repo / "policies" / "leaked-accesskey-protection.rules", "--trace", path
+    )
     assert result.exit_code == 1
     assert message in result.stderr
 
@@ -86,7 +103,14 @@ def test_fail_on_miss_exits_3_when_a_target_is_missed(run_cli, repo, trace, monk
         cmd, "ratio_rows", lambda results: [Row("RAM evaluator vs trie", measured, 1.0)]
     )
     monkeypatch.setattr(cmd, "replay_row", lambda *a: Row("replay vs decode", 1.0, 0.5))
-    args = ("bench", "--rules", repo / "policies", "--trace", trace, "--no-cedar")
+    args = (
+        "bench",
+        "--rules",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--trace",
+        trace,
+        "--no-cedar",
+    )
     plain = run_cli(*args)
     assert plain.exit_code == 0, plain.stderr  # without the flag bench only measures
     gated = run_cli(*args, "--fail-on-miss")

@@ -164,7 +164,7 @@ def test_cedar_agrees_with_the_trie_on_the_seed_policy(repo):
     from compiler import compile_rules
     from compiler.catalog import default_catalog
 
-    policy = compile_rules([repo / "policies"])
+    policy = compile_rules([repo / "policies" / "leaked-accesskey-protection.rules"])
     actions = default_catalog().actions()[::3]
     requests = [(a.upper() if i % 2 else a, None) for i, a in enumerate(actions)]
     trie = [policy.decide(a).denied for a, _ in requests]
@@ -173,12 +173,27 @@ def test_cedar_agrees_with_the_trie_on_the_seed_policy(repo):
 
 
 def test_compile_target_cedar_writes_cedar_files(run_cli, repo, tmp_path):
-    result = run_cli("compile", repo / "policies", "--target", "cedar", "--out", tmp_path, "-q")
+    result = run_cli(
+        "compile",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--target",
+        "cedar",
+        "--out",
+        tmp_path,
+        "-q",
+    )
     assert result.exit_code == 0, result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [".ramguard-outputs", "leaked-accesskey-protection.cedar"]
     again = run_cli(
-        "compile", repo / "policies", "--target", "cedar", "--out", tmp_path, "--check", "-q"
+        "compile",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--target",
+        "cedar",
+        "--out",
+        tmp_path,
+        "--check",
+        "-q",
     )
     assert again.exit_code == 0
 

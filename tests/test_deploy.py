@@ -243,32 +243,56 @@ def test_cli_targets_write_files_and_check(tmp_path, run_cli):
 
 # --- golden files: the seed and the org baseline, per target --------------------------------
 
-GOLDEN_SOURCES = ("policies", "examples/org-baseline")
+SEED_RULES = "policies/leaked-accesskey-protection.rules"
 TARGETS = ["ram", "control-policy", "terraform", "ros", "cedar"]
+
+
+def golden_command(target: str) -> list[str]:
+    """What writes ``generated/<target>/`` (``generated/`` for ram), as `make test` checks
+    it. Cedar cannot state the baseline (NotAction, resources, StringLike): the seed only."""
+    sources = SEED_RULES if target == "cedar" else "policies"
+    out = "generated" if target == "ram" else f"generated/{target}"
+    return ["compile", sources, "--target", target, "--out", out]
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_golden_files_are_fresh(repo, run_cli, monkeypatch, target):
-    # Cedar cannot state the baseline (NotAction, resources, StringLike): the seed only.
-    monkeypatch.chdir(repo)
-    sources = GOLDEN_SOURCES[:1] if target == "cedar" else GOLDEN_SOURCES
-    out = f"tests/data/deploy/{target}"
-    result = run_cli("compile", *sources, "--target", target, "--out", out, "--check")
+    monkeypatch.chdir(repo)  # the .tf files name their source as given: relative
+    result = run_cli(*golden_command(target), "--check")
     assert result.exit_code == 0, (
-        result.stderr
-        + "\nregenerate with: ramguard compile "
-        + (" ".join([*sources, "--target", target, "--out", out]))
+        result.stderr + "\nregenerate with: ramguard " + " ".join(golden_command(target))
     )
 
 
+def test_make_test_checks_every_golden_directory(repo):
+    makefile = (repo / "Makefile").read_text(encoding="utf-8")
+    for target in TARGETS:
+        assert "$(BIN)/ramguard " + " ".join(golden_command(target)) + " --check" in makefile
+
+
+def test_golden_check_fails_when_stale(repo, run_cli, monkeypatch, tmp_path):
+    # A copy of generated/terraform with the baseline's file changed is stale for --check.
+    monkeypatch.chdir(repo)
+    import shutil
+
+    out = tmp_path / "terraform"
+    shutil.copytree(repo / "generated" / "terraform", out)
+    args = ["compile", "policies", "--target", "terraform", "--out", out, "--check"]
+    assert run_cli(*args).exit_code == 0
+    tf = out / "org-baseline.tf"
+    tf.write_text(tf.read_text(encoding="utf-8").replace("r-example", "r-other"), "utf-8")
+    result = run_cli(*args)
+    assert result.exit_code == 1 and "org-baseline.tf: stale" in result.stderr
+
+
 def test_golden_terraform_and_ros_read_back_to_the_json(repo):
-    golden = repo / "tests/data/deploy"
+    golden = repo / "generated"
     for name, kind in [
         ("leaked-accesskey-protection", "alicloud_ram_policy"),
         ("org-baseline", "alicloud_resource_manager_control_policy"),
     ]:
-        ram = (golden / "ram" / f"{name}.json").read_text(encoding="utf-8")
-        limits = golden / ("control-policy" if "control" in kind else "ram") / f"{name}.json"
+        ram = (golden / f"{name}.json").read_text(encoding="utf-8")
+        limits = golden / "control-policy" / f"{name}.json"
         assert limits.read_text(encoding="utf-8") == ram  # fits in one document either way
         tf = _hcl((golden / "terraform" / f"{name}.tf").read_text(encoding="utf-8"))
         ((body,),) = [list(block[kind].values()) for block in tf["resource"] if kind in block]
@@ -319,19 +343,44 @@ def test_ros_packs_control_policies_against_2048(compile_text):
     assert documents_for(ram_ir, "ros")[0].limit == 6144  # a RAM policy keeps its own limit
 
 
-def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatch, tmp_path):
+def _readme_block(readme: str, marker: str) -> str:
+    start = readme.index(marker)
+    start = readme.index("```\n", start) + 4
+    return readme[start : readme.index("```\n", start)]
+
+
+def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatch):
+    # Every `$ ramguard …` line of the README's end-to-end block is run here; what follows it
+    # is what it prints (stdout, then stderr), line for line.
+    import shlex
+
     monkeypatch.chdir(repo)
     readme = (repo / "README.md").read_text(encoding="utf-8")
-    checked = run_cli("check", "examples/org-baseline")
-    assert checked.exit_code == 0 and "0 errors, 0 warnings in 1 file" in readme
-    assert "0 errors, 0 warnings in 1 file" in checked.stdout + checked.stderr
-    tested = run_cli("test", "examples/org-baseline")
-    last = (tested.stdout.strip().splitlines() or [""])[-1]
-    assert tested.exit_code == 0 and f"$ ramguard test examples/org-baseline\n{last}\n" in readme
-    for target in ("terraform", "ros"):
-        result = run_cli("compile", "examples/org-baseline", "--target", target, "--out", tmp_path)
-        size_line = result.stdout.splitlines()[0]
-        assert f"--target {target} --out deploy/{target}\n{size_line}\n" in readme
+    block = _readme_block(readme, "<!-- org-baseline end to end")
+    runs: list[tuple[str, list[str]]] = []
+    for line in block.splitlines():
+        if line.startswith("$ ramguard "):
+            runs.append((line, []))
+        else:
+            runs[-1][1].append(line)
+    assert len(runs) >= 7
+    for command, shown in runs:
+        result = run_cli(*shlex.split(command)[2:])
+        assert result.exit_code == 0, (command, result.stderr)
+        assert (result.stdout + result.stderr).splitlines() == shown, command
+    # The Terraform excerpt is the committed file, but for lines cut with `…`.
+    tf = (repo / "generated/terraform/org-baseline.tf").read_text(encoding="utf-8").splitlines()
+    excerpt = _readme_block(
+        readme, "`generated/terraform/org-baseline.tf` (the document"
+    ).splitlines()
+    assert len(excerpt) == len(tf)
+    for want, have in zip(excerpt, tf, strict=True):
+        assert have.startswith(want[:-1]) if want.endswith("…") else have == want
+    ros = (repo / "generated/ros/org-baseline.ros.json").read_text(encoding="utf-8")
+    assert _readme_block(readme, "besides the `ALIYUN::ResourceManager::ControlPolicy`") in ros
+    rules = (repo / "policies/org-baseline/org-baseline.tests").read_text(encoding="utf-8")
+    count = sum(line.startswith("expect ") for line in rules.splitlines())
+    assert f"`policies/org-baseline/` (11 rules, {count} tests in" in readme
 
 
 def test_colliding_terraform_labels_are_refused(compile_text):

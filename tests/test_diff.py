@@ -189,19 +189,22 @@ def test_past_the_budget_the_answer_is_unknown_never_equal() -> None:
 # --- the CLI ---------------------------------------------------------------------------------
 
 
-def test_cli_equivalent_exits_0(run_cli) -> None:
-    result = run_cli("diff", SEED_FILE, REPO / "policies")
+def test_cli_equivalent_exits_0(run_cli, tmp_path: Path) -> None:
+    copy = tmp_path / "rules"
+    copy.mkdir()
+    (copy / "seed.rules").write_text(SEED_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli("diff", SEED_FILE, copy)
     assert result.exit_code == 0
     assert "equivalent (proved)" in result.stdout
     assert "\x1b[" not in result.stdout  # no colour when not a terminal
+    # policies/ holds the org baseline beside the seed: more is denied than the seed denies.
+    assert run_cli("diff", SEED_FILE, REPO / "policies", "-q").exit_code == 3
 
 
 def test_cli_against_emitted_json_file_and_directory(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "generated"
     assert run_cli("compile", REPO / "policies", "--out", out, "-q").exit_code == 0
-    assert (
-        run_cli("diff", REPO / "policies", out / "leaked-accesskey-protection.json").exit_code == 0
-    )
+    assert run_cli("diff", SEED_FILE, out / "leaked-accesskey-protection.json").exit_code == 0
     assert run_cli("diff", out, REPO / "policies").exit_code == 0
 
 

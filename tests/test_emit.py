@@ -323,7 +323,9 @@ def test_atomic_write_leaves_only_the_documents(tmp_path, run_cli, repo):
     target = out / "leaked-accesskey-protection.json"
     target.write_text("old", encoding="utf-8")
     with target.open(encoding="utf-8") as reader:  # a reader with the old file open
-        result = run_cli("compile", repo / "policies", "--out", out, "-q")
+        result = run_cli(
+            "compile", repo / "policies" / "leaked-accesskey-protection.rules", "--out", out, "-q"
+        )
         assert result.exit_code == 0, result.stderr
         assert reader.read() == "old"  # replaced by rename, not rewritten in place
     assert sorted(os.listdir(out)) == [".ramguard-outputs", "leaked-accesskey-protection.json"]
@@ -332,11 +334,15 @@ def test_atomic_write_leaves_only_the_documents(tmp_path, run_cli, repo):
 
 def test_compile_reports_what_it_did(tmp_path, run_cli, repo):
     out = tmp_path / "out"
-    first = run_cli("compile", repo / "policies", "--out", out)
+    first = run_cli(
+        "compile", repo / "policies" / "leaked-accesskey-protection.rules", "--out", out
+    )
     assert first.exit_code == 0
     assert "1 written, 0 unchanged, 0 removed" in first.stdout
     assert first.stderr == ""  # the seed silences its version warnings on their lines
-    again = run_cli("compile", repo / "policies", "--out", out)
+    again = run_cli(
+        "compile", repo / "policies" / "leaked-accesskey-protection.rules", "--out", out
+    )
     assert "0 written, 1 unchanged, 0 removed" in again.stdout
 
 

@@ -113,7 +113,7 @@ def test_control_policy_multi_document_names_its_limits(tmp_path):
     assert "4096 characters" in hit.help and "folder or member account" in hit.help
 
 
-@pytest.mark.parametrize("path", ["policies", "examples/org-baseline"])
+@pytest.mark.parametrize("path", ["policies", "policies/org-baseline"])
 def test_repository_policies_are_quiet(repo, path):
     policy = compile_rules([repo / path])
     assert lint(policy) == [] or path == "policies"  # the seed keeps its W0201 notes
@@ -121,7 +121,7 @@ def test_repository_policies_are_quiet(repo, path):
 
 
 def test_the_org_baseline_is_a_control_policy_of_at_least_ten_rules(repo):
-    (ir,) = compile_rules([repo / "examples/org-baseline"]).policies
+    (ir,) = compile_rules([repo / "policies/org-baseline"]).policies
     assert ir.deploy == "control-policy" and ir.attach == ("r-example",)
     assert len(ir.rules) >= 10
 

@@ -27,7 +27,7 @@ def _evaluator(policy) -> RamEvaluator:
 
 @pytest.fixture(scope="module")
 def seed():
-    policy = compile_rules([REPO / "policies"])
+    policy = compile_rules([REPO / "policies" / "leaked-accesskey-protection.rules"])
     return policy, minify(policy)
 
 
@@ -111,23 +111,51 @@ def test_a_minified_policy_the_engine_cannot_prove_is_an_error(monkeypatch):
 
 def test_cli_minify_writes_proved_documents_and_says_what_globs_reach(run_cli, tmp_path):
     out = tmp_path / "gen"
-    result = run_cli("compile", REPO / "policies", "--minify", "--out", out)
+    result = run_cli(
+        "compile", REPO / "policies" / "leaked-accesskey-protection.rules", "--minify", "--out", out
+    )
     assert result.exit_code == 0, result.stderr
     assert "proved to deny the same catalog actions" in result.stdout
     assert "beyond the catalog it also denies names these globs match:" in result.stdout
     assert "ecs:Ru*" in result.stdout
     doc = json.loads((out / "leaked-accesskey-protection.json").read_text())
     assert "ecs:Ru*" in doc["Statement"][0]["Action"]
-    check = run_cli("compile", REPO / "policies", "--minify", "--out", out, "--check", "-q")
+    check = run_cli(
+        "compile",
+        REPO / "policies" / "leaked-accesskey-protection.rules",
+        "--minify",
+        "--out",
+        out,
+        "--check",
+        "-q",
+    )
     assert check.exit_code == 0
     # Without --minify the directory is stale: the flag changes what is emitted.
-    assert run_cli("compile", REPO / "policies", "--out", out, "--check", "-q").exit_code == 1
+    assert (
+        run_cli(
+            "compile",
+            REPO / "policies" / "leaked-accesskey-protection.rules",
+            "--out",
+            out,
+            "--check",
+            "-q",
+        ).exit_code
+        == 1
+    )
 
 
 @pytest.mark.parametrize("target", ["cedar", "terraform"])
 def test_cli_minify_composes_with_targets(run_cli, tmp_path, target):
     out = tmp_path / target
-    result = run_cli("compile", REPO / "policies", "--minify", "--target", target, "--out", out)
+    result = run_cli(
+        "compile",
+        REPO / "policies" / "leaked-accesskey-protection.rules",
+        "--minify",
+        "--target",
+        target,
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.stderr
     text = "".join(p.read_text() for p in sorted(out.iterdir()) if p.is_file())
     assert "ecs:Ru*" in text or "ecs:ru*" in text  # Cedar lowercases: RAM matches case-blind
@@ -135,7 +163,13 @@ def test_cli_minify_composes_with_targets(run_cli, tmp_path, target):
 
 def test_cli_minify_with_format_json_keeps_stdout_data(run_cli, tmp_path):
     result = run_cli(
-        "compile", REPO / "policies", "--minify", "--format", "json", "--out", tmp_path / "j"
+        "compile",
+        REPO / "policies" / "leaked-accesskey-protection.rules",
+        "--minify",
+        "--format",
+        "json",
+        "--out",
+        tmp_path / "j",
     )
     assert result.exit_code == 0, result.stderr
     json.loads(result.stdout)

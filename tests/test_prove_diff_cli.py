@@ -30,7 +30,13 @@ def test_prove_json_says_equivalent(run_cli, repo):
 
 def test_prove_json_gives_the_witness_and_its_repro(run_cli, repo, faulty_json):
     result = run_cli(
-        "prove", "--rules", repo / "policies", "--policy", faulty_json, "--format", "json"
+        "prove",
+        "--rules",
+        repo / "policies" / "leaked-accesskey-protection.rules",
+        "--policy",
+        faulty_json,
+        "--format",
+        "json",
     )
     assert result.exit_code == 1, result.stderr
     data = json.loads(result.stdout)
@@ -42,7 +48,12 @@ def test_prove_json_gives_the_witness_and_its_repro(run_cli, repo, faulty_json):
 
 @pytest.mark.parametrize(("faulty", "code"), [(False, 0), (True, 1)])
 def test_prove_quiet_answers_by_exit_code_only(run_cli, repo, faulty_json, faulty, code):
-    args = ["prove", "--rules", repo / "policies", "-q"]
+    args = [
+        "prove",
+        "--rules",
+        repo / ("policies/leaked-accesskey-protection.rules" if faulty else "policies"),
+        "-q",
+    ]
     if faulty:
         args += ["--policy", faulty_json]
     result = run_cli(*args)
@@ -53,7 +64,8 @@ def test_prove_quiet_answers_by_exit_code_only(run_cli, repo, faulty_json, fault
 @pytest.mark.parametrize(("faulty", "code"), [(False, 0), (True, 3)])
 def test_diff_quiet_answers_by_exit_code_only(run_cli, repo, faulty_json, faulty, code):
     seed = repo / "generated" / "leaked-accesskey-protection.json"
-    result = run_cli("diff", seed, faulty_json if faulty else repo / "policies", "-q")
+    rules = repo / "policies" / "leaked-accesskey-protection.rules"
+    result = run_cli("diff", seed, faulty_json if faulty else rules, "-q")
     assert result.exit_code == code, result.stderr
     assert result.stdout == ""
 

@@ -92,7 +92,7 @@ def command(
     Examples:
       ramguard compile policies --out generated
       ramguard compile policies --out generated --check   # in CI
-      ramguard compile policies --target cedar --out cedar
+      ramguard compile policies/leaked-accesskey-protection.rules --target cedar --out cedar
       ramguard compile policies --target terraform --out generated/terraform
       ramguard compile examples/org-allowlist --target ros --out ros   # attached per org.toml
     """
