@@ -394,3 +394,33 @@ def test_diff_without_control_policies_has_no_chains(run_cli, repo):
     seed = repo / "policies" / "leaked-accesskey-protection.rules"
     data = json.loads(run_cli("diff", seed, seed, "--format", "json").stdout)
     assert data["chains"] is None and data["equivalent"] is True
+
+
+def test_diff_chains_not_compared_is_said(run_cli, tmp_path):
+    # The old rules lack the policy the org.toml lists: the chains cannot be bound there, and
+    # diff says so instead of comparing the rules alone in silence.
+    org = CHAIN_ORG.replace('parent = "r-1"\nfull', 'parent = "r-1"\npolicies = ["extra"]\nfull')
+    extra = "policy extra for control-policy\nallow Vpc *\n"
+    old, new = _org_sides(tmp_path, LISTED, LISTED, org, org)
+    (new / "extra.rules").write_text(extra)
+    result = run_cli("diff", old, new)
+    assert result.exit_code == 3  # the allow list of `extra` is new
+    assert "note: chains not compared: " in result.stderr
+    assert "no policy `extra` in the compiled rules" in result.stderr
+    compiled = run_cli("compile", new, "--out", tmp_path / "json", "-q")
+    assert compiled.exit_code == 0, compiled.stderr
+    side = run_cli("diff", tmp_path / "json", new, "--org", new / "org.toml")
+    assert "note: chains not compared: --org needs rules on both sides" in side.stderr
+
+
+def test_w0305_and_w0306_have_sarif_descriptions(run_cli, tmp_path):
+    # They fell back to "ramguard warning W0306" in SARIF's shortDescription.
+    (tmp_path / "org.toml").write_text(
+        ORG + '\n[[folder]]\nid = "fd-empty"\nparent = "r-1"\nfull_aliyun_access = false\n'
+    )
+    (tmp_path / "prod.rules").write_text(HEAD)
+    result = run_cli("check", tmp_path, "--format", "sarif")
+    rules = json.loads(result.stdout)["runs"][0]["tool"]["driver"]["rules"]
+    shown = {r["id"]: r["shortDescription"]["text"] for r in rules}
+    assert shown["W0305"] == "FullAliyunAccess detached and nothing on the node allows"
+    assert shown["W0306"].startswith("the chain to an allow-list node refuses")

@@ -86,6 +86,8 @@ CODES: dict[str, str] = {
     "W0302": "region restriction applies to global services",
     "W0303": "control policy denies audit delivery (actiontrail:*, log:*)",
     "W0304": "more control policies on one node than it can hold",
+    "W0305": "FullAliyunAccess detached and nothing on the node allows",
+    "W0306": "the chain to an allow-list node refuses the RD access role the admin path",
 }
 """Code → one-line description (SARIF ``shortDescription``)."""
 
