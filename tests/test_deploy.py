@@ -518,6 +518,12 @@ def test_terraform_attachments_follow_org_toml(tmp_path, run_cli):
     # The RAM policy is deployed, attached nowhere (RAM policies go to principals).
     (seed,) = _hcl((out / "seed.tf").read_text(encoding="utf-8"))["resource"]
     assert list(seed) == ["alicloud_ram_policy"]
+    # Attachments follow org.toml: a node that stops listing a policy makes its file stale.
+    org = rules / "org.toml"
+    org.write_text(_ORG_TOML.replace('policies = ["keys"]\n', ""), encoding="utf-8")
+    check = run_cli("compile", rules, "--target", "terraform", "--out", out, "--check")
+    assert check.exit_code == 1 and "keys.tf: stale" in check.stderr
+    assert "guard.tf" not in check.stderr and "prod-only.tf" not in check.stderr
 
 
 def test_ros_attachments_follow_org_toml(tmp_path, run_cli):
