@@ -289,3 +289,45 @@ def test_the_html_page_shows_the_org_section_escaped(run_cli, tmp_path):
     assert "not allowed at folder fd-prod" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page
     assert hostile not in page
+
+
+def test_ram_guardrails_are_decided_after_the_chain(run_cli, tmp_path):
+    # A `for ram` policy binds principals, not nodes: after the chain, deny-wins; and it is
+    # all that decides an account's own call.
+    root = tmp_path / "org"
+    shutil.copytree(EXAMPLE, root)
+    (root / "guard.rules").write_text('policy guard "RAM guardrail"\ndeny FC CreateFunction\n')
+    trace = tmp_path / "t.jsonl"
+    events = [
+        _event(1, SANDBOX, "FC", "fc", "CreateFunction"),  # the chain allows: guardrail
+        _event(2, PROD, "FC", "fc", "CreateFunction"),  # implicit deny at fd-prod, and guard
+        _event(3, OWNER, "FC", "fc", "CreateFunction"),  # exempt from the chain: guard
+        _event(4, OWNER, "Actiontrail", "actiontrail", "StopLogging"),  # exempt: allowed
+    ]
+    trace.write_text("".join(json.dumps(e) + "\n" for e in events))
+    result = run_cli("simulate", "--rules", root, "--trace", trace, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert (data["denied"], data["allowed"], data["mismatches"]["count"]) == (3, 1, 0)
+    org = data["org"]
+    assert org["denied"] == {"explicit_deny": 0, "implicit_deny": 1, "guardrail": 2}
+    assert org["exempt"] == {**org["exempt"], "count": 2, "denied": 1}
+    texts = {row["text"]: row["calls"] for row in org["stopped"]}
+    guard = f"{root / 'guard.rules'}:2"
+    assert texts == {
+        f"denied by RAM guardrail rule {guard} (the chain allowed it)": 2,
+        "not allowed at folder fd-prod (implicit deny: no Allow matched, FullAliyunAccess "
+        f"detached); also denied by RAM guardrail rule {guard}": 1,
+    }
+
+
+def test_a_baseline_the_org_cannot_bind_is_an_error_at_its_line(run_cli, trace, tmp_path):
+    path, _ = trace
+    for rules in EXAMPLE.glob("*.rules"):
+        shutil.copy(rules, tmp_path)
+    prod = tmp_path / PROD_RULES
+    prod.write_text(prod.read_text().replace("attach [fd-prod]", "attach [fd-nope]"))
+    result = run_cli("simulate", "--rules", EXAMPLE, "--baseline", tmp_path, "--trace", path)
+    assert result.exit_code == 1
+    assert f"{prod}:4:8: error: policy `prod-services` is attached to `fd-nope`" in result.stderr
+    assert "Traceback" not in result.stderr
