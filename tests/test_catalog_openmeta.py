@@ -100,7 +100,10 @@ def test_a_typo_suggests_the_service_and_an_operation_the_services_that_have_it(
         compile_sources([("g.rules", "deny OSSS DeleteBucket\ndeny ECS PutBucketLifecycle\n")])
     helps = [d.help for d in err.value.diagnostics]
     assert "did you mean Oss?" in helps[0]
-    assert helps[1] == "`PutBucketLifecycle` is an operation of Ens, Oss"
+    assert helps[1] == (
+        "Ens and Oss have `PutBucketLifecycle`: did you mean `deny Ens PutBucketLifecycle` or "
+        "`deny Oss PutBucketLifecycle`?"
+    )
 
 
 def test_catalog_cli_list_show_search_diff(tmp_path):

@@ -518,22 +518,16 @@ def _resolve_operations(
                     )
                 )
                 continue
-        suggestion = None
         # A did-you-mean costs a fuzzy match against the service's operations (0.1 s for
-        # ECS on a busy machine); a file of hundreds of unknown names (a wrong service) must
-        # not take minutes, and only the first MAX_DIAGNOSTICS errors are shown anyway.
+        # ECS on a busy machine) and a look through every service; a file of hundreds of
+        # unknown names (a wrong service) must not take minutes, and only the first
+        # MAX_DIAGNOSTICS errors are shown anyway.
         budget = sum(1 for d in diags if d.code == "E0220") < _MAX_SUGGESTIONS
-        for svc in pool if budget else ():
-            suggestion = svc.suggest_operation(op.text, version)
-            if suggestion:
-                break
-        hint = f"did you mean {suggestion}?" if suggestion else ""
-        # A near miss in the rule's own service is the likelier intent (`RunInstance`); only
-        # without one is the operation looked for in the rest of the cloud.
-        elsewhere = [] if suggestion else catalog.services_with_operation(op.text)
-        if elsewhere:
-            shown = ", ".join(elsewhere[:5]) + (", …" if len(elsewhere) > 5 else "")
-            hint = (hint + " " if hint else "") + f"`{shorten(op.text)}` is an operation of {shown}"
+        hint = (
+            _unknown_operation_help(node, op.text, services, pool, version, catalog)
+            if budget
+            else ""
+        )
         diags.append(
             error(
                 "E0220",
@@ -543,6 +537,66 @@ def _resolve_operations(
             )
         )
     return out
+
+
+_SHOWN_ELSEWHERE = 3
+"""Other services named in an unknown operation's help (sorted; the rest are counted)."""
+
+
+def _unknown_operation_help(
+    node: RuleNode,
+    name: str,
+    services: list[Service],
+    pool: list[Service],
+    version: str | None,
+    catalog: Catalog,
+) -> str:
+    """E0220's help: first the other services that have exactly this operation (case aside),
+    each as the rule to write (`deny ECS DeleteBucket` is most likely a bucket rule under the
+    wrong service, and the nearest ECS name, DeleteVsc, a worse guess), then the nearest
+    names in the rule's own service."""
+    near = None
+    for svc in pool:
+        near = svc.suggest_operation(name, version)
+        if near:
+            break
+    if near and _one_edit_apart(near.lower(), name.lower()):
+        # A one-character slip in the named service (`RunInstance` for ECS's RunInstances) is
+        # far likelier than a mix-up of services, even when another service (Airec) happens
+        # to have the name as written.
+        return f"did you mean {near}?"
+    own = {svc.name for svc in services}
+    found = [n for n in catalog.services_with_operation(name) if n not in own]
+    if not found:
+        return f"did you mean {near}?" if near else ""
+    found.sort(key=lambda n: (n.lower(), n))
+    shown = found[:_SHOWN_ELSEWHERE]
+    spelled = [catalog.service(n).canonical_operation(name) or name for n in shown]
+    names = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+    if len(found) > len(shown):
+        names = ", ".join(shown) + f" and {len(found) - len(shown)} more"
+    verb = "has" if len(found) == 1 else "have"
+    rules = " or ".join(f"`{node.effect} {n} {op}`" for n, op in zip(shown, spelled, strict=True))
+    text = f"{names} {verb} `{shorten(spelled[0])}`: did you mean {rules}?"
+    if near:
+        where = " or ".join(s.name for s in services) if services else "the catalog"
+        text += f" (the nearest in {where}: {near})"
+    return text
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Whether one insertion, deletion or substitution turns ``a`` into ``b`` (or they are
+    equal)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
 def rule_actions(services: list[Service] | None, operations: list[str], version: str | None):
