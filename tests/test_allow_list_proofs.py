@@ -424,3 +424,36 @@ def test_w0305_and_w0306_have_sarif_descriptions(run_cli, tmp_path):
     shown = {r["id"]: r["shortDescription"]["text"] for r in rules}
     assert shown["W0305"] == "FullAliyunAccess detached and nothing on the node allows"
     assert shown["W0306"].startswith("the chain to an allow-list node refuses")
+
+
+def test_prove_policy_names_parts_and_the_union(run_cli, tmp_path):
+    two = LIST + "\n"
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "prod.rules").write_text(two)
+    (rules / "dev.rules").write_text("policy dev for control-policy\nallow FC *\n")
+    assert run_cli("compile", rules, "--out", tmp_path / "out", "-q").exit_code == 0
+    prod = json.loads((tmp_path / "out" / "prod.json").read_text())
+    # prod.1.json and prod.2.json are the parts of policy `prod` (compile's names).
+    first, *rest = prod["Statement"]
+    for n, statements in ((1, [first]), (2, rest)):
+        (tmp_path / f"prod.{n}.json").write_text(json.dumps({**prod, "Statement": statements}))
+    parts = ["--policy", tmp_path / "prod.1.json", "--policy", tmp_path / "prod.2.json"]
+    dev = ["--policy", tmp_path / "out" / "dev.json"]
+    result = run_cli("prove", "--rules", rules, *parts, *dev)
+    assert result.exit_code == 0, result.stdout
+    assert "(allow lists `dev`, `prod`)" in result.stdout
+    # Named otherwise (downloaded): two lists each side, proved as one union.
+    for name, src in (
+        ("a.json", tmp_path / "out" / "prod.json"),
+        ("b.json", tmp_path / "out" / "dev.json"),
+    ):
+        (tmp_path / name).write_text(src.read_text())
+    args = ["--policy", tmp_path / "a.json", "--policy", tmp_path / "b.json"]
+    result = run_cli("prove", "--rules", rules, *args)
+    assert result.exit_code == 0 and "(allow list `every allow list`)" in result.stdout
+    # The union holds FC's list: without b.json it differs, on an fc: request.
+    alone = run_cli("prove", "--rules", rules, "--policy", tmp_path / "a.json", "--format", "json")
+    data = json.loads(alone.stdout)
+    assert alone.exit_code == 1 and data["witness"]["policy"] == "every allow list"
+    assert data["witness"]["action"].startswith("fc:")

@@ -30,6 +30,9 @@ from compiler.model.org import Org
 
 NEWLY, NO_LONGER = "newly_denied", "no_longer_denied"
 _WANT = {NEWLY: (False, True), NO_LONGER: (True, False)}
+_OTHER_CODES = 5_000
+"""How many catalog actions of other codes are tried for a readable witness (two chain
+decisions each) before the engine's own string is shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +147,11 @@ def chain_diff(old, old_org: Org, new, new_org: Org, actions: Iterable[str]) -> 
     changes: list[AccountChange] = []
     for account in accounts:
         key = (_signature(old, old_org, account), _signature(new, new_org, account))
-        og, od = _groups(old, old_org, account)
-        ng, nd = _groups(new, new_org, account)
         for kind, (want_old, want_new) in _WANT.items():
             if (key, kind) not in done:
+                # Built only for the first account of each pair of chains (tries per node).
+                og, od = _groups(old, old_org, account)
+                ng, nd = _groups(new, new_org, account)
                 holds = _differs(len(og), od, nd, want_old, want_new)
                 try:
                     done[key, kind] = find_request([*og, *ng], holds)
@@ -195,7 +199,7 @@ def _confirmed(old, old_org, new, new_org, account, kind, hit, actions) -> Accou
     code = hit.action.split(":", 1)[0].lower() + ":"
     same = [a for a in actions if a.lower().startswith(code)]
     action = next(
-        (a for a in (*same, *actions) if decided(a, resource) is not None),
+        (a for a in (*same, *actions[:_OTHER_CODES]) if decided(a, resource) is not None),
         hit.action,
     )
     a, b = decided(action, resource)  # type: ignore[misc]

@@ -325,7 +325,7 @@ def _render_chains(chains) -> None:
         f"chains ({printable(chains.org)}): {n} of {_accounts(len(chains.accounts))} "
         f"decide{'s' * (n == 1)} some request differently:"
     )
-    for c in chains.changes:
+    for c in chains.changes[:_SHOWN_ACTIONS]:
         kind = "newly denied" if c.kind == NEWLY else "no longer denied"
         keys = [f"{k}={_shown(str(v))}" for k, v in c.context.items()]
         if c.resource is not None:
@@ -340,6 +340,9 @@ def _render_chains(chains) -> None:
             f"  account {c.account}: {kind}: {c.action}  [{', '.join(keys) or 'no condition keys'}]"
         )
         click.echo(printable(f"{shown}  ({old} → {new})"))
+    if len(chains.changes) > _SHOWN_ACTIONS:
+        more = len(chains.changes) - _SHOWN_ACTIONS
+        click.echo(f"  … {more} more (--format json lists every one)")
     if chains.only_one_side:
         click.echo(
             "  not compared (described on one side only): "
