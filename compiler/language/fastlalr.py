@@ -29,9 +29,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from lark import Lark, Token
-from lark.parsers.lalr_analysis import Shift
 
-_new_token = Token._future_new  # Token(...) without the ``type_`` deprecation shim
+# lark's insides, read once; a lark without them (not 1.2-1.3) leaves both None and
+# ``FusedParser`` refuses to build, so lark alone parses instead of the import failing.
+try:
+    from lark.parsers.lalr_analysis import Shift
+except ImportError:  # pragma: no cover - depends on the installed lark
+    Shift = None
+# Token(...) without the ``type_`` deprecation shim
+_new_token = getattr(Token, "_future_new", None)
 
 
 class Fallback(Exception):
@@ -69,6 +75,8 @@ class FusedParser:
     def __init__(
         self, lark: Lark, start: str = "start", skip_newline_in: tuple[str, str] = ("LSQB", "RSQB")
     ):
+        if Shift is None or _new_token is None:
+            raise AttributeError("this lark has no LALR Shift action or Token._future_new")
         frontend = lark.parser
         contextual = getattr(frontend.lexer, "lexer", frontend.lexer)  # under PostLexConnector
         parser = frontend.parser.parser
