@@ -351,7 +351,7 @@ def _readme_block(readme: str, marker: str) -> str:
 
 def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatch):
     # Every `$ ramguard …` line of the README's end-to-end block is run here; what follows it
-    # is what it prints (stdout, then stderr), line for line.
+    # is what it prints (diagnostics on stderr first, as a terminal shows them), line for line.
     import shlex
 
     monkeypatch.chdir(repo)
@@ -367,7 +367,7 @@ def test_readme_shows_what_the_baseline_commands_print(repo, run_cli, monkeypatc
     for command, shown in runs:
         result = run_cli(*shlex.split(command)[2:])
         assert result.exit_code == 0, (command, result.stderr)
-        assert (result.stdout + result.stderr).splitlines() == shown, command
+        assert (result.stderr + result.stdout).splitlines() == shown, command
     # The Terraform excerpt is the committed file, but for lines cut with `…`.
     tf = (repo / "generated/terraform/org-baseline.tf").read_text(encoding="utf-8").splitlines()
     excerpt = _readme_block(
