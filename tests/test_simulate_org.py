@@ -140,6 +140,21 @@ def test_each_event_is_decided_along_its_accounts_chain_as_counted_by_hand(
     assert org["placed"] + unplaced["count"] + org["exempt"]["count"] == 700
     assert {a["account"]: a["events"] for a in unplaced["accounts"]} == dict(hand["unplaced"])
     assert "Root's chain alone (r-example)" in unplaced["decided_as"]
+    # fd-prod's allow list by hand: `allow ECS *` (line 15) let every RunInstances of PROD
+    # pass; `allow Actiontrail *` (line 11) its StopLogging, which the Root then denies; its
+    # DeleteBucket is denied at fd-prod before any Allow is asked.
+    allowed = {
+        (Path(r["file"]).name, r["line"]): r["allowed"]
+        for r in org["allow_rules"]
+        if r["status"] == "allowed"
+    }
+    assert allowed == {
+        (PROD_RULES, 15): counts[(PROD, "Ecs", "ecs", "RunInstances")],
+        (PROD_RULES, 11): counts[(PROD, "Actiontrail", "actiontrail", "StopLogging")],
+    }
+    prod_list = next(a for a in org["allow_lists"] if a["policy"] == "prod-services")
+    assert (prod_list["allowed"], prod_list["allow_rules"]) == (2, 9)
+    assert "prod-services 2/9 (22.2%)" in result.stdout
     implicit = next(r for r in org["stopped"] if r["outcome"] == "implicit-deny")
     assert implicit["text"].startswith("not allowed at folder fd-prod (implicit deny")
     explicit = next(r for r in org["stopped"] if r["node"] == "fd-prod" and r["outcome"] == "deny")
@@ -287,6 +302,7 @@ def test_the_html_page_shows_the_org_section_escaped(run_cli, tmp_path):
     page = render_html(json.loads(result.stdout))
     assert "Org chain: Root → folders → account" in page
     assert "not allowed at folder fd-prod" in page
+    assert "Allow lists" in page and "prod-services (Allow rules that allowed)" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page
     assert hostile not in page
 

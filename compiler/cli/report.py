@@ -128,6 +128,18 @@ def org_summary(org: dict, top: int) -> Group:
         "guardrail after the chain"
     )
     parts: list = [head, counts]
+    lists = org.get("allow_lists") or []
+    if lists:
+        line = Text("Allow lists (Allow rules that let a call pass their node): ")
+        line.append(
+            text(
+                ", ".join(
+                    f"{a['policy']} {a['allowed']}/{a['allow_rules']} ({a['percent']:.1f}%)"
+                    for a in lists
+                )
+            )
+        )
+        parts.append(line)
     if org["stopped"]:
         table = Table(
             title=f"Where the chain stopped denied calls (top {min(top, len(org['stopped']))} "

@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain as chain_iter
 from itertools import compress, repeat
 from operator import attrgetter, eq, itemgetter
 
@@ -76,6 +77,9 @@ class ChainOutcome(msgspec.Struct, frozen=True, gc=False):
     ``node``, FullAliyunAccess detached); ``guardrail`` (the chain passed, a RAM guardrail
     denied)."""
     node: str | None = None
+    allowed_by: tuple[int, ...] = ()
+    """Indexes of the Allow rules that let the call pass a node without FullAliyunAccess
+    (the allow lists' coverage)."""
 
 
 _ALLOWED = ChainOutcome(ALLOW, (), (), ALLOW)
@@ -94,6 +98,7 @@ def _trie_chain(policy: Policy, org: Org, node_id: str) -> Callable:
 
     def decide(action: str, context, resource=None) -> ChainOutcome:
         unknown: tuple[Match, ...] = ()
+        allowed: tuple[int, ...] = ()
         stop = None
         for node, full_access, denies, allows in levels:
             d = denies(action, context, resource)
@@ -108,18 +113,22 @@ def _trie_chain(policy: Policy, org: Org, node_id: str) -> Callable:
                 unknown += a.resource_unknown
                 stop = (IMPLICIT, node, ())
                 break
+            allowed += a.rule_indexes
         if guard is not None:
             g = guard(action, context, resource)
             unknown += g.resource_unknown
             if g.decision == "deny":
                 if stop is None:
-                    return ChainOutcome(DENY, g.rule_indexes, unknown, GUARDRAIL)
+                    return ChainOutcome(DENY, g.rule_indexes, unknown, GUARDRAIL, None, allowed)
                 outcome, node, indexes = stop
-                return ChainOutcome(DENY, indexes + g.rule_indexes, unknown, outcome, node)
+                both = indexes + g.rule_indexes
+                return ChainOutcome(DENY, both, unknown, outcome, node, allowed)
         if stop is None:
-            return ChainOutcome(ALLOW, (), unknown, ALLOW) if unknown else _ALLOWED
+            if unknown or allowed:
+                return ChainOutcome(ALLOW, (), unknown, ALLOW, None, allowed)
+            return _ALLOWED
         outcome, node, indexes = stop
-        return ChainOutcome(DENY, indexes, unknown, outcome, node)
+        return ChainOutcome(DENY, indexes, unknown, outcome, node, allowed)
 
     return decide
 
@@ -183,6 +192,7 @@ class ChainRules:
 
 
 _WHO = attrgetter("who")
+_ALLOWED_BY = attrgetter("allowed_by")
 
 
 def account_of(ev: TraceEvent) -> str | None:
@@ -269,6 +279,8 @@ class ChainTally:
     """``deny`` / ``implicit-deny`` / ``guardrail`` → denied events."""
     stops: dict[tuple, list] = field(default_factory=dict)
     """(outcome, node, rule indexes) → [calls, first example]."""
+    allow_rules: dict[int, int] = field(default_factory=dict)
+    """Allow rule index → calls it let pass a node whose FullAliyunAccess is detached."""
 
     def merge(self, other: ChainTally | None) -> ChainTally:
         if other is None:
@@ -286,7 +298,10 @@ class ChainTally:
             mine = stops.get(k)
             stops[k] = [n, ex] if mine is None else [mine[0] + n, least(mine[1], ex)]
         exempt = [self.exempt[0] + other.exempt[0], self.exempt[1] + other.exempt[1]]
-        return ChainTally(self.placed + other.placed, exempt, unplaced, outcomes, stops)
+        allows = dict(self.allow_rules)
+        for k, n in other.allow_rules.items():
+            allows[k] = allows.get(k, 0) + n
+        return ChainTally(self.placed + other.placed, exempt, unplaced, outcomes, stops, allows)
 
 
 def merge_chain(a: ChainTally | None, b: ChainTally | None) -> ChainTally | None:
@@ -369,6 +384,10 @@ class OrgReplay:
                     row = tally.unplaced[account] = [0, 0]
                 row[0] += n
                 row[1] += denied.get(account, 0)
+        allows = tally.allow_rules
+        passed = Counter(chain_iter.from_iterable(map(_ALLOWED_BY, decisions)))  # C loops
+        for index, n in passed.items():
+            allows[index] = allows.get(index, 0) + n
         outcomes, stops = tally.outcomes, tally.stops
         for i in denied_at:
             d = decisions[i]

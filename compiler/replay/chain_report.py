@@ -83,7 +83,43 @@ def org_section(
         },
         "stopped": stops[:top],
         "stopped_total": len(stops),
+        **allow_coverage(chain, policy),
     }
+
+
+def allow_coverage(chain: ChainTally, policy: Policy) -> dict:
+    """The allow lists' coverage: per Allow rule the calls it let pass a node whose
+    FullAliyunAccess is detached (``allowed``) or none (``never_allowed``: no call of that
+    chain matched it, or one did and its conditions or resources never held); per policy the
+    share of its Allow rules that allowed a call."""
+    rows, per = [], []
+    for p in policy.policies:
+        if not p.allows:
+            continue
+        used = 0
+        for r in p.allows:
+            n = chain.allow_rules.get(r.index, 0)
+            used += n > 0
+            rows.append(
+                {
+                    "policy": p.name,
+                    "file": r.file,
+                    "line": r.line,
+                    "rule": r.text,
+                    "status": "allowed" if n else "never_allowed",
+                    "allowed": n,
+                }
+            )
+        per.append(
+            {
+                "policy": p.name,
+                "allow_rules": len(p.allows),
+                "allowed": used,
+                "never_allowed": len(p.allows) - used,
+                "percent": round(100 * used / len(p.allows), 1),
+            }
+        )
+    return {"allow_lists": per, "allow_rules": rows}
 
 
 def stop_text(outcome: str, node: str | None, kind: str | None, rules: list[dict]) -> str:

@@ -279,7 +279,23 @@ def org_chain(report: dict) -> dict | None:
         blocks.append(
             table("Accounts not in org.toml", unplaced["accounts"], "org.unplaced.accounts")
         )
-    shown = ("placed", "denied", "stopped", "unplaced", "exempt")
+    lists = data.get("allow_lists")
+    if is_table(lists):
+        chart = bar_chart(
+            lists,
+            "org.allow_lists",
+            lambda r: f"{fmt(r.get('policy'))} (Allow rules that allowed)",
+            "percent",
+            unit="%",
+            scale=100,
+            tone="plain",
+        )
+        if chart:
+            blocks.append(chart)
+        blocks.append(table("Allow lists", lists, "org.allow_lists"))
+    if is_table(data.get("allow_rules")):
+        blocks.append(table("Allow rules", data["allow_rules"], "org.allow_rules"))
+    shown = ("placed", "denied", "stopped", "unplaced", "exempt", "allow_lists", "allow_rules")
     rest = {k: v for k, v in data.items() if k not in shown}
     if rest:
         blocks.append({"kind": "node", "node": node(rest, "org", 1)})
