@@ -32,6 +32,15 @@ Decisions:
   For W0301 its values must reach the RD access role (``role/*`` does; ``role/breakglass``
   alone does not, and the access role stays locked out); for W0303 any principal exemption
   will do, since the roles audit delivery uses are the user's to name.
+- W0303's reach (reviewed, issue 12 item 4): ActionTrail writes to Log Service and OSS
+  through the service-linked role ``AliyunServiceRoleForActionTrail``
+  (https://www.alibabacloud.com/help/doc-detail/169244.htm), which control policies do not
+  bind; a trail delivering through an ordinary RAM role (the actions of
+  ``AliyunActionTrailDeliveryPolicy``: ``log:PostLogStoreLogs``, ``log:CreateLogstore`` on
+  ``acs:log:*:*:project/*/logstore/actiontrail_*``, ``oss:PutObject``, ``kms:GenerateDataKey``
+  …, https://www.alibabacloud.com/help/en/actiontrail/user-guide/manage-the-permission-policy-
+  for-event-delivery) is. W0303 flags only the wholesale ``actiontrail:*`` / ``log:*`` Deny;
+  a narrower Deny on one of those delivery actions is not flagged.
 - W0302: global services have no region of their own; a region-scoped Deny on them either
   blocks them wherever their requests are recorded or silently never applies. Either way
   the rule should exempt them (``except [ram:*, sts:*, …]``).
