@@ -651,6 +651,48 @@ def impact_report(base: dict) -> dict:
             },
             "examples": [{"change": "+", **_example(7, names[2])}],
         },
+        "org": {
+            "path": "org.toml",
+            "root": "r-1",
+            "accounts": 2,
+            "placed": 30,
+            "exempt": {"count": 2, "denied": 0, "why": "root-account"},
+            "unplaced": {
+                "count": 8,
+                "denied": 3,
+                "distinct": 2,
+                "decided_as": "along the Root's chain alone (r-1)",
+                "accounts": [
+                    {"account": HOSTILE[0], "events": 5, "denied": 2},
+                    {"account": HOSTILE[1], "events": 3, "denied": 1},
+                ],
+            },
+            "denied": {"explicit_deny": 6, "implicit_deny": 4, "guardrail": 1},
+            "stopped": [
+                {
+                    "outcome": "implicit-deny",
+                    "node": "fd-1",
+                    "kind": "folder",
+                    "policies": ["prod"],
+                    "full_aliyun_access": False,
+                    "rules": [],
+                    "calls": 4,
+                    "text": f"not allowed at folder fd-1 {HOSTILE[2]}",
+                    "first": _example(11, names[1]),
+                }
+            ],
+            "stopped_total": 1,
+            "allow_lists": [
+                {
+                    "policy": "prod",
+                    "allow_rules": 4,
+                    "allowed": 1,
+                    "never_allowed": 3,
+                    "percent": 25.0,
+                }
+            ],
+            "allow_rules": [{**rule, "policy": "prod", "status": "allowed", "allowed": 9}],
+        },
         "coverage": {
             "policies": [
                 {
@@ -710,8 +752,10 @@ def test_impact_sections_render_with_the_report_numbers(impact_page):
     assert {"plan.newly_denied", "plan.lines.0.calls", "coverage.policies.0.percent"} <= paths
     assert "who.tables.principal.rows.0.denied" in paths
     assert "plan.newly_denied_by.principal.0.calls" in paths
+    assert {"org.placed", "org.unplaced.count", "org.denied.implicit_deny"} <= paths
+    assert {"org.stopped.0.calls", "org.allow_lists.0.percent"} <= paths
     sections = {a.get("id") for t, a in dom.tags if t == "section"}
-    assert {"plan", "who", "coverage", "over-time", "examples"} <= sections
+    assert {"plan", "who", "org", "coverage", "over-time", "examples"} <= sections
     text = " ".join("".join(dom.text).split())
     assert f"+ 4 calls by user {HOSTILE[2]} would be denied (ecs:RunInstances in cn-hangzhou)" in (
         text
