@@ -11,6 +11,12 @@ function of statement groups, one Deny and one Allow group per node and one of g
 side, so ``boolsearch`` decides, per account, whether some request is newly denied and whether
 some is no longer denied: every action and resource string, every condition value.
 
+Accounts org.toml does not describe are decided along the Root's chain alone, as ``simulate``
+decides their calls (``replay/chain_replay``): an account described on one side only is
+compared against the other side's Root chain (dropping 111 from fd-prod's allow list frees
+its calls), and "any account org.toml does not describe" is compared too, Root against Root
+(``account`` None): an org.toml listing no account still has calls to decide.
+
 Accounts with the same chains on both sides (the same policies and FullAliyunAccess at each
 level) are decided once. Each request found is confirmed by both sides' chain deciders and
 shown on the shortest catalog action of its RAM code decided alike (else the engine's
@@ -19,6 +25,7 @@ string); one that is not confirmed makes the answer "unknown", never a change.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,7 +44,8 @@ decisions each) before the engine's own string is shown."""
 
 @dataclass(frozen=True, slots=True)
 class AccountChange:
-    account: str
+    account: str | None
+    """None: any account org.toml does not describe (decided along the Root's chain)."""
     kind: str
     """``newly_denied`` or ``no_longer_denied``."""
     action: str
@@ -70,18 +78,25 @@ class ChainDiff:
     status: str
     """``equal`` (proved for every account), ``different`` or ``unknown``."""
     accounts: tuple[str, ...]
-    """The accounts compared (described on both sides)."""
+    """The accounts compared (described on either side)."""
     changes: tuple[AccountChange, ...] = ()
     reason: str = ""
     only_one_side: tuple[str, ...] = ()
-    """Accounts one side's org.toml describes and the other does not (not compared)."""
+    """Accounts one side's org.toml describes and the other does not (compared with the
+    other side's Root chain, as simulate decides them)."""
 
     def of(self, kind: str) -> tuple[AccountChange, ...]:
         return tuple(c for c in self.changes if c.kind == kind)
 
     @property
     def changed_accounts(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.account for c in self.changes))
+        """Described accounts that decide some request differently."""
+        return tuple(dict.fromkeys(c.account for c in self.changes if c.account is not None))
+
+    @property
+    def undescribed_changed(self) -> bool:
+        """Whether an account org.toml does not describe decides some request differently."""
+        return any(c.account is None for c in self.changes)
 
     def to_dict(self) -> dict:
         return {
@@ -93,6 +108,15 @@ class ChainDiff:
             "only_one_side": list(self.only_one_side),
             "changes": [c.to_dict() for c in self.changes],
         }
+
+
+def _node_of(org: Org, account: str | None) -> str:
+    """The node whose chain decides ``account``'s calls, as simulate places them: its own
+    when org.toml describes it as an account, else the Root (None: any account it does not
+    describe)."""
+    if account is not None and any(n.id == account for n in org.accounts):
+        return account
+    return org.root.id
 
 
 def _groups(policy, org: Org, account: str) -> tuple[list[tuple[Stmt, ...]], list[bool]]:
@@ -145,13 +169,15 @@ def chain_diff(old, old_org: Org, new, new_org: Org, actions: Iterable[str]) -> 
     label = new_org.path
     done: dict[tuple, dict[str, object]] = {}
     changes: list[AccountChange] = []
-    for account in accounts:
-        key = (_signature(old, old_org, account), _signature(new, new_org, account))
+    # Undescribed accounts first: their line is never among the ones the text cuts off.
+    for account in (None, *accounts, *one_side):
+        old_node, new_node = _node_of(old_org, account), _node_of(new_org, account)
+        key = (_signature(old, old_org, old_node), _signature(new, new_org, new_node))
         for kind, (want_old, want_new) in _WANT.items():
             if (key, kind) not in done:
                 # Built only for the first account of each pair of chains (tries per node).
-                og, od = _groups(old, old_org, account)
-                ng, nd = _groups(new, new_org, account)
+                og, od = _groups(old, old_org, old_node)
+                ng, nd = _groups(new, new_org, new_node)
                 holds = _differs(len(og), od, nd, want_old, want_new)
                 try:
                     done[key, kind] = find_request([*og, *ng], holds)
@@ -160,26 +186,29 @@ def chain_diff(old, old_org: Org, new, new_org: Org, actions: Iterable[str]) -> 
             hit = done[key, kind]
             if hit is None:
                 continue
-            change = _confirmed(old, old_org, new, new_org, account, kind, hit, actions)
+            nodes = (old_node, new_node)
+            change = _confirmed(old, old_org, new, new_org, nodes, kind, hit, actions)
             if change is None:
+                who = "accounts org.toml does not describe" if account is None else account
                 return ChainDiff(
                     label,
                     "unknown",
                     accounts,
-                    reason=f"the chain deciders do not confirm the engine's {hit} "
-                    f"for account {account}",
+                    reason=f"the chain deciders do not confirm the engine's {hit} for {who}",
                 )
-            changes.append(change)
+            changes.append(dataclasses.replace(change, account=account))
     status = "different" if changes else "equal"
-    return ChainDiff(label, status, accounts, tuple(changes), only_one_side=one_side)
+    compared = (*accounts, *one_side)
+    return ChainDiff(label, status, compared, tuple(changes), only_one_side=one_side)
 
 
-def _confirmed(old, old_org, new, new_org, account, kind, hit, actions) -> AccountChange | None:
+def _confirmed(old, old_org, new, new_org, nodes, kind, hit, actions) -> AccountChange | None:
+    """``nodes``: the (old, new) node whose chain decides the account on each side."""
     want = _WANT[kind]
 
     def decided(action: str, resource: str | None):
-        a = old.decide_chain(old_org, account, action, hit.context, resource)
-        b = new.decide_chain(new_org, account, action, hit.context, resource)
+        a = old.decide_chain(old_org, nodes[0], action, hit.context, resource)
+        b = new.decide_chain(new_org, nodes[1], action, hit.context, resource)
         if (a.denied, b.denied) != want:
             return None
         if resource is None and any(
@@ -204,5 +233,5 @@ def _confirmed(old, old_org, new, new_org, account, kind, hit, actions) -> Accou
     )
     a, b = decided(action, resource)  # type: ignore[misc]
     return AccountChange(
-        account, kind, action, resource, dict(hit.context), a.stopped_at, b.stopped_at
+        nodes[1], kind, action, resource, dict(hit.context), a.stopped_at, b.stopped_at
     )

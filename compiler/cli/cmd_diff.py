@@ -257,14 +257,11 @@ def _render_headline(result: DiffResult, allows: list, verdict: str, chains=None
         if chains.status == "equal":
             parts.append(
                 f"chains ({where}): no account's chain decides any request differently "
-                f"(proved, {_accounts(len(chains.accounts))})"
+                f"(proved, {_accounts(len(chains.accounts))}), nor the Root's chain for accounts "
+                "org.toml does not describe"
             )
         else:
-            n = len(chains.changed_accounts)
-            parts.append(
-                f"chains ({where}): {n} of {_accounts(len(chains.accounts))} "
-                f"decide{'s' * (n == 1)} some request differently"
-            )
+            parts.append(f"chains ({where}): {_changed(chains)}")
     click.echo("  " + "; ".join(parts))
 
 
@@ -314,17 +311,23 @@ def _accounts(n: int) -> str:
     return f"{n} account{'s' * (n != 1)}"
 
 
+def _changed(chains) -> str:
+    n = len(chains.changed_accounts)
+    of = f"{n} of {_accounts(len(chains.accounts))}"
+    if not chains.undescribed_changed:
+        return f"{of} decide{'s' * (n == 1)} some request differently"
+    # Their calls are decided along the Root's chain (simulate's unplaced accounts).
+    who = "accounts org.toml does not describe (the Root's chain)"
+    return f"{who} decide some request differently" + (f", and {of}" if n else "")
+
+
 def _render_chains(chains) -> None:
     if chains is None or chains.status == "equal":
         return
     from compiler.analysis.diff_chain import NEWLY
 
-    n = len(chains.changed_accounts)
     click.echo("")
-    click.echo(
-        f"chains ({printable(chains.org)}): {n} of {_accounts(len(chains.accounts))} "
-        f"decide{'s' * (n == 1)} some request differently:"
-    )
+    click.echo(f"chains ({printable(chains.org)}): {_changed(chains)}:")
     for c in chains.changes[:_SHOWN_ACTIONS]:
         kind = "newly denied" if c.kind == NEWLY else "no longer denied"
         keys = [f"{k}={_shown(str(v))}" for k, v in c.context.items()]
@@ -336,15 +339,18 @@ def _render_chains(chains) -> None:
             new = "deny (RAM guardrails)"
         if c.kind != NEWLY and c.old_stopped_at is None:
             old = "deny (RAM guardrails)"
-        shown = (
-            f"  account {c.account}: {kind}: {c.action}  [{', '.join(keys) or 'no condition keys'}]"
+        who = (
+            "accounts org.toml does not describe (the Root's chain)"
+            if c.account is None
+            else f"account {c.account}"
         )
+        shown = f"  {who}: {kind}: {c.action}  [{', '.join(keys) or 'no condition keys'}]"
         click.echo(printable(f"{shown}  ({old} → {new})"))
     if len(chains.changes) > _SHOWN_ACTIONS:
         more = len(chains.changes) - _SHOWN_ACTIONS
         click.echo(f"  … {more} more (--format json lists every one)")
     if chains.only_one_side:
         click.echo(
-            "  not compared (described on one side only): "
+            "  described on one side only (the other side's Root chain decides them): "
             + printable(", ".join(chains.only_one_side))
         )
