@@ -33,6 +33,7 @@ from typing import Any
 
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
+from compiler.replay.columns import Batch
 from compiler.replay.events import TraceEvent
 from compiler.replay.sketch import DistinctCount
 
@@ -307,15 +308,9 @@ def _least_of(a: dict, b: dict) -> dict:
     return out
 
 
-_WHO = attrgetter("who")
-_KEY = attrgetter("access_key")
-_IP = attrgetter("source_ip")
-_REGION = attrgetter("region")
-_ACTION = attrgetter("action")
 _VERDICT = attrgetter("decision")
-_RECORDED = attrgetter("recorded")
+_RULE_INDEXES = attrgetter("rule_indexes")
 TABLES = ("who", "access_key", "source_ip", "region", "action")
-_GETTERS = (_WHO, _KEY, _IP, _REGION, _ACTION)
 
 
 @dataclass
@@ -423,53 +418,44 @@ class Impact:
 
 def tally(
     impact: Impact,
-    batch: Sequence[TraceEvent],
+    batch: Batch | Sequence[TraceEvent],
     decisions: Sequence,
     baseline: Sequence[str] | None = None,
     new_rules: Callable[[Any], tuple[RuleRef, ...]] | None = None,
     old_rules: Callable[[int], tuple[RuleRef, ...]] | None = None,
     baseline_ram: Sequence[str] | None = None,
+    shared: Sequence | None = None,
 ) -> None:
-    """Count one decided batch. ``decisions`` are the trie's; ``baseline`` the baseline's
-    ``deny``/``allow`` per event (by its trie), with ``new_rules`` naming the rules of a trie
-    decision (given the decision) and ``old_rules(i)`` the baseline's rules that deny event
-    ``i`` (asked only on a change); ``baseline_ram`` the baseline's RAM evaluator's answers,
-    counted against ``baseline`` as the baseline's engine mismatches.
+    """Count one decided batch (``columns.Batch``). ``decisions`` are the trie's;
+    ``baseline`` the baseline's ``deny``/``allow`` per event (by its trie), with
+    ``new_rules`` naming the rules of a trie decision (given the decision) and
+    ``old_rules(i)`` the baseline's rules that deny event ``i`` (asked once per changed
+    decision-relevant request); ``baseline_ram`` the baseline's RAM evaluator's answers,
+    counted against ``baseline`` as the baseline's engine mismatches; ``shared[i]`` is the
+    memo's answer object of event ``i``: events that share one share their projection
+    (``replay.memo``).
 
-    Per event only C loops run (``map``, ``compress``, ``Counter.update``); Python loops run
-    over denied calls, recorded denies, changed decisions and values not seen before."""
+    Per event only C loops run (``map``, ``compress``, ``Counter``); Python loops run over
+    distinct values, distinct (decision, action) pairs, the examples and values not seen
+    before; ``batch[i]`` (a TraceEvent built on demand) only for those. A list of
+    TraceEvents (the chain replay's) is read through ``Batch.of_events``."""
+    if batch.__class__ is not Batch:
+        batch = Batch.of_events(list(batch))
     n = len(batch)
     verdicts = list(map(_VERDICT, decisions))
     denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
-    for name, getter in zip(TABLES, _GETTERS, strict=True):
-        keys = list(map(getter, batch))
+    for name in TABLES:
+        keys = getattr(batch, name)
         picked = list(map(keys.__getitem__, denied_at)) if denied_at else []
         new = impact.tables[name].add(keys, picked, batch, denied_at)
         if name == "action":
             for ev in new:
                 impact.facts[ev.action] = (ev.service, ev.event_name)
-    firsts, pairs = impact.rule_first, impact.rule_actions
-    for i in denied_at:
-        action = batch[i].action
-        for index in decisions[i].rule_indexes:
-            if index not in firsts:
-                firsts[index] = example(batch[i])
-            pair = (index, action)
-            pairs[pair] = pairs.get(pair, 0) + 1
-    reasons, explained = impact.reasons, impact.explained
-    for i in compress(range(n), map(eq, map(_RECORDED, batch), repeat("deny"))):
-        ev = batch[i]
-        why = ev.why or "?"
-        counts = reasons.get(why)
-        if counts is None:
-            counts = reasons[why] = [0, 0]
-        counts[0] += 1
-        if verdicts[i] == "deny":
-            counts[1] += 1
-            for index in decisions[i].rule_indexes:
-                explained[index] = explained.get(index, 0) + 1
-        elif len(impact.unexplained) < EXAMPLES:
-            impact.unexplained.append((*example(ev), why, ev.error_code))
+    if denied_at:
+        _tally_rules(impact, batch, decisions, denied_at)
+    recorded_at = list(compress(range(n), map(eq, batch.recorded, repeat("deny"))))
+    if recorded_at:
+        _tally_recorded(impact, batch, decisions, verdicts, recorded_at)
     if baseline is None:
         return
     if baseline_ram is not None:
@@ -481,34 +467,122 @@ def tally(
             impact.baseline_mismatch_examples.append(
                 (ev.source, ev.line, ev.event_id, ev.action, baseline[i], baseline_ram[i])
             )
-    for i in compress(range(n), map(ne, verdicts, baseline)):
-        ev = batch[i]
-        if verdicts[i] == "deny":
-            sign = "+"
-            rules = new_rules(decisions[i]) if new_rules else ()
-        else:
-            sign = "-"
-            rules = old_rules(i) if old_rules else ()
-        key = (sign, ev.who, ev.action, ev.region, rules)
-        line = impact.plan.get(key)
+    changed = list(compress(range(n), map(ne, verdicts, baseline)))
+    if changed:
+        _tally_plan(impact, batch, decisions, changed, new_rules, old_rules, shared)
+
+
+def _tally_rules(impact: Impact, batch: Batch, decisions: Sequence, denied_at: list) -> None:
+    """Per rule its first denied example; per (rule, action) the calls it denied."""
+    indexes = list(map(_RULE_INDEXES, map(decisions.__getitem__, denied_at)))
+    pairs = impact.rule_actions
+    actions = batch.action
+    for (rule_indexes, action), k in Counter(
+        zip(indexes, map(actions.__getitem__, denied_at), strict=True)
+    ).items():
+        for index in rule_indexes:
+            pair = (index, action)
+            pairs[pair] = pairs.get(pair, 0) + k
+    firsts = impact.rule_first
+    missing = {i for ri in set(indexes) for i in ri if i not in firsts}
+    if not missing:
+        return
+    for i, rule_indexes in zip(denied_at, indexes, strict=True):
+        for index in rule_indexes:
+            if index in missing:
+                firsts[index] = example(batch[i])
+                missing.discard(index)
+        if not missing:
+            return
+
+
+def _tally_recorded(impact, batch: Batch, decisions, verdicts: list, recorded_at: list) -> None:
+    """Recorded denies per reason, those the rules deny too (per rule), the first not."""
+    reasons, explained = impact.reasons, impact.explained
+    whys = [why or "?" for why in map(batch.why.__getitem__, recorded_at)]
+    predicted = list(map(verdicts.__getitem__, recorded_at))
+    for (why, verdict), k in Counter(zip(whys, predicted, strict=True)).items():
+        counts = reasons.get(why)
+        if counts is None:
+            counts = reasons[why] = [0, 0]
+        counts[0] += k
+        if verdict == "deny":
+            counts[1] += k
+    both = [i for i, v in zip(recorded_at, predicted, strict=True) if v == "deny"]
+    for rule_indexes, k in Counter(map(_RULE_INDEXES, map(decisions.__getitem__, both))).items():
+        for index in rule_indexes:
+            explained[index] = explained.get(index, 0) + k
+    room = EXAMPLES - len(impact.unexplained)
+    if room <= 0 or len(both) == len(recorded_at):
+        return
+    for i, why, verdict in zip(recorded_at, whys, predicted, strict=True):
+        if verdict != "deny":
+            impact.unexplained.append((*example(batch[i]), why, batch.error_code[i]))
+            room -= 1
+            if not room:
+                return
+
+
+def _tally_plan(impact, batch: Batch, decisions, changed: list, new_rules, old_rules, shared):
+    """The plan's lines: changed calls grouped by (sign, caller, action, region, rules).
+
+    A line's sign, action and rules are functions of the event's decision-relevant request,
+    so they are worked out once per memo answer (``shared``), not per call; lines are met in
+    the order of their first call, so each keeps its first example by position."""
+    answer_of = (lambda i: decisions[i]) if shared is None else shared.__getitem__
+    whos, regions = batch.who, batch.region
+    keys = list(
+        zip(
+            map(id, map(answer_of, changed)),
+            map(whos.__getitem__, changed),
+            map(regions.__getitem__, changed),
+            strict=True,
+        )
+    )
+    groups = Counter(keys)
+    # Each group's first changed call: later pairs overwrite, and this runs backwards.
+    first = dict(zip(reversed(keys), reversed(changed), strict=True))
+    lines: dict = {}  # id of an answer → (sign, action, rules)
+
+    def line_of(i: int) -> tuple:
+        answer = id(answer_of(i))
+        hit = lines.get(answer)
+        if hit is None:
+            if decisions[i].decision == "deny":
+                rules = new_rules(decisions[i]) if new_rules else ()
+                hit = ("+", batch.action[i], rules)
+            else:
+                hit = ("-", batch.action[i], old_rules(i) if old_rules else ())
+            lines[answer] = hit
+        return hit
+
+    plan = impact.plan
+    for group, k in groups.items():
+        i = first[group]
+        sign, action, rules = line_of(i)
+        key = (sign, group[1], action, group[2], rules)
+        line = plan.get(key)
         if line is None:
-            impact.plan[key] = [1, example(ev)]
+            plan[key] = [k, example(batch[i])]
         else:
-            line[0] += 1
-        if len(impact.plan_examples) < EXAMPLES:
-            impact.plan_examples.append(
-                (
-                    ev.source,
-                    ev.line,
-                    sign,
-                    ev.event_id,
-                    ev.context.get(_TIME) or "",
-                    ev.who,
-                    ev.action,
-                    ev.region,
-                    rules,
-                )
+            line[0] += k
+    room = EXAMPLES - len(impact.plan_examples)
+    for i in changed[: max(room, 0)]:
+        ev = batch[i]
+        sign, action, rules = line_of(i)
+        impact.plan_examples.append(
+            (
+                ev.source,
+                ev.line,
+                sign,
+                ev.event_id,
+                ev.context.get(_TIME) or "",
+                ev.who,
+                ev.action,
+                ev.region,
+                rules,
             )
+        )
 
 
 def decide_on_each(decide: Callable, ev: TraceEvent, arns: tuple[str, ...] | None):

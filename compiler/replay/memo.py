@@ -24,9 +24,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 
 from compiler.model.keys import LANGUAGE_KEYS
+from compiler.replay.columns import Batch, value_of
 from compiler.replay.events import TraceEvent
 
 LIMIT = 1 << 15
@@ -54,10 +56,7 @@ def relevant_keys(rule_sets: Sequence, evaluators: Sequence) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _value(v: object) -> object:
-    # As the trie's leaf memo: a value other than a string enters with its type and repr,
-    # since True == 1 and 0.0 == -0.0 would otherwise share an answer the operators tell apart.
-    return v if v.__class__ is str else (v.__class__, repr(v))
+_value = value_of
 
 
 @dataclass
@@ -78,7 +77,11 @@ class Memo:
         self._old: dict = {}
         self._spellings = tuple(sorted(k for k in KNOWN if k.lower() in self.keys))
 
-    def _keys(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list:
+    def _keys(self, batch, arns: Sequence | None) -> list:
+        if batch.__class__ is Batch:
+            if batch.events is None:
+                return self._column_keys(batch, arns)
+            batch = batch.events
         if not self.keys:
             actions = list(map(_ACTION, batch))
             return actions if arns is None else list(zip(actions, arns, strict=True))
@@ -96,14 +99,26 @@ class Memo:
             append((ev.action, None if arns is None else arns[i], values))
         return out
 
-    def answers(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[tuple]:
+    def _column_keys(self, batch: Batch, arns: Sequence | None) -> list:
+        """``_keys`` of a batch read as columns: the same keys, from the fields the
+        normaliser would put in each context (it writes no key outside ``KNOWN``)."""
+        actions = batch.action
+        if not self.keys:
+            return actions if arns is None else list(zip(actions, arns, strict=True))
+        values = list(zip(*[batch.context_column(k) for k in self._spellings], strict=True))
+        if not self._spellings:
+            values = [()] * len(actions)
+        where = [None] * len(actions) if arns is None else arns
+        return list(zip(actions, where, values, strict=True))
+
+    def answers(self, batch: Sequence[TraceEvent] | Batch, arns: Sequence | None) -> list[tuple]:
         keys = self._keys(batch, arns)
         young, old = self._young, self._old
         out = list(map(young.get, keys))
-        for i, hit in enumerate(out):
-            if hit is not None:
-                continue
+        # Python only where the young generation missed.
+        for i in compress(range(len(out)), map(is_, out, repeat(None))):
             key = keys[i]
+            hit = None
             if key is not None:
                 # Seen earlier in this batch (after the bulk lookup), or in the old generation.
                 hit = young.get(key) or old.get(key)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_
 
 import msgspec
 
@@ -138,7 +140,7 @@ _QUAD = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
 
 
 @lru_cache(maxsize=_CACHE_MAX)
-def _is_ip(text: str) -> bool:
+def is_ip(text: str) -> bool:
     # `Internal` and service host names are not addresses: acs:SourceIp stays absent for them.
     # Cached: a trace repeats its clients' addresses. A miss costs one fixed-shape regex for
     # a dotted quad (ipaddress costs ~15 µs a miss), ipaddress only for IPv6.
@@ -147,6 +149,9 @@ def _is_ip(text: str) -> bool:
     if text.count(".") == 3 or ":" not in text:
         return False
     return _is_ipv6(text)
+
+
+_is_ip = is_ip
 
 
 def _is_ipv6(text: str) -> bool:
@@ -258,9 +263,48 @@ class Mapper:
                     mfa = parse_bool(flag)
                 if mfa is not None:
                     keys.append((_MFA, mfa))
-        hit = (tuple(keys), access_key, who, account)
+        hit = (tuple(keys), access_key, who, account, dict(keys))
         _remember(self._identities, ident, hit)
         return hit
+
+    def services(self, hosts: list, trails: list) -> list[tuple]:
+        """``_service`` of each (host, serviceName), looked up in one C-level pass."""
+        pairs = list(zip(hosts, trails, strict=True))
+        hits = list(map(self._services.get, pairs))
+        if None in hits:
+            for i in compress(range(len(hits)), map(is_, hits, repeat(None))):
+                hits[i] = self._service(*pairs[i])
+        return hits
+
+    def identities(self, idents: list) -> list[tuple]:
+        """(context pairs, access key, who, account, context keys as a dict) of each event's
+        ``userIdentity`` (None: none), looked up in one C-level pass."""
+        hits = list(map(self._identities.get, idents))
+        if None in hits:
+            for i in compress(range(len(hits)), map(is_, hits, repeat(None))):
+                ident = idents[i]
+                hit = self._identities.get(ident)
+                if hit is None:
+                    hit = self._no_identity() if ident is None else self._identity(ident)
+                hits[i] = hit
+        return hits
+
+    def _no_identity(self) -> tuple:
+        hit = ((), None, None, self.account, {})
+        _remember(self._identities, None, hit)
+        return hit
+
+    @staticmethod
+    def outcome(ev: Event, denied_codes: frozenset, sure_codes: frozenset) -> tuple:
+        """(error code, recorded outcome, why a deny) of an event with an ``errorCode``."""
+        code = ev.errorCode
+        detail = bool(ev.AccessDeniedDetail or ev.accessDeniedDetail)
+        # Sure signs first (the leaked-key block, a sourced code, RAM's diagnostic): a
+        # guessed code is the reason only when nothing else says the call was denied.
+        why = deny_reason(code, ev.errorMessage, sure_codes, detail)
+        if why is None and code in denied_codes:
+            why = code + INFERRED_CODE_MARK
+        return code, "error" if why is None else "deny", why
 
     def build(self, ev: Event, source: int, line: int) -> TraceEvent:
         """An ``Event`` (``acsRegion`` undecoded) → its TraceEvent."""
@@ -282,7 +326,7 @@ class Mapper:
         # transport.
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
-        if ip and _is_ip(ip):
+        if ip and is_ip(ip):
             context[_SOURCE_IP] = ip
         if ev.eventTime:
             context[_CURRENT_TIME] = ev.eventTime
@@ -294,7 +338,7 @@ class Mapper:
             caller = self._identities.get(ident)
             if caller is None:
                 caller = self._identity(ident)
-            keys, access_key, who, account = caller
+            keys, access_key, who, account, _ = caller
             if keys:
                 context.update(keys)
         if ev.vpcId:
@@ -315,17 +359,11 @@ class Mapper:
                 ev.resourceName,
             )
         region = acs_region or self.region
-        code = ev.errorCode or None
+        code = None
         recorded = "allow"
         why = None
-        if code is not None:
-            detail = bool(ev.AccessDeniedDetail or ev.accessDeniedDetail)
-            # Sure signs first (the leaked-key block, a sourced code, RAM's diagnostic): a
-            # guessed code is the reason only when nothing else says the call was denied.
-            why = deny_reason(code, ev.errorMessage, sure_codes, detail)
-            if why is None and code in denied_codes:
-                why = code + INFERRED_CODE_MARK
-            recorded = "error" if why is None else "deny"
+        if ev.errorCode:
+            code, recorded, why = self.outcome(ev, denied_codes, sure_codes)
         # Positional: source, line, event_id, action, service, event_name, context,
         # access_key, recorded, where, who, region, error_code, why, source_ip (keywords
         # cost measurably at one event per call).

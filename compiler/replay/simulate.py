@@ -34,14 +34,17 @@ report shape are already elsewhere.
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from itertools import chain, compress, repeat
+from itertools import compress, repeat
 from operator import attrgetter, eq, itemgetter, methodcaller, ne
 
 from compiler.catalog import Catalog, default_catalog
@@ -50,6 +53,7 @@ from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
 from compiler.replay.chain_replay import ChainMemo, OrgReplay
 from compiler.replay.chain_report import org_section
+from compiler.replay.columns import Batch
 from compiler.replay.coverage import coverage_section
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
@@ -58,7 +62,9 @@ from compiler.replay.impact_report import (
     who_section,
 )
 from compiler.replay.memo import Memo, relevant_keys
+from compiler.replay.normalise import Mapper
 from compiler.replay.planning import SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
+from compiler.replay.reader import Run, read_range_runs, read_runs
 from compiler.replay.resources import build_resources
 from compiler.replay.sources import Source
 
@@ -343,6 +349,12 @@ def _stream(part: Part, catalog, resources: bool = True) -> Iterable[TraceEvent 
     )
 
 
+def _runs(part: Part) -> Iterable[Run | Malformed]:
+    if part.end < 0:
+        return read_runs(part.path, part.source)
+    return read_range_runs(part.path, part.source, part.start, part.end, part.first_line)
+
+
 def replay_split(
     split: Split,
     engines: Engines,
@@ -358,38 +370,110 @@ def replay_split(
     in the order they are met, so a process may count several splits into one report only in
     plan order (each split after the ones before it): then it holds what merging their
     reports would, without building and merging one report per split."""
+    with _fewer_collections():
+        return _replay_split(split, engines, strict, window, progress, into)
+
+
+_GC_LOCK = threading.Lock()
+_GC_HELD = [0, None]  # replays running in this process, the threshold they replaced
+GC_THRESHOLD = 100_000
+"""CPython's first-generation threshold while a split replays (its default is 700)."""
+
+
+@contextmanager
+def _fewer_collections():
+    """Collect the youngest generation less often while replaying: each batch allocates
+    tens of thousands of short-lived tuples and lists (the tables' keys, the columns) that
+    hold no cycle, and a collection every 700 of them cost ~8 % of a replay (py-spy). The
+    threshold is raised, never collection switched off, and restored when the last replay
+    running in the process (Dask runs several in threads) ends."""
+    with _GC_LOCK:
+        if _GC_HELD[0] == 0:
+            _GC_HELD[1] = gc.get_threshold()
+            low, *rest = _GC_HELD[1]
+            gc.set_threshold(max(low, GC_THRESHOLD), *rest)
+        _GC_HELD[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_HELD[0] -= 1
+            if _GC_HELD[0] == 0:
+                gc.set_threshold(*_GC_HELD[1])
+
+
+def _replay_split(
+    split: Split,
+    engines: Engines,
+    strict: bool,
+    window: Window | None,
+    progress: Callable[[int], None] | None,
+    into: PartialReport | None,
+) -> PartialReport:
     report = PartialReport() if into is None else into
     held = None if into is None else _hold_examples(into)
     bounded = None if into is None else into.impact.hold_bounded()
     overhead = clock_overhead()
     memo = memo_for(engines)
-    batch: list[TraceEvent] = []
     holds = None if window is None or window.open else window.holds
-    for part in split.parts:
-        for item in _stream(part, engines.catalog, engines.scoped):
-            if item.__class__ is Malformed:
-                report.events += 1
-                if strict:
-                    raise StrictModeError(part.path, item.line, item.reason)
-                report.malformed += 1
-                if len(report.malformed_examples) < EXAMPLES:
-                    report.malformed_examples.append((item.source, item.line, item.reason))
-                continue
-            if holds is not None and not holds(item.context.get(_CURRENT_TIME)):
-                report.outside_window += 1
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH:
-                report.events += len(batch)
-                _decide_batch(batch, engines, report, overhead, memo)
-                if progress is not None:
-                    progress(len(batch))
-                batch = []
-    if batch:
+
+    def decide(batch: Batch) -> None:
         report.events += len(batch)
         _decide_batch(batch, engines, report, overhead, memo)
         if progress is not None:
             progress(len(batch))
+
+    def malformed(part: Part, item: Malformed) -> None:
+        report.events += 1
+        if strict:
+            raise StrictModeError(part.path, item.line, item.reason)
+        report.malformed += 1
+        if len(report.malformed_examples) < EXAMPLES:
+            report.malformed_examples.append((item.source, item.line, item.reason))
+
+    if engines.scoped or engines.org is not None:
+        # Rules need resources, or an org decides along chains: every event's TraceEvent is
+        # built (its ARNs come from it; the chain replay reads events).
+        events: list[TraceEvent] = []
+        for part in split.parts:
+            for item in _stream(part, engines.catalog, True):
+                if item.__class__ is Malformed:
+                    malformed(part, item)
+                    continue
+                if holds is not None and not holds(item.context.get(_CURRENT_TIME)):
+                    report.outside_window += 1
+                    continue
+                events.append(item)
+                if len(events) >= BATCH:
+                    decide(Batch.of_events(events))
+                    events = []
+        if events:
+            decide(Batch.of_events(events))
+    else:
+        # Read as columns (``replay.columns``): a TraceEvent only where one is needed.
+        pending = Batch()
+        for part in split.parts:
+            mapper = Mapper(
+                engines.catalog, account=part.account, region=part.region, resources=False
+            )
+            for item in _runs(part):
+                if item.__class__ is Malformed:
+                    malformed(part, item)
+                    continue
+                lines, decoded, regions = item.lines, item.events, item.regions
+                if holds is not None:
+                    keep = list(map(holds, [ev.eventTime or None for ev in decoded]))
+                    if not all(keep):
+                        report.outside_window += keep.count(False)
+                        lines = list(compress(lines, keep))
+                        decoded = list(compress(decoded, keep))
+                        regions = list(compress(regions, keep))
+                pending.extend(mapper, item.source, lines, decoded, regions)
+                while len(pending) >= BATCH:
+                    batch, pending = pending.take(BATCH)
+                    decide(batch)
+        if len(pending):
+            decide(pending)
     if held is not None:
         _fold_examples(report, held)
     if bounded is not None:
@@ -423,18 +507,21 @@ def _fold_examples(report: PartialReport, held: tuple[list[tuple], ...]) -> None
 
 
 def _decide_batch(
-    batch: list[TraceEvent], engines: Engines, report: PartialReport, overhead: int, memo: Memo
+    batch: Batch, engines: Engines, report: PartialReport, overhead: int, memo: Memo | ChainMemo
 ) -> None:
     clock = time.perf_counter_ns
     trie_decide = engines.policy.trie.decider()
     ram_decide = engines.ram.decide
+    org = engines.org
     # ARNs are built before the timers start: building is the reader's work, not a decision.
-    arns = [build_resources(ev, engines.catalog) for ev in batch] if engines.scoped else None
+    arns = None
+    if engines.scoped:
+        arns = [build_resources(ev, engines.catalog) for ev in batch.events]
 
     # Both engines answer each distinct decision-relevant request once (``memo``); each
     # engine's seconds are the lookups plus its own calls on the requests not seen before.
     t0 = clock()
-    answers = memo.answers(batch, arns)
+    answers = memo.answers(batch if org is None else batch.events, arns)
     t1 = clock()
     spent = memo.spent
     shared = t1 - t0 - sum(spent)
@@ -449,7 +536,6 @@ def _decide_batch(
 
     # Latency samples: every SAMPLE_EVERY-th event, each engine timed alone and unmemoised.
     trie_hist, ram_hist = trie_stats.histogram, ram_stats.histogram
-    org = engines.org
     if org is not None:  # along the event's chain
         for k in range(0, len(batch), SAMPLE_EVERY):
             t, r = memo.sample(batch[k], arns[k] if arns is not None else None)
@@ -472,7 +558,7 @@ def _decide_batch(
     _count(batch, trie_out, list(map(_SECOND, answers)), report)
     # Attribution and the plan, outside the timers: they are the report's work.
     if org is not None:
-        org.count(report.impact, memo, batch, arns, trie_out, answers)
+        org.count(report.impact, memo, batch.events, arns, trie_out, answers)
         return
     baseline = engines.baseline
     if baseline is None:
@@ -487,6 +573,7 @@ def _decide_batch(
         new_rules=lambda d: rule_refs(policy, d.rule_indexes),
         old_rules=lambda i: baseline.rules_denying(batch[i], arns[i] if arns else None),
         baseline_ram=list(map(_FOURTH, answers)) if baseline.check is not None else None,
+        shared=answers,
     )
 
 
@@ -504,7 +591,7 @@ _WHEN = methodcaller("get", _CURRENT_TIME)
 _CONTEXT = attrgetter("context")
 
 
-def _count(batch: list[TraceEvent], trie_out: list, ram_out: list[str], report: PartialReport):
+def _count(batch: Batch, trie_out: list, ram_out: list[str], report: PartialReport):
     """The report's counts for one decided batch. Per event only C loops run (``map``,
     ``compress``, ``Counter``): a Python loop per event cost more than both engines'
     (memoised) decisions; Python runs per denied call, mismatch and distinct key."""
@@ -513,12 +600,13 @@ def _count(batch: list[TraceEvent], trie_out: list, ram_out: list[str], report: 
     denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
     denied_n = len(denied_at)
     by_rule = report.by_rule
-    for index in chain.from_iterable(map(_RULE_INDEXES, map(trie_out.__getitem__, denied_at))):
-        by_rule[index] = by_rule.get(index, 0) + 1
+    for indexes, k in Counter(map(_RULE_INDEXES, map(trie_out.__getitem__, denied_at))).items():
+        for index in indexes:
+            by_rule[index] = by_rule.get(index, 0) + k
     report.decided += n
     report.denied += denied_n
     report.allowed += n - denied_n
-    report.unmapped += list(map(_SERVICE, batch)).count(None)
+    report.unmapped += batch.service.count(None)
     report.resource_unknown += n - list(map(_RESOURCE_UNKNOWN, trie_out)).count(())
     mismatched = list(compress(range(n), map(ne, verdicts, ram_out)))
     report.mismatches += len(mismatched)
@@ -529,14 +617,13 @@ def _count(batch: list[TraceEvent], trie_out: list, ram_out: list[str], report: 
             (ev.source, ev.line, ev.event_id, ev.action, verdicts[i], ram_out[i])
         )
     recorded = report.recorded
-    for slot, k in Counter(zip(map(_RECORDED, batch), verdicts, strict=True)).items():
+    for slot, k in Counter(zip(batch.recorded, verdicts, strict=True)).items():
         recorded[slot] = recorded.get(slot, 0) + k
-    keys = list(map(_ACCESS_KEY, batch))
+    keys = batch.access_key
     _pairs(report.by_access_key, Counter(keys), Counter(map(keys.__getitem__, denied_at)))
-    times = list(map(_WHEN, map(_CONTEXT, batch)))
     # a slice, not a parse, for the times ActionTrail writes (UTC, `Z`)
     # (no time: no hour; a trace need not carry eventTime)
-    hours = [None if t is None else t[:13] if t[-1:] == "Z" else _utc_hour(t) for t in times]
+    hours = [None if t is None else t[:13] if t[-1:] == "Z" else _utc_hour(t) for t in batch.time]
     _pairs(report.by_hour, Counter(hours), Counter(map(hours.__getitem__, denied_at)))
 
 

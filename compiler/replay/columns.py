@@ -1,0 +1,206 @@
+"""A batch of events as columns: what the replay counts, read without a TraceEvent per event.
+
+The replay counts every event in several tables (caller, AccessKey, address, region, action,
+recorded outcome, hour) and decides it once per distinct decision-relevant projection
+(``replay.memo``). Building a ``TraceEvent`` (a context dict, a struct) per event cost several
+times the typed decode itself, and nearly every event of a real trace differs from the others
+in something (its address, its time), so aggregating whole events does not help. What the
+replay reads is a handful of fields per event, each of which repeats: so a ``Batch`` holds
+one list per field, filled by C-level ``map``/``zip`` over the decoded events and lookups of
+what they share (the service of a host, the caller of a ``userIdentity``) in the
+``Mapper``'s bounded tables. Python runs per distinct value, per error and per example, not
+per event.
+
+``batch[i]`` is event ``i``'s own ``TraceEvent``, built by the ``Mapper`` on demand: for a
+decision not seen before, a timed sample, and first examples. So every answer and every
+example is exactly what the per-event path (``read_events``) gives; ``Batch.of_events``
+wraps TraceEvents already built (the path with resources), with the same columns.
+"""
+
+from __future__ import annotations
+
+from itertools import compress, repeat
+from operator import add, attrgetter, is_not, itemgetter
+
+from compiler.model.keys import LANGUAGE_KEYS
+from compiler.replay.events import TraceEvent
+from compiler.replay.normalise import Mapper, is_ip
+
+_SOURCE_IP = LANGUAGE_KEYS["source_ip"][0]
+_CURRENT_TIME = LANGUAGE_KEYS["time"][0]
+_VPC = LANGUAGE_KEYS["vpc"][0]
+_SECURE = LANGUAGE_KEYS["secure_transport"][0]
+
+_HOST = attrgetter("eventSource")
+_TRAIL = attrgetter("serviceName")
+_NAME = attrgetter("eventName")
+_IDENT = attrgetter("userIdentity")
+_IP = attrgetter("sourceIpAddress")
+_TIME = attrgetter("eventTime")
+_VPC_OF = attrgetter("vpcId")
+_EXTRA = attrgetter("additionalEventData")
+_ERROR = attrgetter("errorCode")
+_0, _1, _2, _4 = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(4)
+
+# The columns every batch has, as TraceEvent names them.
+FIELDS = (
+    "action",
+    "service",
+    "event_name",
+    "who",
+    "access_key",
+    "source_ip",
+    "region",
+    "recorded",
+    "why",
+    "error_code",
+    "time",
+)
+_GETTERS = {name: attrgetter(name) for name in FIELDS if name != "time"}
+
+
+def value_of(v: object) -> object:
+    """A context value as the memo keys on it: a value other than a string enters with its
+    type and repr, since True == 1 and 0.0 == -0.0 would otherwise share an answer the
+    operators tell apart (as the trie's leaf memo)."""
+    return v if v.__class__ is str else (v.__class__, repr(v))
+
+
+class Batch:
+    """Events ``0 … n-1`` of a split's batch, one list per field (``FIELDS``), and each
+    event's TraceEvent on demand (``batch[i]``)."""
+
+    __slots__ = (
+        "_built",
+        "_contexts",
+        "_decoded",
+        "_segments",
+        "events",
+        *FIELDS,
+    )
+
+    def __init__(self) -> None:
+        for name in FIELDS:
+            setattr(self, name, [])
+        self._built: dict[int, TraceEvent] = {}
+        self._segments: list[tuple[int, Mapper, int, list, list, list]] = []
+        self._decoded: list = []
+        self._contexts: list[dict] = []
+        self.events: list[TraceEvent] | None = None
+        """The TraceEvents when built already (``of_events``), else None."""
+
+    def __len__(self) -> int:
+        return len(self.action)
+
+    def __getitem__(self, i: int) -> TraceEvent:
+        if self.events is not None:
+            return self.events[i]
+        ev = self._built.get(i)
+        if ev is None:
+            for start, mapper, source, lines, decoded, regions in reversed(self._segments):
+                if i >= start:
+                    k = i - start
+                    ev = mapper.assemble(decoded[k], regions[k], source, lines[k])
+                    break
+            self._built[i] = ev
+        return ev
+
+    @classmethod
+    def of_events(cls, events: list[TraceEvent]) -> Batch:
+        """The columns of TraceEvents already built (``batch[i]`` is ``events[i]``)."""
+        batch = cls()
+        batch.events = events
+        for name, getter in _GETTERS.items():
+            setattr(batch, name, list(map(getter, events)))
+        batch.time = [ev.context.get(_CURRENT_TIME) for ev in events]
+        return batch
+
+    def extend(self, mapper: Mapper, source: int, lines: list, decoded: list, regions: list):
+        """Add consecutive events of one input, decoded (``reader.Run``), normalised as
+        ``mapper`` normalises each of them."""
+        n = len(decoded)
+        if not n:
+            return
+        self._segments.append((len(self), mapper, source, lines, decoded, regions))
+        self._decoded.extend(decoded)
+        names = list(map(_NAME, decoded))
+        services = mapper.services(list(map(_HOST, decoded)), list(map(_TRAIL, decoded)))
+        self.action.extend(map(add, map(_0, services), names))
+        self.service.extend(map(_1, services))
+        self.event_name.extend(names)
+        callers = mapper.identities(list(map(_IDENT, decoded)))
+        self.access_key.extend(map(_1, callers))
+        self.who.extend(map(_2, callers))
+        self._contexts.extend(map(_4, callers))
+        self.source_ip.extend([ip or None for ip in map(_IP, decoded)])
+        default = mapper.region
+        self.region.extend(regions if default is None else [r or default for r in regions])
+        self.time.extend([t or None for t in map(_TIME, decoded)])
+        codes = list(map(_ERROR, decoded))
+        recorded = ["allow"] * n
+        why: list = [None] * n
+        errors: list = [None] * n
+        for k in compress(range(n), codes):
+            _, _, denied, sure = services[k]
+            errors[k], recorded[k], why[k] = mapper.outcome(decoded[k], denied, sure)
+        self.recorded.extend(recorded)
+        self.why.extend(why)
+        self.error_code.extend(errors)
+
+    def context_column(self, key: str) -> list:
+        """Each event's value of context key ``key`` (RAM spelling, as the normaliser writes
+        it) as the memo keys on it (``value_of``), None when the event has none."""
+        decoded = self._decoded
+        if key == _CURRENT_TIME:
+            return self.time
+        if key == _SOURCE_IP:
+            return [ip if ip and is_ip(ip) else None for ip in map(_IP, decoded)]
+        if key == _VPC:
+            return [v or None for v in map(_VPC_OF, decoded)]
+        if key == _SECURE:
+            out = [None] * len(decoded)
+            extras = list(map(_EXTRA, decoded))
+            for i in compress(range(len(extras)), map(is_not, extras, repeat(None))):
+                scheme = extras[i].Scheme
+                if scheme:
+                    out[i] = value_of(scheme.strip().lower() == "https")
+            return out
+        # The caller's keys (AccessKey, principal, MFA): one dict per identity.
+        column = list(map(dict.get, self._contexts, repeat(key)))
+        if key in _CALLER_STRINGS:
+            return column
+        return [None if v is None else value_of(v) for v in column]
+
+    def take(self, n: int) -> tuple[Batch, Batch]:
+        """(the first ``n`` events, the rest) as two batches."""
+        head, rest = Batch(), Batch()
+        for name in FIELDS:
+            column = getattr(self, name)
+            setattr(head, name, column[:n])
+            setattr(rest, name, column[n:])
+        head._decoded, rest._decoded = self._decoded[:n], self._decoded[n:]
+        head._contexts, rest._contexts = self._contexts[:n], self._contexts[n:]
+        for start, mapper, source, lines, decoded, regions in self._segments:
+            end = start + len(decoded)
+            if start < n:
+                cut = min(end, n) - start
+                head._segments.append(
+                    (start, mapper, source, lines[:cut], decoded[:cut], regions[:cut])
+                )
+            if end > n:
+                skip = max(n - start, 0)
+                rest._segments.append(
+                    (
+                        max(start - n, 0),
+                        mapper,
+                        source,
+                        lines[skip:],
+                        decoded[skip:],
+                        regions[skip:],
+                    )
+                )
+        return head, rest
+
+
+# Caller keys whose values are strings (entered into the memo's key as they are).
+_CALLER_STRINGS = frozenset({LANGUAGE_KEYS["access_key"][0], LANGUAGE_KEYS["principal"][0]})
