@@ -21,7 +21,7 @@ import difflib
 import json
 import mmap
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -178,7 +178,8 @@ class _Body(msgspec.Struct):
     """A service's object in ``catalog.json``, decoded but for its operations' metadata."""
 
     ram_codes: list[str]
-    versions: dict[str, list[str]]
+    versions: dict[str, frozenset[str]]
+    """Decoded straight into sets: no list per version to convert."""
     title: str | None = None
     aliases: list[str] = []
     shared_ram_codes: list[str] = []
@@ -212,7 +213,7 @@ def _service_of_body(name: str, data: bytes, start: int, end: int) -> Service:
         shared_ram_codes=tuple(b.shared_ram_codes),
         endpoints=tuple(b.endpoints),
         trail_names=tuple(b.actiontrail_service_names),
-        versions={v: frozenset(ops) for v, ops in b.versions.items()},
+        versions=b.versions,
         supplement=b.supplement,
         related_ram_codes=tuple(b.related_ram_codes),
         ram_code_provenance=b.ram_code_provenance,
@@ -265,6 +266,36 @@ class _Entry(msgspec.Struct, frozen=True):
         return tuple(msgspec.json.decode(self.endpoints, type=list[str])) if self.endpoints else ()
 
 
+_ENTRY = msgspec.json.Decoder(_Entry)
+
+
+class _LazyEntries(Mapping[str, _Entry]):
+    """Service name → its index entry, each decoded from its JSON when first read.
+
+    A seed compile reads 9 of the index's 300 entries: decoding all of them (300 Structs and
+    1,000 tuples the cyclic collector then walks) was most of what the whole-cloud catalog
+    added to it (issue 9 item 7). Listings and searches read them all, as before."""
+
+    def __init__(self, raw: dict[str, msgspec.Raw]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, _Entry] = {}
+
+    def __getitem__(self, name: str) -> _Entry:
+        entry = self._decoded.get(name)
+        if entry is None:
+            entry = self._decoded[name] = _ENTRY.decode(self._raw[name])
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def sorted(self) -> _LazyEntries:
+        return _LazyEntries(dict(sorted(self._raw.items())))
+
+
 class Catalog:
     """Services by name, alias, RAM code, ActionTrail name and endpoint host.
 
@@ -274,14 +305,16 @@ class Catalog:
 
     def __init__(
         self,
-        entries: dict[str, _Entry],
+        entries: Mapping[str, _Entry],
         raw: Callable[[str], dict],
         sources: list[dict] | None = None,
         denied_error_codes: Iterable[str] = (),
         service_of: Callable[[str], Service] | None = None,
         denied_provenance: dict[str, str] | None = None,
     ):
-        self._entries = dict(sorted(entries.items()))
+        self._entries: Mapping[str, _Entry] = (
+            entries.sorted() if isinstance(entries, _LazyEntries) else dict(sorted(entries.items()))
+        )
         self._raw = raw
         """Service name → its raw catalog entry (as ``catalog.json`` holds it, decoded)."""
         self._service_of = service_of or (lambda name: _service(name, raw(name)))
@@ -295,15 +328,25 @@ class Catalog:
         self.common_denied_provenance = dict(denied_provenance or {})
         """Common permission-denied code → ``documented`` | ``inferred`` (absent: unknown,
         a catalog built before provenance was recorded)."""
-        self._by_name: dict[str, str] = {}
-        for name in self._entries:  # names first: an alias never hides a service's name
-            self._by_name.setdefault(name.lower(), name)
-        for name, entry in self._entries.items():
-            for alias in entry.aliases:
-                self._by_name.setdefault(alias.lower(), name)
+        # Lowercased name → service: the first (sorted) service to claim a key keeps it. Built
+        # in C (dict keeps a key's last pair, so the pairs go in reverse); aliases, which need
+        # every entry decoded, only when a name is not a service's (``_by_name``).
+        names = list(self._entries)
+        self._by_service_name = dict(
+            zip(map(str.lower, reversed(names)), reversed(names), strict=True)
+        )
 
     # The maps below are built on first use: a compile that names services by name or alias
     # never asks for them, and start-up is what every CLI run pays.
+    @cached_property
+    def _by_name(self) -> dict[str, str]:
+        """Lowercased name or alias → service; a name always beats an alias, and of two
+        services claiming one alias the first (sorted) keeps it."""
+        aliases = [(a.lower(), n) for n, e in self._entries.items() for a in e.aliases]
+        by_name = dict(reversed(aliases))
+        by_name.update(self._by_service_name)
+        return by_name
+
     @cached_property
     def _by_code(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -429,7 +472,9 @@ class Catalog:
         return tuple(self._entries)
 
     def service(self, name: str) -> Service | None:
-        return self._get(self._by_name.get(name.lower()))
+        low = name.lower()
+        found = self._by_service_name.get(low)  # a name beats an alias: no aliases needed
+        return self._get(found if found is not None else self._by_name.get(low))
 
     def suggest_service(self, name: str) -> str | None:
         candidates = [*self._entries, *(a for e in self._entries.values() for a in e.aliases)]
@@ -592,13 +637,17 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
 
 
 class _Head(msgspec.Struct):
-    """``catalog.json`` up to its services: all a start-up decodes."""
+    """``catalog.json`` up to its services: all a start-up decodes (each index entry only
+    when read, ``_LazyEntries``)."""
 
     format: int
-    index: dict[str, _Entry]
+    index: dict[str, msgspec.Raw]
     sources: list[dict] = []
     denied_error_codes: list[str] = []
     denied_error_code_provenance: dict[str, str] = {}
+
+
+_HEAD = msgspec.json.Decoder(_Head)
 
 
 class _CatalogFile(_Head):
@@ -620,8 +669,10 @@ def load_catalog(data: bytes | mmap.mmap) -> Catalog:
     doc: _Head | None = None
     if cut > 0 and data[cut - 1 : cut] == b",":
         # The index's line ends in the comma before "services": close the object there.
-        doc = msgspec.json.decode(data[: cut - 1] + b"}", type=_Head)
-        if any(e.at is None for e in doc.index.values()):
+        head = data[: cut - 1] + b"}"
+        doc = _HEAD.decode(head)
+        # Every entry has its offsets (one `"at":[` each, counted in C, not decoded).
+        if head.count(b'"at":[') != len(doc.index):
             doc = None
     if doc is None:
         whole = msgspec.json.decode(data, type=_CatalogFile)
@@ -631,14 +682,14 @@ def load_catalog(data: bytes | mmap.mmap) -> Catalog:
             return msgspec.json.decode(bodies[name])
 
         return Catalog(
-            whole.index,
+            _LazyEntries(whole.index),
             raw,
             whole.sources,
             whole.denied_error_codes,
             denied_provenance=whole.denied_error_code_provenance,
         )
     base = cut + len(SERVICES_MARK)
-    index = doc.index
+    index = _LazyEntries(doc.index)
 
     def span(name: str) -> tuple[int, int]:
         start, length = index[name].at or (0, 0)
