@@ -14,6 +14,7 @@ from compiler.cli.common import (
     catalog_option,
     decide_command,
     fail,
+    fail_at,
     find_org_for,
     org_option,
     printable,
@@ -88,7 +89,8 @@ def command(
             evaluator = RamEvaluator([(f"emitted#{i + 1}", d) for i, d in enumerate(docs)])
             lists = emitted_allow_lists(policy)
     except PolicyDocumentError as exc:
-        fail(str(exc))
+        # DESIGN.md's error line: the file (and line:col of a JSON syntax error) first.
+        fail_at(exc.location, exc.detail)
     except ValueError as exc:  # JSON that does not parse
         fail(str(exc))
     verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
