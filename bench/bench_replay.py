@@ -13,6 +13,7 @@ from bench.interleave import interleaved
 from compiler.catalog import default_catalog
 from compiler.policy import compile_rules
 from compiler.replay.bench import decode_file, replay_file
+from compiler.replay.chain_replay import ChainRules, OrgReplay
 from compiler.replay.impact import Baseline
 from compiler.replay.simulate import Engines, simulate
 
@@ -120,4 +121,45 @@ def test_simulate_plan_memory(benchmark, tmp_path, seed_policy):
         events_small=20_000,
         events_large=80_000,
     )
+    benchmark.pedantic(lambda: None, rounds=1)
+
+
+ORG_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "org-allowlist"
+
+
+def _org_trace(trace_file: Path, out: Path) -> Path:
+    """The bench trace with its callers moved into the example org: three described member
+    accounts (one on an allow list) and one it does not describe, by caller."""
+    import json
+
+    accounts = ("1111111111111111", "2222222222222222", "3333333333333333", "4444")
+    with trace_file.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        for line in src:
+            event = json.loads(line)
+            ident = event.get("userIdentity")
+            if isinstance(ident, dict):
+                name = str(ident.get("userName", ""))
+                ident["accountId"] = accounts[sum(map(ord, name)) % len(accounts)]
+            dst.write(json.dumps(event) + "\n")
+    return out
+
+
+def test_simulate_with_org(benchmark, tmp_path, trace_file):
+    """``simulate`` deciding every event along its account's org.toml chain (both engines)
+    vs the same rules without the org (Deny rules only), in interleaved rounds."""
+    trace = _org_trace(trace_file, tmp_path / "org.jsonl")
+    policy = compile_rules([ORG_EXAMPLE])
+    org = OrgReplay(ChainRules(policy, policy.load_org(ORG_EXAMPLE / "org.toml")), str(ORG_EXAMPLE))
+    flat = Engines.for_policy(policy)
+    chained = Engines.for_policy(policy, org=org)
+    simulate([str(trace)], chained)
+    times = interleaved(
+        {
+            "decode": lambda: decode_file(trace),
+            "flat": lambda: simulate([str(trace)], flat),
+            "org": lambda: simulate([str(trace)], chained),
+        },
+        rounds=3,
+    )
+    benchmark.extra_info.update(rounds=times, per=workloads_lines(trace))
     benchmark.pedantic(lambda: None, rounds=1)

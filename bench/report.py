@@ -297,6 +297,18 @@ def impact_rows(b: dict) -> list[Row]:
             "the plan's cost: the baseline decided on every event",
         ),
     ]
+    rows.append(
+        _ratio_row(
+            b,
+            "test_simulate_with_org",
+            "flat",
+            "org",
+            "simulate along org.toml chains vs the same rules without the org",
+            None,
+            True,
+            "the chain's cost (examples/org-allowlist, both engines); 1 = none",
+        )
+    )
     mem = _info(b, "test_simulate_plan_memory")
     if mem is not None:
         rows.append(
