@@ -531,6 +531,9 @@ def test_ros_attachments_follow_org_toml(tmp_path, run_cli):
     out = tmp_path / "ros"
     result = run_cli("compile", rules, "--target", "ros", "--out", out)
     assert result.exit_code == 0, result.stderr
+    # FullAliyunAccess is detached from fd-prod in org.toml, which no ROS resource does: said.
+    assert "detaches FullAliyunAccess from fd-prod: the ros output" in result.stderr
+    assert "detach" not in run_cli("compile", rules, "--target", "ros", "--out", out, "-q").stderr
     found: set[tuple[str, str]] = set()
     for path in sorted(out.glob("*.ros.json")):
         resources = json.loads(path.read_text(encoding="utf-8"))["Resources"]

@@ -119,7 +119,21 @@ def command(
         # The org is read (and checked against the rules) only where it decides the output.
         org_file = find_org_for(paths, org_path)
         if org_file is not None:
-            attach = attachments_from(policy.policies, policy.load_org(org_file))
+            org = policy.load_org(org_file)
+            attach = attachments_from(policy.policies, org)
+            detached = [n.id for n in org.nodes if not n.full_aliyun_access]
+            if detached and not quiet:
+                # Neither Terraform's nor ROS's resources detach a system policy, and with
+                # FullAliyunAccess left on, an allow list there allows everything. "If an
+                # object has only one access control policy attached, the policy cannot be
+                # detached" (DetachControlPolicy, https://www.alibabacloud.com/help/en/doc-detail/208331.htm).
+                click.echo(
+                    f"note: {org_file} detaches FullAliyunAccess from {', '.join(detached)}: "
+                    f"the {target} output attaches their policies but does not detach it; "
+                    "detach it after applying (DetachControlPolicy; a node's last policy "
+                    "cannot be detached, so the allow list goes on first)",
+                    err=True,
+                )
     if target == "cedar":
         documents = cedar_policies(policy.policies, policy.sources)
     elif target == "control-policy":
