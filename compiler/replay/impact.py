@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, filterfalse, repeat
-from operator import attrgetter, eq, ne
+from operator import add, attrgetter, eq, itemgetter, ne, neg
 from typing import Any
 
 from compiler.policy import Policy
@@ -204,20 +204,29 @@ class BoundedTable(Table):
 
     def _prune(self) -> None:
         events, denied, slack = self.events, self.denied, self.slack
-
-        def rank(key) -> tuple:
-            more = slack.get(key, (0, 0))
-            return (-(denied.get(key, 0) + more[1]), -(events[key] + more[0]), repr(key))
-
-        ordered = sorted(events, key=rank)
-        gone = ordered[self.limit :]
-        most = list(self.floor)
-        for key in gone:
-            more = slack.pop(key, (0, 0))
-            most[0] = max(most[0], events.pop(key) + more[0])
-            most[1] = max(most[1], denied.pop(key, 0) + more[1])
-            self.first_denied.pop(key, None)
-        self.floor = (most[0], most[1])
+        keys = list(events)
+        calls = list(map(events.__getitem__, keys))
+        denies = list(map(denied.get, keys, repeat(0)))
+        if slack:
+            more = list(map(slack.get, keys, repeat((0, 0))))
+            calls = list(map(add, calls, map(itemgetter(0), more)))
+            denies = list(map(add, denies, map(itemgetter(1), more)))
+        # Most denied calls first, then most calls, then by repr (unique: addresses or None);
+        # ranked in C (a Python key function per value was most of a prune).
+        order = sorted(
+            zip(map(neg, denies), map(neg, calls), map(repr, keys), range(len(keys)), strict=True)
+        )
+        gone_at = list(map(itemgetter(3), order[self.limit :]))
+        if not gone_at:
+            return
+        gone = list(map(keys.__getitem__, gone_at))
+        self.floor = (
+            max(self.floor[0], *map(calls.__getitem__, gone_at)),
+            max(self.floor[1], *map(denies.__getitem__, gone_at)),
+        )
+        list(map(events.pop, gone))
+        for table in (denied, slack, self.first_denied):
+            list(map(table.pop, gone, repeat(None)))
 
     def merge(self, other: Table) -> BoundedTable:
         assert isinstance(other, BoundedTable)
