@@ -457,3 +457,122 @@ def test_prove_policy_names_parts_and_the_union(run_cli, tmp_path):
     data = json.loads(alone.stdout)
     assert alone.exit_code == 1 and data["witness"]["policy"] == "every allow list"
     assert data["witness"]["action"].startswith("fc:")
+
+
+# --- property: the chains' diff is exact ----------------------------------------------------
+
+
+def _chain_diff_case():
+    from hypothesis import strategies as st
+    from test_org_chain import _org_case
+
+    return st.tuples(_org_case(), _org_case())
+
+
+def _bound(files, org_text):
+    from compiler.language.diagnostics import CompileError
+    from compiler.model.org import bind_org, parse_org
+    from compiler.policy import compile_sources
+
+    try:
+        policy = compile_sources(files)
+        return policy, bind_org(parse_org("org.toml", org_text), policy.ruleset, policy.sources)
+    except CompileError:
+        return None
+
+
+def test_chain_diff_is_exact_on_random_orgs():
+    # "equal" must mean every request of every account is decided alike (here: random
+    # requests never tell the sides apart); a change must be what both deciders say.
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_org_chain import _REQUEST
+
+    from compiler.analysis.diff_chain import _WANT, _node_of, chain_diff
+    from compiler.catalog import default_catalog
+
+    actions = default_catalog().actions()
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(_chain_diff_case(), st.lists(_REQUEST, min_size=1, max_size=10))
+    def check(sides, requests):
+        (old_files, old_org), (new_files, new_org) = sides
+        old, new = _bound(old_files, old_org), _bound(new_files, new_org)
+        if old is None or new is None:
+            return
+        found = chain_diff(*old, *new, actions)
+        assert found.status in ("equal", "different")
+        kinds = {(c.account, c.kind) for c in found.changes}
+
+        # An account is decided along its own chain where described, else the Root's.
+        def decide(side, account, action, context, resource):
+            policy, org = side
+            return policy.decide_chain(org, _node_of(org, account), action, context, resource)
+
+        for c in found.changes:
+            a = decide(old, c.account, c.action, c.context, c.resource)
+            b = decide(new, c.account, c.action, c.context, c.resource)
+            assert (a.denied, b.denied) == _WANT[c.kind]
+        for account, action, context, resource in requests:
+            if account not in found.accounts:
+                continue
+            a = decide(old, account, action, context, resource).denied
+            b = decide(new, account, action, context, resource).denied
+            if a != b:
+                kind = "newly_denied" if b else "no_longer_denied"
+                assert (account, kind) in kinds, (account, action, context, resource)
+
+    check()
+
+
+def test_w0306_is_exact_on_random_orgs():
+    # No lockout found must mean no admin request by the RD access role is refused (random
+    # ones here); every one found must be refused by the chain decider.
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_org_chain import _org_case
+
+    from compiler.analysis.org_lockout import admin_lockout
+
+    role = "acs:ram::111:role/resourcedirectoryaccountaccessrole"
+    admin = st.tuples(
+        st.sampled_from(["ram:GetRole", "sts:AssumeRole", "resourcemanager:GetAccount"]),
+        st.fixed_dictionaries(
+            {"acs:PrincipalARN": st.just(role)},
+            optional={
+                "acs:MFAPresent": st.sampled_from(["true", "false"]),
+                "acs:SourceIp": st.sampled_from(["10.1.2.3", "192.0.2.1"]),
+            },
+        ),
+        st.sampled_from([None, "acs:ram::111:role/x"]),
+    )
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(_org_case(), st.lists(admin, min_size=1, max_size=8))
+    def check(case, requests):
+        bound = _bound(*case)
+        if bound is None:
+            return
+        policy, org = bound
+        for node in org.nodes:
+            if node.full_aliyun_access:
+                continue
+            found = admin_lockout(policy, org, node)
+            assert found is None or not found.undecided
+            for r in found.requests if found else ():
+                decided = policy.decide_chain(org, node.id, r.action, r.context, r.resource)
+                assert decided.stopped_at == r.stopped_at is not None
+            if found is None:
+                for action, context, resource in requests:
+                    decided = policy.decide_chain(org, node.id, action, context, resource)
+                    assert decided.stopped_at is None, (node.id, action, context, resource)
+
+    check()

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from compiler.analysis.boolsearch import Truth, and3, find_request, not3, or3
 from compiler.analysis.globsets import Undecided
@@ -207,18 +208,19 @@ def _confirmed(
             ctx = lowered
     if resource is not None and refused(action, None, ctx) is not None:
         resource = None
-    code = part.split(":", 1)[0] + ":"
-    listed = sorted(
-        (
-            a
-            for a in default_catalog().actions()
-            if a.lower().startswith(code) and glob_match(part, a)
-        ),
-        key=lambda a: (len(a), a.lower(), a),
-    )
-    action = next((a for a in listed if refused(a, resource, ctx) is not None), action)
+    action = next((a for a in _part_actions(part) if refused(a, resource, ctx)), action)
     stopped, outcome = refused(action, resource, ctx)  # type: ignore[misc]
     return AdminRequest(part, action, resource, ctx, stopped, outcome)
+
+
+@cache
+def _part_actions(part: str) -> tuple[str, ...]:
+    """The catalog actions of an admin-path part, shortest first (read once per process)."""
+    code = part.split(":", 1)[0] + ":"
+    found = (
+        a for a in default_catalog().actions() if a.lower().startswith(code) and glob_match(part, a)
+    )
+    return tuple(sorted(found, key=lambda a: (len(a), a.lower(), a)))
 
 
 def _w0306(org: Org, node: OrgNode, found: AdminLockout) -> Diagnostic:
