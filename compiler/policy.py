@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
+import operator
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.decide.trie import Decision, DecisionTrie
-from compiler.emit.ram import Document, documents_for
+from compiler.emit.ram import Document, Statement, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
 from compiler.language.parser import parse_text
 from compiler.language.sources import (
@@ -29,7 +31,7 @@ from compiler.language.sources import (
     read_rules,
 )
 from compiler.language.suppress import directive_problems
-from compiler.model.ir import PolicyIR, Rule, RuleSet
+from compiler.model.ir import Condition, PolicyIR, Rule, RuleSet
 from compiler.model.keys import checked_context
 from compiler.model.resolve import check_file
 
@@ -178,6 +180,9 @@ class Policy:
 _INDEX_STRIDE = 1 << 24
 # Below this much source, a second process costs more than it saves.
 _PARALLEL_MIN_BYTES = 256 * 1024
+# This process checks a little more than half: the forked one also pickles its results
+# (about 6 % of its share's time, measured on 10,000 rules), so both finish together.
+_PARENT_SHARE = 0.53
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +219,21 @@ def _front_end(
     return out
 
 
+def _fast_reducers() -> None:
+    """The second half's results come back pickled; a frozen, slotted dataclass pickles
+    through dataclasses' per-field ``__getstate__``/``__setstate__`` in Python, a third of
+    the transfer. These (the bulk of a checked file) travel as ``cls(*fields)`` instead, read
+    by one ``attrgetter``: the same values, rebuilt by their own ``__init__``. Registered with
+    multiprocessing's pickler only, so nothing else's pickling changes."""
+    from multiprocessing.reduction import ForkingPickler
+
+    for cls in (Rule, Condition, PolicyIR, Span, Diagnostic, Document, Statement):
+        names = [f.name for f in dataclasses.fields(cls)]
+        assert all(f.init for f in dataclasses.fields(cls)) and len(names) > 1, cls
+        fields_of = operator.attrgetter(*names)
+        ForkingPickler.register(cls, lambda obj, cls=cls, get=fields_of: (cls, get(obj)))
+
+
 def _can_fork() -> bool:
     return (
         (os.cpu_count() or 1) > 1
@@ -226,7 +246,7 @@ def _can_fork() -> bool:
 
 def _check_all(sources: Sequence[tuple[str, str]], catalog: Catalog | None) -> list[_Checked]:
     """``_front_end`` over every file; a big rule set is split in two by size and the second
-    half checked in a forked process while this one checks the first."""
+    part checked in a forked process while this one checks the first."""
     items = [(n, path, text) for n, (path, text) in enumerate(sources)]
     total = sum(len(text) for _, _, text in items)
     if len(items) < 2 or total < _PARALLEL_MIN_BYTES or not _can_fork():
@@ -235,11 +255,12 @@ def _check_all(sources: Sequence[tuple[str, str]], catalog: Catalog | None) -> l
     seen, cut = 0, len(items)
     for k, (_, _, text) in enumerate(items):
         seen += len(text)
-        if seen >= total / 2:
+        if seen >= total * _PARENT_SHARE:
             cut = k + 1
             break
     # A rule set this big is being compiled to be emitted (or replayed, which emits too), so
     # the documents are laid out on both cores now rather than on one later.
+    _fast_reducers()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         second = pool.submit(_front_end, items[cut:], catalog, True)

@@ -123,7 +123,11 @@ def _template() -> jinja2.Template:
     )
     # One encoder for every value: json.dumps with sort_keys builds a new one per call, which
     # was a fifth of emitting 10,000 rules. Same options, same text.
-    env.filters["json"] = json.JSONEncoder(ensure_ascii=True, sort_keys=True).encode
+    encode = json.JSONEncoder(ensure_ascii=True, sort_keys=True).encode
+    env.filters["json"] = encode
+    # A statement's actions, each JSON-encoded, joined in one call: Jinja's map and join
+    # filters cost a filter dispatch per action.
+    env.filters["json_join"] = lambda values, separator: separator.join(map(encode, values))
     return env.get_template("ram_policy.json.j2")
 
 
