@@ -260,7 +260,18 @@ def _node(kind: str, n: int, table: dict, where: _Locator, diags: list[Diagnosti
                 )
             )
     node_id = table.get("id")
-    if not isinstance(node_id, str) or not _ID.match(node_id):
+    if isinstance(node_id, str) and node_id and not _ID.match(node_id):
+        # The id is there: saying it is missing would send the user looking for it.
+        diags.append(
+            error(
+                "E0904",
+                f"[{kind}] `id` `{shorten(node_id)}` is not a node id",
+                where.key(kind, n, "id"),
+                help="an id is letters, digits, `-` and `_`, starting with a letter or digit, "
+                "as Resource Directory writes it (`r-…`, `fd-…`, the account's number)",
+            )
+        )
+    elif not isinstance(node_id, str) or not _ID.match(node_id):
         diags.append(
             error(
                 "E0904",
