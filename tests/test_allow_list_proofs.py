@@ -576,3 +576,25 @@ def test_w0306_is_exact_on_random_orgs():
                     assert decided.stopped_at is None, (node.id, action, context, resource)
 
     check()
+
+
+def test_w0306_says_when_it_cannot_decide(tmp_path, monkeypatch):
+    # Past the engine's budget W0306 says it could not decide; it never passes in silence.
+    import compiler.analysis.org_lockout as org_lockout
+    from compiler.analysis.org_lockout import check_org
+    from compiler.policy import compile_rules
+
+    real = org_lockout.find_request
+    monkeypatch.setattr(
+        org_lockout, "find_request", lambda groups, holds: real(groups, holds, state_budget=1)
+    )
+    (tmp_path / "org.toml").write_text(ORG)
+    (tmp_path / "prod.rules").write_text(HEAD + OPEN)
+    policy = compile_rules([tmp_path])
+    org = policy.load_org(tmp_path / "org.toml")
+    found = [d for d in check_org(policy, org) if d.code == "W0306"]
+    (w,) = found
+    assert w.message.startswith(
+        "could not decide whether the chain down to folder `fd-prod` lets the RD access role "
+        "use the admin path: more than 1 automaton states"
+    )
