@@ -382,10 +382,14 @@ _UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0
 
 
 def _clean(raws: list[bytes], evs: list) -> bool:
-    """Whether none of a chunk's typed-decoded events needs a closer look: no line long enough
-    to nest too deep, no over-long name, every time in ActionTrail's own shape and valid.
+    """Whether none of a chunk's typed-decoded events needs a closer look: no line nesting too
+    deep, no over-long name, every time in ActionTrail's own shape and valid.
     Anything else is checked event by event (``_checked``): the answers are its answers."""
-    if max(map(len, raws)) > _DEEP_MIN or max(map(len, map(_NAME, evs))) > MAX_NAME:
+    # Only a line longer than _DEEP_MIN can nest too deep; most ActionTrail events are
+    # longer (1-3 KB with their requestParameters), so those are checked, not sent the slow way.
+    if max(map(len, map(_NAME, evs))) > MAX_NAME or any(
+        too_deep(raw) for raw in raws if len(raw) > _DEEP_MIN
+    ):
         return False
     times = list(map(_TIME_OF, evs))
     if None in times:
