@@ -447,4 +447,6 @@ def _count(
         new_rules=replay.rules.refs,
         old_rules=old_rules,
         baseline_ram=list(map(_FOURTH, answers)),
+        # Each node's memo answers per (action, resource, relevant context), both sides.
+        shared=answers,
     )

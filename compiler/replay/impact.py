@@ -538,11 +538,16 @@ def _tally_plan(impact, batch: Batch, decisions, changed: list, new_rules, old_r
     A line's sign, action and rules are functions of the event's decision-relevant request,
     so they are worked out once per memo answer (``shared``), not per call; lines are met in
     the order of their first call, so each keeps its first example by position."""
-    answer_of = (lambda i: decisions[i]) if shared is None else shared.__getitem__
     whos, regions = batch.who, batch.region
+    # The memo's answer is per (action, resource, relevant context): calls sharing one share
+    # the line's sign, action and rules. Without it nothing says two calls do (a decision
+    # object, such as the chain's one outcome for "every level allows", is shared by calls
+    # of every action and context), so each call is its own token.
+    tokens = changed if shared is None else list(map(id, map(shared.__getitem__, changed)))
+    token_of = dict(zip(changed, tokens, strict=True))
     keys = list(
         zip(
-            map(id, map(answer_of, changed)),
+            tokens,
             map(whos.__getitem__, changed),
             map(regions.__getitem__, changed),
             strict=True,
@@ -551,10 +556,10 @@ def _tally_plan(impact, batch: Batch, decisions, changed: list, new_rules, old_r
     groups = Counter(keys)
     # Each group's first changed call: later pairs overwrite, and this runs backwards.
     first = dict(zip(reversed(keys), reversed(changed), strict=True))
-    lines: dict = {}  # id of an answer → (sign, action, rules)
+    lines: dict = {}  # token → (sign, action, rules)
 
     def line_of(i: int) -> tuple:
-        answer = id(answer_of(i))
+        answer = token_of[i]
         hit = lines.get(answer)
         if hit is None:
             if decisions[i].decision == "deny":
