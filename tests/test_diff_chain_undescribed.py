@@ -7,19 +7,8 @@ from __future__ import annotations
 
 import json
 
-ORG = """\
-[root]
-id = "r-1"
+from test_org_chain import ORG  # Root → fd-prod (FullAliyunAccess detached) → account 111
 
-[[folder]]
-id = "fd-prod"
-parent = "r-1"
-full_aliyun_access = false
-
-[[account]]
-id = "111"
-parent = "fd-prod"
-"""
 PROD = (
     "policy prod for control-policy attach [fd-prod]\n"
     "allow ECS *\nallow RAM *\nallow Sts *\nallow ResourceManager *\n"
