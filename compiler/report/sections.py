@@ -281,18 +281,9 @@ def org_chain(report: dict) -> dict | None:
         )
     lists = data.get("allow_lists")
     if is_table(lists):
-        chart = bar_chart(
-            lists,
-            "org.allow_lists",
-            lambda r: f"{fmt(r.get('policy'))} (Allow rules that allowed)",
-            "percent",
-            unit="%",
-            scale=100,
-            tone="plain",
+        blocks += _percent_by_policy(
+            lists, "org.allow_lists", "Allow lists", "Allow rules that allowed"
         )
-        if chart:
-            blocks.append(chart)
-        blocks.append(table("Allow lists", lists, "org.allow_lists"))
     if is_table(data.get("allow_rules")):
         blocks.append(table("Allow rules", data["allow_rules"], "org.allow_rules"))
     shown = ("placed", "denied", "stopped", "unplaced", "exempt", "allow_lists", "allow_rules")
@@ -300,6 +291,20 @@ def org_chain(report: dict) -> dict | None:
     if rest:
         blocks.append({"kind": "node", "node": node(rest, "org", 1)})
     return section("org", "Org chain: Root → folders → account", blocks)
+
+
+def _percent_by_policy(rows: list, path: str, title: str, share: str) -> list[dict]:
+    """A policy's percentage as bars (when there is something to draw) and its table."""
+    chart = bar_chart(
+        rows,
+        path,
+        lambda r: f"{fmt(r.get('policy'))} ({share})",
+        "percent",
+        unit="%",
+        scale=100,
+        tone="plain",
+    )
+    return [*([chart] if chart else []), table(title, rows, path)]
 
 
 # --- coverage ---------------------------------------------------------------------------------
@@ -312,18 +317,9 @@ def coverage(report: dict) -> dict | None:
     blocks: list[dict] = []
     policies = data.get("policies")
     if is_table(policies):
-        chart = bar_chart(
-            policies,
-            "coverage.policies",
-            lambda r: f"{fmt(r.get('policy'))} (rules that denied)",
-            "percent",
-            unit="%",
-            scale=100,
-            tone="plain",
+        blocks += _percent_by_policy(
+            policies, "coverage.policies", "Per policy", "rules that denied"
         )
-        if chart:
-            blocks.append(chart)
-        blocks.append(table("Per policy", policies, "coverage.policies"))
     for key, title in (
         ("high_risk_not_denied", "High-risk operations called and not denied"),
         ("rules_condition_never_held", "Rules whose action matched, condition never held"),
