@@ -66,14 +66,24 @@ def _loop(decide, requests):
     return run
 
 
-def test_warm_trie_vs_dict_get(seed_policy, seed_requests):
+def test_warm_trie_vs_python_call(seed_policy, seed_requests):
+    """The warm decider against the least a Python decider can be: a function of the same
+    signature returning one dict subscript. Both sides are Python calls, so the ratio does
+    not move with how a machine prices a Python call against a C one — the DESIGN figure,
+    against a bare ``dict.get`` (a C call), does: 1.9-2.1x on the machines we measure on and
+    3.35x on CI's runner, same code. ``make bench`` prints that figure; this fails when the
+    warm path does more than its one subscript (a memo lookup by context, a method call,
+    a check), which it did at 2-3x this floor before the closures."""
     actions = [a for a, _ in seed_requests]
-    get = {a: a for a in actions}.get
+    table = {a: a for a in actions}
     decide = seed_policy.trie.decider()
+
+    def subscript(action, context=None, resource=None):
+        return table[action]
 
     def floor():
         for a in actions:
-            get(a)
+            subscript(a)
 
     def trie():
         for a in actions:
@@ -81,7 +91,7 @@ def test_warm_trie_vs_dict_get(seed_policy, seed_requests):
 
     trie()
     f, t = _best_pair(floor, trie, rounds=15)
-    _check("trie_vs_floor", t / f)
+    _check("trie_vs_python_call", t / f)
 
 
 @pytest.mark.parametrize("which", ["seed", "mixed"])
