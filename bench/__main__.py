@@ -42,16 +42,9 @@ COMPILE_EXPONENT_MAX = 1.15
 CHECK_GLOBS_EXPONENT_MAX = 1.2
 COMPILE_10K_SECONDS = 2.0
 MEMORY_GROWTH_MAX = 1.25
-RESOURCE_VS_NONE_MAX = 1.5
 # Issue 11's budgets over DESIGN.md's 2 s for compiling 10,000 rules: 0.5 s / 2 s, 10 s / 2 s.
 PROVE_SEED_VS_COMPILE_10K = 0.25
 PROVE_10K_VS_COMPILE_10K = 5.0
-
-
-def _per(bench: dict) -> float:
-    # The fastest round: the one least disturbed by other processes (as timeit advises); the
-    # medians are in pytest-benchmark's own table above ours.
-    return bench["stats"]["min"] / bench["extra_info"].get("per", 1)
 
 
 def _by_name(data: dict) -> dict[str, dict]:
@@ -72,23 +65,8 @@ def exponent(points: list[tuple[float, float]]) -> float | None:
 def rows_from(data: dict) -> list[Row]:
     b = _by_name(data)
 
-    def per(name: str) -> float | None:
-        return _per(b[name]) if name in b else None
-
-    def div(x: float | None, y: float | None) -> float | None:
-        return None if x is None or y is None or not y else x / y
-
     # Decision ratios and replay at scale: peers measured in interleaved rounds (report.py).
     rows: list[Row] = decision_rows(b)
-    rows.append(
-        Row(
-            "warm decision with a resource vs without (same rules)",
-            div(per("test_trie_warm_resource"), per("test_trie_warm_no_resource")),
-            RESOURCE_VS_NONE_MAX,
-            False,
-            note="mixed rules + resource-scoped ones; issue 10 target 1.5x",
-        )
-    )
     rows += scale_rows(b)
     mem = b.get("test_replay_memory")
     if mem is not None:

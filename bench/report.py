@@ -71,6 +71,16 @@ def decision_rows(b: dict) -> list[Row]:
     rows += [
         _ratio_row(
             b,
+            "test_warm_resource",
+            "resource",
+            "none",
+            "warm decision with a resource vs without (same rules)",
+            1.5,
+            False,
+            "mixed rules + resource-scoped ones; issue 10 target 1.5x",
+        ),
+        _ratio_row(
+            b,
             "test_first_sighting_vs_regex",
             "trie",
             "regex",
