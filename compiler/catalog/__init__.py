@@ -269,6 +269,24 @@ class _Entry(msgspec.Struct, frozen=True):
 _ENTRY = msgspec.json.Decoder(_Entry)
 
 
+def _global_form(head: str, tail: str) -> str | None:
+    """The region-less host a regional pattern's ``head{region}tail`` implies, or None.
+
+    Only where the region is a whole label or a label's ``-suffix`` (``vpc.{region}.``,
+    ``oss-{region}.``, ``{region}.log.``); ``oss-{region}-internal`` implies no global host,
+    and neither does a pattern that would leave a bare domain (``{region}.aliyuncs.com``)."""
+    if not tail.startswith("."):
+        return None
+    if not head:
+        bare = tail[1:]
+    elif head.endswith((".", "-")):
+        bare = head[:-1] + tail
+    else:
+        return None
+    first, _, domain = bare.partition(".")
+    return bare if first and "." in domain else None
+
+
 class _LazyEntries(Mapping[str, _Entry]):
     """Service name → its index entry, each decoded from its JSON when first read.
 
@@ -366,17 +384,48 @@ class Catalog:
     @cached_property
     def _hosts(self) -> tuple[dict[str, str], list[tuple[str, str, str]]]:
         """Endpoint host → service, and the regional hosts' (head, tail) around ``{region}``:
-        built on the first host lookup (a replay), not at start-up."""
-        by_host: dict[str, str] = {}
-        regional: list[tuple[str, str, str]] = []
+        built on the first host lookup (a replay), not at start-up.
+
+        A regional pattern also names its global form (``vpc.{region}.aliyuncs.com`` →
+        ``vpc.aliyuncs.com``, ``oss-{region}…`` → ``oss.aliyuncs.com``, ``{region}.log…`` →
+        ``log.aliyuncs.com``): OpenMeta lists only the regional hosts of VPC, OSS, KMS,
+        ActionTrail, FC, SLS…, while ActionTrail writes the global host as ``eventSource``
+        too; without it those events were decided on a guessed code and counted unmapped.
+        A host written out in the catalog beats a global form implied by a pattern."""
+        written: dict[str, list[str]] = {}
+        implied: dict[str, list[str]] = {}
+        patterns: dict[tuple[str, str], list[str]] = {}
         for name, entry in self._entries.items():
             for ep in entry.hosts():
                 low = ep.lower()
-                by_host.setdefault(low, name)
                 head, sep, tail = low.partition("{region}")
-                if sep:
-                    regional.append((head, tail, name))
+                if not sep:
+                    written.setdefault(low, []).append(name)
+                    continue
+                patterns.setdefault((head, tail), []).append(name)
+                bare = _global_form(head, tail)
+                if bare is not None:
+                    implied.setdefault(bare, []).append(name)
+        by_host = {host: self._host_owner(host, names) for host, names in written.items()}
+        for host, names in implied.items():
+            by_host.setdefault(host, self._host_owner(host, names))
+        regional = [
+            (head, tail, self._host_owner(head + tail, names))
+            for (head, tail), names in patterns.items()
+        ]
         return by_host, regional
+
+    def _host_owner(self, host: str, names: list[str]) -> str:
+        """Of the services (in catalog order) that list one host, the one whose RAM code or
+        name is the host's first label (``adb.aliyuncs.com``: adb, not ADBAI, whose inferred
+        code is ``adbai``), else the first; one service is its own owner."""
+        if len(names) == 1:
+            return names[0]
+        label = next((part for part in host.split(".") if part), "").strip("-")
+        for name in names:
+            if label == name.lower() or label in self._entries[name].ram_codes:
+                return name
+        return names[0]
 
     @classmethod
     def from_dict(cls, data: dict) -> Catalog:

@@ -154,9 +154,12 @@ def _doc(code: str, version: str, raw: dict, where: str) -> ProductDoc:
         operations=tuple(_operation(n, a or {}) for n, a in sorted(apis.items())),
         endpoints=tuple(
             sorted(
-                (str(e.get("regionId") or ""), str(e["endpoint"]))
+                # strip(): a few of OpenMeta's hosts end in a tab (fcv3.cn-hangzhou…\t).
+                (str(e.get("regionId") or ""), e["endpoint"].strip())
                 for e in raw.get("endpoints") or ()
-                if isinstance(e, dict) and isinstance(e.get("endpoint"), str)
+                if isinstance(e, dict)
+                and isinstance(e.get("endpoint"), str)
+                and e["endpoint"].strip()
             )
         ),
         error_codes=tuple(
