@@ -18,6 +18,7 @@ W0107    (compile)         a ``# ramguard: ignore[…]`` comment or ``ignore`` l
 W0201    (compile)         a versioned rule: RAM cannot see API versions (from ``checks``)
 W0301-4  (lockout)         lockout and breakage checks, see ``analysis/lockout.py``
 W0305-6  (org lockout)     allow-list nodes of an org.toml, see ``analysis/org_lockout.py``
+W0307    (lockout)         more custom control policies than one directory holds (1,500)
 =======  ================  ==============================================================
 
 Decisions the task left open:
@@ -51,6 +52,7 @@ from compiler.analysis.lockout import (
     check_admin_lockout,
     check_attach_counts,
     check_audit_delivery,
+    check_directory_count,
     check_global_regions,
 )
 from compiler.analysis.messages import quote, warn
@@ -86,6 +88,7 @@ CODES: dict[str, str] = {
     "W0302": "region restriction applies to global services",
     "W0303": "control policy denies audit delivery (actiontrail:*, log:*)",
     "W0304": "more control policies on one node than it can hold",
+    "W0307": "more custom control policies than a resource directory can hold",
     "W0305": "FullAliyunAccess detached and nothing on the node allows",
     "W0306": "the chain to an allow-list node refuses the RD access role the admin path",
 }
@@ -260,6 +263,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("global-regions", check_global_regions),
     ("audit-delivery", check_audit_delivery),
     ("attach-counts", check_attach_counts),
+    ("directory-count", check_directory_count),
 )
 
 

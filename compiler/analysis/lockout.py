@@ -12,6 +12,7 @@ W0303    a control policy denies ``actiontrail:*`` / ``log:*`` wholesale with no
          exemption: trails deliver through service roles (``AliyunActionTrailDefaultRole``)
 W0304    more policies attached to one node than the 10 a folder or member can hold
          (``FullAliyunAccess`` takes one of them unless detached)
+W0307    more custom control policies than the 1,500 one resource directory can hold
 =======  ===========================================================================
 
 Decisions:
@@ -49,6 +50,15 @@ Decisions:
   of 10 access control policies can be attached to a folder or member", "By default, the
   system access control policy FullAliyunAccess is attached to each folder and member":
   https://alibabacloud.com/help/en/resource-management/api-attachcontrolpolicy).
+- W0307 counts the documents the rules create as custom control policies (every part of a
+  split policy is one), attached or not: a control policy is created in the directory
+  before it is attached anywhere, and the limit is on creating them ("Number of custom
+  access control policies that can be created in a resource directory: 1,500",
+  https://www.alibabacloud.com/help/en/resource-management/product-overview/limits).
+  FullAliyunAccess is a system policy and does not count. It is one warning for the rule
+  set, at the header of the policy holding the 1,501st document (in the order the policies
+  compile, which is the files' order); policies created outside these rules count against
+  the same limit, which the help line says since ramguard cannot see them.
 """
 
 from __future__ import annotations
@@ -57,7 +67,12 @@ from collections import defaultdict
 
 from compiler.analysis.messages import quote, warn
 from compiler.catalog import Catalog
-from compiler.emit.ram import CONTROL_POLICY_LIMITS, documents_for
+from compiler.emit.ram import (
+    CONTROL_POLICIES_PER_DIRECTORY,
+    CONTROL_POLICY_LIMITS,
+    Document,
+    documents_for,
+)
 from compiler.language.diagnostics import CompileError, Diagnostic, Span
 from compiler.model.glob import glob_match, globs_intersect, subsumes
 from compiler.model.ir import Condition, Rule
@@ -289,3 +304,41 @@ def check_attach_counts(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+def check_directory_count(policy: Policy, catalog: Catalog) -> list[Diagnostic]:
+    """W0307 over the documents of the policies ``for control-policy``."""
+    documents: list[Document] = []
+    for ir in policy.policies:
+        if ir.deploy != "control-policy":
+            continue
+        try:
+            documents.extend(documents_for(ir))
+        except CompileError:
+            continue  # reported as an error by check_documents
+    return directory_count(policy, documents)
+
+
+def directory_count(policy: Policy, documents: list[Document]) -> list[Diagnostic]:
+    """W0307 when ``documents`` (each to be created as a custom control policy, in compile
+    order) are more than one resource directory can hold; ``compile`` passes the documents
+    of its target, ``check`` those of the policies ``for control-policy``."""
+    limit = CONTROL_POLICIES_PER_DIRECTORY
+    if len(documents) <= limit:
+        return []
+    first_over = documents[limit].policy
+    ir = next(p for p in policy.policies if p.name == first_over)
+    policies = len({d.policy for d in documents})
+    return [
+        warn(
+            policy,
+            "W0307",
+            f"the rules create {len(documents):,} custom control policies, one per document "
+            f"of {policies:,} policies; a resource directory holds at most {limit:,} "
+            f"(`{quote(first_over)}` is past the limit)",
+            ir.span or Span(ir.file, 1, 1, 1, 2),
+            "merge policies into fewer documents (each may hold 4,096 characters); custom "
+            "control policies created outside these rules count against the same limit "
+            "(FullAliyunAccess does not)",
+        )
+    ]

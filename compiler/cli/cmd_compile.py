@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from compiler.analysis.lockout import directory_count
 from compiler.analysis.shadowing import check_dead
 from compiler.cli.common import (
     catalog_option,
@@ -86,7 +87,9 @@ def command(
     against 4,096 characters (2,048 with `--target ros`, the limit ROS documents), deployed
     by `--target terraform` / `--target ros` with an attachment per node it is attached to:
     with an org.toml beside the rules (or `--org`), every node that lists it or that its
-    header's `attach [...]` names; without one, the header's nodes.
+    header's `attach [...]` names; without one, the header's nodes. Targets that deploy
+    control policies (control-policy, terraform, ros) warn (W0307) when the documents would
+    be more than the 1,500 custom control policies one resource directory holds.
 
     \b
     Examples:
@@ -149,6 +152,15 @@ def command(
             documents = ros_files(policy.policies, sized, attach)
         else:
             documents = sized
+    if target in ("control-policy", "terraform", "ros"):
+        # Each control-policy document these targets deploy is a custom control policy
+        # created in the directory, which holds 1,500 (W0307; `check` says it too).
+        control = {p.name for p in policy.policies if p.deploy == "control-policy"}
+        created = [d for d in sized if target == "control-policy" or d.policy in control]
+        over = unsilenced(directory_count(policy, created), ignore, policy.sources)
+        if over and not quiet and fmt == "text":
+            print_diagnostics(over)
+        warnings = [*warnings, *over]
     try:
         if not check:
             roll_forward(out_dir)  # an interrupted compile's set is finished before planning

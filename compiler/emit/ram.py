@@ -49,6 +49,11 @@ class Limits:
 RAM_LIMITS = Limits("ram", MAX_DOCUMENT_CHARS, MAX_DOCUMENTS, "principal")
 CONTROL_POLICY_LIMITS = Limits("control-policy", 4096, 10, "folder or member account")
 LIMITS = {"ram": RAM_LIMITS, "control-policy": CONTROL_POLICY_LIMITS}
+CONTROL_POLICIES_PER_DIRECTORY = 1500
+"""Custom control policies one resource directory can hold: "Number of custom access control
+policies that can be created in a resource directory: 1,500", not adjustable
+(https://www.alibabacloud.com/help/en/resource-management/product-overview/limits, confirmed
+2026-12-03). Custom only: the system policy FullAliyunAccess is not one of them."""
 ROS_CONTROL_POLICY_LIMITS = Limits("control-policy", 2048, 10, "folder or member account")
 """A control policy deployed through ROS. The service takes 4,096 characters
 (CreateControlPolicy: "The document can be a maximum of 4,096 characters in length",
