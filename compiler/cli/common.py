@@ -365,6 +365,11 @@ def org_for_account(policy, rules: Iterable[Path], org_path: Path | None, accoun
         raise click.UsageError("--account needs an org.toml: beside the rules, or --org FILE")
     org = policy.load_org(path)
     if org.node(account) is None:
-        known = ", ".join(n.id for n in org.nodes if n.kind != "root") or "only the Root"
+        # The Root first, named as such: `--account r-example` decides along the Root alone,
+        # and an org.toml of a Root only has no other node to offer.
+        known = ", ".join(
+            f"{printable(n.id)} (the Root)" if n.kind == "root" else printable(n.id)
+            for n in org.nodes
+        )
         fail_at(str(path), f"`{printable(account)}` is not a node of it (its nodes: {known})")
     return org

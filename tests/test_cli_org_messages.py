@@ -1,0 +1,27 @@
+"""The CLI's messages about org.toml name what the user can type instead (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXAMPLE = str(Path(__file__).resolve().parent.parent / "examples" / "org-allowlist")
+
+
+def test_an_undescribed_account_is_offered_every_node_the_root_first(run_cli):
+    result = run_cli("decide", "--rules", EXAMPLE, "--account", "999", "ecs:RunInstances")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{EXAMPLE}/org.toml: error: `999` is not a node of it (its nodes: r-example (the Root), "
+        "fd-prod, fd-sandbox, fd-china, 1111111111111111, 2222222222222222, 3333333333333333)\n"
+    )
+    # What the message offers is accepted: the Root decides along the Root alone.
+    root = run_cli("decide", "--rules", EXAMPLE, "--account", "r-example", "ecs:RunInstances")
+    assert root.exit_code == 0 and '"account": "r-example"' in root.stdout
+
+
+def test_an_org_of_a_root_only_names_the_root(run_cli, tmp_path):
+    (tmp_path / "guard.rules").write_text("deny ECS DeleteInstance\n")
+    (tmp_path / "org.toml").write_text('[root]\nid = "r-only"\n')
+    result = run_cli("decide", "--rules", tmp_path, "--account", "111", "ecs:RunInstances")
+    assert result.exit_code == 1
+    assert result.stderr.endswith("`111` is not a node of it (its nodes: r-only (the Root))\n")
