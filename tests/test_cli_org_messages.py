@@ -25,3 +25,19 @@ def test_an_org_of_a_root_only_names_the_root(run_cli, tmp_path):
     result = run_cli("decide", "--rules", tmp_path, "--account", "111", "ecs:RunInstances")
     assert result.exit_code == 1
     assert result.stderr.endswith("`111` is not a node of it (its nodes: r-only (the Root))\n")
+
+
+def test_a_policy_attached_twice_is_reported_at_the_second_copy(run_cli, tmp_path):
+    (tmp_path / "guard.rules").write_text("deny ECS DeleteInstance\n")
+    (tmp_path / "org.toml").write_text(
+        '[root]\nid = "r-1"\n\n[[account]]\nid = "111"\nparent = "r-1"\n'
+        'policies = [\n    "guard",\n    "audit",\n    \'guard\',\n]\n'
+    )
+    result = run_cli("decide", "--rules", tmp_path, "--account", "111", "ecs:RunInstances")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"{tmp_path}/org.toml:10:5: error: policy `guard` is attached twice here\n"
+        "  10 |     'guard',\n"
+        "     |     ^~~~~~~\n"
+        "  help: first at line 8, column 5: delete this copy\n"
+    )

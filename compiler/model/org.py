@@ -39,6 +39,7 @@ Decisions, with the facts they rest on:
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -129,7 +130,9 @@ class _Locator:
             return self._span(offsets[n], len(kind))
         return Span(self.path, 1, 1, 1, 1)
 
-    def key(self, kind: str, n: int, key: str, item: str | None = None) -> Span:
+    def key(self, kind: str, n: int, key: str, item: str | None = None, copy: int = 0) -> Span:
+        """The key of the n-th ``[[kind]]`` table, or with ``item`` that list item's
+        ``copy``-th occurrence (0: the first), in either TOML quote."""
         offsets = self.tables.get(kind, [])
         if n >= len(offsets):
             return Span(self.path, 1, 1, 1, 1)
@@ -141,9 +144,12 @@ class _Locator:
             return self.table(kind, n)
         at = start + m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t"))
         if item is not None:
-            found = self.text.find(f'"{item}"', start + m.end(), end)
-            if found >= 0:
-                return self._span(found, len(item) + 2)
+            quoted = re.compile(rf"([\"']){re.escape(item)}\1")
+            found = list(
+                itertools.islice(quoted.finditer(self.text, start + m.end(), end), copy + 1)
+            )
+            if len(found) > copy:
+                return self._span(found[copy].start(), len(item) + 2)
         return self._span(at, len(key))
 
 
@@ -313,11 +319,14 @@ def _node(kind: str, n: int, table: dict, where: _Locator, diags: list[Diagnosti
         policies = []
     elif len(set(policies)) != len(policies):
         twice = next(p for p in policies if policies.count(p) > 1)
+        # At the second copy, the one to delete; the first is named in the help.
+        first = where.key(kind, n, "policies", twice)
         diags.append(
             error(
                 "E0905",
                 f"policy `{shorten(twice)}` is attached twice here",
-                where.key(kind, n, "policies", twice),
+                where.key(kind, n, "policies", twice, copy=1),
+                help=f"first at line {first.line}, column {first.col}: delete this copy",
             )
         )
     if len(diags) > before:
