@@ -79,14 +79,21 @@ class Policy:
         ``resource`` (an ARN; None: unknown, so rules scoped to resources do not match and
         are listed in ``Decision.resource_unknown``).
 
-        Context keys may be RAM keys or the rules language's names. Strings are request data,
-        as in a trace (a value not of the key's kind fails positive operators); ``bool``,
-        finite numbers and aware ``datetime`` (converted to UTC) are converted as
-        ``compiler.model.keys.context_value`` documents; NaN, infinities, naive datetimes and
-        other types raise ``ValueError`` — so the trie and the RAM evaluator never read a
-        value differently. (``ramguard decide -c`` parses strings strictly, as rules do.) An
-        action longer than ``compiler.model.glob.MAX_ACTION`` raises ``ValueError`` too, as
-        ``ramguard decide`` refuses it and a trace holds it malformed.
+        The context is read as far as the decision reads it. When a rule covering the action
+        has conditions, context keys may be RAM keys or the rules language's names, in any
+        case (one key given in two spellings raises ``KeyError``), and the values of the keys
+        those conditions test are checked: strings are request data, as in a trace (a value
+        not of the key's kind fails positive operators); ``bool``, finite numbers and aware
+        ``datetime`` (converted to UTC) are converted as ``compiler.model.keys.context_value``
+        documents; None, NaN, infinities, naive datetimes and other types raise
+        ``ValueError`` — so the trie and the RAM evaluator never read a value differently.
+        Values of keys no such condition tests are not looked at, and when no rule covering
+        the action has conditions (its answer is fixed) the context is not read at all: no
+        engine reads them, so none can read them differently, and checking every key and
+        value of every context cost several times the decision (issue 15). (``ramguard
+        decide -c`` parses every value strictly, as rules do.) An action longer than
+        ``compiler.model.glob.MAX_ACTION`` raises ``ValueError`` too, as ``ramguard decide``
+        refuses it and a trace holds it malformed.
 
         A function made once per Policy (the trie's checked ``decider``), not a method: a
         method calling the trie would cost twice the decision itself (issue 15: within 1.3×

@@ -241,44 +241,119 @@ def test_policy_decide_reads_language_names_and_ram_keys_alike_when_warm(policy)
         assert not policy.decide("ram:CreateUser", {"acs:MFAPresent": "true"}).denied
 
 
-@pytest.mark.parametrize(
+BAD_VALUES = pytest.mark.parametrize(
     "value",
-    [math.nan, math.inf, datetime(2026, 1, 1), object(), [1]],
-    ids=["nan", "inf", "naive-datetime", "object", "list"],
+    [math.nan, math.inf, datetime(2026, 1, 1), object(), [1], None, True],
+    ids=["nan", "inf", "naive-datetime", "object", "list", "none", "bool-for-an-ip"],
 )
-def test_policy_decide_refuses_bad_values_even_for_warm_context_free_actions(policy, value):
-    # oss:PutObject's answer needs no context: it is warm after one call, and the value check
-    # must still run (the contract), whatever the memo holds.
-    assert policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"}).denied
-    with pytest.raises(ValueError):
-        policy.decide("oss:PutObject", {"acs:SourceIp": value})
-    with pytest.raises(ValueError):
-        policy.decide("ecs:RunInstances", {"acs:Other": value})
 
 
-@pytest.mark.parametrize(
-    "value",
-    [math.nan, datetime(2026, 1, 1), object(), None, True],
-    ids=["nan", "naive-datetime", "object", "none", "bool-for-an-ip"],
-)
-def test_policy_decide_without_conditions_refuses_bad_values_when_warm(value):
-    # A rule set that reads no context has its own decider: the check runs there too.
+@BAD_VALUES
+def test_policy_decide_refuses_a_bad_value_its_conditions_read_first_sighting_or_warm(
+    policy, value
+):
+    # ecs:RunInstances' rule tests acs:SourceIp: a value the trie and the RAM evaluator could
+    # read differently is refused whether its answer is being worked out or remembered.
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            policy.decide("ecs:RunInstances", {"acs:SourceIp": value})
+        with pytest.raises(ValueError):
+            policy.decide("ecs:RunInstances", {"source_ip": value, "acs:MFAPresent": "true"})
+        assert not policy.decide("ecs:RunInstances", {"acs:SourceIp": "10.0.0.1"}).denied
+
+
+@BAD_VALUES
+def test_policy_decide_does_not_read_values_no_condition_of_the_decision_tests(policy, value):
+    # oss:PutObject is denied whatever the context; ecs:RunInstances reads only acs:SourceIp;
+    # ram:* reads only acs:MFAPresent. A value nothing reads cannot be read differently.
+    for _ in range(2):
+        assert policy.decide("oss:PutObject", {"acs:SourceIp": value}).rule_indexes == (
+            policy.decide("oss:PutObject").rule_indexes
+        )
+        assert policy.decide("ecs:RunInstances", {"acs:Other": value, "source_ip": "192.0.2.1"})
+        assert policy.decide("ecs:RunInstances", {"acs:Other": value}).denied  # absent IP
+        assert not policy.decide("ram:CreateUser", {"acs:SourceIp": value, "mfa": True}).denied
+    if type(value) is not bool:  # a bool is a Bool key's value
+        with pytest.raises(ValueError):
+            policy.decide("ram:CreateUser", {"acs:MFAPresent": value})
+
+
+@BAD_VALUES
+def test_policy_decide_without_conditions_reads_no_context(value):
+    # A rule set that reads no context has its own decider: the answer is the action's alone.
     policy = compile_sources([("p.rules", "deny OSS PutObject\n")])
     assert policy.trie._context_free
     for _ in range(2):
-        assert policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"}).denied
-        assert not policy.decide("ecs:RunInstances", {"source_ip": "10.0.0.1"}).denied
-    for action in ("oss:PutObject", "ecs:RunInstances"):
-        with pytest.raises(ValueError):
-            policy.decide(action, {"acs:SourceIp": value})
-    with pytest.raises(KeyError):
-        policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1", "source_ip": "10.0.0.2"})
+        assert policy.decide("oss:PutObject", {"acs:SourceIp": value}).denied
+        assert not policy.decide("ecs:RunInstances", {"source_ip": value}).denied
 
 
-def test_policy_decide_refuses_one_key_in_two_spellings_when_warm(policy):
-    policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1"})
-    with pytest.raises(KeyError):
-        policy.decide("oss:PutObject", {"acs:SourceIp": "10.0.0.1", "source_ip": "10.0.0.2"})
+def test_policy_decide_refuses_one_key_in_two_spellings_when_the_decision_reads_context(policy):
+    twice = {"acs:SourceIp": "10.0.0.1", "source_ip": "10.0.0.2"}
+    for _ in range(2):  # first sighting, then warm
+        policy.decide("ecs:RunInstances", {"acs:SourceIp": "10.0.0.1"})
+        with pytest.raises(KeyError):
+            policy.decide("ecs:RunInstances", twice)
+        with pytest.raises(KeyError):  # ram:* reads mfa only, but the context is spelled out
+            policy.decide("ram:CreateUser", {**twice, "mfa": True})
+    # A fixed answer reads no key, so neither spelling can win: decided.
+    assert policy.decide("oss:PutObject", twice).denied
+
+
+contexts_with_bad_values = st.dictionaries(
+    st.sampled_from(["acs:SourceIp", "source_ip", "MFA", "acs:MFAPresent", "acs:Other"]),
+    st.one_of(
+        st.sampled_from(["10.0.0.1", "192.0.2.1", "true", "false", "TRUE", "x"]),
+        st.booleans(),
+        st.sampled_from([None, math.nan, 1, 2.5, object()]),
+    ),
+    max_size=3,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ecs:RunInstances", "RAM:CreateUser", "oss:PutObject", "vpc:X"]),
+            contexts_with_bad_values,
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_policy_decide_answers_or_refuses_as_the_scan_of_what_it_reads(requests):
+    # The oracle is written from the rules, not the trie: the keys the rules covering the
+    # action test; a request is refused iff one of those, spelled out, holds a value
+    # ``context_value`` refuses, or a key comes in two spellings while one is read; else
+    # the answer is the scan's on the converted values.
+    from compiler.model.glob import glob_match
+    from compiler.model.keys import context_value, normalise_context
+
+    policy = compile_sources([("p.rules", SOURCE)])
+    trie = policy.trie
+
+    def outcome(decide, action, ctx):
+        try:
+            return decide(action, ctx)
+        except KeyError:
+            return KeyError
+        except ValueError:
+            return ValueError
+
+    def scan(action, ctx):
+        covering = [r for r in trie.rules if any(glob_match(p, action) for p in r.actions)]
+        reads = {c.key for r in covering for conj in r.conditions for c in conj}
+        spelled = normalise_context(ctx) if reads and ctx else dict(ctx)
+        converted = {
+            k: (context_value(k, v, parse_strings=False) if k in reads else v)
+            for k, v in spelled.items()
+        }
+        return trie.all_rules(action, converted)
+
+    for _ in range(2):
+        for action, ctx in requests:
+            assert outcome(policy.decide, action, ctx) == outcome(scan, action, ctx)
 
 
 def test_policy_decide_converts_values_as_documented(policy):
@@ -316,6 +391,6 @@ def test_policy_decide_normalises_contexts_the_same_way_however_often_a_key_is_s
         assert not policy.decide("ram:CreateUser", {"acs:mfapresent": True}).denied
         with pytest.raises(KeyError):
             policy.decide("ram:X", {"mfa": True, "acs:MFAPresent": "true"})
-        with pytest.raises(ValueError):
-            policy.decide("ram:X", {"source_ip": True})
+        with pytest.raises(ValueError):  # ecs:RunInstances' rule reads source_ip
+            policy.decide("ecs:RunInstances", {"source_ip": True})
         assert len(keys_module._SPELLING) <= 4

@@ -40,10 +40,12 @@ from compiler.decide.warm import (
     conditional_decider,
     free_checked_decider,
     free_decider,
+    too_long,
 )
 from compiler.model.conditions import Test, compile_conjunction
 from compiler.model.glob import MAX_ACTION, glob_match
 from compiler.model.ir import Rule
+from compiler.model.keys import checked_context
 
 # Per-action tables (leaf memo, ready Decisions, per-resource answers) and the memo of
 # conditional Decisions by the values their conditions read hold at most this many entries in
@@ -138,7 +140,7 @@ class _Shape:
     hits. Built once per distinct set (actions share them: `ecs:Delete*` covers many), so a
     first sighting of an action costs its lookup and a leaf, not this."""
 
-    __slots__ = ("conditional", "keys", "parts", "scoped", "unconditional")
+    __slots__ = ("conditional", "keys", "parts", "reads", "scoped", "unconditional")
 
     def __init__(
         self,
@@ -146,6 +148,7 @@ class _Shape:
         conditional: tuple[tuple[Test, tuple[int, ...]], ...],
         scoped: tuple[tuple[int, _ResourceMatcher, Test | None], ...],
         keys: tuple[str, ...] | None,
+        reads: tuple[str, ...],
     ) -> None:
         self.unconditional = unconditional
         self.conditional = conditional
@@ -153,6 +156,9 @@ class _Shape:
         self.scoped = scoped
         self.keys = keys
         """The context keys the conditional rules test (None with resource-scoped rules)."""
+        self.reads = reads
+        """Every context key a test of these rules reads, scoped rules' included: the values
+        ``Policy.decide`` checks (``DecisionTrie._decide_checked``)."""
         self.parts: dict[object, tuple] = {}
         """Combination of hits → (decision, matched, indexes, resource_unknown), at most
         ``_PARTS_LIMIT``: a Decision is these and its action."""
@@ -393,14 +399,15 @@ class DecisionTrie:
                 by_test.setdefault(tests[i], []).append(i)
         conditional = tuple([(test, tuple(ix)) for test, ix in by_test.items()])
         shape: _Shape | tuple
+        own = self._keys
+        reads = tuple(sorted(frozenset().union(*[own[i] for i in found if i in own])))
         if not conditional and not scoped:
             shape = self._parts(unconditional, ())[1:3]
         elif scoped:
-            shape = _Shape(unconditional, conditional, scoped, None)
+            shape = _Shape(unconditional, conditional, scoped, None, reads)
         else:
-            own = self._keys
             keys = frozenset().union(*[own[ix[0]] for _, ix in conditional])
-            shape = _Shape(unconditional, conditional, (), tuple(sorted(keys)))
+            shape = _Shape(unconditional, conditional, (), tuple(sorted(keys)), reads)
         if len(self._shapes) < _MEMO_LIMIT:
             self._shapes[found] = shape
         return shape
@@ -463,18 +470,41 @@ class DecisionTrie:
         context or the resource (``_context_free``: the seed) every entry is a Decision and
         the closure is the subscript alone.
 
-        ``checked``: contexts are read as ``Policy.decide`` documents — keys in any spelling,
-        values converted or refused (``compiler.model.keys.checked_context``) — with the
-        check for a context already in the trie's form (keys spelled as RAM keys, every value
-        a string) made inline, and the rest of the body the same as unchecked: the closures
-        are written out, since a flag tested on every call would cost the hot loops."""
+        ``checked``: contexts are read as ``Policy.decide`` documents, as far as the decision
+        reads them (``_decide_checked``) — keys in any spelling, the values the decision's
+        conditions test converted or refused — with the check for a conditional action's
+        context already in the trie's form (keys spelled as RAM keys, the values read strings)
+        made inline: the closures are written out, since a flag tested on every call would
+        cost the hot loops."""
         hot, warm = self._hot, self._warm
-        slow = self._decide_leaf
+        slow = self._decide_checked if checked else self._decide_leaf
         if self._context_free:
             return free_checked_decider(hot, slow) if checked else free_decider(hot, slow)
         if checked:
             return conditional_checked_decider(hot, warm, slow)
         return conditional_decider(hot, warm, slow)
+
+    def _decide_checked(
+        self, action: str, context: Mapping[str, object] | None, resource: str | None = None
+    ) -> Decision:
+        """``Policy.decide``'s path for what its warm closure does not answer: an action
+        over MAX_ACTION is refused (never remembered, so every call for one comes here); a
+        fixed answer needs no context; otherwise the context's keys are spelled as RAM keys
+        (KeyError for one key in two spellings) and the values the rules covering the action
+        read are converted or refused (ValueError) before deciding. Values no such rule
+        reads are not looked at: the same request gets the same answer or error whatever
+        the memo holds."""
+        if len(action) > MAX_ACTION:
+            raise too_long(action)
+        leaf = self._memo.get(action)
+        if leaf is None:
+            leaf = self._old_memo.get(action)
+            leaf = self._leaf(action) if leaf is None else self._remember(action, leaf)
+        if leaf.__class__ is Decision:
+            return leaf  # type: ignore[return-value]
+        if context:
+            context = checked_context(context, leaf.shape.reads)  # type: ignore[union-attr]
+        return self._decide_leaf(action, context, resource)
 
     def _decide_leaf(
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None

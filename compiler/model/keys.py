@@ -296,36 +296,45 @@ def canonical_key(key: str) -> str:
 
 SPELLED_AS_RAM: set[str] = set()
 """Keys ``normalise_context`` keeps as they are, once checked; bounded (keys are few). A
-context whose keys are all in it and whose values are all strings is already what
-``normalise_context(context, convert=True)`` would give: the check ``DecisionTrie.decider
-(checked=True)`` makes in C on every call before falling back on ``checked_context``."""
+context whose keys are all in it is already spelled as ``normalise_context`` would spell it:
+the check ``DecisionTrie.decider(checked=True)`` makes in C before reading a conditional
+action's keys, falling back on ``spelled_context``."""
 _SPELLED_LIMIT = 4096
 
 
-def is_normalised(context: Mapping[str, object]) -> bool:
-    """True when ``normalise_context(context, convert=True)`` would give ``context`` back:
-    every key spelled as its RAM key (or unknown) and every value a string. Two set
-    checks in C, where normalising builds a new dict: ``Policy.decide``'s fast path."""
-    if not SPELLED_AS_RAM.issuperset(context):
-        for key in context:
-            if type(key) is not str or canonical_key(key) != key:
-                return False
-            if len(SPELLED_AS_RAM) < _SPELLED_LIMIT:
-                SPELLED_AS_RAM.add(key)
-    try:
-        "".join(context.values())  # type: ignore[arg-type]  # raises on any non-string
-    except TypeError:
-        return False
-    return True
-
-
-def checked_context(context: Mapping[str, object]) -> Mapping[str, object]:
-    """``context`` itself when it is normalised, else ``normalise_context(context,
-    convert=True)`` (which raises ValueProblem or KeyError on what it refuses): what
-    ``Policy.decide`` reads."""
-    if is_normalised(context):
+def spelled_context(context: Mapping[str, object]) -> Mapping[str, object]:
+    """``context`` with every key spelled as its RAM key (unknown keys as given): itself when
+    it already is, else ``normalise_context(context)``, which raises KeyError on one key given
+    in two spellings. Values are not looked at."""
+    if SPELLED_AS_RAM.issuperset(context):
         return context
-    return normalise_context(context, convert=True)
+    for key in context:
+        if type(key) is not str or canonical_key(key) != key:
+            return normalise_context(context)
+        if len(SPELLED_AS_RAM) < _SPELLED_LIMIT:
+            SPELLED_AS_RAM.add(key)
+    return context
+
+
+def checked_context(
+    context: Mapping[str, object], reads: tuple[str, ...] | None = None
+) -> Mapping[str, object]:
+    """What ``Policy.decide`` reads: ``context`` spelled (``spelled_context``) with the values
+    of the RAM keys in ``reads`` — all of them when None — kept when a str, else converted or
+    refused by ``context_value`` (ValueProblem). A value of a key not in ``reads`` is left as
+    given: no condition of the decision reads it, so no engine can read it differently."""
+    context = spelled_context(context)
+    if reads is None:
+        reads = tuple(context)
+    out: dict[str, object] | None = None
+    for key in reads:
+        if key in context:
+            value = context[key]
+            if type(value) is not str:
+                if out is None:
+                    out = dict(context)
+                out[key] = context_value(key, value, parse_strings=False)
+    return context if out is None else out
 
 
 def parse_bool(value: object) -> bool | None:
