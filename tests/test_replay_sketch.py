@@ -87,3 +87,17 @@ def test_any_split_merged_in_any_order_is_the_whole(numbers, cuts, rng):
 def test_pickles_to_the_same_state():
     for d in (_count(_values(1, 100)), _count(_values(2, 20_000))):
         assert _state(pickle.loads(pickle.dumps(d))) == _state(d)
+
+
+def test_none_and_the_string_nul_n_are_two_values_in_the_sketch_too():
+    # None (no address) was hashed as the bytes of the string "\x00n": past EXACT the two
+    # counted as one, while the exact set, below it, counts two.
+    assert _count([None, "\x00n"]).count() == 2
+    many = [f"10.9.{i // 256}.{i % 256}" for i in range(EXACT + 1)]
+    with_none = _count([*many, None])
+    both = _count([*many, None, "\x00n"])
+    assert not both.exact
+    assert both.registers != with_none.registers
+    assert both.count() > with_none.count()
+    # Neither is lost in a merge, whichever side holds which.
+    assert _count(many).merge(_count([None, "\x00n"])).registers == both.registers

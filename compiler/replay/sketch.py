@@ -29,8 +29,16 @@ RELATIVE_ERROR = round(1.04 / math.sqrt(_M), 4)
 
 
 def _hash(value: object) -> int:
-    # The values are strings or None (no address); a string never encodes to b"\x00n".
-    data = b"\x00n" if value is None else str(value).encode("utf-8", "surrogatepass")
+    # The values are strings or None (no address). A tag byte per kind, None's encoding
+    # being its tag alone, keeps the encoding injective, as the exact set is: None was
+    # b"\x00n", which the string "\x00n" encodes to as well, so the sketch counted the two
+    # as one value. (Other types are not expected; they are tagged apart from strings.)
+    if value is None:
+        data = b"n"
+    elif isinstance(value, str):
+        data = b"s" + value.encode("utf-8", "surrogatepass")
+    else:
+        data = b"r" + repr(value).encode("utf-8", "surrogatepass")
     return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
 
 
