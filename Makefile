@@ -46,7 +46,7 @@ test: lint
 	$(BIN)/ramguard compile policies --target control-policy --out generated/control-policy --check
 	$(BIN)/ramguard compile policies --target terraform --out generated/terraform --check
 	$(BIN)/ramguard compile policies --target ros --out generated/ros --check
-	$(BIN)/ramguard compile policies/leaked-accesskey-protection.rules --target cedar --out generated/cedar --check
+	$(BIN)/ramguard compile policies --target cedar --out generated/cedar --check
 	$(BIN)/ramguard test policies
 	for d in examples/guardrails examples/resources examples/org-allowlist; do $(BIN)/ramguard test $$d || exit 1; done
 	$(BIN)/ramguard prove --rules policies

@@ -84,7 +84,9 @@ CONTEXTS = [
     ({"mfa": "maybe"}, {}),
     ({"time": "2026-12-01T00:00:00.000001Z"}, {"time_us": 1796083200000001}),
     ({"time": "2026-12-01T00:00:00"}, {}),
-    ({"vpc": "vpc-a", "access_key": 7}, {"vpc": "vpc-a"}),
+    # A number or boolean for a string key is the text the trie's string operators read.
+    ({"vpc": "vpc-a", "access_key": 7}, {"vpc": "vpc-a", "access_key": "7"}),
+    ({"principal": True, "access_key": [1]}, {"principal": "true"}),
 ]
 
 
@@ -234,3 +236,142 @@ def test_newline_in_description_or_file_name_cannot_start_a_cedar_policy(
     text = cedar_policies(policy.policies)[0].text
     live = [line for line in text.splitlines() if not line.startswith("//")]
     assert sum(line.startswith("forbid") for line in live) == 1
+
+
+# --- principal patterns, resources and `except` (issue 12: the org baseline in Cedar) ------
+
+RD = "acs:ram:*:*:role/resourcedirectoryaccountaccessrole"
+PRINCIPALS = [
+    None,
+    "acs:ram::1234567890123456:role/resourcedirectoryaccountaccessrole",
+    "acs:ram::1234567890123456:role/ResourceDirectoryAccountAccessRole",  # case matters
+    "acs:ram::1234567890123456:role/resourcedirectoryaccountaccessrole-x",
+    "acs:ram::1234567890123456:user/alice",
+    "acs:ram::1234567890123456:root",
+    True,  # a boolean for a string key: the trie reads `true`, so does the Cedar context
+]
+RESOURCES = [
+    None,
+    "acs:ram::1234567890123456:role/ResourceDirectoryAccountAccessRole",
+    "acs:ram::1234567890123456:role/resourcedirectoryaccountaccessrole",
+    "acs:ecs:ap-southeast-1:1234567890123456:instance/i-1",
+    "acs:ecs:cn-hangzhou:1234567890123456:instance/i-1",
+    "acs:oss:*:1234567890123456:bucket",
+]
+BASELINE_ACTIONS = [
+    "resourcemanager:DeleteAccount",
+    "ram:DeleteRole",
+    "RAM:deleterole",
+    "ram:CreateAccessKey",
+    "ram:ListUsers",
+    "ecs:RunInstances",
+    "sts:AssumeRole",
+    "kms:DisableKey",
+    "oss:PutBucketAcl",
+]
+
+
+def _baseline_requests():
+    rng = random.Random(12)
+    for action in BASELINE_ACTIONS:
+        for principal in PRINCIPALS:
+            for resource in RESOURCES:
+                ctx: dict[str, object] = {}
+                if principal is not None:
+                    ctx["acs:PrincipalARN"] = principal
+                if rng.random() < 0.7:
+                    ctx["acs:MFAPresent"] = rng.choice([True, False])
+                if rng.random() < 0.7:
+                    ctx["acs:SecureTransport"] = rng.choice([True, False])
+                yield action, ctx, resource
+
+
+def _cedar_denies_on(policy, requests):
+    texts = [c.text for c in cedar_policies(policy.policies)]
+    policies = cedarpy.PolicySet.from_str("\n".join(texts))
+    entities = cedarpy.Entities.from_json_str("[]")
+    results = cedarpy.is_authorized_batch(
+        [cedar_request(a, c, r) for a, c, r in requests], policies, entities
+    )
+    assert all(not r.diagnostics.errors for r in results)
+    return [r.decision == cedarpy.Decision.Deny for r in results]
+
+
+def test_cedar_agrees_with_the_trie_on_the_org_baseline(repo):
+    # Principal exemptions (StringNotLike acs:PrincipalARN), `principal like` (StringLike),
+    # `on [...]`, `in region [...]` and `except [...]` all in one real policy.
+    from compiler import compile_rules
+
+    policy = compile_rules([repo / "policies" / "org-baseline"])
+    requests = list(_baseline_requests())
+    trie = [policy.decide(a, c, r).denied for a, c, r in requests]
+    assert 0 < sum(trie) < len(trie)
+    assert _cedar_denies_on(policy, requests) == trie
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            f"deny RAM DeleteRole unless principal like [{RD}]\n",
+            'when { context.action == "ram:deleterole" && (!(context has principal) || '
+            f'!(context.principal like "{RD}")) }};',
+        ),
+        (
+            "deny RAM CreateAccessKey when principal like [acs:ram:*:*:root, *:user/b*]\n",
+            'when { context.action == "ram:createaccesskey" && (context has principal && '
+            '(context.principal like "*:user/b*" || context.principal like "acs:ram:*:*:root")) };',
+        ),
+        (
+            "deny ECS Delete* on [acs:ecs:*:*:instance/prod-*]\n",
+            'when { context.action like "ecs:delete*" && (context has resource && '
+            '(context.resource like "acs:ecs:*:*:instance/prod-*")) };',
+        ),
+        (
+            "deny * * except [ram:*, sts:AssumeRole]\n",
+            'when { !(context.action == "sts:assumerole" || context.action like "ram:*") };',
+        ),
+    ],
+    ids=["not-like-exemption", "like", "on-resource", "except"],
+)
+def test_principal_patterns_resources_and_except_translate(compile_text, rules, expected):
+    (cedar,) = cedar_policies(compile_text(rules).policies)
+    assert [line for line in cedar.text.splitlines() if line.startswith("when")] == [expected]
+
+
+def test_compile_target_cedar_takes_the_org_baseline(run_cli, repo, tmp_path):
+    result = run_cli("compile", repo / "policies", "--target", "cedar", "--out", tmp_path, "-q")
+    assert result.exit_code == 0, result.stderr
+    text = (tmp_path / "org-baseline.cedar").read_text(encoding="utf-8")
+    assert text.count("forbid (principal, action, resource)") == 11
+    cedarpy.PolicySet.from_str(text)  # Cedar parses what was written
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "deny RAM DeleteRole unless principal like [acs:ram:*:*:role/admin?]",
+            "error: `acs:ram:*:*:role/admin?` uses `?`, which Cedar cannot express: its "
+            "`like` has only `*`",
+        ),
+        (
+            "deny ECS DeleteInstance on [acs:ecs:*:*:instance/i-?]",
+            "error: `acs:ecs:*:*:instance/i-?` uses `?`, which Cedar cannot express",
+        ),
+        (
+            "deny RAM DeleteRole when principal in ignorecase [acs:ram::1:role/Admin]",
+            "error: Cedar output cannot state the StringEqualsIgnoreCase operator: Cedar has no "
+            "case-insensitive comparison or case folding",
+        ),
+    ],
+    ids=["question-mark-in-principal", "question-mark-in-resource", "ignorecase"],
+)
+def test_what_cedar_cannot_express_is_refused_at_the_rule(run_cli, tmp_path, rule, message):
+    rules = tmp_path / "x.rules"
+    rules.write_text(f"deny ECS RunInstances\n{rule}\n", encoding="utf-8")
+    result = run_cli("compile", rules, "--target", "cedar", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{rules}:2:1: {message}"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()

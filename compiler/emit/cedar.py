@@ -14,12 +14,30 @@ The model, one request shape for every rule:
   ``cedar_for`` raises a ``CompileError`` naming the rule (E0401) rather than widening it.
 - Condition keys become context attributes named as in the rules language: ``source_ip``
   (Cedar ``ipaddr``, compared with ``isInRange``), ``mfa`` and ``secure_transport`` (Bool),
-  ``vpc`` and ``access_key`` (String), and ``time_us`` for ``acs:CurrentTime``: a Long of
+  ``vpc``, ``access_key``, ``principal`` and ``resource_group`` (String; a boolean or
+  number request value as the text the trie's string operators read, ``true`` / ``7``),
+  and ``time_us`` for ``acs:CurrentTime``: a Long of
   microseconds since the epoch, because Cedar strings have no ``<`` and its ``datetime``
   keeps only milliseconds, which would move a request across a boundary the trie respects.
 - A key absent from the request, or a value that does not parse for its kind, is absent from
   the Cedar context (``cedar_request`` drops it): positive operators test ``context has k &&
   …`` and fail, negated ones ``!(context has k) || …`` and hold, as in DESIGN.md.
+- ``StringLike`` / ``StringNotLike`` (``principal like [...]``, the org baseline's
+  ``unless principal like [acs:ram:*:*:role/resourcedirectoryaccountaccessrole]``
+  exemption) are ``like``: both are case-sensitive and ``*`` is any run, also empty, in both,
+  so a pattern without ``?`` means the same thing (Cedar's own literal star, ``\\*``, never
+  arises: every ``*`` of a RAM pattern is a wildcard). A value with ``?`` is refused (E0401).
+- A resource-scoped rule (``on [...]``, ``in region [...]``) tests ``context.resource``, the
+  request's resource ARN, with ``like`` (ARN patterns are case-sensitive globs, as in the
+  trie); a request without a resource has no ``resource`` attribute and the rule does not
+  match it, which is what the trie decides (it lists such a rule under ``resource_unknown``
+  without denying). ``except [...]`` (NotAction) is the negated action test.
+- What Cedar cannot express is refused with the rule's FILE:LINE:COL and the reason (E0401,
+  E0402): ``?`` (``like`` has only ``*``), the ``IgnoreCase`` operators (Cedar has no case
+  folding), ``Numeric…`` (RAM compares decimals, Cedar has 64-bit integers only), and keys
+  with no attribute in this request shape (tags, service keys). ``DateEquals`` /
+  ``DateNotEquals`` are refused too: RAM's equality of times is not documented closely
+  enough to state it.
 - Each deny rule is one ``forbid``; one ``permit(principal, action, resource);`` per file makes
   "not forbidden" Cedar's Allow, which is this project's ``allow`` (not denied by these rules).
 """
@@ -33,14 +51,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from compiler.language.diagnostics import CompileError, Diagnostic, error
+from compiler.model.conditions import as_string
 from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
-from compiler.model.keys import LANGUAGE_KEYS, normalise_context, parse_bool
+from compiler.model.keys import LANGUAGE_KEYS, KeyKind, normalise_context, parse_bool
 
 SUFFIX = ".cedar"
 PRINCIPAL = 'User::"caller"'
 ACTION = 'Action::"call"'
 RESOURCE = 'Resource::"*"'
 TIME_ATTRIBUTE = "time_us"
+RESOURCE_ATTRIBUTE = "resource"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # RAM key → Cedar context attribute.
@@ -87,12 +107,14 @@ def _micros(text: str) -> int | None:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _untranslatable(rule: Rule, pattern: str, source: str | None) -> Diagnostic:
+def _untranslatable(
+    rule: Rule, pattern: str, source: str | None, what: str = "the operations"
+) -> Diagnostic:
     return error(
         "E0401",
         f"`{pattern}` uses `?`, which Cedar cannot express: its `like` has only `*`",
         rule.span,
-        help="list the operations, or use `*` if the wider match is intended; "
+        help=f"list {what}, or use `*` if the wider match is intended; "
         "`--target ram` is unaffected",
         source=source,
     )
@@ -146,6 +168,12 @@ def _condition(cond: Condition) -> str:
         if op == "StringEquals":
             return f"({has} && {member})"
         return f"(!({has}) || !({member}))"
+    if op in ("StringLike", "StringNotLike"):
+        # `?` never gets here (``_unstated`` refuses it).
+        like = " || ".join(f"{value} like {_like(v)}" for v in sorted(set(cond.values)))
+        if op == "StringLike":
+            return f"({has} && ({like}))"
+        return f"(!({has}) || !({like}))"
     if op == "Bool":
         return f"({has} && {value} == {'true' if cond.values[0] == 'true' else 'false'})"
     if op in _DATE_OPERATORS:
@@ -162,17 +190,33 @@ def _conjunction(conj: Conjunction) -> str | None:
     return " && ".join(_condition(c) for c in conj)
 
 
-# Operators this translation states exactly; the rest (IgnoreCase, Like with `?`, Numeric…,
-# Date(Not)Equals) are refused rather than approximated.
+# Operators this translation states exactly; the rest are refused rather than approximated,
+# each with what Cedar lacks for it.
 _CEDAR_OPERATORS = frozenset(
-    {"IpAddress", "NotIpAddress", "StringEquals", "StringNotEquals", "Bool", *_DATE_OPERATORS}
+    {
+        "IpAddress",
+        "NotIpAddress",
+        "StringEquals",
+        "StringNotEquals",
+        "StringLike",
+        "StringNotLike",
+        "Bool",
+        *_DATE_OPERATORS,
+    }
 )
+_WHY_NOT = {
+    "StringEqualsIgnoreCase": "Cedar has no case-insensitive comparison or case folding",
+    "StringNotEqualsIgnoreCase": "Cedar has no case-insensitive comparison or case folding",
+    "DateEquals": "RAM's equality of two times is not documented closely enough to state it",
+    "DateNotEquals": "RAM's equality of two times is not documented closely enough to state it",
+}
+_NUMERIC_WHY = "RAM compares decimal numbers, Cedar has only 64-bit integers (Long)"
 
 
-def _refusal(rule: Rule, what: str, source: str | None) -> Diagnostic:
+def _refusal(rule: Rule, what: str, why: str, source: str | None) -> Diagnostic:
     return error(
         "E0402",
-        f"Cedar output cannot state {what}",
+        f"Cedar output cannot state {what}: {why}",
         rule.span,
         help="`--target ram` states it; drop the rule from the Cedar policy set or rewrite it",
         source=source,
@@ -180,21 +224,48 @@ def _refusal(rule: Rule, what: str, source: str | None) -> Diagnostic:
 
 
 def _unstated(rule: Rule, source: str | None) -> list[Diagnostic]:
-    """What issue 10 added that this Cedar translation does not state: resources (the
-    request's resource is not in the Cedar context), NotAction, and the operators outside
-    ``_CEDAR_OPERATORS`` or keys without a Cedar attribute."""
+    """What Cedar (or this request shape) cannot state exactly: ``?`` in a resource or a
+    ``like`` value, the operators outside ``_CEDAR_OPERATORS``, keys without a Cedar
+    attribute. (A ``?`` in an action is ``_actions``'s, reported once per pattern.)"""
     out = []
     if not rule.any_resource:
-        out.append(_refusal(rule, "a resource (`on` / `in region`)", source))
-    if rule.not_actions:
-        out.append(_refusal(rule, "`except` (NotAction)", source))
+        for pattern in rule.resources:
+            if "?" in pattern:
+                out.append(_untranslatable(rule, pattern, source, "the resources"))
     for conj in rule.conditions:
         for cond in conj:
-            if cond.operator not in _CEDAR_OPERATORS:
-                out.append(_refusal(rule, f"the {cond.operator} operator", source))
+            op = cond.operator
+            if op not in _CEDAR_OPERATORS:
+                why = _NUMERIC_WHY if op.startswith("Numeric") else _WHY_NOT.get(op, "")
+                out.append(
+                    _refusal(
+                        rule, f"the {op} operator", why or "it has no Cedar counterpart", source
+                    )
+                )
             elif cond.key not in ATTRIBUTES:
-                out.append(_refusal(rule, f"the condition key `{cond.key}`", source))
+                out.append(
+                    _refusal(
+                        rule,
+                        f"the condition key `{cond.key}`",
+                        "the Cedar request carries only action, resource and the keys "
+                        + ", ".join(f"`{k}`" for k in LANGUAGE_KEYS),
+                        source,
+                    )
+                )
+            elif op in ("StringLike", "StringNotLike"):
+                for value in cond.values:
+                    if "?" in value:
+                        out.append(_untranslatable(rule, value, source, "the values"))
     return out
+
+
+def _resources(rule: Rule) -> str | None:
+    """The resource test, or None for a rule on every resource."""
+    if rule.any_resource:
+        return None
+    attr = RESOURCE_ATTRIBUTE
+    like = " || ".join(f"context.{attr} like {_like(p)}" for p in sorted(set(rule.resources)))
+    return f"(context has {attr} && ({like}))"
 
 
 def _comment(text: str) -> str:
@@ -214,7 +285,16 @@ def _rule(rule: Rule, position: int, source: str | None, diags: list[Diagnostic]
         return ""
     action = _actions(rule, source, diags)
     conjunctions = [_conjunction(c) for c in rule.conditions]
-    tests = [] if action is None else [action]
+    if rule.not_actions:
+        # `except [...]`: every action matching none of them (`except [*]` matches nothing).
+        tests = (
+            ["false"] if action is None else [f"!{action}" if action[0] == "(" else f"!({action})"]
+        )
+    else:
+        tests = [] if action is None else [action]
+    resource = _resources(rule)
+    if resource is not None:
+        tests.append(resource)
     if None not in conjunctions:  # an unconditional branch makes the whole rule unconditional
         if len(conjunctions) == 1:
             tests.append(conjunctions[0])
@@ -241,9 +321,10 @@ def cedar_for(policy: PolicyIR, source: str | None = None) -> CedarPolicy:
     described = f": {policy.description}" if policy.description else ""
     header.append(_comment(f"// policy {policy.name}{described}"))
     header.append(
-        "// Request: context.action = lowercased `<ram-code>:<Operation>`; context keys "
-        "source_ip (ip), mfa, secure_transport (Bool), vpc, access_key (String), "
-        "time_us (Long, microseconds since 1970-01-01T00:00:00Z)."
+        "// Request: context.action = lowercased `<ram-code>:<Operation>`; context.resource "
+        "= the resource ARN when known; context keys source_ip (ip), mfa, secure_transport "
+        "(Bool), vpc, access_key, principal, resource_group (String), time_us (Long, "
+        "microseconds since 1970-01-01T00:00:00Z)."
     )
     parts = ["\n".join(header) + "\n"]
     for rule in policy.allows:
@@ -309,11 +390,19 @@ def cedar_context(context: Mapping[str, object] | None) -> dict[str, object]:
                 out[attr] = micros
         elif isinstance(raw, str):
             out[attr] = raw
+        elif kind is KeyKind.STRING and as_string(raw) is not None:
+            # A boolean or number, read as the text the trie's string operators read.
+            out[attr] = as_string(raw)
     return out
 
 
-def cedar_request(action: str, context: Mapping[str, object] | None = None) -> dict:
-    """The cedarpy request deciding ``action`` under a RAM-keyed ``context``."""
+def cedar_request(
+    action: str, context: Mapping[str, object] | None = None, resource: str | None = None
+) -> dict:
+    """The cedarpy request deciding ``action`` (on ``resource``, when known) under a
+    RAM-keyed ``context``."""
     ctx = cedar_context(context)
     ctx["action"] = action.lower()
+    if resource is not None:
+        ctx[RESOURCE_ATTRIBUTE] = resource
     return {"principal": PRINCIPAL, "action": ACTION, "resource": RESOURCE, "context": ctx}
