@@ -105,6 +105,18 @@ class Batch:
             self._built[i] = ev
         return ev
 
+    def origin(self, i: int) -> tuple[int, int, str]:
+        """(source, line, event id) of event ``i``, as its TraceEvent has them, without
+        building it: what an example needs besides the columns (``impact.example_at``)."""
+        ev = self._built.get(i) if self.events is None else self.events[i]
+        if ev is not None:
+            return ev.source, ev.line, ev.event_id
+        for start, _mapper, source, lines, decoded, _regions in reversed(self._segments):
+            if i >= start:
+                k = i - start
+                return source, lines[k], decoded[k].eventId or ""
+        raise IndexError(i)
+
     @classmethod
     def of_events(cls, events: list[TraceEvent]) -> Batch:
         """The columns of TraceEvents already built (``batch[i]`` is ``events[i]``)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import compress, filterfalse, repeat
+from itertools import compress, islice, repeat
 from operator import add, attrgetter, eq, itemgetter, ne, neg
 from typing import Any
 
@@ -78,6 +78,25 @@ def example(ev: TraceEvent) -> tuple:
     )
 
 
+def example_at(batch: Batch | Sequence[TraceEvent], i: int) -> tuple:
+    """``example`` of event ``i`` of a batch, read from its columns: building the event's
+    TraceEvent (its context dict, ARN inputs) to read six fields cost more than the rest of
+    a first sighting. A list of TraceEvents is read as ``example`` reads one."""
+    if batch.__class__ is not Batch:
+        return example(batch[i])
+    source, line, event_id = batch.origin(i)
+    who = batch.who[i]
+    time = batch.time[i]
+    return (
+        source,
+        line,
+        event_id,
+        time if time.__class__ is str else "",
+        "" if who is None else who.key,
+        batch.action[i],
+    )
+
+
 def least(a: tuple | None, b: tuple | None) -> tuple | None:
     if a is None:
         return b
@@ -123,14 +142,22 @@ class Table:
         self.keep_first = keep_first
 
     def add(
-        self, keys: list, denied_keys: list, batch: Sequence[TraceEvent], denied_at
-    ) -> list[TraceEvent]:
-        """Count a batch; returns the first events of values not seen before."""
-        self.events.update(keys)
-        new = _firsts(self.first, keys, batch, None) if self.keep_first else []
+        self, keys: list, denied_keys: list, batch: Batch | Sequence[TraceEvent], denied_at
+    ) -> list[int]:
+        """Count a batch; returns the batch indexes of the first events of values not seen
+        before (when first examples are kept)."""
+        events = self.events
+        before = len(events)
+        events.update(keys)
+        new = []
+        if self.keep_first and len(events) > before:
+            new = _firsts(self.first, events, before, keys, batch, None)
         if denied_keys:
-            self.denied.update(denied_keys)
-            _firsts(self.first_denied, denied_keys, batch, denied_at)
+            denied = self.denied
+            before = len(denied)
+            denied.update(denied_keys)
+            if len(denied) > before:
+                _firsts(self.first_denied, denied, before, denied_keys, batch, denied_at)
         return new
 
     def merge(self, other: Table) -> Table:
@@ -183,21 +210,24 @@ class BoundedTable(Table):
     def approximate(self) -> bool:
         return self.floor != (0, 0)
 
-    def add(self, keys, denied_keys, batch, denied_at) -> list[TraceEvent]:
-        events, slack, floor = self.events, self.slack, self.floor
-        counts = Counter(keys)
+    def add(self, keys, denied_keys, batch, denied_at) -> list[int]:
+        events = self.events
+        before = len(events)
         self.total += len(keys)
-        new = counts.keys() - events.keys()
-        # A value kept is already counted; one dropped and back is counted again (a set).
-        self.seen.update(new)
-        if floor != (0, 0):
-            for key in new:
-                slack[key] = floor
-        events.update(counts)
+        events.update(keys)
+        if len(events) > before:
+            new = _taken_in(events, before)
+            # A value kept is already counted; one dropped and back is counted again (a set).
+            self.seen.update(new)
+            if self.floor != (0, 0):
+                self.slack.update(zip(new, repeat(self.floor)))
         if denied_keys:
             self.total_denied += len(denied_keys)
-            self.denied.update(denied_keys)
-            _firsts(self.first_denied, denied_keys, batch, denied_at)
+            denied = self.denied
+            before = len(denied)
+            denied.update(denied_keys)
+            if len(denied) > before:
+                _firsts(self.first_denied, denied, before, denied_keys, batch, denied_at)
         if len(events) > 2 * self.limit:
             self._prune()
         return []
@@ -294,20 +324,34 @@ def _table(
     return t
 
 
-def _firsts(firsts: dict, keys: list, batch: Sequence[TraceEvent], at) -> list[TraceEvent]:
-    """The first example of every key not seen before (``at[i]``: the event of ``keys[i]``);
-    returns those first events."""
-    n = len(keys)
-    # Each key's least index: later pairs overwrite earlier ones, and this runs backwards.
-    position = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
-    # Not ``position.keys() - firsts.keys()``: that walks the whole table every batch.
-    new = []
-    for key in filterfalse(firsts.__contains__, position):
-        i = position[key]
-        ev = batch[i if at is None else at[i]]
-        firsts[key] = example(ev)
-        new.append(ev)
+def _taken_in(counts: dict, before: int) -> list:
+    """The values a dict took in since it held ``before``, in the order they came: a dict
+    keeps insertion order (deletions too), so they are its last entries — found without
+    walking the batch or the table."""
+    new = list(islice(reversed(counts), len(counts) - before))
+    new.reverse()
     return new
+
+
+def _firsts(
+    firsts: dict, counts: dict, before: int, keys: list, batch: Batch | Sequence[TraceEvent], at
+) -> list[int]:
+    """The first example of each value ``counts`` took in from ``keys`` since it held
+    ``before`` values (``at[j]``: the batch index of ``keys[j]``); returns their indexes.
+
+    The values came in the order of their first occurrence in ``keys``, so each is found by
+    ``list.index`` (C) from just past the one before: one pass over ``keys`` at most, and
+    none in a batch that brings no new value (the common case, once a trace's callers,
+    actions and regions have been seen)."""
+    at_index = keys.index
+    found = []
+    j = -1
+    for key in _taken_in(counts, before):
+        j = at_index(key, j + 1)
+        i = j if at is None else at[j]
+        firsts[key] = example_at(batch, i)
+        found.append(i)
+    return found
 
 
 def _least_of(a: dict, b: dict) -> dict:
@@ -458,8 +502,8 @@ def tally(
         picked = list(map(keys.__getitem__, denied_at)) if denied_at else []
         new = impact.tables[name].add(keys, picked, batch, denied_at)
         if name == "action":
-            for ev in new:
-                impact.facts[ev.action] = (ev.service, ev.event_name)
+            for i in new:
+                impact.facts[keys[i]] = (batch.service[i], batch.event_name[i])
     if denied_at:
         _tally_rules(impact, batch, decisions, denied_at)
     recorded_at = list(compress(range(n), map(eq, batch.recorded, repeat("deny"))))
@@ -499,7 +543,7 @@ def _tally_rules(impact: Impact, batch: Batch, decisions: Sequence, denied_at: l
     for i, rule_indexes in zip(denied_at, indexes, strict=True):
         for index in rule_indexes:
             if index in missing:
-                firsts[index] = example(batch[i])
+                firsts[index] = example_at(batch, i)
                 missing.discard(index)
         if not missing:
             return
@@ -526,7 +570,7 @@ def _tally_recorded(impact, batch: Batch, decisions, verdicts: list, recorded_at
         return
     for i, why, verdict in zip(recorded_at, whys, predicted, strict=True):
         if verdict != "deny":
-            impact.unexplained.append((*example(batch[i]), why, batch.error_code[i]))
+            impact.unexplained.append((*example_at(batch, i), why, batch.error_code[i]))
             room -= 1
             if not room:
                 return
@@ -577,7 +621,7 @@ def _tally_plan(impact, batch: Batch, decisions, changed: list, new_rules, old_r
         key = (sign, group[1], action, group[2], rules)
         line = plan.get(key)
         if line is None:
-            plan[key] = [k, example(batch[i])]
+            plan[key] = [k, example_at(batch, i)]
         else:
             line[0] += k
     room = EXAMPLES - len(impact.plan_examples)
