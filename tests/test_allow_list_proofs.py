@@ -97,7 +97,7 @@ def test_prove_policy_equal_allow_lists(run_cli, tmp_path):
     result = run_cli("prove", "--rules", rules, "--policy", doc)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.splitlines() == [
-        "equivalent (proved): 1 rules and the JSON deny the same requests",
+        "equivalent (proved): 1 rule and the JSON deny the same requests",
         "equivalent (proved): 3 allow rules and the JSON's Allow statements allow the same "
         "requests (allow list `prod`)",
     ]

@@ -363,7 +363,7 @@ def test_check_fresh(compiled_out, run_cli):
     src, out = compiled_out
     result = run_cli("compile", src, "--out", out, "--check")
     assert result.exit_code == 0, result.stderr
-    assert f"{out}: up to date (1 documents)" in result.stdout
+    assert f"{out}: up to date (1 document)" in result.stdout
 
 
 STALE = [

@@ -681,7 +681,7 @@ def test_simulate_replays_the_allow_lists_along_the_chain(run_cli, tmp_path):
     assert data["org"]["stopped"][0]["text"].startswith("not allowed at folder fd-prod")
     assert data["org"]["unplaced"]["accounts"] == [{"account": None, "events": 1, "denied": 0}]
     assert "allow lists" not in result.stderr
-    assert "note: 1 event(s) of 1 account(s)" in result.stderr
+    assert "note: 1 event of 1 account that " in result.stderr
     quiet = run_cli("simulate", "--rules", EXAMPLE, "--trace", trace, "-q")
     assert "note:" not in quiet.stderr
     seed = run_cli("simulate", "--rules", "policies", "--trace", trace, "--format", "json")

@@ -163,7 +163,7 @@ def test_each_event_is_decided_along_its_accounts_chain_as_counted_by_hand(
     assert "not allowed at folder fd-prod" in result.stdout
     assert "denied at folder fd-prod by rule" in result.stdout
     n = sum(hand["unplaced"].values())
-    assert f"note: {n:,} event(s) of 2 account(s) that {EXAMPLE / 'org.toml'} does not" in (
+    assert f"note: {n:,} events of 2 accounts that {EXAMPLE / 'org.toml'} does not" in (
         result.stderr
     )
     assert "allow lists" not in result.stderr  # they are replayed now

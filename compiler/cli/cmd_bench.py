@@ -11,6 +11,7 @@ from rich.console import Console
 from compiler.catalog import default_catalog
 from compiler.cli.common import catalog_option, fail, fail_at, rules_option, text_or_json_option
 from compiler.cli.render import engine_table, render_table
+from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
 from compiler.replay import TraceError, is_plain_jsonl
 from compiler.replay.bench import (
@@ -83,10 +84,14 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         console = Console()
-        console.print(engine_table(results, f"{len(requests):,} requests ({skipped} skipped)"))
+        console.print(
+            engine_table(results, f"{counted(len(requests), 'request')} ({skipped} skipped)")
+        )
         console.print(render_table(rows, "ratios"))
     missed = [row for row in rows if row.met is False]
     if fail_on_miss and missed:
         names = ", ".join(row.name for row in missed)
-        click.echo(f"bench: {len(missed)} target(s) missed: {names}", err=True)
+        click.echo(
+            f"bench: {counted(len(missed), 'target', grouped=False)} missed: {names}", err=True
+        )
         sys.exit(3)

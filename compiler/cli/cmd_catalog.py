@@ -9,6 +9,7 @@ import click
 
 from compiler.catalog import Catalog, Service, default_catalog, load_catalog
 from compiler.cli.common import FILE, catalog_option, quiet_option, text_or_json_option
+from compiler.language.diagnostics import counted
 
 
 @click.group("catalog")
@@ -47,7 +48,11 @@ def list_services(fmt: str, quiet: bool, catalog: Catalog | None) -> None:
         )
     total = sum(r["operations"] for r in rows)
     if not quiet:
-        click.echo(f"{len(rows)} services, {total} operations", err=True)
+        click.echo(
+            f"{counted(len(rows), 'service', grouped=False)}, "
+            f"{counted(total, 'operation', grouped=False)}",
+            err=True,
+        )
 
 
 @command.command("show")
@@ -122,7 +127,7 @@ def search(text: str, fmt: str, quiet: bool, catalog: Catalog | None) -> None:
         where = h["service"] + (f" {h['operation']}" if h["operation"] else "")
         click.echo(where + (f"  risk={h['risk']}" if h["risk"] else ""))
     if not quiet:
-        click.echo(f"{len(hits)} matches", err=True)
+        click.echo(counted(len(hits), "match", "matches", grouped=False), err=True)
 
 
 def _read(path: Path) -> Catalog:

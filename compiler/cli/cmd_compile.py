@@ -23,7 +23,7 @@ from compiler.emit.cedar import cedar_policies
 from compiler.emit.deploy import attachments_from, ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.emit.ram import Document, document_size, documents_for
-from compiler.language.diagnostics import CompileError
+from compiler.language.diagnostics import CompileError, counted
 from compiler.language.suppress import unsilenced
 from compiler.policy import compile_rules
 
@@ -192,15 +192,17 @@ def command(
             sys.exit(1)
         if not quiet:
             _print_sizes(sized)
-            click.echo(f"{out_dir}: up to date ({len(documents)} documents)")
+            shown = counted(len(documents), "document", grouped=False)
+            click.echo(f"{out_dir}: up to date ({shown})")
         return
     if not quiet:
         _print_sizes(sized)
         n_rules = len(policy.rules) + len(policy.ruleset.allows)  # allow lists count too
         unchanged = len(documents) - len(written)
         click.echo(
-            f"compiled {n_rules} rules in {len(policy.policies)} policies → "
-            f"{len(documents)} documents in {out_dir} "
+            f"compiled {counted(n_rules, 'rule', grouped=False)} in "
+            f"{counted(len(policy.policies), 'policy', 'policies', grouped=False)} → "
+            f"{counted(len(documents), 'document', grouped=False)} in {out_dir} "
             f"({len(written)} written, {unchanged} unchanged, {len(plan.remove)} removed)"
         )
 
@@ -249,7 +251,8 @@ def _minified(policy, catalog, quiet: bool, err: bool = False):
     for p in done.policies if not quiet else ():
         click.echo(
             err=err,
-            message=f"minified {p.name}: {p.actions_before} → {p.actions_after} actions, "
+            message=f"minified {p.name}: {p.actions_before} → "
+            f"{counted(p.actions_after, 'action', grouped=False)}, "
             f"{p.chars_before:,} → {p.chars_after:,} characters; proved to deny the same "
             "catalog actions (any resource, any condition value)",
         )

@@ -21,6 +21,7 @@ from compiler.cli.common import (
     rules_option,
     text_or_json_option,
 )
+from compiler.language.diagnostics import counted
 
 
 @click.command("prove")
@@ -152,12 +153,14 @@ def command(
         sys.exit(code)
     if whole == "equal":
         click.echo(
-            f"equivalent (proved): {len(policy.rules)} rules and the JSON deny the same requests"
+            f"equivalent (proved): {counted(len(policy.rules), 'rule', grouped=False)} and the "
+            "JSON deny the same requests"
         )
         if allows:
             names = ", ".join(f"`{printable(a.policy)}`" for a in allows)
             click.echo(
-                f"equivalent (proved): {n_allows} allow rules and the JSON's Allow statements "
+                f"equivalent (proved): {counted(n_allows, 'allow rule', grouped=False)} and the "
+                "JSON's Allow statements "
                 f"allow the same requests (allow list{'s' * (len(allows) != 1)} {names})"
             )
         return
@@ -189,8 +192,9 @@ def _prove_org(policy, org_file: Path, rules: tuple[Path, ...], fmt: str, quiet:
     if problem is None:
         if fmt == "text" and not quiet:
             nodes = len({p.node for p in proof.proofs})
+            where = "at its one node" if nodes == 1 else f"at each of {nodes} nodes"
             click.echo(
-                f"equivalent (proved): {org_file}: at each of {nodes} nodes the Deny and Allow "
+                f"equivalent (proved): {org_file}: {where} the Deny and Allow "
                 "statements match the rules (every account's chain decides alike)"
             )
         return

@@ -24,6 +24,7 @@ from compiler.cli.common import (
 )
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
+from compiler.language.diagnostics import counted
 from compiler.model.keys import ValueProblem, parse_utc_time
 from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
@@ -255,7 +256,7 @@ def command(
     sources, pruned = prune(expanded.sources, window.since, window.until)
     if expanded.skipped and not quiet:
         click.echo(
-            f"note: {len(expanded.skipped):,} file(s) without a trace suffix skipped "
+            f"note: {counted(len(expanded.skipped), 'file')} without a trace suffix skipped "
             f"(first: {expanded.skipped[0]!r})",
             err=True,
         )
@@ -308,7 +309,8 @@ def command(
         # Like W0202 for a RAM code: the user relies on a guess, so say which and how much.
         codes = ", ".join(f"{c} ({n:,})" for c, n in guessed["codes"].items())
         click.echo(
-            f"note: {guessed['recorded_denies']:,} recorded denies counted only by error codes "
+            f"note: {counted(guessed['recorded_denies'], 'recorded deny', 'recorded denies')} "
+            "counted only by error codes "
             f"the catalog infers mean permission denied: {codes}; check a few of these events",
             err=True,
         )
@@ -319,8 +321,9 @@ def command(
     if chain is not None and chain["unplaced"]["count"] and not quiet:
         n = chain["unplaced"]
         click.echo(
-            f"note: {n['count']:,} event(s) of {n['distinct']:,} account(s) that "
-            f"{printable(chain['path'])} does not describe were decided {n['decided_as']} "
+            f"note: {counted(n['count'], 'event')} of {counted(n['distinct'], 'account')} that "
+            f"{printable(chain['path'])} does not describe "
+            f"{'was' if n['count'] == 1 else 'were'} decided {n['decided_as']} "
             "(the report's org.unplaced lists them)",
             err=True,
         )
@@ -412,7 +415,12 @@ def _nothing_decided(result, sources) -> str:
         )
     if result.outside_window:
         return (
-            f"{where}: error: no event could be decided: all {result.outside_window:,} "
-            "events are outside --since/--until"
+            f"{where}: error: no event could be decided: "
+            + (
+                "its one event is"
+                if result.outside_window == 1
+                else f"all {result.outside_window:,} events are"
+            )
+            + " outside --since/--until"
         )
     return f"{where}: error: no event could be decided: the trace holds no events"

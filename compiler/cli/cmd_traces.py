@@ -8,6 +8,7 @@ import click
 
 from compiler.catalog import default_catalog
 from compiler.cli.common import catalog_option
+from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
 from compiler.replay import generate_events, write_trace
 from compiler.replay.generate import write_delivery_tree
@@ -121,9 +122,11 @@ def generate(
         )
         if not quiet:
             click.echo(
-                f"wrote {count:,} events in {len(files):,} delivery files under {out}", err=True
+                f"wrote {counted(count, 'event')} in {counted(len(files), 'delivery file')} "
+                f"under {out}",
+                err=True,
             )
         return
     write_trace(out, events, fmt=fmt)
     if not quiet:
-        click.echo(f"wrote {count:,} events to {out}", err=True)
+        click.echo(f"wrote {counted(count, 'event')} to {out}", err=True)

@@ -16,6 +16,7 @@ from rich.tree import Tree
 from compiler.cli.common import printable
 from compiler.decide.explain import Explanation, RuleTrace
 from compiler.decide.explain_chain import ChainExplanation
+from compiler.language.diagnostics import counted
 from compiler.model.keys import RAM_KEY_TO_NAME
 from compiler.replay.bench import EngineResult, Row
 
@@ -76,7 +77,11 @@ def to_renderable(exp: Explanation) -> Tree:
     tree = Tree(head)
     scope = "all rules" if exp.all_rules else "rules whose service could apply"
     considered = tree.add(
-        Text(f"{len(exp.rules)} of {exp.total_rules} rules considered ({scope})", style="dim")
+        Text(
+            f"{len(exp.rules)} of {counted(exp.total_rules, 'rule', grouped=False)} considered "
+            f"({scope})",
+            style="dim",
+        )
     )
     for rule in exp.rules:
         _add_rule(considered, rule)

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from compiler.cli.render import text
+from compiler.language.diagnostics import counted
 
 TOP = 10
 _BY_TITLES = {
@@ -48,7 +49,7 @@ def _fmt_rate(value: float | None) -> str:
 
 
 def _calls(n: int) -> str:
-    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+    return counted(n, "call")
 
 
 def plan_line(line: dict) -> Text:
@@ -92,7 +93,8 @@ def plan_summary(plan: dict, top: int) -> Group:
         parts.append(plan_line(line))
     more = plan["lines_total"] - min(top, len(plan["lines"]))
     if more > 0:
-        parts.append(Text(f"… and {more:,} more plan lines (all counts in --report)", style="dim"))
+        shown = f"… and {counted(more, 'more plan line')} (all counts in --report)"
+        parts.append(Text(shown, style="dim"))
     return Group(*parts)
 
 
@@ -107,7 +109,7 @@ def org_summary(org: dict, top: int) -> Group:
     head.append(f" — {_calls(org['placed'])} decided along their account's chain")
     unplaced = org["unplaced"]
     if unplaced["count"]:
-        head.append(f"; {_calls(unplaced['count'])} of {unplaced['distinct']:,} account(s) ")
+        head.append(f"; {_calls(unplaced['count'])} of {counted(unplaced['distinct'], 'account')} ")
         head.append("not in it ", style="yellow")
         head.append(text(f"decided {unplaced['decided_as']}"))
         shown = ", ".join(

@@ -116,6 +116,14 @@ def shorten(text: str, limit: int = 60) -> str:
     return "".join(ch if ch.isprintable() else "?" for ch in shown)
 
 
+def counted(n: int, one: str, many: str | None = None, *, grouped: bool = True) -> str:
+    """A count and its noun in the number's grammar, for every message that counts:
+    ``1 document``, ``2 documents``; ``many`` when the plural is not ``one + "s"``
+    (``policy``/``policies``). ``grouped``: with thousands separators (``10,000 events``)."""
+    number = f"{n:,}" if grouped else str(n)
+    return f"{number} {one if n == 1 else many or one + 's'}"
+
+
 def error(code: str, message: str, span: Span, help: str = "", source: str | None = None):
     return Diagnostic(code, Severity.ERROR, message, span, help, source)
 

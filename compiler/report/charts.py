@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from compiler.language.diagnostics import counted
 from compiler.report.values import fmt, is_num, part
 
 TOP = 10
@@ -64,7 +65,8 @@ def timeline(over_time: dict | None) -> dict | None:
                 "events": events,
                 "denied": denied,
                 "series": ",".join(map(str, members)),
-                "title": f"{_when(first + width * i, width)}: {events:,} events, {denied:,} denied",
+                "title": f"{_when(first + width * i, width)}: {counted(events, 'event')}, "
+                f"{denied:,} denied",
             }
         )
     ticks = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
+from compiler.language.diagnostics import counted
 from compiler.report.charts import bar_chart, timeline
 from compiler.report.values import (
     TABLE_ROWS,
@@ -188,7 +189,8 @@ def plan(report: dict) -> dict | None:
         blocks.append({"kind": "plan", "lines": [_plan_line(r, i) for i, r in enumerate(lines)]})
         total = data.get("lines_total")
         if is_num(total) and total > len(lines):
-            blocks.append({"kind": "note", "text": f"and {total - len(lines):,} more lines"})
+            more = counted(total - len(lines), "more line")
+            blocks.append({"kind": "note", "text": f"and {more}"})
     for key, verb in (("newly_denied_by", "Newly"), ("no_longer_denied_by", "No longer")):
         by = data.get(key)
         if not isinstance(by, dict):
