@@ -24,12 +24,15 @@ from operator import add, attrgetter, is_not, itemgetter
 
 from compiler.model.keys import LANGUAGE_KEYS
 from compiler.replay.events import TraceEvent
-from compiler.replay.normalise import Mapper, is_ip
+from compiler.replay.normalise import Mapper, is_ip, mfa_of
 
 _SOURCE_IP = LANGUAGE_KEYS["source_ip"][0]
 _CURRENT_TIME = LANGUAGE_KEYS["time"][0]
 _VPC = LANGUAGE_KEYS["vpc"][0]
 _SECURE = LANGUAGE_KEYS["secure_transport"][0]
+_ACCESS_ID = LANGUAGE_KEYS["access_key"][0]
+_PRINCIPAL = LANGUAGE_KEYS["principal"][0]
+_MFA = LANGUAGE_KEYS["mfa"][0]
 
 _HOST = attrgetter("eventSource")
 _TRAIL = attrgetter("serviceName")
@@ -40,7 +43,7 @@ _TIME = attrgetter("eventTime")
 _VPC_OF = attrgetter("vpcId")
 _EXTRA = attrgetter("additionalEventData")
 _ERROR = attrgetter("errorCode")
-_0, _1, _2, _4 = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(4)
+_0, _1 = itemgetter(0), itemgetter(1)
 
 # The columns every batch has, as TraceEvent names them.
 FIELDS = (
@@ -72,7 +75,7 @@ class Batch:
 
     __slots__ = (
         "_built",
-        "_contexts",
+        "_idents",
         "_decoded",
         "_segments",
         "events",
@@ -85,7 +88,8 @@ class Batch:
         self._built: dict[int, TraceEvent] = {}
         self._segments: list[tuple[int, Mapper, int, list, list, list]] = []
         self._decoded: list = []
-        self._contexts: list[dict] = []
+        self._idents: list = []
+        """Each event's decoded ``userIdentity`` (None: none), for the caller's context keys."""
         self.events: list[TraceEvent] | None = None
         """The TraceEvents when built already (``of_events``), else None."""
 
@@ -140,10 +144,11 @@ class Batch:
         self.action.extend(map(add, map(_0, services), names))
         self.service.extend(map(_1, services))
         self.event_name.extend(names)
-        callers = mapper.identities(list(map(_IDENT, decoded)))
-        self.access_key.extend(map(_1, callers))
-        self.who.extend(map(_2, callers))
-        self._contexts.extend(map(_4, callers))
+        idents = list(map(_IDENT, decoded))
+        keys, callers = mapper.callers(idents)
+        self.access_key.extend(keys)
+        self.who.extend(callers)
+        self._idents.extend(idents)
         self.source_ip.extend([ip or None for ip in map(_IP, decoded)])
         default = mapper.region
         self.region.extend(regions if default is None else [r or default for r in regions])
@@ -177,11 +182,15 @@ class Batch:
                 if scheme:
                     out[i] = value_of(scheme.strip().lower() == "https")
             return out
-        # The caller's keys (AccessKey, principal, MFA): one dict per identity.
-        column = list(map(dict.get, self._contexts, repeat(key)))
-        if key in _CALLER_STRINGS:
-            return column
-        return [None if v is None else value_of(v) for v in column]
+        # The caller's keys, as ``Mapper.assemble`` writes them from the identity.
+        if key == _ACCESS_ID:
+            return self.access_key
+        if key == _PRINCIPAL:
+            return [None if who is None else who.principal for who in self.who]
+        if key == _MFA:
+            mfa = [None if i is None else mfa_of(i) for i in self._idents]
+            return [None if v is None else value_of(v) for v in mfa]
+        return [None] * len(decoded)  # the normaliser writes no other key
 
     def take(self, n: int) -> tuple[Batch, Batch]:
         """(the first ``n`` events, the rest) as two batches."""
@@ -191,7 +200,7 @@ class Batch:
             setattr(head, name, column[:n])
             setattr(rest, name, column[n:])
         head._decoded, rest._decoded = self._decoded[:n], self._decoded[n:]
-        head._contexts, rest._contexts = self._contexts[:n], self._contexts[n:]
+        head._idents, rest._idents = self._idents[:n], self._idents[n:]
         for start, mapper, source, lines, decoded, regions in self._segments:
             end = start + len(decoded)
             if start < n:
@@ -212,7 +221,3 @@ class Batch:
                     )
                 )
         return head, rest
-
-
-# Caller keys whose values are strings (entered into the memo's key as they are).
-_CALLER_STRINGS = frozenset({LANGUAGE_KEYS["access_key"][0], LANGUAGE_KEYS["principal"][0]})

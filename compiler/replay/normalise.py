@@ -12,7 +12,7 @@ import ipaddress
 import re
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import is_
+from operator import attrgetter, is_, itemgetter
 
 import msgspec
 
@@ -31,7 +31,6 @@ _VPC = LANGUAGE_KEYS["vpc"][0]
 _SECURE = LANGUAGE_KEYS["secure_transport"][0]
 
 
-# Frozen: hashable, so that the fields of an identity key the cache of normalised pieces.
 class _Attributes(msgspec.Struct, frozen=True, gc=False):
     mfaAuthenticated: str | bool | None = None
 
@@ -166,6 +165,26 @@ def _is_ipv6(text: str) -> bool:
 _BOOLS: dict[object, bool] = {"true": True, "false": False, True: True, False: False}
 
 
+def mfa_of(ident: _UserIdentity) -> bool | None:
+    """``acs:MFAPresent`` from ``sessionContext.attributes.mfaAuthenticated``; None when the
+    identity does not say (or says something that is not a boolean)."""
+    session = ident.sessionContext
+    if session is None or session.attributes is None:
+        return None
+    flag = session.attributes.mfaAuthenticated
+    if flag is None:
+        return None
+    mfa = _BOOLS.get(flag)
+    return parse_bool(flag) if mfa is None else mfa
+
+
+_ACCESS_KEY_OF = attrgetter("accessKeyId")
+_ACCOUNT_OF = attrgetter("accountId")
+_TYPE_OF = attrgetter("type")
+_USER_OF = attrgetter("userName")
+_0, _1 = itemgetter(0), itemgetter(1)
+
+
 _PIECES_MAX = 1024
 """Entries per Mapper cache: past it, new values are built every time, not remembered (a
 trace's hot operations and callers come first; memory stays bounded and flat)."""
@@ -177,17 +196,14 @@ def _remember(table: dict, key, value) -> None:
 
 
 class Mapper:
-    """Turns a decoded event into a TraceEvent. What an event shares with others is cached,
-    in two tables, since their product is large (every caller calls many operations): per
-    (host, serviceName, eventName) the action, service and denied codes; per ``userIdentity``
-    (a frozen, hashable struct of the fields declared) the caller, AccessKey, account and
-    their context keys. What is the event's own (id, time, address, VPC, scheme, error,
-    resource) is read from it every time."""
+    """Turns a decoded event into a TraceEvent. What an event shares with others is cached:
+    per (host, serviceName, eventName) the action, service and denied codes; the caller
+    (``Who``) per (type, account, userName), by ``_who``. What is the event's own (id, time,
+    address, VPC, scheme, error, resource, AccessKey, MFA) is read from it every time."""
 
     __slots__ = (
         "_actions",
         "_catalog",
-        "_identities",
         "_services",
         "account",
         "region",
@@ -211,7 +227,6 @@ class Mapper:
         # Per reader (one file or range), not per process: what a run keeps is what it
         # reads, and memory measured over a run stays flat as the trace grows.
         self._actions: dict = {}
-        self._identities: dict = {}
         self._services: dict = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
@@ -244,28 +259,10 @@ class Mapper:
         _remember(self._actions, key, hit)
         return hit
 
-    def _identity(self, ident: _UserIdentity) -> tuple:
-        """(context keys as (key, value) pairs, access key, who, account) per identity."""
+    def caller(self, ident: _UserIdentity) -> tuple[str | None, Who]:
+        """(access key, who) of one ``userIdentity``."""
         account = ident.accountId or self.account
-        who = _who(ident.type, account, ident.userName)
-        access_key = ident.accessKeyId or None
-        keys: list[tuple[str, object]] = []
-        if access_key:
-            keys.append((_ACCESS_ID, access_key))
-        if who.principal is not None:
-            keys.append((_PRINCIPAL, who.principal))
-        session = ident.sessionContext
-        if session is not None and session.attributes is not None:
-            flag = session.attributes.mfaAuthenticated
-            if flag is not None:
-                mfa = _BOOLS.get(flag)
-                if mfa is None:
-                    mfa = parse_bool(flag)
-                if mfa is not None:
-                    keys.append((_MFA, mfa))
-        hit = (tuple(keys), access_key, who, account, dict(keys))
-        _remember(self._identities, ident, hit)
-        return hit
+        return ident.accessKeyId or None, _who(ident.type, account, ident.userName)
 
     def services(self, hosts: list, trails: list) -> list[tuple]:
         """``_service`` of each (host, serviceName), looked up in one C-level pass."""
@@ -276,23 +273,23 @@ class Mapper:
                 hits[i] = self._service(*pairs[i])
         return hits
 
-    def identities(self, idents: list) -> list[tuple]:
-        """(context pairs, access key, who, account, context keys as a dict) of each event's
-        ``userIdentity`` (None: none), looked up in one C-level pass."""
-        hits = list(map(self._identities.get, idents))
-        if None in hits:
-            for i in compress(range(len(hits)), map(is_, hits, repeat(None))):
-                ident = idents[i]
-                hit = self._identities.get(ident)
-                if hit is None:
-                    hit = self._no_identity() if ident is None else self._identity(ident)
-                hits[i] = hit
-        return hits
-
-    def _no_identity(self) -> tuple:
-        hit = ((), None, None, self.account, {})
-        _remember(self._identities, None, hit)
-        return hit
+    def callers(self, idents: list) -> tuple[list, list]:
+        """The access key and the caller (``Who``) of each event's ``userIdentity`` (None:
+        none), as two columns filled by C-level passes. Nothing is cached per identity: a
+        decoded identity is a fresh struct whose hash and equality cost most of building its
+        columns, and a trace's ~1,500 of them overflowed a bounded table (then rebuilt one
+        by one); the caller is shared per (type, account, name) through ``_who``'s cache."""
+        if None in idents:  # events without a userIdentity: rare, one by one
+            pairs = [(None, None) if i is None else self.caller(i) for i in idents]
+            return list(map(_0, pairs)), list(map(_1, pairs))
+        keys = list(map(_ACCESS_KEY_OF, idents))
+        if "" in keys:
+            keys = [k or None for k in keys]
+        accounts = list(map(_ACCOUNT_OF, idents))
+        default = self.account
+        if default is not None or "" in accounts:
+            accounts = [a or default for a in accounts]
+        return keys, list(map(_who, map(_TYPE_OF, idents), accounts, map(_USER_OF, idents)))
 
     @staticmethod
     def outcome(ev: Event, denied_codes: frozenset, sure_codes: frozenset) -> tuple:
@@ -335,12 +332,16 @@ class Mapper:
         who = None
         ident = ev.userIdentity
         if ident is not None:
-            caller = self._identities.get(ident)
-            if caller is None:
-                caller = self._identity(ident)
-            keys, access_key, who, account, _ = caller
-            if keys:
-                context.update(keys)
+            account = ident.accountId or account
+            who = _who(ident.type, account, ident.userName)
+            access_key = ident.accessKeyId or None
+            if access_key:
+                context[_ACCESS_ID] = access_key
+            if who.principal is not None:
+                context[_PRINCIPAL] = who.principal
+            mfa = mfa_of(ident)
+            if mfa is not None:
+                context[_MFA] = mfa
         if ev.vpcId:
             context[_VPC] = ev.vpcId
         extra = ev.additionalEventData
