@@ -101,8 +101,8 @@ def test_a_typo_suggests_the_service_and_an_operation_the_services_that_have_it(
     helps = [d.help for d in err.value.diagnostics]
     assert "did you mean Oss?" in helps[0]
     assert helps[1] == (
-        "Ens and Oss have `PutBucketLifecycle`: did you mean `deny Ens PutBucketLifecycle` or "
-        "`deny Oss PutBucketLifecycle`?"
+        "Oss and Ens have `PutBucketLifecycle`: did you mean `deny Oss PutBucketLifecycle` or "
+        "`deny Ens PutBucketLifecycle`?"
     )
 
 

@@ -18,8 +18,8 @@ def test_check_names_the_services_that_have_the_operation(run_cli, tmp_path):
         f"{rules}:5:3: error: unknown operation `deletebucket` for ECS [E0220]",
         "   5 |   deletebucket,",
         "     |   ^~~~~~~~~~~~",
-        "  help: Ens and Oss have `DeleteBucket`: did you mean `deny Ens DeleteBucket` or "
-        "`deny Oss DeleteBucket`? (the nearest in ECS: DeleteVsc)",
+        "  help: Oss and Ens have `DeleteBucket`: did you mean `deny Oss DeleteBucket` or "
+        "`deny Ens DeleteBucket`? (the nearest in ECS: DeleteVsc)",
     ]
     assert result.stdout == "1 error, 0 warnings in 1 file\n"
 
@@ -40,12 +40,20 @@ def _help(rule: str) -> str:
             "Actiontrail has `DeleteTrail`: did you mean `allow Actiontrail DeleteTrail`?"
             " (the nearest in Oss: DeleteStyle)",
         ),
-        # more than three: the first three by name (case aside), the rest counted
+        # more than three: the services with a reviewed RAM code first, then by name (case
+        # aside), the rest counted
         (
             "deny ECS UpdateWorkspace",
-            "AIWorkSpace, dms-enterprise, EasyGene and 2 more have `UpdateWorkspace`: did you"
-            " mean `deny AIWorkSpace UpdateWorkspace` or `deny dms-enterprise UpdateWorkspace`"
+            "dms-enterprise, AIWorkSpace, EasyGene and 2 more have `UpdateWorkspace`: did you"
+            " mean `deny dms-enterprise UpdateWorkspace` or `deny AIWorkSpace UpdateWorkspace`"
             " or `deny EasyGene UpdateWorkspace`?",
+        ),
+        # RAM is among the three shown, not behind seven services with guessed codes
+        (
+            "deny ECS CreateUser",
+            "cloudsso, IMS, RAM and 7 more have `CreateUser`: did you mean `deny cloudsso"
+            " CreateUser` or `deny IMS CreateUser` or `deny RAM CreateUser`? (the nearest in"
+            " ECS: CreateHpcCluster)",
         ),
         # a one-character slip in the rule's own service wins over an exact name elsewhere
         # (Airec has RunInstance)
@@ -53,7 +61,7 @@ def _help(rule: str) -> str:
         # nothing anywhere: the near name alone, as before
         ("deny ECS RunInstanse", "did you mean RunInstances?"),
     ],
-    ids=["allow", "many", "one-edit-slip", "near-only"],
+    ids=["allow", "many", "reviewed-first", "one-edit-slip", "near-only"],
 )
 def test_the_help_text(rule, expected):
     assert _help(rule) == expected

@@ -569,7 +569,10 @@ def _unknown_operation_help(
     found = [n for n in catalog.services_with_operation(name) if n not in own]
     if not found:
         return f"did you mean {near}?" if near else ""
-    found.sort(key=lambda n: (n.lower(), n))
+    # Services whose RAM code was reviewed (the most used ones, ramcodes.toml) first, then by
+    # name: `deny ECS CreateUser` named CCC, cloudsso and Eiam, not RAM ("and 7 more"), and
+    # `deny ECS DeleteBucket` put Ens, an inferred code, before Oss.
+    found.sort(key=lambda n: (_inferred(catalog, n), n.lower(), n))
     shown = found[:_SHOWN_ELSEWHERE]
     spelled = [catalog.service(n).canonical_operation(name) or name for n in shown]
     names = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
@@ -582,6 +585,11 @@ def _unknown_operation_help(
         where = " or ".join(s.name for s in services) if services else "the catalog"
         text += f" (the nearest in {where}: {near})"
     return text
+
+
+def _inferred(catalog: Catalog, name: str) -> bool:
+    svc = catalog.service(name)
+    return svc is None or svc.inferred
 
 
 def _one_edit_apart(a: str, b: str) -> bool:
