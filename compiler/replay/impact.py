@@ -24,11 +24,12 @@ merge must change together.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
-from operator import add, attrgetter, eq, itemgetter, ne, neg
+from operator import add, attrgetter, eq, itemgetter, mul, ne, neg
 from typing import Any
 
 from compiler.policy import Policy
@@ -151,13 +152,14 @@ class Table:
         events.update(keys)
         new = []
         if self.keep_first and len(events) > before:
-            new = _firsts(self.first, events, before, keys, batch, None)
+            new = _firsts(self.first, _taken_in(events, before), keys, batch, None)
         if denied_keys:
             denied = self.denied
             before = len(denied)
             denied.update(denied_keys)
             if len(denied) > before:
-                _firsts(self.first_denied, denied, before, denied_keys, batch, denied_at)
+                fresh = _taken_in(denied, before)
+                _firsts(self.first_denied, fresh, denied_keys, batch, denied_at)
         return new
 
     def merge(self, other: Table) -> Table:
@@ -221,34 +223,52 @@ class BoundedTable(Table):
             self.seen.update(new)
             if self.floor != (0, 0):
                 self.slack.update(zip(new, repeat(self.floor)))
+        fresh = ()
         if denied_keys:
             self.total_denied += len(denied_keys)
             denied = self.denied
             before = len(denied)
             denied.update(denied_keys)
             if len(denied) > before:
-                _firsts(self.first_denied, denied, before, denied_keys, batch, denied_at)
+                fresh = _taken_in(denied, before)
         if len(events) > 2 * self.limit:
             self._prune()
+        if fresh:
+            # First examples only of the values the prune kept: most new addresses are
+            # dropped in the batch that brought them, and their examples with them.
+            kept = list(filter(self.denied.__contains__, fresh))
+            _firsts(self.first_denied, kept, denied_keys, batch, denied_at)
         return []
 
     def _prune(self) -> None:
-        events, denied, slack = self.events, self.denied, self.slack
+        events, denied, slack, limit = self.events, self.denied, self.slack, self.limit
         keys = list(events)
-        calls = list(map(events.__getitem__, keys))
+        n = len(keys)
+        if n <= limit:
+            return
+        calls = list(events.values())
         denies = list(map(denied.get, keys, repeat(0)))
         if slack:
             more = list(map(slack.get, keys, repeat((0, 0))))
             calls = list(map(add, calls, map(itemgetter(0), more)))
             denies = list(map(add, denies, map(itemgetter(1), more)))
-        # Most denied calls first, then most calls, then by repr (unique: addresses or None);
-        # ranked in C (a Python key function per value was most of a prune).
-        order = sorted(
-            zip(map(neg, denies), map(neg, calls), map(repr, keys), range(len(keys)), strict=True)
-        )
-        gone_at = list(map(itemgetter(3), order[self.limit :]))
-        if not gone_at:
-            return
+        # Kept: the ``limit`` first by most denied calls, then most calls, then repr (unique:
+        # addresses or None). One int per value ranks the counts (denied calls, then calls),
+        # so the sort compares ints, not tuples; a stable sort leaves ties in table order,
+        # and repr is worked out only for the values tied across the cut.
+        width = max(calls) + 1
+        rank = list(map(neg, map(add, map(mul, denies, repeat(width)), calls)))
+        order = sorted(range(n), key=rank.__getitem__)
+        cut = rank[order[limit]]
+        if limit and rank[order[limit - 1]] == cut:
+            ranks = list(map(rank.__getitem__, order))
+            lo, hi = bisect_left(ranks, cut), bisect_right(ranks, cut)
+            tied = order[lo:hi]
+            names = list(map(repr, map(keys.__getitem__, tied)))
+            tied = list(map(tied.__getitem__, sorted(range(len(tied)), key=names.__getitem__)))
+            gone_at = tied[limit - lo :] + order[hi:]
+        else:
+            gone_at = order[limit:]
         gone = list(map(keys.__getitem__, gone_at))
         self.floor = (
             max(self.floor[0], *map(calls.__getitem__, gone_at)),
@@ -334,19 +354,19 @@ def _taken_in(counts: dict, before: int) -> list:
 
 
 def _firsts(
-    firsts: dict, counts: dict, before: int, keys: list, batch: Batch | Sequence[TraceEvent], at
+    firsts: dict, new: list, keys: list, batch: Batch | Sequence[TraceEvent], at
 ) -> list[int]:
-    """The first example of each value ``counts`` took in from ``keys`` since it held
-    ``before`` values (``at[j]``: the batch index of ``keys[j]``); returns their indexes.
+    """The first example of each value of ``new`` (values of ``keys`` not seen before, in the
+    order of their first occurrence; ``at[j]``: the batch index of ``keys[j]``); returns
+    their batch indexes.
 
-    The values came in the order of their first occurrence in ``keys``, so each is found by
-    ``list.index`` (C) from just past the one before: one pass over ``keys`` at most, and
-    none in a batch that brings no new value (the common case, once a trace's callers,
-    actions and regions have been seen)."""
+    Each is found by ``list.index`` (C) from just past the one before: one pass over
+    ``keys`` at most, and none in a batch that brings no new value (the common case, once a
+    trace's callers, actions and regions have been seen)."""
     at_index = keys.index
     found = []
     j = -1
-    for key in _taken_in(counts, before):
+    for key in new:
         j = at_index(key, j + 1)
         i = j if at is None else at[j]
         firsts[key] = example_at(batch, i)
