@@ -223,50 +223,82 @@ def recorded_tables(recorded: dict, top: int) -> list:
     return out
 
 
-def coverage_tables(coverage: dict, top: int) -> list:
-    per = Table(title="Coverage: rules that denied a call", title_justify="left")
+def _coverage_per_policy(title: str, rows: list[dict], done: str) -> Table:
+    per = Table(title=title, title_justify="left")
     for col in (
         "policy",
-        "rules denied",
+        f"rules {done}",
         "condition never held",
+        "resource never matched",
         "never matched",
-        "patterns denied",
+        f"patterns {done}",
         "coverage",
     ):
         per.add_column(col, justify="left" if col == "policy" else "right")
-    for p in coverage["policies"]:
+    for p in rows:
         pct = "–" if p["percent"] is None else f"{p['percent']:.1f}%"
         _row(
             per,
             p["policy"],
-            f"{p['rules_denied']}/{p['rules']}",
+            f"{p[f'rules_{done}']}/{p['rules']}",
             f"{p['rules_condition_never_held']:,}",
+            f"{p.get('rules_resource_never_matched', 0):,}",
             f"{p['rules_never_matched']:,}",
-            f"{p['patterns_denied']}/{p['patterns']}",
+            f"{p[f'patterns_{done}']}/{p['patterns']}",
             pct,
         )
-    out: list = [per]
-    for key, title in (
-        ("rules_condition_never_held", "Rules whose action matched but whose condition never held"),
-        ("rules_never_matched", "Rules no call matched"),
-    ):
-        idle = coverage[key]
+    return per
+
+
+# (JSON key, title, whether the calls its action matched are shown)
+_IDLE_TABLES = (
+    ("rules_condition_never_held", "whose action matched but whose condition never held", 1),
+    (
+        "rules_resource_never_matched",
+        "whose action matched but no call's resource was in their scope",
+        1,
+    ),
+    ("rules_never_matched", "no call matched", 0),
+)
+
+
+def _idle_tables(coverage: dict, top: int, prefix: str = "", noun: str = "Rules") -> list:
+    out = []
+    for key, title, calls in _IDLE_TABLES:
+        idle = coverage.get(prefix + key) or []
         if not idle:
             continue
         table = Table(
-            title=f"{title} ({len(idle):,}; first {min(top, len(idle))})",
+            title=f"{noun} {title} ({len(idle):,}; first {min(top, len(idle))})",
             title_justify="left",
         )
         table.add_column("where", no_wrap=True)
-        if key == "rules_condition_never_held":
+        if calls:
             table.add_column("calls matched", justify="right")
         table.add_column("rule")
         for r in idle[:top]:
             cells = [f"{PurePath(r['file']).name}:{r['line']}"]
-            if key == "rules_condition_never_held":
+            if calls:
                 cells.append(f"{r['events']:,}")
             _row(table, *cells, r["rule"])
         out.append(table)
+    return out
+
+
+def coverage_tables(coverage: dict, top: int) -> list:
+    out: list = [
+        _coverage_per_policy("Coverage: rules that denied a call", coverage["policies"], "denied")
+    ]
+    out += _idle_tables(coverage, top)
+    if coverage.get("allow_policies"):
+        out.append(
+            _coverage_per_policy(
+                "Coverage: allow rules that let a call pass (allow-list nodes)",
+                coverage["allow_policies"],
+                "allowed",
+            )
+        )
+        out += _idle_tables(coverage, top, "allow_", "Allow rules")
     risky = coverage["high_risk_not_denied"]
     if risky:
         total = coverage["high_risk_not_denied_total"]

@@ -36,7 +36,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain as chain_iter
 from itertools import compress, repeat
 from operator import attrgetter, eq, itemgetter
 
@@ -193,6 +192,7 @@ class ChainRules:
 
 _WHO = attrgetter("who")
 _ALLOWED_BY = attrgetter("allowed_by")
+_ACTION = attrgetter("action")
 
 
 def account_of(ev: TraceEvent) -> str | None:
@@ -281,6 +281,9 @@ class ChainTally:
     """(outcome, node, rule indexes) → [calls, first example]."""
     allow_rules: dict[int, int] = field(default_factory=dict)
     """Allow rule index → calls it let pass a node whose FullAliyunAccess is detached."""
+    allow_actions: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(Allow rule index, action) → those calls per action: which of the rule's patterns
+    allowed (coverage), bounded by rules × actions."""
 
     def merge(self, other: ChainTally | None) -> ChainTally:
         if other is None:
@@ -301,7 +304,12 @@ class ChainTally:
         allows = dict(self.allow_rules)
         for k, n in other.allow_rules.items():
             allows[k] = allows.get(k, 0) + n
-        return ChainTally(self.placed + other.placed, exempt, unplaced, outcomes, stops, allows)
+        per_action = dict(self.allow_actions)
+        for k, n in other.allow_actions.items():
+            per_action[k] = per_action.get(k, 0) + n
+        return ChainTally(
+            self.placed + other.placed, exempt, unplaced, outcomes, stops, allows, per_action
+        )
 
 
 def merge_chain(a: ChainTally | None, b: ChainTally | None) -> ChainTally | None:
@@ -384,10 +392,14 @@ class OrgReplay:
                     row = tally.unplaced[account] = [0, 0]
                 row[0] += n
                 row[1] += denied.get(account, 0)
-        allows = tally.allow_rules
-        passed = Counter(chain_iter.from_iterable(map(_ALLOWED_BY, decisions)))  # C loops
-        for index, n in passed.items():
-            allows[index] = allows.get(index, 0) + n
+        allows, per_action = tally.allow_rules, tally.allow_actions
+        # C loops per event; Python per distinct (allow rules, action) pair.
+        passed = Counter(zip(map(_ALLOWED_BY, decisions), map(_ACTION, batch), strict=True))
+        for (indexes, action), n in passed.items():
+            for index in indexes:
+                allows[index] = allows.get(index, 0) + n
+                pair = (index, action)
+                per_action[pair] = per_action.get(pair, 0) + n
         outcomes, stops = tally.outcomes, tally.stops
         for i in denied_at:
             d = decisions[i]

@@ -402,6 +402,10 @@ class Impact:
     rule_actions: dict[tuple[int, str], int] = field(default_factory=dict)
     """(rule index, action) → calls of that action the rule denied: which of a rule's
     patterns denied (coverage), bounded by rules × actions, not by the trace's length."""
+    scope_actions: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(rule index, action) → calls of that action whose resource matched the rule's
+    ``on`` / ``in region`` scope, for resource-scoped rules (``coverage.tally_scopes``):
+    coverage tells "resource never matched" from "condition never held" by it."""
     plan: dict[tuple, list] = field(default_factory=dict)
     """(sign, who, action, region, rules) → [calls, first example]; sign ``+`` newly denied,
     ``-`` no longer denied."""
@@ -476,6 +480,7 @@ class Impact:
             facts={**other.facts, **self.facts},
             rule_first=_least_of(self.rule_first, other.rule_first),
             rule_actions=_add(self.rule_actions, other.rule_actions),
+            scope_actions=_add(self.scope_actions, other.scope_actions),
             plan=plan,
             plan_examples=_first(self.plan_examples, other.plan_examples, _plan_position),
             reasons=reasons,

@@ -54,7 +54,7 @@ from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
 from compiler.replay.chain_replay import ChainMemo, OrgReplay
 from compiler.replay.chain_report import org_section
 from compiler.replay.columns import Batch
-from compiler.replay.coverage import coverage_section
+from compiler.replay.coverage import coverage_section, tally_scopes
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
     plan_section,
@@ -556,6 +556,8 @@ def _decide_batch(
 
     trie_out = list(map(_FIRST, answers))
     _count(batch, trie_out, list(map(_SECOND, answers)), report)
+    if arns is not None:  # which resource-scoped rules' scope the calls' resources met
+        tally_scopes(report.impact.scope_actions, engines.policy, batch.action, arns)
     # Attribution and the plan, outside the timers: they are the report's work.
     if org is not None:
         org.count(report.impact, memo, batch.events, arns, trie_out, answers)

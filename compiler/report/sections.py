@@ -312,6 +312,26 @@ def _percent_by_policy(rows: list, path: str, title: str, share: str) -> list[di
 # --- coverage ---------------------------------------------------------------------------------
 
 
+_COVERAGE_TABLES = (
+    ("high_risk_not_denied", "High-risk operations called and not denied"),
+    ("rules_condition_never_held", "Rules whose action matched, condition never held"),
+    ("rules_resource_never_matched", "Rules whose action matched, resource never in scope"),
+    ("rules_never_matched", "Rules no call matched"),
+    ("patterns_condition_never_held", "Patterns matched, condition never held"),
+    ("patterns_resource_never_matched", "Patterns matched, resource never in scope"),
+    ("patterns_never_matched", "Patterns no call matched"),
+    ("allow_rules_condition_never_held", "Allow rules whose action matched, condition never held"),
+    ("allow_rules_resource_never_matched", "Allow rules matched, resource never in scope"),
+    ("allow_rules_never_matched", "Allow rules no call matched"),
+    ("allow_patterns_condition_never_held", "Allow patterns matched, condition never held"),
+    ("allow_patterns_resource_never_matched", "Allow patterns matched, resource never in scope"),
+    ("allow_patterns_never_matched", "Allow patterns no call matched"),
+    # Every rule with its status last: the long tables, filterable like the others.
+    ("rules", "Every rule: denied, condition never held, resource never matched, never matched"),
+    ("allow_rules", "Every allow rule: allowed, condition or resource never held, never matched"),
+)
+
+
 def coverage(report: dict) -> dict | None:
     data = report.get("coverage")
     if not isinstance(data, dict):
@@ -322,15 +342,15 @@ def coverage(report: dict) -> dict | None:
         blocks += _percent_by_policy(
             policies, "coverage.policies", "Per policy", "rules that denied"
         )
-    for key, title in (
-        ("high_risk_not_denied", "High-risk operations called and not denied"),
-        ("rules_condition_never_held", "Rules whose action matched, condition never held"),
-        ("rules_never_matched", "Rules no call matched"),
-        ("patterns_condition_never_held", "Patterns matched, condition never held"),
-        ("patterns_never_matched", "Patterns no call matched"),
-        # Every rule with its status last: the long table, filterable like the others.
-        ("rules", "Every rule: denied, condition never held or never matched"),
-    ):
+    allow_policies = data.get("allow_policies")
+    if is_table(allow_policies):
+        blocks += _percent_by_policy(
+            allow_policies,
+            "coverage.allow_policies",
+            "Allow lists per policy",
+            "allow rules that allowed",
+        )
+    for key, title in _COVERAGE_TABLES:
         rows = data.get(key)
         if isinstance(rows, list):
             blocks.append({"kind": "heading", "text": title})
@@ -338,15 +358,7 @@ def coverage(report: dict) -> dict | None:
                 blocks.append(table("", rows, f"coverage.{part(key)}"))
             else:
                 blocks.append({"kind": "note", "text": "none"})
-    known = {
-        "policies",
-        "high_risk_not_denied",
-        "rules_condition_never_held",
-        "rules_never_matched",
-        "patterns_condition_never_held",
-        "patterns_never_matched",
-        "rules",
-    }
+    known = {"policies", "allow_policies", *(key for key, _title in _COVERAGE_TABLES)}
     rest = {k: v for k, v in data.items() if k not in known}
     if rest:
         blocks.append({"kind": "node", "node": node(rest, "coverage", 1)})
