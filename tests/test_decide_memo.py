@@ -394,3 +394,23 @@ def test_policy_decide_normalises_contexts_the_same_way_however_often_a_key_is_s
         with pytest.raises(ValueError):  # ecs:RunInstances' rule reads source_ip
             policy.decide("ecs:RunInstances", {"source_ip": True})
         assert len(keys_module._SPELLING) <= 4
+
+
+@pytest.mark.parametrize("conjunctions", [2, 3])
+def test_conjunctions_ored_deny_when_any_one_holds(conjunctions):
+    # `unless A and B [and C]` is one conjunction per negated condition, ORed: checked here
+    # against a hand-written answer, since all_rules shares the trie's compiled tests.
+    keys = ["acs:MFAPresent", "acs:SecureTransport", "acs:SourceVpc"][:conjunctions]
+    wanted = ["false", "false", "vpc-x"]
+    conds = [
+        (Condition("Bool" if i < 2 else "StringEquals", key, (wanted[i],)),)
+        for i, key in enumerate(keys)
+    ]
+    decide = DecisionTrie([rule(0, "ecs:*", *conds)]).decider()
+    for bits in range(2**conjunctions):
+        ctx = {
+            key: (wanted[i] if bits >> i & 1 else ("true" if i < 2 else "vpc-y"))
+            for i, key in enumerate(keys)
+        }
+        for _ in range(2):
+            assert decide("ecs:RunInstances", ctx).denied == (bits != 0), ctx

@@ -221,6 +221,24 @@ def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
 _UNKEYED = object()
 
 
+def _any_of(tests: tuple[Test, ...]) -> Test:
+    """The test of conjunctions ORed (``unless A and B`` is two), without a generator for
+    the common two: ``any`` over a generator cost more than the tests it ran."""
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda ctx: first(ctx) or second(ctx)
+
+    def any_test(ctx: Mapping[str, object]) -> bool:
+        for test in tests:  # noqa: SIM110 — a loop, not any() over a generator: see above
+            if test(ctx):
+                return True
+        return False
+
+    return any_test
+
+
 class DecisionTrie:
     def __init__(self, rules: Iterable[Rule]):
         self.rules: tuple[Rule, ...] = tuple(rules)
@@ -237,11 +255,8 @@ class DecisionTrie:
                 # conditions over many actions): a leaf evaluates each distinct test once.
                 test = shared.get(r.conditions)
                 if test is None:
-                    tests = tuple(compile_conjunction(c) for c in r.conditions)
-                    test = shared[r.conditions] = (
-                        tests[0]
-                        if len(tests) == 1
-                        else (lambda ctx, ts=tests: any(t(ctx) for t in ts))
+                    test = shared[r.conditions] = _any_of(
+                        tuple(compile_conjunction(c) for c in r.conditions)
                     )
                 self._tests[r.index] = test
         matchers: dict[tuple[str, ...], _ResourceMatcher] = {}
