@@ -41,3 +41,20 @@ def test_a_policy_attached_twice_is_reported_at_the_second_copy(run_cli, tmp_pat
         "     |     ^~~~~~~\n"
         "  help: first at line 8, column 5: delete this copy\n"
     )
+
+
+def test_a_mistyped_account_gets_the_nearest_id_and_a_big_org_a_short_list(run_cli, tmp_path):
+    typo = run_cli(
+        "decide", "--rules", EXAMPLE, "--account", "1111111111111112", "ecs:RunInstances"
+    )
+    assert typo.exit_code == 1
+    assert typo.stderr.endswith("; did you mean `1111111111111111`?\n")
+    (tmp_path / "guard.rules").write_text("deny ECS DeleteInstance\n")
+    accounts = "".join(f'[[account]]\nid = "{100 + i}"\nparent = "r-1"\n' for i in range(40))
+    (tmp_path / "org.toml").write_text('[root]\nid = "r-1"\n' + accounts)
+    big = run_cli("decide", "--rules", tmp_path, "--account", "x", "ecs:RunInstances")
+    assert big.exit_code == 1
+    assert big.stderr.endswith(
+        "(its nodes: r-1 (the Root), 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, "
+        "and 29 more)\n"
+    )

@@ -354,6 +354,10 @@ def find_org_for(rules: Iterable[Path], org_path: Path | None) -> Path | None:
     return next(iter(found.values()), None)
 
 
+_NODES_SHOWN = 12
+"""Nodes an unknown ``--account`` error lists (the Root first, in file order)."""
+
+
 def org_for_account(policy, rules: Iterable[Path], org_path: Path | None, account: str | None):
     """The bound org when ``--account`` is given (None without it); usage errors otherwise."""
     if account is None:
@@ -366,10 +370,17 @@ def org_for_account(policy, rules: Iterable[Path], org_path: Path | None, accoun
     org = policy.load_org(path)
     if org.node(account) is None:
         # The Root first, named as such: `--account r-example` decides along the Root alone,
-        # and an org.toml of a Root only has no other node to offer.
-        known = ", ".join(
+        # and an org.toml of a Root only has no other node to offer. A directory may hold
+        # 1,500 nodes: the first few are shown, and the nearest id to a mistyped one.
+        shown = [
             f"{printable(n.id)} (the Root)" if n.kind == "root" else printable(n.id)
-            for n in org.nodes
-        )
-        fail_at(str(path), f"`{printable(account)}` is not a node of it (its nodes: {known})")
+            for n in org.nodes[:_NODES_SHOWN]
+        ]
+        if len(org.nodes) > _NODES_SHOWN:
+            shown.append(f"and {len(org.nodes) - _NODES_SHOWN:,} more")
+        message = f"`{printable(account)}` is not a node of it (its nodes: {', '.join(shown)})"
+        close = suggest(account, [n.id for n in org.nodes])
+        if close is not None:
+            message += f"; did you mean `{printable(close)}`?"
+        fail_at(str(path), message)
     return org
