@@ -26,7 +26,7 @@ from itertools import accumulate, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
-from compiler.replay.reader import split_points
+from compiler.replay.reader import cut_points, split_points
 from compiler.replay.sources import Fields, Source, delivery_fields, names_columns
 
 SPLIT_EVENTS = 25_000
@@ -118,16 +118,28 @@ def as_sources(sources: Sequence[str | os.PathLike | Source]) -> list[Source]:
     return [Source(*row) for row in sorted_fields(sources)]
 
 
+LINE_UNKNOWN = 0
+"""``Part.first_line`` of a byte range planned with ``count_lines=False``: the number of its
+first line is known once the range before it has been read."""
+
+
 def plan(
     sources: Sequence[str | os.PathLike | Source],
     split_bytes: int = SPLIT_BYTES,
     split_events: int = SPLIT_EVENTS,
+    *,
+    count_lines: bool = True,
 ) -> list[Split]:
     """Cut the sorted inputs into splits of about ``split_events`` events: consecutive
     small files grouped, big uncompressed JSON-lines files cut into byte ranges (of about
-    ``split_bytes``) that start on a line. A pure function of the inputs and the two sizes."""
+    ``split_bytes``) that start on a line. A pure function of the inputs and the two sizes.
+
+    ``count_lines=False``: the same splits, but a byte range after a file's first has
+    ``first_line`` ``LINE_UNKNOWN`` and the file is not read through to count its lines
+    (``reader.cut_points``): for a caller that reads the ranges in order and numbers each
+    from where the one before ended (``simulate`` in one process)."""
     with _collector_paused():
-        return _plan(sources, split_bytes, split_events)
+        return _plan(sources, split_bytes, split_events, count_lines)
 
 
 @contextmanager
@@ -144,7 +156,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _plan(sources, split_bytes: int, split_events: int) -> list[Split]:
+def _plan(sources, split_bytes: int, split_events: int, count_lines: bool) -> list[Split]:
     paths, sizes, accounts, regions, _stamps, counts = _columns(sources)
     if not paths:
         return []
@@ -163,7 +175,11 @@ def _plan(sources, split_bytes: int, split_events: int) -> list[Split]:
     splits: list[Split] = []
     start = 0
     for i in big:
-        ranges = split_points(paths[i], split_bytes)
+        if count_lines:
+            ranges = split_points(paths[i], split_bytes)
+        else:
+            cuts = cut_points(paths[i], split_bytes)
+            ranges = [(b, e, 1 if b == 0 else LINE_UNKNOWN) for b, e in cuts]
         if len(ranges) == 1:
             continue  # one range: grouped with its neighbours like any small file
         _group(splits, start, i, paths, accounts, regions, estimates, split_events)

@@ -39,7 +39,7 @@ import itertools
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import datetime
 from functools import lru_cache
 from itertools import compress, repeat
@@ -65,6 +65,8 @@ _WS = b" \t\r\n"
 # Big enough that per-chunk work (split, list) is noise next to decoding, small enough that
 # memory stays flat and a byte range does not over-read much.
 _CHUNK = 256 * 1024
+# Read from a cut's first byte to the newline that ends its line (a line is 1-3 KB).
+_SEEK_CHUNK = 16 * 1024
 MAX_LINE = 16 * 1024 * 1024
 """A longer JSON line is one malformed event, skipped without being held (issue 16 F6)."""
 MAX_DOCUMENT = 256 * 1024 * 1024
@@ -446,15 +448,23 @@ def _runs_of(raws: list[bytes], source: int, first: int) -> Iterator[Run | Malfo
         yield from _slow_runs(raws, source, first)
 
 
-def _jsonl_runs(chunks: Iterable[bytes], source: int, first_line: int) -> Iterator[Run | Malformed]:
+def _jsonl_runs(
+    chunks: Iterable[bytes], source: int, first_line: int
+) -> Generator[Run | Malformed, None, int]:
+    """The runs and malformed notes of JSON lines numbered from ``first_line``; returns the
+    number of the line after the last newline read (where a byte range that follows starts)."""
     lineno = first_line - 1
+    after = first_line
     # The line being assembled across chunks: pieces, not `rest + chunk` (quadratic for a
     # long line); once past MAX_LINE the pieces are dropped and the line only counted.
     pending: list[bytes] = []
     pending_len = 0
     too_long = False
     # The trailing b"\n" flushes a last line that has no newline of its own.
-    for chunk in itertools.chain(chunks, (b"\n",)):
+    for chunk in itertools.chain(chunks, (None,)):
+        if chunk is None:
+            after = lineno + 1
+            chunk = b"\n"
         if b"\n" not in chunk:
             if not too_long:
                 pending_len += len(chunk)
@@ -478,12 +488,18 @@ def _jsonl_runs(chunks: Iterable[bytes], source: int, first_line: int) -> Iterat
         lineno += len(lines)
         if tail:
             pending, pending_len = [tail], len(tail)
+    return after
 
 
-def _events(runs: Iterable[Run | Malformed], mapper: _Mapper) -> Iterator[TraceEvent | Malformed]:
-    """Runs → one TraceEvent per event (the Malformed notes as they are), in file order."""
+def _events(runs: Iterator[Run | Malformed], mapper: _Mapper) -> Generator:
+    """Runs → one TraceEvent per event (the Malformed notes as they are), in file order;
+    returns what ``runs`` returns (``read_range_runs``: the line after the range)."""
     assemble = mapper.assemble
-    for item in runs:
+    while True:
+        try:
+            item = next(runs)
+        except StopIteration as stop:
+            return stop.value
         if item.__class__ is Malformed:
             yield item
         else:
@@ -642,6 +658,41 @@ def split_points(path: str | Path, target_bytes: int) -> list[tuple[int, int, in
     return ranges
 
 
+def cut_points(path: str | Path, target_bytes: int) -> list[tuple[int, int]]:
+    """``split_points``' byte ranges, (start, end), without their first lines: each end found
+    by reading from ``target_bytes`` past its start to the next newline, not by reading the
+    file through. Whoever reads the ranges in order numbers their lines as it goes
+    (``read_range_runs`` returns where the next range starts), so a replay in one process
+    reads a big file once (issue 15 item 4), not once to plan and again to replay."""
+    if target_bytes <= 0:
+        raise ValueError("target_bytes must be positive")
+    if str(path) == "-" or is_url(str(path)):
+        return [(0, 0)]
+    size = Path(path).stat().st_size
+    if not is_plain_jsonl(path):
+        return [(0, size)]
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    with open(path, "rb") as f:
+        while start + target_bytes - 1 < size:
+            f.seek(start + target_bytes - 1)
+            base = start + target_bytes - 1
+            nl = -1
+            while chunk := f.read(_SEEK_CHUNK):
+                found = chunk.find(b"\n")
+                if found != -1:
+                    nl = base + found
+                    break
+                base += len(chunk)
+            if nl == -1:
+                break
+            ranges.append((start, nl + 1))
+            start = nl + 1
+    if start < size or not ranges:
+        ranges.append((start, size))
+    return ranges
+
+
 def read_jsonl_range(
     path: str | Path,
     source: int,
@@ -666,13 +717,15 @@ def read_jsonl_range(
 
 def read_range_runs(
     path: str | Path, source: int, start: int, end: int, first_line: int
-) -> Iterator[Run | Malformed]:
-    """``read_jsonl_range`` before normalisation (see ``read_runs``)."""
+) -> Generator[Run | Malformed, None, int | None]:
+    """``read_jsonl_range`` before normalisation (see ``read_runs``). Returns the number of
+    the line after the range's last newline: the ``first_line`` of the range that follows
+    (None for an input that is not cut)."""
     if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
         yield from read_runs(path, source)
-        return
+        return None
     with open(path, "rb") as f:
         f.seek(start)
 
@@ -683,4 +736,4 @@ def read_range_runs(
                 left -= len(chunk)
                 yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
-        yield from _jsonl_runs(chunks(), source, first_line)
+        return (yield from _jsonl_runs(chunks(), source, first_line))

@@ -39,7 +39,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,7 +63,7 @@ from compiler.replay.impact_report import (
 )
 from compiler.replay.memo import Memo, relevant_keys
 from compiler.replay.normalise import Mapper
-from compiler.replay.planning import SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
+from compiler.replay.planning import LINE_UNKNOWN, SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
 from compiler.replay.reader import Run, read_range_runs, read_runs
 from compiler.replay.resources import build_resources
 from compiler.replay.sources import Source
@@ -355,6 +355,20 @@ def _runs(part: Part) -> Iterable[Run | Malformed]:
     return read_range_runs(part.path, part.source, part.start, part.end, part.first_line)
 
 
+def _noting(items: Iterator, source: int, after: dict[int, int] | None) -> Iterator:
+    """``items``; what they return at the end of a byte range (the line after it) noted in
+    ``after`` for ``source``."""
+    if after is None:
+        return items
+    return _noted(items, source, after)
+
+
+def _noted(items: Iterator, source: int, after: dict[int, int]) -> Iterator:
+    line = yield from items
+    if line is not None:
+        after[source] = line
+
+
 def replay_split(
     split: Split,
     engines: Engines,
@@ -409,7 +423,10 @@ def _replay_split(
     window: Window | None,
     progress: Callable[[int], None] | None,
     into: PartialReport | None,
+    after: dict[int, int] | None = None,
 ) -> PartialReport:
+    """``replay_split``; ``after`` (source → line), when given, notes where each byte range
+    read ends: the first line of the range after it (``_numbered``)."""
     report = PartialReport() if into is None else into
     held = None if into is None else _hold_examples(into)
     bounded = None if into is None else into.impact.hold_bounded()
@@ -436,7 +453,7 @@ def _replay_split(
         # built (its ARNs come from it; the chain replay reads events).
         events: list[TraceEvent] = []
         for part in split.parts:
-            for item in _stream(part, engines.catalog, True):
+            for item in _noting(_stream(part, engines.catalog, True), part.source, after):
                 if item.__class__ is Malformed:
                     malformed(part, item)
                     continue
@@ -456,7 +473,7 @@ def _replay_split(
             mapper = Mapper(
                 engines.catalog, account=part.account, region=part.region, resources=False
             )
-            for item in _runs(part):
+            for item in _noting(_runs(part), part.source, after):
                 if item.__class__ is Malformed:
                     malformed(part, item)
                     continue
@@ -706,9 +723,26 @@ def simulate(
             progress=progress,
         )
     total = PartialReport()
-    for split in plan(sources, split_bytes, split_events):  # in order: one report for all
-        replay_split(split, engines, strict=strict, window=window, progress=progress, into=total)
+    # In order, one report for all; a big file's ranges are numbered as they are read, so
+    # planning does not read the file through first to count its lines (``count_lines``).
+    after: dict[int, int] = {}
+    for split in plan(sources, split_bytes, split_events, count_lines=False):
+        split = _numbered(split, after)
+        with _fewer_collections():
+            _replay_split(split, engines, strict, window, progress, total, after)
     return total
+
+
+def _numbered(split: Split, after: dict[int, int]) -> Split:
+    """``split`` with each byte range's ``LINE_UNKNOWN`` first line filled in from where the
+    range before it ended (``after``: source → the line after its last range read)."""
+    if all(p.first_line != LINE_UNKNOWN for p in split.parts):
+        return split
+    parts = tuple(
+        p._replace(first_line=after[p.source]) if p.first_line == LINE_UNKNOWN else p
+        for p in split.parts
+    )
+    return Split(split.index, parts, split.events)
 
 
 def report_dict(
