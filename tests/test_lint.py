@@ -176,6 +176,7 @@ def test_the_passes_table_is_named_and_ordered():
         "global-regions",
         "audit-delivery",
         "attach-counts",
+        "directory-count",
     ]
 
 
