@@ -37,6 +37,7 @@ GUARD = "org-guardrails.rules"
 PROD_RULES = "prod-services.rules"
 G4, G8 = f"{GUARD}:4", f"{GUARD}:8"
 OWNER = "owner-of-1111111111111111"  # a root-account call of PROD (see _event)
+ROLE = "rd-role-of-1111111111111111"  # PROD's RD access role (see _event)
 
 # (account, service, host, operation, region) → (decision, outcome, node, rule file:line) by
 # hand: fd-prod allows ECS/Vpc/Oss/RAM/… and denies Oss DeleteBucket (prod-services.rules:23);
@@ -47,6 +48,10 @@ KINDS = {
     (PROD, "Oss", "oss", "DeleteBucket"): ("deny", "deny", "fd-prod", f"{PROD_RULES}:23"),
     (PROD, "FC", "fc", "CreateFunction"): ("deny", "implicit-deny", "fd-prod", None),
     (PROD, "Actiontrail", "actiontrail", "StopLogging"): ("deny", "deny", "r-example", G8),
+    # The same call by the RD access role: the Root's Deny is `unless principal like` it, so
+    # the call passes the Root, and fd-prod allows Actiontrail. Its answer must not be the
+    # one alice's calls get: the caller is the only difference between the two.
+    (ROLE, "Actiontrail", "actiontrail", "StopLogging"): ("allow", None, None, None),
     (SANDBOX, "FC", "fc", "CreateFunction"): ("allow", None, None, None),
     (SANDBOX, "ResourceManager", "resourcemanager", "RemoveCloudAccount"): (
         "deny", "deny", "r-example", G4),
@@ -73,6 +78,12 @@ def _event(i: int, account: str | None, service: str, host: str, name: str) -> d
     }
     if account == OWNER:
         out["userIdentity"] = {"type": "root-account", "accountId": PROD, "userName": "root"}
+    elif account == ROLE:
+        out["userIdentity"] = {
+            "type": "assumed-role",
+            "accountId": PROD,
+            "userName": "resourcedirectoryaccountaccessrole:admin",
+        }
     elif account is not None:
         out["userIdentity"] = {
             "type": "ram-user",
@@ -102,7 +113,7 @@ def _hand(counts: Counter) -> dict:
             stops[(outcome, node, rule)] += n
     unplaced = Counter()
     for k, n in counts.items():
-        if k[0] not in (PROD, SANDBOX, CHINA, OWNER):
+        if k[0] not in (PROD, SANDBOX, CHINA, OWNER, ROLE):
             unplaced[k[0]] += n
     exempt = sum(n for k, n in counts.items() if k[0] == OWNER)
     return {"denied": denied, "stops": stops, "unplaced": unplaced, "exempt": exempt}
@@ -141,8 +152,9 @@ def test_each_event_is_decided_along_its_accounts_chain_as_counted_by_hand(
     assert {a["account"]: a["events"] for a in unplaced["accounts"]} == dict(hand["unplaced"])
     assert "Root's chain alone (r-example)" in unplaced["decided_as"]
     # fd-prod's allow list by hand: `allow ECS *` (line 15) let every RunInstances of PROD
-    # pass; `allow Actiontrail *` (line 11) its StopLogging, which the Root then denies; its
-    # DeleteBucket is denied at fd-prod before any Allow is asked.
+    # pass; `allow Actiontrail *` (line 11) its StopLogging, which the Root then denies (but
+    # for the RD access role's); its DeleteBucket is denied at fd-prod before any Allow is
+    # asked.
     allowed = {
         (Path(r["file"]).name, r["line"]): r["allowed"]
         for r in org["allow_rules"]
@@ -150,7 +162,8 @@ def test_each_event_is_decided_along_its_accounts_chain_as_counted_by_hand(
     }
     assert allowed == {
         (PROD_RULES, 15): counts[(PROD, "Ecs", "ecs", "RunInstances")],
-        (PROD_RULES, 11): counts[(PROD, "Actiontrail", "actiontrail", "StopLogging")],
+        (PROD_RULES, 11): counts[(PROD, "Actiontrail", "actiontrail", "StopLogging")]
+        + counts[(ROLE, "Actiontrail", "actiontrail", "StopLogging")],
     }
     prod_list = next(a for a in org["allow_lists"] if a["policy"] == "prod-services")
     assert (prod_list["allowed"], prod_list["allow_rules"]) == (2, 9)

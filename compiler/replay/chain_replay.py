@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import attrgetter, eq, is_, itemgetter, not_
 
 import msgspec
 
@@ -46,6 +46,7 @@ from compiler.model.org import Org
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
 from compiler.ram.chain import ChainEvaluator
+from compiler.ram.glob import GlobPattern
 from compiler.replay.events import TraceEvent
 from compiler.replay.impact import (
     Impact,
@@ -157,6 +158,47 @@ class ChainRules:
     policy: Policy
     org: Org
     _built: dict[str, tuple[Callable, Callable]] = field(default_factory=dict, repr=False)
+    _readers: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
+    _statements: list | None = field(default=None, repr=False)
+
+    def reads_context(self, node_id: str) -> Callable[[str], bool]:
+        """``action -> bool``: whether a condition may be tested for the action along
+        ``node_id``'s chain — a conditional Deny or Allow rule of one of its nodes, or of
+        the guardrails, covers it (the trie), or a conditional statement of any of the
+        emitted documents does (the RAM evaluator; every document, not only the chain's:
+        more is only less reuse). When none does, neither engine reads the call's context:
+        both answer on the action and the resource alone."""
+        hit = self._readers.get(node_id)
+        if hit is not None:
+            return hit
+        chooser = self.policy.chain_decider(self.org)
+        levels = chooser.levels(node_id) if node_id else ()
+        tries = [trie for _node, denies, allows in levels for trie in (denies, allows)]
+        if chooser.guardrails is not None:
+            tries.append(chooser.guardrails)
+        # Per trie, its conditional rules; a trie without one never reads a context.
+        conditional = [(t, {r.index for r in t.rules if not r.unconditional}) for t in tries]
+        conditional = [(t, found) for t, found in conditional if found]
+        if self._statements is None:
+            self._statements = [
+                (tuple(GlobPattern(a, ignore_case=True) for a in s.actions), s.not_action)
+                for d in RamEvaluator(self._documents()).documents
+                for s in d.statements
+                if s.condition is not None
+            ]
+        statements = self._statements
+
+        def reads(action: str) -> bool:
+            for trie, found in conditional:
+                if not found.isdisjoint(trie.match_indexes(action)):
+                    return True
+            for patterns, not_action in statements:
+                if any(p.matches(action) for p in patterns) != not_action:
+                    return True
+            return False
+
+        self._readers[node_id] = reads
+        return reads
 
     def deciders(self, node_id: str) -> tuple[Callable, Callable]:
         """(trie: ``(event, arns) -> ChainOutcome``, ram: ``(event, arns) -> str``)."""
@@ -191,6 +233,9 @@ class ChainRules:
 
 
 _WHO = attrgetter("who")
+_ACTION = attrgetter("action")
+_ACTIONS_KEPT = 1 << 15
+"""Actions whose reading of the context is remembered per node before the table restarts."""
 _ALLOWED_BY = attrgetter("allowed_by")
 _ACTION = attrgetter("action")
 
@@ -210,20 +255,26 @@ class ChainMemo:
     def __init__(self, replay: OrgReplay) -> None:
         self.replay = replay
         self.memos: dict[str, Memo] = {}
+        self.bare: dict[str, Memo] = {}
+        """Per node, the memo of actions no condition covers there (``ChainRules.
+        reads_context``, of the rules and of the baseline): keyed on action and resource
+        alone. The relevant keys are those of every rule, so a trace's principals (``unless
+        principal like`` on a few actions) made nearly every call its own projection."""
         n = 2 + 2 * (replay.baseline is not None)
         self.spent = [0] * n
         self.misses = 0
         self.last: tuple[list, list[str]] = ([], [])
 
-    def _memo(self, node: str) -> Memo:
-        memo = self.memos.get(node)
+    def _memo(self, node: str, bare: bool = False) -> Memo:
+        memos = self.bare if bare else self.memos
+        memo = memos.get(node)
         if memo is None:
             r = self.replay
             deciders = list(r.rules.deciders(node))
             if r.baseline is not None:
                 trie, ram = r.baseline.deciders(node)
                 deciders += [lambda ev, on, t=trie: t(ev, on).decision, ram]
-            memo = self.memos[node] = Memo(tuple(deciders), r.keys)
+            memo = memos[node] = Memo(tuple(deciders), frozenset() if bare else r.keys)
         return memo
 
     def answers(self, batch: Sequence[TraceEvent], arns: Sequence | None) -> list[tuple]:
@@ -233,15 +284,22 @@ class ChainMemo:
         groups: dict[str, list[int]] = {}
         for i, node in enumerate(nodes):
             groups.setdefault(node, []).append(i)
-        if len(groups) == 1:
-            (node,) = groups
-            out = self._ask(self._memo(node), batch, arns)
-        else:
-            out = [None] * len(batch)
-            for node, at in groups.items():
-                sub = [batch[i] for i in at]
-                sub_arns = None if arns is None else [arns[i] for i in at]
-                for i, answer in zip(at, self._ask(self._memo(node), sub, sub_arns), strict=True):
+        actions = list(map(_ACTION, batch))
+        out: list = [None] * len(batch)
+        for node, at in groups.items():
+            reads = self.replay.reads_context(node, list(map(actions.__getitem__, at)))
+            for bare, part in (
+                (False, list(compress(at, reads))),
+                (True, list(compress(at, map(not_, reads)))),
+            ):
+                if not part:
+                    continue
+                if len(part) == len(batch):  # one memo answers the whole batch
+                    return self._ask(self._memo(node, bare), batch, arns)
+                sub = list(map(batch.__getitem__, part))
+                sub_arns = None if arns is None else list(map(arns.__getitem__, part))
+                got = self._ask(self._memo(node, bare), sub, sub_arns)
+                for i, answer in zip(part, got, strict=True):
                     out[i] = answer
         return out
 
@@ -328,6 +386,9 @@ class OrgReplay:
     keys: frozenset[str] = field(init=False)
     placed: frozenset[str] = field(init=False)
     """Ids of the accounts org.toml describes."""
+    _context: dict[str, dict[str, bool]] = field(init=False, default_factory=dict, repr=False)
+    """node → action → whether a condition may be tested for it there (``reads_context``):
+    kept for the process, not per split (working it out is a first sighting's cost)."""
 
     def __post_init__(self) -> None:
         keys = self.rules.keys()
@@ -339,6 +400,27 @@ class OrgReplay:
     @property
     def org(self) -> Org:
         return self.rules.org
+
+    def reads_context(self, node: str, actions: list[str]) -> list[bool]:
+        """Per action, whether a condition of the rules or of the baseline may be tested for
+        it along ``node``'s chain (``ChainRules.reads_context``); remembered."""
+        known = self._context.get(node)
+        if known is None:
+            known = self._context[node] = {}
+        out = list(map(known.get, actions))
+        if None in out:
+            readers = [self.rules.reads_context(node)]
+            if self.baseline is not None:
+                readers.append(self.baseline.reads_context(node))
+            if len(known) >= _ACTIONS_KEPT:  # bounded, as the memos are
+                known.clear()
+            for i in compress(range(len(out)), map(is_, out, repeat(None))):
+                action = actions[i]
+                hit = known.get(action)
+                if hit is None:
+                    hit = known[action] = any(reads(action) for reads in readers)
+                out[i] = hit
+        return out
 
     def node_of(self, ev: TraceEvent, account: str | None) -> str:
         """The node whose chain decides ``ev``: its account's, the Root's for an account
