@@ -197,12 +197,12 @@ def _remember(table: dict, key, value) -> None:
 
 class Mapper:
     """Turns a decoded event into a TraceEvent. What an event shares with others is cached:
-    per (host, serviceName, eventName) the action, service and denied codes; the caller
-    (``Who``) per (type, account, userName), by ``_who``. What is the event's own (id, time,
-    address, VPC, scheme, error, resource, AccessKey, MFA) is read from it every time."""
+    per (host, serviceName) the action's prefix, the service and its denied codes; the
+    caller (``Who``) per (type, account, userName), by ``_who``. What is the event's own
+    (id, time, address, VPC, scheme, error, resource, AccessKey, MFA) is read from it every
+    time."""
 
     __slots__ = (
-        "_actions",
         "_catalog",
         "_services",
         "account",
@@ -226,7 +226,6 @@ class Mapper:
         self.resources = resources
         # Per reader (one file or range), not per process: what a run keeps is what it
         # reads, and memory measured over a run stays flat as the trace grows.
-        self._actions: dict = {}
         self._services: dict = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
@@ -249,15 +248,6 @@ class Mapper:
         # Unmapped: still decide it, on the best guess at its RAM code, so that rules for
         # every service (`deny * *`, `deny * Delete*`) see it; counted as unmapped.
         return (f"{_guess_code(host, trail)}:", None, codes, sure)
-
-    def _action(self, key: tuple) -> tuple:
-        """(action, service, event name, denied codes, documented ones) per (host, serviceName,
-        eventName)."""
-        host, trail, name = key
-        prefix, service, codes, sure = self._service(host, trail)
-        hit = (prefix + name, service, name, codes, sure)
-        _remember(self._actions, key, hit)
-        return hit
 
     def caller(self, ident: _UserIdentity) -> tuple[str | None, Who]:
         """(access key, who) of one ``userIdentity``."""
@@ -314,11 +304,15 @@ class Mapper:
 
     def assemble(self, ev: Event, acs_region: str | None, source: int, line: int) -> TraceEvent:
         """An event and its ``acsRegion`` (already a string or None) → its TraceEvent."""
-        key = (ev.eventSource, ev.serviceName, ev.eventName)
-        hit = self._actions.get(key)
+        # Per service (a trace has tens), not per (service, operation): a trace's thousands
+        # of (host, operation) pairs overflowed such a table, and the action is one concat.
+        host, trail = ev.eventSource, ev.serviceName
+        hit = self._services.get((host, trail))
         if hit is None:
-            hit = self._action(key)
-        action, service, name, denied_codes, sure_codes = hit
+            hit = self._service(host, trail)
+        prefix, service, denied_codes, sure_codes = hit
+        name = ev.eventName
+        action = prefix + name
         # Keys in the order the context has always had: address, time, the caller's, VPC,
         # transport.
         context: dict[str, object] = {}
