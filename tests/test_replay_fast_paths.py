@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compiler.replay.normalise import _is_ip
-from compiler.replay.reader import time_ok, time_problem
+from compiler.replay.normalise import FastEvent, _is_ip
+from compiler.replay.reader import _clean, time_ok, time_problem
 
 digits = st.text("0123456789", min_size=1, max_size=3)
 # Times near the shape ActionTrail writes, valid and not: bad months, days, hours, seconds 60+,
@@ -58,3 +59,26 @@ def test_ipv6_and_names():
     assert not _is_ip("Internal")
     assert not _is_ip("ecs.aliyuncs.com")
     assert not _is_ip("1.2.3.4.5")
+
+
+# The shape ActionTrail writes: UTC, whole seconds. Events of a chunk whose times all have
+# it (and are valid) take the chunk-at-once path; any other time sends the chunk event by
+# event, where ``time_problem`` decides.
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z")
+# Times in that shape but for one part: seconds past 59, a short or non-ASCII part, a bad date.
+shaped = st.builds(
+    lambda mo, d, h, s: f"2026-{mo}-{d}T{h}:30:{s}Z",
+    st.sampled_from(["01", "02", "13", "1"]),
+    st.sampled_from(["01", "29", "30", "32"]),
+    st.sampled_from(["00", "23", "24"]),
+    st.sampled_from(["00", "07", "59", "60", "61", "99", "5", "٣٣", "5Z"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(times, shaped), st.integers(0, 3))
+def test_a_chunk_is_clean_exactly_when_its_times_have_actiontrails_shape(text, others):
+    texts = ["2026-03-02T00:00:07Z"] * others + [text]
+    events = [FastEvent(eventName="DescribeInstances", eventTime=t) for t in texts]
+    expected = bool(_UTC_SECONDS.fullmatch(text)) and time_problem(text) is None
+    assert _clean([b"{}"] * len(texts), events) == expected

@@ -378,9 +378,10 @@ _TIME_OF = attrgetter("eventTime")
 _ACS_REGION = attrgetter("acsRegion")
 _MINUTE = itemgetter(slice(0, 16))
 # The time ActionTrail writes (UTC, whole seconds): valid exactly when its minute is (see
-# ``time_ok``), so a chunk's times are checked with one C-level match each and one lookup
-# per distinct minute.
-_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z")
+# ``time_ok``), so a chunk's times are checked by their tails and one lookup per distinct
+# minute.
+_TAIL = itemgetter(slice(16, None))
+_SECOND_TAILS = frozenset(f":{s:02d}Z" for s in range(60))
 
 
 def _clean(raws: list[bytes], evs: list) -> bool:
@@ -396,7 +397,10 @@ def _clean(raws: list[bytes], evs: list) -> bool:
     times = list(map(_TIME_OF, evs))
     if None in times:
         times = list(compress(times, map(is_not, times, repeat(None))))
-    if not all(map(_UTC_SECONDS.fullmatch, times)):
+    # A time in ActionTrail's shape is a minute (``_minute_ok`` checks its shape and date)
+    # and one of 60 ``:SSZ`` tails: a set lookup of the tail per event costs a third of a
+    # regular expression's match.
+    if not _SECOND_TAILS.issuperset(map(_TAIL, times)):
         return False
     return all(map(_minute_ok, set(map(_MINUTE, times))))
 
