@@ -42,6 +42,12 @@ def _hash(value: object) -> int:
     return int.from_bytes(blake2b(data, digest_size=8).digest(), "big")
 
 
+_STRING = blake2b(b"s", digest_size=8)
+"""``_hash``'s state after a string's tag byte: copied and fed the string's bytes, it gives
+``_hash(value)`` for a string without building a hasher and a tagged copy of the bytes per
+value (1.2 µs a value, was 1.7 µs: past ``EXACT``, every address a table takes in)."""
+
+
 class DistinctCount:
     """The number of distinct values added, exact up to ``EXACT``, then estimated."""
 
@@ -69,8 +75,14 @@ class DistinctCount:
     def _add(self, values: Iterable) -> None:
         regs = self.registers
         assert regs is not None
+        tagged = _STRING.copy
         for value in values:
-            h = _hash(value)
+            if value.__class__ is str:
+                hasher = tagged()
+                hasher.update(value.encode("utf-8", "surrogatepass"))
+                h = int.from_bytes(hasher.digest(), "big")
+            else:
+                h = _hash(value)
             index = h >> _REST
             rank = _REST - (h & ((1 << _REST) - 1)).bit_length() + 1
             if rank > regs[index]:
