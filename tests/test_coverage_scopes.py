@@ -23,15 +23,22 @@ DENY_RULES = (
 )
 
 
-def _event(i: int, name: str, instance: str | None = None, mfa: str | None = None) -> dict:
-    ident: dict = {"type": "ram-user", "accountId": ACCOUNT, "userName": "alice"}
+def _event(
+    i: int,
+    name: str,
+    instance: str | None = None,
+    mfa: str | None = None,
+    service: str = "Ecs",
+    account: str = ACCOUNT,
+) -> dict:
+    ident: dict = {"type": "ram-user", "accountId": account, "userName": "alice"}
     if mfa is not None:
         ident["sessionContext"] = {"attributes": {"mfaAuthenticated": mfa}}
     out = {
         "eventId": f"e{i}",
         "eventName": name,
-        "eventSource": "ecs.cn-hangzhou.aliyuncs.com",
-        "serviceName": "Ecs",
+        "eventSource": f"{service.lower()}.cn-hangzhou.aliyuncs.com",
+        "serviceName": service,
         "eventTime": f"2026-03-02T10:00:{i:02d}Z",
         "acsRegion": "cn-hangzhou",
         "sourceIpAddress": "10.0.0.1",
@@ -110,6 +117,7 @@ def test_the_text_summary_lists_rules_whose_scope_no_call_reached(deny_report):
     assert "Rules whose action matched but whose condition never held (2" in text
 
 
+OTHER = "2222222222222222"  # below fd-b, which keeps FullAliyunAccess: no allow list asked
 ORG = f"""\
 [root]
 id = "r-1"
@@ -122,6 +130,14 @@ full_aliyun_access = false
 [[account]]
 id = "{ACCOUNT}"
 parent = "fd-a"
+
+[[folder]]
+id = "fd-b"
+parent = "r-1"
+
+[[account]]
+id = "{OTHER}"
+parent = "fd-b"
 """
 ALLOW_RULES = (
     'policy allow-a "the allow list of fd-a" for control-policy attach [fd-a]\n'
@@ -137,6 +153,10 @@ ALLOW_EVENTS = [
     _event(3, "StartInstance", "i-dev1"),
     _event(4, "StopInstance", "i-dev1", mfa="false"),
     _event(5, "DeleteInstance", "i-prod1", mfa="false"),
+    # fd-b keeps FullAliyunAccess: these never ask allow-a, so they are not its calls.
+    _event(6, "DescribeDBInstances", service="Rds", account=OTHER),
+    _event(7, "StartInstance", "i-prod1", account=OTHER),
+    _event(8, "DescribeInstances", account=OTHER),
 ]
 
 
@@ -157,7 +177,7 @@ def test_allow_rules_have_per_rule_and_per_pattern_coverage(allow_report):
         2: ("allowed", 2, 2, None),
         3: ("resource_never_matched", 1, 0, 0),
         4: ("condition_never_held", 1, 0, None),
-        5: ("never_matched", 0, 0, None),
+        5: ("never_matched", 0, 0, None),  # RDS was called, but only below fd-b
         6: ("condition_never_held", 1, 0, 1),
     }
     patterns = {

@@ -42,6 +42,7 @@ from operator import attrgetter, eq, is_, itemgetter, not_
 import msgspec
 
 from compiler.decide.trie import Match
+from compiler.model.glob import glob_match
 from compiler.model.org import Org
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
@@ -237,7 +238,8 @@ _ACTION = attrgetter("action")
 _ACTIONS_KEPT = 1 << 15
 """Actions whose reading of the context is remembered per node before the table restarts."""
 _ALLOWED_BY = attrgetter("allowed_by")
-_ACTION = attrgetter("action")
+_OUTCOME = attrgetter("outcome")
+_NODE = attrgetter("node")
 
 
 def account_of(ev: TraceEvent) -> str | None:
@@ -342,6 +344,13 @@ class ChainTally:
     allow_actions: dict[tuple[int, str], int] = field(default_factory=dict)
     """(Allow rule index, action) → those calls per action: which of the rule's patterns
     allowed (coverage), bounded by rules × actions."""
+    allow_reached: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(Allow rule index, action) → calls of an action the rule matches whose evaluation
+    asked the allow list holding it (a node it is attached to, FullAliyunAccess detached,
+    reached before the chain stopped): the calls an allow rule could have let pass."""
+    allow_scope: dict[tuple[int, str], int] = field(default_factory=dict)
+    """The same for a resource-scoped Allow rule, counting only calls whose resource was in
+    its scope."""
 
     def merge(self, other: ChainTally | None) -> ChainTally:
         if other is None:
@@ -362,12 +371,24 @@ class ChainTally:
         allows = dict(self.allow_rules)
         for k, n in other.allow_rules.items():
             allows[k] = allows.get(k, 0) + n
-        per_action = dict(self.allow_actions)
-        for k, n in other.allow_actions.items():
-            per_action[k] = per_action.get(k, 0) + n
         return ChainTally(
-            self.placed + other.placed, exempt, unplaced, outcomes, stops, allows, per_action
+            self.placed + other.placed,
+            exempt,
+            unplaced,
+            outcomes,
+            stops,
+            allows,
+            _added(self.allow_actions, other.allow_actions),
+            _added(self.allow_reached, other.allow_reached),
+            _added(self.allow_scope, other.allow_scope),
         )
+
+
+def _added(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, n in b.items():
+        out[k] = out.get(k, 0) + n
+    return out
 
 
 def merge_chain(a: ChainTally | None, b: ChainTally | None) -> ChainTally | None:
@@ -389,6 +410,9 @@ class OrgReplay:
     _context: dict[str, dict[str, bool]] = field(init=False, default_factory=dict, repr=False)
     """node → action → whether a condition may be tested for it there (``reads_context``):
     kept for the process, not per split (working it out is a first sighting's cost)."""
+    allow_lists: bool = field(init=False)
+    """Whether some node with FullAliyunAccess detached holds a policy with Allow rules."""
+    _asked_cache: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         keys = self.rules.keys()
@@ -396,6 +420,10 @@ class OrgReplay:
             keys |= self.baseline.keys()
         self.keys = keys
         self.placed = frozenset(n.id for n in self.rules.org.accounts)
+        names = {p.name for p in self.rules.policy.policies if p.allows}
+        self.allow_lists = any(
+            not n.full_aliyun_access and names.intersection(n.policies) for n in self.org.nodes
+        )
 
     @property
     def org(self) -> Org:
@@ -454,10 +482,13 @@ class OrgReplay:
         batch: Sequence[TraceEvent],
         decisions: Sequence,
         denied_at: Sequence[int],
+        arns: Sequence | None = None,
     ) -> None:
-        """Count one decided batch: placement (every event, C loops) and where each denied
-        event's evaluation ended (a Python loop over denied events only)."""
+        """Count one decided batch: placement (every event, C loops), where each denied
+        event's evaluation ended (a Python loop over denied events only) and which allow
+        lists each call's evaluation asked (a Python step per distinct request shape)."""
         accounts, nodes = memo.last
+        self._reached(tally, nodes, batch, decisions, arns)
         root = self.org.root.id
         n_root, n_exempt = nodes.count(root), nodes.count(EXEMPT)
         tally.placed += len(nodes) - n_root - n_exempt
@@ -497,6 +528,66 @@ class OrgReplay:
             if (ev.source, ev.line) <= (first[0], first[1]):  # one JSON line, many events
                 row[1] = least(first, example(ev))
 
+    def _reached(self, tally: ChainTally, nodes, batch, decisions, arns) -> None:
+        """``allow_reached`` and ``allow_scope``: per distinct (node, action, where the chain
+        stopped, resources) — C loops per event — the Allow rules its evaluation asked."""
+        if not self.allow_lists:
+            return
+        on = arns if arns is not None else [None] * len(nodes)
+        shapes = Counter(
+            zip(
+                nodes,
+                map(_ACTION, batch),
+                map(_OUTCOME, decisions),
+                map(_NODE, decisions),
+                on,
+                strict=True,
+            )
+        )
+        reached, scope = tally.allow_reached, tally.allow_scope
+        for (node, action, outcome, stop, resources), k in shapes.items():
+            for index, patterns in self._asked(node, outcome, stop, action):
+                pair = (index, action)
+                reached[pair] = reached.get(pair, 0) + k
+                if (
+                    patterns is not None
+                    and resources
+                    and any(
+                        glob_match(p, arn, ignore_case=False) for arn in resources for p in patterns
+                    )
+                ):
+                    scope[pair] = scope.get(pair, 0) + k
+
+    def _asked(self, node: str, outcome: str, stop: str | None, action: str) -> tuple:
+        """The Allow rules matching ``action`` (with their resource patterns, None for every
+        resource) of the allow lists a call from ``node`` was asked by, given where its
+        chain stopped: from the account up, each node with FullAliyunAccess detached is asked
+        after its Deny rules, until an explicit Deny (that node's allow list not asked) or an
+        implicit deny (asked, and nothing matched)."""
+        cache = self._asked_cache
+        key = (node, outcome, stop, action)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        by_name = {p.name: p for p in self.rules.policy.policies}
+        found: list[tuple[int, tuple[str, ...] | None]] = []
+        for level in reversed(self.org.chain(node)) if node else ():
+            if outcome == DENY and level.id == stop:
+                break
+            if not level.full_aliyun_access:
+                for name in level.policies:
+                    p = by_name.get(name)
+                    for r in p.allows if p is not None else ():
+                        if any(glob_match(x, action) for x in r.actions) != r.not_actions:
+                            found.append((r.index, None if r.any_resource else r.resources))
+            if outcome == IMPLICIT and level.id == stop:
+                break
+        hit = tuple(found)
+        if len(cache) >= 65536:
+            cache.clear()  # bounded: a trace of made-up actions must not grow it
+        cache[key] = hit
+        return hit
+
 
 def _rebuild(policy: Policy, org: Org, path: str, base) -> OrgReplay:
     baseline = None if base is None else ChainRules(*base)
@@ -522,7 +613,7 @@ def _count(
     denied_at = list(
         compress(range(len(batch)), map(eq, map(_DECISION, decisions), repeat("deny")))
     )
-    replay.tally(impact.chain, memo, batch, decisions, denied_at)
+    replay.tally(impact.chain, memo, batch, decisions, denied_at, arns)
     base = replay.baseline
     if base is None:
         tally(impact, batch, decisions)

@@ -13,9 +13,11 @@ rules that denied at least one call.
 
 Allow rules (control-policy allow lists, with an org.toml) get the same per rule and per
 pattern statuses with *allowed* (let a call pass a node whose FullAliyunAccess is detached,
-``ChainTally.allow_actions``) in place of *denied*. For both kinds "its action matched"
-counts calls anywhere in the trace, not only below the nodes the rule's policy is attached
-to.
+``ChainTally.allow_actions``) in place of *denied*. An allow rule's calls are the ones whose
+evaluation asked its allow list (``ChainTally.allow_reached``: from an account below a node
+it is attached to with FullAliyunAccess detached, the chain not stopped below that node),
+and its scope is counted on those (``allow_scope``). A Deny rule's calls are every call of
+an action it matches, wherever in the directory it was made.
 
 Which calls reached a scoped rule's resources is tallied during the replay
 (``tally_scopes``, into ``Impact.scope_actions``): per batch, one Python step per distinct
@@ -89,14 +91,14 @@ def _status(events: int, acted: int, scoped: bool, in_scope: int, done: str = DE
 
 
 class _Scopes:
-    """A policy's resource-scoped rules (Deny and Allow) and, per action string met, the
-    ones whose action patterns take it in."""
+    """A policy's resource-scoped Deny rules and, per action string met, the ones whose
+    action patterns take it in."""
 
     __slots__ = ("by_action", "rules")
 
     def __init__(self, policy: Policy) -> None:
-        rules = [*policy.rules, *policy.ruleset.allows]
-        self.rules = tuple(r for r in rules if not r.any_resource)
+        # Allow rules' scope is counted by the chain replay, on the calls that asked them.
+        self.rules = tuple(r for r in policy.rules if not r.any_resource)
         self.by_action: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {}
 
     def for_action(self, action: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -148,23 +150,38 @@ def tally_scopes(
 
 
 def _rule_rows(
-    rules, actions: dict, memo: dict, acted_by: dict, acted_actions: dict, scope: dict, done: str
+    rules,
+    actions: dict,
+    memo: dict,
+    acted_by: dict,
+    acted_actions: dict,
+    scope: dict,
+    done: str,
+    reached: dict | None = None,
 ) -> list[dict]:
     """Per rule and per action pattern its status (``done``: ``denied`` for Deny rules,
-    ``allowed`` for Allow rules) and counts."""
+    ``allowed`` for Allow rules) and counts. ``reached`` (rule index → [(action, calls)]):
+    the calls that could meet the rule, in place of every call of a matching action."""
     out = []
     for rule in rules:
-        counts = [_pattern_events(p, actions, memo) for p in rule.actions]
+        if reached is None or rule.not_actions:
+            counts = [_pattern_events(p, actions, memo) for p in rule.actions]
+        else:
+            met = reached.get(rule.index, ())
+            counts = [sum(k for a, k in met if glob_match(p, a)) for p in rule.actions]
         acted = acted_by.get(rule.index, 0)
         mine = acted_actions.get(rule.index, ())
-        reached = scope.get(rule.index, ())
+        scoped_calls = scope.get(rule.index, ())
         scoped = not rule.any_resource
-        in_scope = sum(k for _a, k in reached)
+        in_scope = sum(k for _a, k in scoped_calls)
         if rule.not_actions:
             # NotAction: the rule covers what matches none of the patterns; a pattern's calls
             # are the exceptions it grants, never acted on by this rule.
             excepted = {a for a in actions if any(glob_match(p, a) for p in rule.actions)}
-            events = sum(row[0] for a, row in actions.items() if a not in excepted)
+            if reached is None:
+                events = sum(row[0] for a, row in actions.items() if a not in excepted)
+            else:
+                events = sum(k for _a, k in reached.get(rule.index, ()))
             patterns = [
                 {"pattern": p, "status": EXCEPTED if n else NEVER, "events": n, done: 0}
                 for p, n in zip(rule.actions, counts, strict=True)
@@ -174,7 +191,7 @@ def _rule_rows(
             patterns = []
             for p, n in zip(rule.actions, counts, strict=True):
                 d = sum(k for a, k in mine if glob_match(p, a))
-                held = sum(k for a, k in reached if glob_match(p, a))
+                held = sum(k for a, k in scoped_calls if glob_match(p, a))
                 pat = {"pattern": p, "status": _status(n, d, scoped, held, done), "events": n}
                 pat[done] = d
                 if scoped:
@@ -272,8 +289,9 @@ def coverage_section(
             memo,
             chain.allow_rules,
             _by_rule_actions(chain.allow_actions),
-            scope,
+            _by_rule_actions(chain.allow_scope),
             ALLOWED,
+            _by_rule_actions(chain.allow_reached),
         )
         allow_part = {
             "allow_policies": _policy_rows(
