@@ -157,13 +157,19 @@ ALLOW_EVENTS = [
     _event(6, "DescribeDBInstances", service="Rds", account=OTHER),
     _event(7, "StartInstance", "i-prod1", account=OTHER),
     _event(8, "DescribeInstances", account=OTHER),
+    _event(9, "RebootInstance", account=OTHER),
 ]
+DENY_A = (
+    'policy deny-a "a Deny at fd-a" for control-policy attach [fd-a]\ndeny ECS RebootInstance\n'
+)
+GUARD = 'policy guard "a RAM guardrail: every call"\ndeny ECS RebootInstance when mfa = true\n'
 
 
 @pytest.fixture(scope="module")
 def allow_report(run_cli, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("allow")
-    rules = {"allow-a.rules": ALLOW_RULES, "org.toml": ORG}
+    rules = {"allow-a.rules": ALLOW_RULES, "deny-a.rules": DENY_A, "guard.rules": GUARD}
+    rules["org.toml"] = ORG
     return _simulate(run_cli, root, rules, ALLOW_EVENTS)
 
 
@@ -218,3 +224,19 @@ def test_the_text_summary_shows_allow_coverage(allow_report):
     text = allow_report["_text"]
     assert "Coverage: allow rules that let a call pass" in text
     assert "20.0%" in text
+
+
+def test_with_an_org_a_control_policy_deny_meets_only_the_calls_that_asked_its_node(
+    allow_report,
+):
+    # RebootInstance was called once, below fd-b: fd-a's Deny never met it, the RAM
+    # guardrail (attached to principals, decided for every call) did.
+    rules = {(Path(r["file"]).name, r["line"]): r for r in allow_report["coverage"]["rules"]}
+    assert (rules[("deny-a.rules", 2)]["status"], rules[("deny-a.rules", 2)]["events"]) == (
+        "never_matched",
+        0,
+    )
+    assert (rules[("guard.rules", 2)]["status"], rules[("guard.rules", 2)]["events"]) == (
+        "condition_never_held",
+        1,
+    )

@@ -351,6 +351,11 @@ class ChainTally:
     allow_scope: dict[tuple[int, str], int] = field(default_factory=dict)
     """The same for a resource-scoped Allow rule, counting only calls whose resource was in
     its scope."""
+    deny_reached: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(Deny rule index, action) → calls of an action a control policy's Deny rule matches
+    whose evaluation asked a node it is attached to (the chain not stopped below it)."""
+    deny_scope: dict[tuple[int, str], int] = field(default_factory=dict)
+    """The same for a resource-scoped Deny rule, counting only calls in its scope."""
 
     def merge(self, other: ChainTally | None) -> ChainTally:
         if other is None:
@@ -381,6 +386,8 @@ class ChainTally:
             _added(self.allow_actions, other.allow_actions),
             _added(self.allow_reached, other.allow_reached),
             _added(self.allow_scope, other.allow_scope),
+            _added(self.deny_reached, other.deny_reached),
+            _added(self.deny_scope, other.deny_scope),
         )
 
 
@@ -410,8 +417,8 @@ class OrgReplay:
     _context: dict[str, dict[str, bool]] = field(init=False, default_factory=dict, repr=False)
     """node → action → whether a condition may be tested for it there (``reads_context``):
     kept for the process, not per split (working it out is a first sighting's cost)."""
-    allow_lists: bool = field(init=False)
-    """Whether some node with FullAliyunAccess detached holds a policy with Allow rules."""
+    attached: bool = field(init=False)
+    """Whether some node holds a control policy (whose rules coverage counts per chain)."""
     _asked_cache: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -420,10 +427,8 @@ class OrgReplay:
             keys |= self.baseline.keys()
         self.keys = keys
         self.placed = frozenset(n.id for n in self.rules.org.accounts)
-        names = {p.name for p in self.rules.policy.policies if p.allows}
-        self.allow_lists = any(
-            not n.full_aliyun_access and names.intersection(n.policies) for n in self.org.nodes
-        )
+        names = {p.name for p in self.rules.policy.policies if p.deploy == "control-policy"}
+        self.attached = any(names.intersection(n.policies) for n in self.org.nodes)
 
     @property
     def org(self) -> Org:
@@ -529,9 +534,10 @@ class OrgReplay:
                 row[1] = least(first, example(ev))
 
     def _reached(self, tally: ChainTally, nodes, batch, decisions, arns) -> None:
-        """``allow_reached`` and ``allow_scope``: per distinct (node, action, where the chain
-        stopped, resources) — C loops per event — the Allow rules its evaluation asked."""
-        if not self.allow_lists:
+        """``deny_reached`` / ``allow_reached`` and their ``_scope``s: per distinct (node,
+        action, where the chain stopped, resources) — C loops per event — the control
+        policies' Deny and Allow rules its evaluation asked."""
+        if not self.attached:
             return
         on = arns if arns is not None else [None] * len(nodes)
         shapes = Counter(
@@ -544,49 +550,63 @@ class OrgReplay:
                 strict=True,
             )
         )
-        reached, scope = tally.allow_reached, tally.allow_scope
+        kinds = (
+            (tally.deny_reached, tally.deny_scope),
+            (tally.allow_reached, tally.allow_scope),
+        )
         for (node, action, outcome, stop, resources), k in shapes.items():
-            for index, patterns in self._asked(node, outcome, stop, action):
-                pair = (index, action)
-                reached[pair] = reached.get(pair, 0) + k
-                if (
-                    patterns is not None
-                    and resources
-                    and any(
-                        glob_match(p, arn, ignore_case=False) for arn in resources for p in patterns
-                    )
-                ):
-                    scope[pair] = scope.get(pair, 0) + k
+            for (reached, scope), asked in zip(
+                kinds, self._asked(node, outcome, stop, action), strict=True
+            ):
+                for index, patterns in asked:
+                    pair = (index, action)
+                    reached[pair] = reached.get(pair, 0) + k
+                    if patterns is not None and _in_scope(patterns, resources):
+                        scope[pair] = scope.get(pair, 0) + k
 
     def _asked(self, node: str, outcome: str, stop: str | None, action: str) -> tuple:
-        """The Allow rules matching ``action`` (with their resource patterns, None for every
-        resource) of the allow lists a call from ``node`` was asked by, given where its
-        chain stopped: from the account up, each node with FullAliyunAccess detached is asked
-        after its Deny rules, until an explicit Deny (that node's allow list not asked) or an
-        implicit deny (asked, and nothing matched)."""
+        """(Deny rules, Allow rules) matching ``action``, each with its resource patterns
+        (None: every resource), of the control policies a call from ``node`` was asked by,
+        given where its chain stopped. From the account up each node's Deny rules are asked,
+        then, with FullAliyunAccess detached, its Allow rules, until an explicit Deny (that
+        node's Allow rules not asked) or an implicit deny (asked, and nothing matched)."""
         cache = self._asked_cache
         key = (node, outcome, stop, action)
         hit = cache.get(key)
         if hit is not None:
             return hit
-        by_name = {p.name: p for p in self.rules.policy.policies}
-        found: list[tuple[int, tuple[str, ...] | None]] = []
+        by_name = {p.name: p for p in self.rules.policy.policies if p.deploy == "control-policy"}
+        denies: list[tuple[int, tuple[str, ...] | None]] = []
+        allows: list[tuple[int, tuple[str, ...] | None]] = []
         for level in reversed(self.org.chain(node)) if node else ():
+            attached = [by_name[n] for n in level.policies if n in by_name]
+            denies.extend(_matching(action, (r for p in attached for r in p.rules)))
             if outcome == DENY and level.id == stop:
                 break
             if not level.full_aliyun_access:
-                for name in level.policies:
-                    p = by_name.get(name)
-                    for r in p.allows if p is not None else ():
-                        if any(glob_match(x, action) for x in r.actions) != r.not_actions:
-                            found.append((r.index, None if r.any_resource else r.resources))
+                allows.extend(_matching(action, (r for p in attached for r in p.allows)))
             if outcome == IMPLICIT and level.id == stop:
                 break
-        hit = tuple(found)
+        hit = (tuple(denies), tuple(allows))
         if len(cache) >= 65536:
             cache.clear()  # bounded: a trace of made-up actions must not grow it
         cache[key] = hit
         return hit
+
+
+def _matching(action: str, rules) -> list[tuple[int, tuple[str, ...] | None]]:
+    return [
+        (r.index, None if r.any_resource else r.resources)
+        for r in rules
+        if any(glob_match(x, action) for x in r.actions) != r.not_actions
+    ]
+
+
+def _in_scope(patterns: tuple[str, ...], resources: tuple[str, ...] | None) -> bool:
+    """Some ARN of the call matches a pattern (case-sensitive, as the trie matches ARNs)."""
+    return bool(resources) and any(
+        glob_match(p, arn, ignore_case=False) for arn in resources for p in patterns
+    )
 
 
 def _rebuild(policy: Policy, org: Org, path: str, base) -> OrgReplay:

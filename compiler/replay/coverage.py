@@ -16,8 +16,10 @@ pattern statuses with *allowed* (let a call pass a node whose FullAliyunAccess i
 ``ChainTally.allow_actions``) in place of *denied*. An allow rule's calls are the ones whose
 evaluation asked its allow list (``ChainTally.allow_reached``: from an account below a node
 it is attached to with FullAliyunAccess detached, the chain not stopped below that node),
-and its scope is counted on those (``allow_scope``). A Deny rule's calls are every call of
-an action it matches, wherever in the directory it was made.
+and its scope is counted on those (``allow_scope``). Likewise, with an org, a control
+policy's Deny rule meets the calls whose evaluation asked a node it is attached to
+(``deny_reached``, ``deny_scope``); a RAM guardrail's (``for ram``), and every rule without
+an org, every call of an action it matches.
 
 Which calls reached a scoped rule's resources is tallied during the replay
 (``tally_scopes``, into ``Impact.scope_actions``): per batch, one Python step per distinct
@@ -158,13 +160,16 @@ def _rule_rows(
     scope: dict,
     done: str,
     reached: dict | None = None,
+    chained: frozenset[int] = frozenset(),
 ) -> list[dict]:
     """Per rule and per action pattern its status (``done``: ``denied`` for Deny rules,
-    ``allowed`` for Allow rules) and counts. ``reached`` (rule index → [(action, calls)]):
-    the calls that could meet the rule, in place of every call of a matching action."""
+    ``allowed`` for Allow rules) and counts. For a rule in ``chained``, ``reached`` (rule
+    index → [(action, calls)]) holds the calls that could meet it, in place of every call of
+    a matching action, and ``scope`` is counted on those."""
     out = []
     for rule in rules:
-        if reached is None or rule.not_actions:
+        on_chain = rule.index in chained
+        if not on_chain or rule.not_actions:
             counts = [_pattern_events(p, actions, memo) for p in rule.actions]
         else:
             met = reached.get(rule.index, ())
@@ -178,7 +183,7 @@ def _rule_rows(
             # NotAction: the rule covers what matches none of the patterns; a pattern's calls
             # are the exceptions it grants, never acted on by this rule.
             excepted = {a for a in actions if any(glob_match(p, a) for p in rule.actions)}
-            if reached is None:
+            if not on_chain:
                 events = sum(row[0] for a, row in actions.items() if a not in excepted)
             else:
                 events = sum(k for _a, k in reached.get(rule.index, ()))
@@ -275,14 +280,32 @@ def coverage_section(
         lower[action.lower()] = lower.get(action.lower(), 0) + row[0]
     memo: dict = {"=lower": lower}
     scope = _by_rule_actions(impact.scope_actions)
+    chain = impact.chain
+    reached = None
+    chained: frozenset[int] = frozenset()
+    if chain is not None:
+        # With an org, a control policy's Deny rule meets the calls that asked a node it is
+        # attached to; the RAM guardrails (`for ram`) meet every call.
+        chained = frozenset(
+            r.index for p in policy.policies if p.deploy == "control-policy" for r in p.rules
+        )
+        reached = _by_rule_actions(chain.deny_reached)
+        scope = {**scope, **{i: () for i in chained}, **_by_rule_actions(chain.deny_scope)}
     rules_out = _rule_rows(
-        policy.rules, actions, memo, by_rule, _by_rule_actions(impact.rule_actions), scope, DENIED
+        policy.rules,
+        actions,
+        memo,
+        by_rule,
+        _by_rule_actions(impact.rule_actions),
+        scope,
+        DENIED,
+        reached,
+        chained,
     )
     policies = _policy_rows([p.name for p in policy.policies], rules_out, DENIED)
     allow_part: dict = {}
     allows = policy.ruleset.allows
-    if allows and impact.chain is not None:
-        chain = impact.chain
+    if allows and chain is not None:
         allow_rows = _rule_rows(
             allows,
             actions,
@@ -292,6 +315,7 @@ def coverage_section(
             _by_rule_actions(chain.allow_scope),
             ALLOWED,
             _by_rule_actions(chain.allow_reached),
+            frozenset(r.index for r in allows),
         )
         allow_part = {
             "allow_policies": _policy_rows(
