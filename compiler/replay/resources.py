@@ -33,6 +33,8 @@ request is denied when any of them is.
 
 from __future__ import annotations
 
+import re
+
 import msgspec
 
 from compiler.replay.events import TraceEvent
@@ -79,10 +81,15 @@ def _ids(value: object) -> list[str]:
     return out[:_MAX_ARNS]
 
 
+_NOT_PLAIN = re.compile(r'[ \t"\\*?]')
+
+
 def _plain(text: str) -> bool:
     # An ID goes into an ARN verbatim: one with whitespace, quotes or control characters
     # cannot be a real resource, and a glob character would read as a pattern to a reader.
-    return text.isprintable() and not any(c in text for c in ' \t"\\*?')
+    # One regex search, not a generator over the six characters: this runs at least twice
+    # an event (its account and region) wherever rules are scoped to resources.
+    return text.isprintable() and _NOT_PLAIN.search(text) is None
 
 
 def _norm(name: str) -> str:
