@@ -81,7 +81,11 @@ class Policy:
 
         The context is read as far as the decision reads it. When a rule covering the action
         has conditions, context keys may be RAM keys or the rules language's names, in any
-        case (one key given in two spellings raises ``KeyError``), and the values of the keys
+        case (one key given in two spellings raises ``KeyError``; so does a key that is no
+        key — ``sorce_ip``, ``acs:Source_Ip`` — with the message of ``ramguard decide -c``,
+        ``compiler.model.keys.unknown_key``: read as absent it would silently flip a
+        condition. Service keys (``oss:Prefix``, ``ecs:tag/env``), tag keys and an ``acs:``
+        key an ``unchecked`` rule of the action tests are keys), and the values of the keys
         those conditions test are checked: strings are request data, as in a trace (a value
         not of the key's kind fails positive operators); ``bool``, finite numbers and aware
         ``datetime`` (converted to UTC) are converted as ``compiler.model.keys.context_value``

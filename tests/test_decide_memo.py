@@ -270,8 +270,8 @@ def test_policy_decide_does_not_read_values_no_condition_of_the_decision_tests(p
         assert policy.decide("oss:PutObject", {"acs:SourceIp": value}).rule_indexes == (
             policy.decide("oss:PutObject").rule_indexes
         )
-        assert policy.decide("ecs:RunInstances", {"acs:Other": value, "source_ip": "192.0.2.1"})
-        assert policy.decide("ecs:RunInstances", {"acs:Other": value}).denied  # absent IP
+        assert policy.decide("ecs:RunInstances", {"oss:Other": value, "source_ip": "192.0.2.1"})
+        assert policy.decide("ecs:RunInstances", {"oss:Other": value}).denied  # absent IP
         assert not policy.decide("ram:CreateUser", {"acs:SourceIp": value, "mfa": True}).denied
     if type(value) is not bool:  # a bool is a Bool key's value
         with pytest.raises(ValueError):
@@ -325,10 +325,10 @@ contexts_with_bad_values = st.dictionaries(
 def test_policy_decide_answers_or_refuses_as_the_scan_of_what_it_reads(requests):
     # The oracle is written from the rules, not the trie: the keys the rules covering the
     # action test; a request is refused iff one of those, spelled out, holds a value
-    # ``context_value`` refuses, or a key comes in two spellings while one is read; else
-    # the answer is the scan's on the converted values.
+    # ``context_value`` refuses, or a key comes in two spellings or is no key (`acs:Other`,
+    # issue 15) while one is read; else the answer is the scan's on the converted values.
     from compiler.model.glob import glob_match
-    from compiler.model.keys import context_value, normalise_context
+    from compiler.model.keys import context_value, normalise_context, unknown_key
 
     policy = compile_sources([("p.rules", SOURCE)])
     trie = policy.trie
@@ -344,6 +344,8 @@ def test_policy_decide_answers_or_refuses_as_the_scan_of_what_it_reads(requests)
     def scan(action, ctx):
         covering = [r for r in trie.rules if any(glob_match(p, action) for p in r.actions)]
         reads = {c.key for r in covering for conj in r.conditions for c in conj}
+        if reads and any(unknown_key(k) is not None and k not in reads for k in ctx):
+            raise KeyError("no key")
         spelled = normalise_context(ctx) if reads and ctx else dict(ctx)
         converted = {
             k: (context_value(k, v, parse_strings=False) if k in reads else v)

@@ -15,7 +15,7 @@ from click.core import ParameterSource
 
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
-from compiler.model.keys import LANGUAGE_KEYS, ValueProblem, normalise_context, ram_key
+from compiler.model.keys import ValueProblem, normalise_context, unknown_key
 
 # -- user text on the terminal --------------------------------------------------------------
 # Text from rules, traces and file names is data. Before it reaches a terminal every control
@@ -227,8 +227,10 @@ def warn_unknown_action(action: str, catalog=None) -> None:
 
 def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
     """``KEY=VALUE`` options → a RAM-keyed context. Keys are the rules language's names
-    (``source_ip``) or RAM keys (``acs:SourceIp``, any ``prefix:Name``); anything else is a
-    usage error, so a typo is not silently a request without that key. Values are parsed
+    (``source_ip``) or RAM keys (``acs:SourceIp``, any ``prefix:Name`` but an ``acs:`` one RAM
+    does not define); anything else is a usage error (``compiler.model.keys.unknown_key``,
+    shared with ``Policy.decide``), so a typo is not silently a request without that key.
+    Values are parsed
     as rules parse them (``compiler.model.keys.parse_value``): ``mfa=yes``,
     ``time=yesterday``, ``source_ip=notanip`` are usage errors."""
     given: dict[str, str] = {}
@@ -236,14 +238,9 @@ def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"`{pair}`: expected KEY=VALUE", param_hint="--context")
-        if ram_key(key) is None and ":" not in key:
-            close = suggest(key, LANGUAGE_KEYS)
-            hint = f"did you mean {close}? " if close else ""
-            raise click.BadParameter(
-                f"unknown key `{key}`: {hint}keys are {', '.join(LANGUAGE_KEYS)} or RAM keys "
-                "such as acs:SourceIp",
-                param_hint="--context",
-            )
+        problem = unknown_key(key)
+        if problem is not None:
+            raise click.BadParameter(problem, param_hint="--context")
         if key in given:
             raise click.BadParameter(f"`{key}` given twice", param_hint="--context")
         given[key] = value

@@ -81,6 +81,37 @@ def ram_key(name: str) -> str | None:
     return _CANONICAL_RAM_KEY.get(low)
 
 
+def unknown_key(key: object) -> str | None:
+    """Why ``key`` is no context key, or None when it is one: ``ramguard decide --context``
+    and ``Policy.decide`` refuse the same keys with this message (a misspelt key would
+    otherwise read as absent and silently flip a condition, issue 15). Known: the rules
+    language's names, the global ``acs:`` keys and tag families in any case, and any other
+    ``prefix:Name`` (service keys such as ``oss:Prefix``, ``ecs:tag/env``), which no table
+    here lists. An ``acs:`` key outside the global ones is refused: RAM defines them all."""
+    if type(key) is not str:
+        return f"context key {_short(repr(key))} is not a string"
+    if ram_key(key) is not None:
+        return None
+    prefix, sep, _ = key.partition(":")
+    if sep and prefix.lower() != "acs":
+        return None
+    from compiler.catalog import suggest  # the error path only: keeps the catalog unloaded
+
+    if sep:
+        close = suggest(key, GLOBAL_KEYS)
+        hint = f"did you mean {close}? " if close else ""
+        return (
+            f"unknown key `{_short(key)}`: {hint}the acs: keys are {', '.join(GLOBAL_KEYS)}, "
+            "acs:ResourceTag/KEY and acs:RequestTag/KEY"
+        )
+    close = suggest(key, LANGUAGE_KEYS)
+    hint = f"did you mean {close}? " if close else ""
+    return (
+        f"unknown key `{_short(key)}`: {hint}keys are {', '.join(LANGUAGE_KEYS)} or RAM keys "
+        "such as acs:SourceIp"
+    )
+
+
 def key_kind(ram: str) -> KeyKind:
     """The kind of a RAM key; keys this table does not type (tags, service keys) are strings."""
     return GLOBAL_KEYS.get(ram, KeyKind.STRING)
@@ -302,16 +333,29 @@ action's keys, falling back on ``spelled_context``."""
 _SPELLED_LIMIT = 4096
 
 
-def spelled_context(context: Mapping[str, object]) -> Mapping[str, object]:
-    """``context`` with every key spelled as its RAM key (unknown keys as given): itself when
-    it already is, else ``normalise_context(context)``, which raises KeyError on one key given
-    in two spellings. Values are not looked at."""
+def spelled_context(
+    context: Mapping[str, object], reads: tuple[str, ...] = ()
+) -> Mapping[str, object]:
+    """``context`` with every key spelled as its RAM key: itself when it already is, else
+    ``normalise_context(context)``, which raises KeyError on one key given in two spellings.
+    Raises KeyError (``unknown_key``'s message) for a key that is no context key, unless the
+    decision reads it (in ``reads``: an ``unchecked "acs:Key"`` rule's key). Values are not
+    looked at."""
     if SPELLED_AS_RAM.issuperset(context):
         return context
+    # Only known keys join SPELLED_AS_RAM: the warm closure's one set test then also refuses
+    # a misspelt key (``sorce_ip``), sending it here to raise.
+    read_only: set[object] = set()
     for key in context:
-        if type(key) is not str or canonical_key(key) != key:
+        if key not in SPELLED_AS_RAM and (problem := unknown_key(key)) is not None:
+            if key not in reads:
+                raise KeyError(problem)
+            read_only.add(key)
+    for key in context:
+        if canonical_key(key) != key:  # type: ignore[arg-type]
             return normalise_context(context)
-        if len(SPELLED_AS_RAM) < _SPELLED_LIMIT:
+        # A key only ``reads`` allows stays out: the set is shared by every rule set.
+        if len(SPELLED_AS_RAM) < _SPELLED_LIMIT and key not in read_only:
             SPELLED_AS_RAM.add(key)
     return context
 
@@ -323,7 +367,7 @@ def checked_context(
     of the RAM keys in ``reads`` — all of them when None — kept when a str, else converted or
     refused by ``context_value`` (ValueProblem). A value of a key not in ``reads`` is left as
     given: no condition of the decision reads it, so no engine can read it differently."""
-    context = spelled_context(context)
+    context = spelled_context(context, reads or ())
     if reads is None:
         reads = tuple(context)
     out: dict[str, object] | None = None
