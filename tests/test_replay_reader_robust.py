@@ -252,6 +252,47 @@ def test_simulate_exits_1_when_nothing_could_be_decided(tmp_path, content, says)
     assert not report.exists() and not page.exists()  # an error leaves no report behind
 
 
+@pytest.mark.parametrize(
+    ("outside", "says"),
+    [
+        (
+            5,
+            "3 malformed (first at {t}:1: invalid JSON: truncated), 5 events outside "
+            "--since/--until\n",
+        ),
+        (
+            1,
+            "3 malformed (first at {t}:1: invalid JSON: truncated), 1 event outside "
+            "--since/--until; is this an ActionTrail trace?\n",
+        ),
+    ],
+    ids=["mostly-outside", "mostly-malformed"],
+)
+def test_nothing_decided_counts_malformed_and_outside_the_window(tmp_path, outside, says):
+    # 81 malformed lines among 59,995 events outside --since were reported as malformed
+    # alone, asking whether the file is a trace at all (issue 13).
+    old = msgspec.json.encode(
+        {
+            "eventName": "DescribeInstances",
+            "serviceName": "Ecs",
+            "eventTime": "2026-11-01T00:00:00Z",
+        }
+    )
+    trace = tmp_path / "t.jsonl"
+    trace.write_bytes(b"\n".join([b"{", *[old] * outside, b"[", b'{"a"']) + b"\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            *("simulate", "--rules", str(ROOT / "policies"), "--trace", str(trace), "-q"),
+            *("--since", "2026-11-20"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(
+        f"{trace}: error: no event could be decided: " + says.format(t=trace)
+    )
+
+
 def test_malformed_events_keep_the_invariant(tmp_path):
     path = tmp_path / "t.jsonl"
     path.write_bytes(b"\n".join([GOOD, nested(5_000), b"{", GOOD]))

@@ -409,10 +409,25 @@ def _nothing_decided(result, sources) -> str:
     if result.malformed:
         s, line, reason = result.malformed_examples[0]
         first = sources[s].path if 0 <= s < len(sources) else where
-        return (
+        message = (
             f"{where}: error: no event could be decided: {result.malformed:,} malformed "
-            f"(first at {first}:{line}: {reason}); is this an ActionTrail trace?"
+            f"(first at {first}:{line}: {reason})"
         )
+        # Both counts: 81 malformed lines among 59,995 events outside the window are a
+        # window that misses the trace, not a file that is no trace (issue 13).
+        if result.outside_window:
+            message += (
+                ", "
+                + (
+                    "1 event outside"
+                    if result.outside_window == 1
+                    else f"{result.outside_window:,} events outside"
+                )
+                + " --since/--until"
+            )
+        if result.outside_window <= result.malformed:
+            message += "; is this an ActionTrail trace?"
+        return message
     if result.outside_window:
         return (
             f"{where}: error: no event could be decided: "
