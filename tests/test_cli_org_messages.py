@@ -58,3 +58,35 @@ def test_a_mistyped_account_gets_the_nearest_id_and_a_big_org_a_short_list(run_c
         "(its nodes: r-1 (the Root), 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, "
         "and 29 more)\n"
     )
+
+
+def _folders_org(tmp_path, count: int = 15) -> Path:
+    (tmp_path / "guard.rules").write_text("deny ECS DeleteInstance\n")
+    folders = "".join(
+        f'[[folder]]\nid = "fd-{i:02d}"\nparent = "r-1"\n' for i in range(1, count + 1)
+    )
+    (tmp_path / "org.toml").write_text('[root]\nid = "r-1"\n' + folders)
+    return tmp_path
+
+
+def test_equally_close_ids_suggest_the_nearest_length_then_the_first_sorted(run_cli, tmp_path):
+    # difflib alone broke the tie by reverse string order: `fd-1` got `fd-15` (issue 13).
+    rules = _folders_org(tmp_path)
+    got = run_cli("decide", "--rules", rules, "--account", "fd-1", "ecs:RunInstances")
+    assert got.exit_code == 1 and got.stderr.endswith("; did you mean `fd-01`?\n")
+    # Of `fd-010`'s ties (fd-01, fd-10 score alike) both are one shorter: sorted, fd-01.
+    got = run_cli("decide", "--rules", rules, "--account", "fd-010", "ecs:RunInstances")
+    assert got.stderr.endswith("; did you mean `fd-01`?\n")
+    got = run_cli("decide", "--rules", rules, "--account", "fd-1x", "ecs:RunInstances")
+    assert got.stderr.endswith("; did you mean `fd-01`?\n")
+
+
+def test_a_huge_unknown_account_is_quoted_short(run_cli, tmp_path):
+    rules = _folders_org(tmp_path, 2)
+    account = "9" * 100_000
+    got = run_cli("decide", "--rules", rules, "--account", account, "ecs:RunInstances")
+    assert got.exit_code == 1
+    assert got.stderr == (
+        f"{rules}/org.toml: error: `{'9' * 60}…` is not a node of it "
+        "(its nodes: r-1 (the Root), fd-01, fd-02)\n"
+    )

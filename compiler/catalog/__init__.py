@@ -676,13 +676,33 @@ def _entry_of(raw: dict) -> _Entry:
     )
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str | None:
-    """The closest of ``candidates`` to ``name``, case-insensitively (difflib), or None."""
+def suggest(name: str, candidates: Iterable[str], *, sorted_ties: bool = False) -> str | None:
+    """The closest of ``candidates`` to ``name``, case-insensitively (difflib), or None.
+
+    difflib breaks ties by reverse string order (`ecz` gets ECS before ECD, which messages
+    and tests rely on). With ``sorted_ties`` — ids, where that order means nothing — a tie
+    goes to the candidate whose length is nearest ``name``'s, then to the first in sorted
+    order: `fd-1` among `fd-01`…`fd-15` got `fd-15`, now `fd-01` (issue 13)."""
     if not name or len(name) > _MAX_SUGGEST_INPUT:
         return None
+    low = name.lower()
     lowered = {c.lower(): c for c in sorted(candidates)}
-    matches = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return lowered[matches[0]] if matches else None
+    n = (len(lowered) or 1) if sorted_ties else 1
+    matches = difflib.get_close_matches(low, list(lowered), n=n, cutoff=0.6)
+    if not matches:
+        return None
+    if not sorted_ties:
+        return lowered[matches[0]]
+    # Scored as get_close_matches scores (the candidate first); ties sit together, first.
+    matcher = difflib.SequenceMatcher(None, "", low)
+    ranked = []
+    for match in matches:
+        matcher.set_seq1(match)
+        score = matcher.ratio()
+        if ranked and score < ranked[0][0]:
+            break
+        ranked.append((score, abs(len(match) - len(low)), match))
+    return lowered[min(ranked, key=lambda r: (r[1], r[2]))[2]]
 
 
 class _Head(msgspec.Struct):

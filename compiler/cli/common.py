@@ -14,7 +14,7 @@ import click
 from click.core import ParameterSource
 
 from compiler.catalog import suggest
-from compiler.language.diagnostics import Diagnostic, Severity, sorted_capped
+from compiler.language.diagnostics import Diagnostic, Severity, shorten, sorted_capped
 from compiler.model.keys import ValueProblem, normalise_context, unknown_key
 
 # -- user text on the terminal --------------------------------------------------------------
@@ -375,8 +375,10 @@ def org_for_account(policy, rules: Iterable[Path], org_path: Path | None, accoun
         ]
         if len(org.nodes) > _NODES_SHOWN:
             shown.append(f"and {len(org.nodes) - _NODES_SHOWN:,} more")
-        message = f"`{printable(account)}` is not a node of it (its nodes: {', '.join(shown)})"
-        close = suggest(account, [n.id for n in org.nodes])
+        # The id is cut as every message quotes user text: a 100,000-character one is not
+        # echoed in full.
+        message = f"`{shorten(account)}` is not a node of it (its nodes: {', '.join(shown)})"
+        close = suggest(account, [n.id for n in org.nodes], sorted_ties=True)
         if close is not None:
             message += f"; did you mean `{printable(close)}`?"
         fail_at(str(path), message)
