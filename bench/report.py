@@ -32,6 +32,18 @@ def _ratio_row(b, bench, top, bottom, title, target, higher, note) -> Row | None
     return Row(title, median(values), target, higher, note=f"{note}; {spread(values)}")
 
 
+def _mix(b: dict, bench: str) -> str:
+    """How many of a row's requests read their context: the others are answered without it."""
+    info = _info(b, bench) or {}
+    per, conditional = info.get("per"), info.get("conditional")
+    if not per or conditional is None:
+        return "mix unknown"
+    return (
+        f"{per - conditional:,} of {per:,} requests ({(per - conditional) / per:.0%}) are "
+        "actions no condition covers, answered without reading the context"
+    )
+
+
 def decision_rows(b: dict) -> list[Row]:
     rows: list[Row | None] = [
         _ratio_row(
@@ -107,7 +119,18 @@ def decision_rows(b: dict) -> list[Row]:
             "Policy.decide vs trie.decider() (100 rules)",
             1.3,
             False,
-            "RAM-keyed string contexts (checked, not rebuilt)",
+            "RAM-keyed string contexts (checked, not rebuilt); "
+            + _mix(b, "test_policy_decide_vs_decider"),
+        ),
+        _ratio_row(
+            b,
+            "test_policy_decide_vs_decider",
+            "api_conditional",
+            "decider_conditional",
+            "Policy.decide vs trie.decider(), conditional actions (100 rules)",
+            1.3,
+            False,
+            "the requests of the row above whose action a rule with conditions covers",
         ),
     ]
     for w, label in (("seed", "seed"), ("mixed", "100 rules")):
