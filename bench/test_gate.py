@@ -54,7 +54,9 @@ def _check(name: str, value: float) -> None:
 def test_seed_compile_whole_cloud_vs_seed_catalog():
     whole, seed = workloads.seed_compilers()
     assert whole() == seed()  # the seed's JSON does not depend on the rest of the cloud
-    w, s = _best_pair(whole, seed, rounds=9)
+    # Each side is ~4 ms: 31 rounds cost a quarter of a second, and best of 9 once read 2.03
+    # (limit 1.9) beside other jobs where reruns read 1.14-1.19.
+    w, s = _best_pair(whole, seed, rounds=31)
     _check("seed_compile_vs_seed_catalog", w / s)
 
 
