@@ -5,6 +5,8 @@
   ``SystemExit`` fails the test, since the CLI must never show a traceback.
 - ``run_ramguard``: the installed ``ramguard`` entry point as a subprocess, for the few tests
   that must prove behaviour end to end (no traceback on stderr, ``PYTHONHASHSEED``).
+- ``timeless_report``: a simulate report as JSON without each engine's timings: what two
+  runs of the same replay (any jobs, splits or passes) must agree on byte for byte.
 - ``ram_json_denies``: a tiny reader of emitted RAM policy JSON, written here on purpose and
   sharing no code with the compiler (nor with ``compiler.ram``), so that agreeing with it means
   something.
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import subprocess
 import sys
@@ -184,3 +187,21 @@ def ram_json_denies(
 def json_denies() -> Callable[..., bool]:
     """``json_denies(documents, action, context=None)`` → bool, from the JSON alone."""
     return ram_json_denies
+
+
+_TIMINGS = ("seconds", "decisions_per_second", "p50_ns", "p99_ns")
+
+
+def _timeless_report(report, sources, engines, *, drop: tuple[str, ...] = ()) -> dict:
+    from compiler.replay.simulate import report_dict
+
+    data = json.loads(json.dumps(report_dict(report, sources, engines)))
+    for stats in data["engines"].values():
+        for key in (*_TIMINGS, *drop):
+            stats.pop(key)
+    return data
+
+
+@pytest.fixture(scope="session")
+def timeless_report() -> Callable[..., dict]:
+    return _timeless_report

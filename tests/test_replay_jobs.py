@@ -20,7 +20,6 @@ from compiler.replay.simulate import (
     PartialReport,
     plan,
     replay_split,
-    report_dict,
     simulate,
 )
 
@@ -68,14 +67,6 @@ def compact_files(tmp_path_factory):
     return paths
 
 
-def _comparable(report: PartialReport, sources, engines) -> dict:
-    data = json.loads(json.dumps(report_dict(report, sources, engines)))
-    for stats in data["engines"].values():
-        for key in ("seconds", "decisions_per_second", "p50_ns", "p99_ns"):
-            stats.pop(key)
-    return data
-
-
 # here=False: only helpers replay (this process plans and gathers), so that their side of
 # the runner (the plan by pipe, progress, one report each, errors as values) is exercised
 # whatever the machine's speed; with here=True this process may take every split of a
@@ -84,7 +75,7 @@ def _comparable(report: PartialReport, sources, engines) -> dict:
 @pytest.mark.parametrize("jobs", [2, 3])
 @pytest.mark.parametrize("split_events", [1, 12])
 def test_any_jobs_give_the_report_of_one_process_ties_included(
-    compact_files, engines, jobs, split_events, here
+    timeless_report, compact_files, engines, jobs, split_events, here
 ):
     sources = compact_files
     splits = plan(sources, split_events=split_events)
@@ -92,30 +83,34 @@ def test_any_jobs_give_the_report_of_one_process_ties_included(
     # The definition: one report per split, merged (in any order).
     per_split = [replay_split(s, engines) for s in splits]
     merged = reduce(PartialReport.merge, reversed(per_split), PartialReport())
-    expected = _comparable(merged, sources, engines)
+    expected = timeless_report(merged, sources, engines)
     assert expected["mismatches"]["count"] > 20 and expected["malformed"]["count"] >= 6
     one = simulate(sources, engines, split_events=split_events)
-    assert _comparable(one, sources, engines) == expected
+    assert timeless_report(one, sources, engines) == expected
     runner = process_runner(jobs, here=here)
     got = simulate(sources, engines, split_events=split_events, runner=runner)
-    assert _comparable(got, sources, engines) == expected
+    assert timeless_report(got, sources, engines) == expected
 
 
-def test_counting_splits_into_one_report_equals_merging_their_reports(compact_files, engines):
+def test_counting_splits_into_one_report_equals_merging_their_reports(
+    timeless_report, compact_files, engines
+):
     splits = plan(compact_files, split_events=12)
     assert 3 <= len(splits) < len(compact_files)
     into = PartialReport()
     for split in splits:
         assert replay_split(split, engines, into=into) is into
     merged = reduce(PartialReport.merge, [replay_split(s, engines) for s in splits])
-    assert _comparable(into, compact_files, engines) == _comparable(merged, compact_files, engines)
+    assert timeless_report(into, compact_files, engines) == timeless_report(
+        merged, compact_files, engines
+    )
 
 
-def test_more_jobs_than_splits(compact_files, engines):
+def test_more_jobs_than_splits(timeless_report, compact_files, engines):
     sources = compact_files[:2]
-    expected = _comparable(simulate(sources, engines, split_events=1), sources, engines)
+    expected = timeless_report(simulate(sources, engines, split_events=1), sources, engines)
     got = simulate(sources, engines, split_events=1, runner=process_runner(5))
-    assert _comparable(got, sources, engines) == expected
+    assert timeless_report(got, sources, engines) == expected
 
 
 def test_the_earliest_failing_split_is_the_error_whoever_ran_it(compact_files, engines):

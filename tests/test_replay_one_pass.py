@@ -21,7 +21,6 @@ from compiler.replay.simulate import (
     PartialReport,
     plan,
     replay_split,
-    report_dict,
     simulate,
 )
 
@@ -76,17 +75,9 @@ def _trace(path, n: int, seed: int) -> list[int]:
     return bad
 
 
-def _comparable(report: PartialReport, sources, engines) -> dict:
-    data = json.loads(json.dumps(report_dict(report, sources, engines)))
-    for stats in data["engines"].values():
-        for key in ("seconds", "decisions_per_second", "p50_ns", "p99_ns"):
-            stats.pop(key)
-    return data
-
-
 @pytest.mark.parametrize("rules", [RULES, SCOPED], ids=["columns", "with-resources"])
 @pytest.mark.parametrize("split_bytes", [4_000, 30_000, 1 << 24])
-def test_one_pass_report_is_the_counted_plans_report(tmp_path, rules, split_bytes):
+def test_one_pass_report_is_the_counted_plans_report(timeless_report, tmp_path, rules, split_bytes):
     engines = _engines(tmp_path, rules)
     trace = tmp_path / "trace.jsonl"
     bad = _trace(trace, 600, seed=split_bytes)
@@ -95,14 +86,14 @@ def test_one_pass_report_is_the_counted_plans_report(tmp_path, rules, split_byte
     assert len(counted) > 1 or split_bytes == 1 << 24
     merged = reduce(PartialReport.merge, [replay_split(s, engines) for s in counted])
     got = simulate(sources, engines, split_bytes=split_bytes)
-    assert _comparable(got, sources, engines) == _comparable(merged, sources, engines)
+    assert timeless_report(got, sources, engines) == timeless_report(merged, sources, engines)
     # The lines a user is pointed at are the file's own lines, in every range.
-    data = _comparable(got, sources, engines)
+    data = timeless_report(got, sources, engines)
     assert [m["line"] for m in data["malformed"]["first"]] == bad[:20]
     assert data["mismatches"]["count"] > 0
 
 
-def test_the_one_pass_plan_does_not_read_the_file_through(tmp_path, monkeypatch):
+def test_the_one_pass_plan_does_not_read_the_file_through(timeless_report, tmp_path, monkeypatch):
     engines = _engines(tmp_path, RULES)
     trace = tmp_path / "trace.jsonl"
     _trace(trace, 300, seed=1)
@@ -110,12 +101,12 @@ def test_the_one_pass_plan_does_not_read_the_file_through(tmp_path, monkeypatch)
     def refused(*_args, **_kwargs):
         raise AssertionError("split_points read the file through")
 
-    expected = _comparable(
+    expected = timeless_report(
         simulate([str(trace)], engines, split_bytes=5_000), [str(trace)], engines
     )
     monkeypatch.setattr("compiler.replay.planning.split_points", refused)
     got = simulate([str(trace)], engines, split_bytes=5_000)
-    assert _comparable(got, [str(trace)], engines) == expected
+    assert timeless_report(got, [str(trace)], engines) == expected
     with pytest.raises(AssertionError, match="read the file through"):
         plan([str(trace)], 5_000)  # the counted plan (for other processes) still counts
 

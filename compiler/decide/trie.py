@@ -511,25 +511,28 @@ class DecisionTrie:
         the memo holds."""
         if len(action) > MAX_ACTION:
             raise too_long(action)
-        leaf = self._memo.get(action)
-        if leaf is None:
-            leaf = self._old_memo.get(action)
-            leaf = self._leaf(action) if leaf is None else self._remember(action, leaf)
+        leaf = self._known(action)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
         if context:
             context = checked_context(context, leaf.shape.reads)  # type: ignore[union-attr]
         return self._decide_leaf(action, context, resource)
 
+    def _known(self, action: str) -> _Leaf | Decision:
+        """The action's leaf or fixed Decision: this generation's memo, else the last one's
+        (promoted), else built."""
+        leaf = self._memo.get(action)
+        if leaf is None:
+            leaf = self._old_memo.get(action)
+            leaf = self._leaf(action) if leaf is None else self._remember(action, leaf)
+        return leaf
+
     def _decide_leaf(
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None
     ) -> Decision:
         # Kept out of ``decide``: a smaller function is measurably cheaper to call, and the
         # warm path above is all most requests run.
-        leaf = self._memo.get(action)
-        if leaf is None:
-            leaf = self._old_memo.get(action)
-            leaf = self._leaf(action) if leaf is None else self._remember(action, leaf)
+        leaf = self._known(action)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
         shape = leaf.shape  # type: ignore[union-attr]
