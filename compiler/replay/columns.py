@@ -22,17 +22,19 @@ from __future__ import annotations
 from itertools import compress, repeat
 from operator import add, attrgetter, is_not, itemgetter
 
-from compiler.model.keys import LANGUAGE_KEYS
 from compiler.replay.events import TraceEvent
-from compiler.replay.normalise import Mapper, is_ip, mfa_of
-
-_SOURCE_IP = LANGUAGE_KEYS["source_ip"][0]
-_CURRENT_TIME = LANGUAGE_KEYS["time"][0]
-_VPC = LANGUAGE_KEYS["vpc"][0]
-_SECURE = LANGUAGE_KEYS["secure_transport"][0]
-_ACCESS_ID = LANGUAGE_KEYS["access_key"][0]
-_PRINCIPAL = LANGUAGE_KEYS["principal"][0]
-_MFA = LANGUAGE_KEYS["mfa"][0]
+from compiler.replay.normalise import (
+    ACCESS_ID_KEY,
+    CURRENT_TIME_KEY,
+    MFA_KEY,
+    PRINCIPAL_KEY,
+    SECURE_KEY,
+    SOURCE_IP_KEY,
+    VPC_KEY,
+    Mapper,
+    is_ip,
+    mfa_of,
+)
 
 _HOST = attrgetter("eventSource")
 _TRAIL = attrgetter("serviceName")
@@ -128,7 +130,7 @@ class Batch:
         batch.events = events
         for name, getter in _GETTERS.items():
             setattr(batch, name, list(map(getter, events)))
-        batch.time = [ev.context.get(_CURRENT_TIME) for ev in events]
+        batch.time = [ev.context.get(CURRENT_TIME_KEY) for ev in events]
         return batch
 
     def extend(self, mapper: Mapper, source: int, lines: list, decoded: list, regions: list):
@@ -168,13 +170,13 @@ class Batch:
         """Each event's value of context key ``key`` (RAM spelling, as the normaliser writes
         it) as the memo keys on it (``value_of``), None when the event has none."""
         decoded = self._decoded
-        if key == _CURRENT_TIME:
+        if key == CURRENT_TIME_KEY:
             return self.time
-        if key == _SOURCE_IP:
+        if key == SOURCE_IP_KEY:
             return [ip if ip and is_ip(ip) else None for ip in map(_IP, decoded)]
-        if key == _VPC:
+        if key == VPC_KEY:
             return [v or None for v in map(_VPC_OF, decoded)]
-        if key == _SECURE:
+        if key == SECURE_KEY:
             out = [None] * len(decoded)
             extras = list(map(_EXTRA, decoded))
             for i in compress(range(len(extras)), map(is_not, extras, repeat(None))):
@@ -183,11 +185,11 @@ class Batch:
                     out[i] = value_of(scheme.strip().lower() == "https")
             return out
         # The caller's keys, as ``Mapper.assemble`` writes them from the identity.
-        if key == _ACCESS_ID:
+        if key == ACCESS_ID_KEY:
             return self.access_key
-        if key == _PRINCIPAL:
+        if key == PRINCIPAL_KEY:
             return [None if who is None else who.principal for who in self.who]
-        if key == _MFA:
+        if key == MFA_KEY:
             mfa = [None if i is None else mfa_of(i) for i in self._idents]
             return [None if v is None else value_of(v) for v in mfa]
         return [None] * len(decoded)  # the normaliser writes no other key

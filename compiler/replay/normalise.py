@@ -23,12 +23,14 @@ from compiler.replay.events import INFERRED_CODE_MARK, TraceEvent, Where, Who, d
 # make memory grow with the file.
 _CACHE_MAX = 4096
 
-_SOURCE_IP = LANGUAGE_KEYS["source_ip"][0]
-_CURRENT_TIME = LANGUAGE_KEYS["time"][0]
-_ACCESS_ID = LANGUAGE_KEYS["access_key"][0]
-_MFA = LANGUAGE_KEYS["mfa"][0]
-_VPC = LANGUAGE_KEYS["vpc"][0]
-_SECURE = LANGUAGE_KEYS["secure_transport"][0]
+# The RAM keys an event's context is filled under (``columns`` fills the same ones).
+SOURCE_IP_KEY = LANGUAGE_KEYS["source_ip"][0]
+CURRENT_TIME_KEY = LANGUAGE_KEYS["time"][0]
+ACCESS_ID_KEY = LANGUAGE_KEYS["access_key"][0]
+MFA_KEY = LANGUAGE_KEYS["mfa"][0]
+VPC_KEY = LANGUAGE_KEYS["vpc"][0]
+SECURE_KEY = LANGUAGE_KEYS["secure_transport"][0]
+PRINCIPAL_KEY = LANGUAGE_KEYS["principal"][0]
 
 
 class _Attributes(msgspec.Struct, frozen=True, gc=False):
@@ -45,9 +47,6 @@ class _UserIdentity(msgspec.Struct, frozen=True, gc=False):
     type: str | None = None
     accountId: str | None = None
     userName: str | None = None
-
-
-_PRINCIPAL = LANGUAGE_KEYS["principal"][0]
 
 
 @lru_cache(maxsize=4096)
@@ -318,9 +317,9 @@ class Mapper:
         context: dict[str, object] = {}
         ip = ev.sourceIpAddress
         if ip and is_ip(ip):
-            context[_SOURCE_IP] = ip
+            context[SOURCE_IP_KEY] = ip
         if ev.eventTime:
-            context[_CURRENT_TIME] = ev.eventTime
+            context[CURRENT_TIME_KEY] = ev.eventTime
         access_key = None
         account = self.account
         who = None
@@ -330,17 +329,17 @@ class Mapper:
             who = _who(ident.type, account, ident.userName)
             access_key = ident.accessKeyId or None
             if access_key:
-                context[_ACCESS_ID] = access_key
+                context[ACCESS_ID_KEY] = access_key
             if who.principal is not None:
-                context[_PRINCIPAL] = who.principal
+                context[PRINCIPAL_KEY] = who.principal
             mfa = mfa_of(ident)
             if mfa is not None:
-                context[_MFA] = mfa
+                context[MFA_KEY] = mfa
         if ev.vpcId:
-            context[_VPC] = ev.vpcId
+            context[VPC_KEY] = ev.vpcId
         extra = ev.additionalEventData
         if extra is not None and extra.Scheme:
-            context[_SECURE] = extra.Scheme.strip().lower() == "https"
+            context[SECURE_KEY] = extra.Scheme.strip().lower() == "https"
         where = None
         if self.resources and (ev.referencedResources or ev.requestParameters or ev.resourceName):
             where = Where(
