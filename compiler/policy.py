@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from compiler.catalog import Catalog, default_catalog
 from compiler.decide.trie import Decision, DecisionTrie
+from compiler.decide.warm import too_long
 from compiler.emit.ram import Document, Statement, documents_for
 from compiler.language.diagnostics import CompileError, Diagnostic, Severity, Span, error
 from compiler.language.parser import parse_text
@@ -31,6 +32,7 @@ from compiler.language.sources import (
     read_rules,
 )
 from compiler.language.suppress import directive_problems
+from compiler.model.glob import MAX_ACTION
 from compiler.model.ir import Condition, PolicyIR, Rule, RuleSet
 from compiler.model.keys import checked_context
 from compiler.model.resolve import check_file
@@ -159,10 +161,17 @@ class Policy:
     ) -> ChainDecision:
         """Decide a request of ``account`` (a node of ``org``; KeyError if not described)
         along ``Root → folders → account``: each level must allow and none deny; then the
-        rule set's RAM guardrails (``for ram``), deny-wins. Context as for ``decide``."""
+        rule set's RAM guardrails (``for ram``), deny-wins. Context as for ``decide``, with
+        the rules covering the action along the chain (``ChainDecider.reads``: each node's
+        Deny and Allow rules and the guardrails) in place of the rule set's; an action over
+        ``MAX_ACTION`` raises ``ValueError`` as there."""
+        if len(action) > MAX_ACTION:
+            raise too_long(action)
+        decider = self.chain_decider(org)
         if context:
-            context = checked_context(context)
-        return self.chain_decider(org).decide(account, action, context or None, resource)
+            reads = decider.reads(account, action)
+            context = None if reads is None else checked_context(context, reads)
+        return decider.decide(account, action, context or None, resource)
 
     def chain_nodes(self, org: Org, account: str) -> list[ChainNode]:
         """The chain of ``account`` as the RAM evaluator's ``ChainEvaluator`` takes it: per

@@ -142,6 +142,17 @@ class ChainDecider:
         """The RAM guardrails' (``for ram``) trie, decided after the chain; None: none."""
         return self._guardrails
 
+    def reads(self, account: str, action: str) -> tuple[str, ...] | None:
+        """The context keys a decision of ``account``'s ``action`` reads along its chain (the
+        Deny and Allow rules of every node, then the guardrails), sorted; None when none of
+        them can change its answer with the context or the resource (``DecisionTrie.reads``).
+        KeyError when the org does not describe ``account``."""
+        tries = [trie for _, denies, allows in self.levels(account) for trie in (denies, allows)]
+        if self._guardrails is not None:
+            tries.append(self._guardrails)
+        found = [keys for keys in (trie.reads(action) for trie in tries) if keys is not None]
+        return tuple(sorted(frozenset().union(*found))) if found else None
+
     def chain(self, account: str) -> tuple[OrgNode, ...]:
         """KeyError when the org does not describe ``account``."""
         return self.org.chain(account)

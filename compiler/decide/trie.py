@@ -376,6 +376,13 @@ class DecisionTrie:
             found = found.union(i for i in self._not_action_rules if i not in excepted)
         return sorted(found) if found else []
 
+    def reads(self, action: str) -> tuple[str, ...] | None:
+        """The context keys a decision of ``action`` reads (the conditions of the rules
+        covering it, as the rules spell them), sorted; None when no context or resource can
+        change its answer. What ``unknown_key`` lets through besides the keys it knows."""
+        leaf = self._known(action)
+        return None if leaf.__class__ is Decision else leaf.shape.reads  # type: ignore[union-attr]
+
     def _leaf(self, action: str) -> _Leaf | Decision:
         """What ``action`` resolves to: its Decision when no context or resource can change
         it, else a leaf; remembered either way."""
