@@ -92,3 +92,47 @@ def test_catalog_show_lists_each_host_once_without_whitespace():
     ]
     hosts = [h for s in CATALOG.services for h in s.endpoints]
     assert [h for h in hosts if h != h.strip()] == []
+
+
+@pytest.mark.parametrize(
+    ("service", "host"),
+    [
+        ("vpc", "vpc.aliyuncs.com"),
+        ("oss", "oss.aliyuncs.com"),
+        ("actiontrail", "actiontrail.aliyuncs.com"),
+        ("kms", "kms.aliyuncs.com"),
+        ("fc", "fc.aliyuncs.com"),
+        ("log", "log.aliyuncs.com"),
+    ],
+)
+def test_catalog_show_names_the_global_hosts_events_are_mapped_by(tmp_path, service, host):
+    # The global host is in no endpoint list: without this a user cannot see why a replay
+    # attributed an event from it to the service.
+    text = CliRunner().invoke(main, ["catalog", "show", service])
+    assert text.exit_code == 0, text.output
+    (line,) = [ln for ln in text.output.splitlines() if ln.startswith("  event hosts")]
+    assert host in line.partition(": ")[2].split(", ")
+    shown = CliRunner().invoke(main, ["catalog", "show", service, "--format", "json"])
+    hosts = json.loads(shown.output)["event_hosts"]
+    assert host in hosts["hosts"]
+    name = json.loads(shown.output)["service"]
+    # The same table the replay reads: each host and pattern listed maps back to the service.
+    for listed in hosts["hosts"]:
+        assert CATALOG.service_for_host(listed).name == name
+    for pattern in hosts["patterns"]:
+        assert CATALOG.service_for_host(pattern.replace("{region}", "cn-shanghai")).name == name
+    trace = tmp_path / "t.jsonl"
+    trace.write_bytes(msgspec.json.encode({"eventName": "DeleteVpc", "eventSource": host}))
+    (event,) = read_events(trace, 0, CATALOG)
+    assert event.service == name
+
+
+def test_a_host_two_services_list_is_shown_under_the_one_events_go_to():
+    def event_hosts(service):
+        res = CliRunner().invoke(main, ["catalog", "show", service, "--format", "json"])
+        return json.loads(res.output)["event_hosts"]["hosts"]
+
+    # ADBAI also lists adb.aliyuncs.com; a replay attributes it to adb (its RAM code).
+    assert "adb.aliyuncs.com" in event_hosts("adb")
+    assert "adb.aliyuncs.com" not in event_hosts("ADBAI")
+    assert "adb.aliyuncs.com" in CATALOG.service("ADBAI").endpoints

@@ -573,6 +573,21 @@ class Catalog:
                 return self._get(name)
         return None
 
+    def hosts_for(self, service: Service) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(hosts, regional patterns) that ``service_for_host`` maps to ``service``,
+        each sorted, read from the table it looks hosts up in (``_hosts``): the hosts written
+        out in the catalog and the global forms implied by regional patterns
+        (``vpc.aliyuncs.com``), then the ``head{region}tail`` patterns this service owns. A
+        host several services list is shown only under its owner (``_host_owner``), as a
+        replay attributes its events (``catalog show``)."""
+        by_host, regional = self._hosts
+        name = service.name
+        hosts = sorted(host for host, owner in by_host.items() if owner == name)
+        patterns = sorted(
+            {head + "{region}" + tail for head, tail, owner in regional if owner == name}
+        )
+        return tuple(hosts), tuple(patterns)
+
     def actions(self) -> list[str]:
         """Every catalog action (``code:Operation``, or the RAM action OpenMeta names), sorted;
         shared codes included."""

@@ -67,11 +67,15 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
         close = catalog.suggest_service(service)
         hint = f"; did you mean {close}?" if close else ""
         raise click.ClickException(f"unknown service `{service}`{hint}")
+    # The hosts a replay attributes an event's eventSource to this service by: the global
+    # ones (`vpc.aliyuncs.com`) appear in no endpoint list, so only this shows why.
+    hosts, patterns = catalog.hosts_for(svc)
     data = _summary(svc) | {
         "aliases": list(svc.aliases),
         "related_ram_codes": list(svc.related_ram_codes),
         "ram_code_source": svc.ram_code_source,
         "endpoints": list(svc.endpoints),
+        "event_hosts": {"hosts": list(hosts), "patterns": list(patterns)},
         "actiontrail_service_names": list(svc.trail_names),
         "condition_keys": svc.condition_keys,
         "denied_error_codes": sorted(catalog.denied_error_codes(svc)),
@@ -89,6 +93,8 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
     click.echo(f"{svc.name} — {svc.title}")
     for key in ("aliases", "ram_codes", "related_ram_codes", "shared_ram_codes", "endpoints"):
         click.echo(f"  {key}: {', '.join(data[key]) or '-'}")
+    shown = ", ".join((*hosts, *patterns)) or "-"
+    click.echo(f"  event hosts (an ActionTrail eventSource mapped to {svc.name}): {shown}")
     click.echo(f"  ram code provenance: {data['provenance']} ({svc.ram_code_source})")
     click.echo(f"  condition keys: {', '.join(svc.condition_keys) or '-'}")
     guessed = catalog.guessed_denied_error_codes(svc)
