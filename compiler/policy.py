@@ -173,6 +173,21 @@ class Policy:
             context = None if reads is None else checked_context(context, reads)
         return decider.decide(account, action, context or None, resource)
 
+    def reads(
+        self, action: str, org: Org | None = None, account: str | None = None
+    ) -> tuple[str, ...]:
+        """The context keys a decision of ``action`` reads, sorted — along ``account``'s chain
+        in ``org`` when both are given (``ChainDecider.reads``), else the rules'
+        (``DecisionTrie.reads``): where ``decide`` and ``decide_chain`` take an ``acs:`` key
+        RAM does not define (an ``unchecked`` rule covering the action tests it), so that
+        ``ramguard decide -c`` and ``.tests`` contexts take it too
+        (``compiler.model.keys.unknown_key``)."""
+        if org is not None and account is not None:
+            found = self.chain_decider(org).reads(account, action)
+        else:
+            found = self.trie.reads(action)
+        return found or ()
+
     def chain_nodes(self, org: Org, account: str) -> list[ChainNode]:
         """The chain of ``account`` as the RAM evaluator's ``ChainEvaluator`` takes it: per
         node, FullAliyunAccess or not and the emitted documents of its control policies."""

@@ -54,9 +54,10 @@ def command(
     With --account the request is decided along the account's chain in org.toml (Root →
     folders → account): the JSON adds `account`, `stopped_at` and per node its `outcome`.
     """
-    ctx = parse_context(context)
     policy = compile_rules(rules, catalog)
     org = org_for_account(policy, rules, org_path, account)
+    # After compiling: an acs: key is a key where an unchecked rule of the decision tests it.
+    ctx = parse_context(context, policy.reads(action, org, account) if context else ())
     if not quiet:
         warn_unknown_action(action, catalog)
     if org is not None and account is not None:

@@ -61,9 +61,10 @@ def command(
     With --account: per node of the account's chain in org.toml (Root first), the policies
     attached, the Deny and Allow rules that match, and the node that ended the evaluation.
     """
-    ctx = parse_context(context)
     policy = compile_rules(rules, catalog)
     org = org_for_account(policy, rules, org_path, account)
+    # After compiling: an acs: key is a key where an unchecked rule of the decision tests it.
+    ctx = parse_context(context, policy.reads(action, org, account) if context else ())
     if org is not None and account is not None:
         from compiler.decide.explain_chain import explain_chain
 

@@ -6,7 +6,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -225,20 +225,20 @@ def warn_unknown_action(action: str, catalog=None) -> None:
     click.echo(f"ramguard: warning: `{action}` is not a catalog action{hint}", err=True)
 
 
-def parse_context(pairs: tuple[str, ...]) -> dict[str, object]:
+def parse_context(pairs: tuple[str, ...], reads: Collection[str] = ()) -> dict[str, object]:
     """``KEY=VALUE`` options → a RAM-keyed context. Keys are the rules language's names
     (``source_ip``) or RAM keys (``acs:SourceIp``, any ``prefix:Name`` but an ``acs:`` one RAM
-    does not define); anything else is a usage error (``compiler.model.keys.unknown_key``,
-    shared with ``Policy.decide``), so a typo is not silently a request without that key.
-    Values are parsed
-    as rules parse them (``compiler.model.keys.parse_value``): ``mfa=yes``,
+    does not define and no rule of the decision reads: ``reads``, ``Policy.reads``);
+    anything else is a usage error (``compiler.model.keys.unknown_key``, shared with
+    ``Policy.decide``), so a typo is not silently a request without that key. Values are
+    parsed as rules parse them (``compiler.model.keys.parse_value``): ``mfa=yes``,
     ``time=yesterday``, ``source_ip=notanip`` are usage errors."""
     given: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"`{pair}`: expected KEY=VALUE", param_hint="--context")
-        problem = unknown_key(key)
+        problem = unknown_key(key, reads)
         if problem is not None:
             raise click.BadParameter(problem, param_hint="--context")
         if key in given:

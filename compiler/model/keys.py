@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -81,13 +81,16 @@ def ram_key(name: str) -> str | None:
     return _CANONICAL_RAM_KEY.get(low)
 
 
-def unknown_key(key: object) -> str | None:
+def unknown_key(key: object, reads: Collection[str] = ()) -> str | None:
     """Why ``key`` is no context key, or None when it is one: ``ramguard decide --context``
-    and ``Policy.decide`` refuse the same keys with this message (a misspelt key would
-    otherwise read as absent and silently flip a condition, issue 15). Known: the rules
-    language's names, the global ``acs:`` keys and tag families in any case, and any other
-    ``prefix:Name`` (service keys such as ``oss:Prefix``, ``ecs:tag/env``), which no table
-    here lists. An ``acs:`` key outside the global ones is refused: RAM defines them all."""
+    and ``explain``, ``.tests`` contexts, ``Policy.decide`` and ``Policy.decide_chain`` refuse
+    the same keys with this message (a misspelt key would otherwise read as absent and
+    silently flip a condition, issue 15). Known: the rules language's names, the global
+    ``acs:`` keys and tag families in any case, and any other ``prefix:Name`` (service keys
+    such as ``oss:Prefix``, ``ecs:tag/env``), which no table here lists. An ``acs:`` key
+    outside the global ones is refused (RAM defines them all) unless it is in ``reads``, the
+    keys the request's decision reads: an ``unchecked "acs:Key"`` rule covering the action
+    tests it, exactly as written (the trie reads it so)."""
     if type(key) is not str:
         return f"context key {_short(repr(key))} is not a string"
     if ram_key(key) is not None:
@@ -95,10 +98,14 @@ def unknown_key(key: object) -> str | None:
     prefix, sep, _ = key.partition(":")
     if sep and prefix.lower() != "acs":
         return None
+    if key in reads:
+        return None
     from compiler.catalog import suggest  # the error path only: keeps the catalog unloaded
 
     if sep:
-        close = suggest(key, GLOBAL_KEYS)
+        # An unchecked acs: key the decision reads is the likelier meaning of a near miss.
+        read = sorted(k for k in reads if k[:4].lower() == "acs:" and k not in GLOBAL_KEYS)
+        close = suggest(key, [*read, *GLOBAL_KEYS])
         hint = f"did you mean {close}? " if close else ""
         return (
             f"unknown key `{_short(key)}`: {hint}the acs: keys are {', '.join(GLOBAL_KEYS)}, "
@@ -347,8 +354,9 @@ def spelled_context(
     # a misspelt key (``sorce_ip``), sending it here to raise.
     read_only: set[object] = set()
     for key in context:
-        if key not in SPELLED_AS_RAM and (problem := unknown_key(key)) is not None:
-            if key not in reads:
+        if key not in SPELLED_AS_RAM and unknown_key(key) is not None:
+            problem = unknown_key(key, reads)
+            if problem is not None:
                 raise KeyError(problem)
             read_only.add(key)
     for key in context:

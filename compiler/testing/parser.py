@@ -19,11 +19,13 @@ The language, one expectation per line::
   code must be a catalog RAM code and the operation one of a service that uses that code.
 - The operation is checked against the catalog (every API version) and spelled as the catalog
   does. Expectations name concrete actions: a glob (``*``, ``?``) is an error.
-- ``when KEY = VALUE (and KEY = VALUE)*`` is the request context. Keys are the rules
-  language's names (source_ip, mfa, secure_transport, time, vpc, access_key) or their RAM keys
-  (``acs:SourceIp``); each at most once. Values are checked for the key: one IP address, true
-  or false, an ISO 8601 time in UTC ending in Z, or any text (bare or "quoted"). A key not
-  given is absent from the request.
+- ``when KEY = VALUE (and KEY = VALUE)*`` is the request context. Keys are those
+  ``ramguard decide -c`` takes: the rules language's names (source_ip, mfa, secure_transport,
+  time, vpc, access_key, …), their RAM keys (``acs:SourceIp``), tag and service keys
+  (``resource_tag:env``, ``oss:Prefix``), and an ``acs:`` key RAM does not define where an
+  ``unchecked`` rule covering the action tests it; each at most once. Values are checked
+  for the key: one IP address, true or false, an ISO 8601 time in UTC ending in Z, or any
+  text (bare or "quoted"). A key not given is absent from the request.
 - ``on ARN`` is the request's resource: one concrete ARN
   ``acs:<service>:<region>:<account>:<resource>`` (no glob). Without it the resource is
   unknown, so rules scoped to resources do not match (as ``decide`` without ``--resource``).
@@ -44,7 +46,7 @@ lark escapes this module.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -71,6 +73,7 @@ from compiler.model.keys import (
     key_kind,
     parse_value,
     ram_key,
+    unknown_key,
 )
 
 MAX_TESTS_FILE_BYTES = 16 * 1024 * 1024
@@ -196,13 +199,25 @@ class _ToRaw(Transformer):
         return Value(unquote_token(self.path, tok), token_span(self.path, tok), quoted=True)
 
 
+Reads = Callable[[str, str | None], Collection[str]]
+"""(action, account or None) → the context keys its decision reads (``Policy.reads``)."""
+
+
 def parse_tests(
-    path: str, text: str, catalog: Catalog | None = None, *, keep_going: bool = False
+    path: str,
+    text: str,
+    catalog: Catalog | None = None,
+    *,
+    keep_going: bool = False,
+    reads: Reads | None = None,
 ) -> TestFile:
     """Parse and check one tests file. Raises CompileError with positioned diagnostics.
 
     With ``keep_going`` a line that fails its checks is left out and its diagnostics are
-    returned in ``TestFile.diagnostics``; only a syntax error raises.
+    returned in ``TestFile.diagnostics``; only a syntax error raises. ``reads``: the rules'
+    (the runner's ``Policy.reads``), so that a context may hold an ``acs:`` key RAM does not
+    define where an ``unchecked`` rule covering the line's action tests it, as
+    ``ramguard decide -c`` takes it (``compiler.model.keys.unknown_key``).
     """
     catalog = catalog or default_catalog()
     source = text if text.endswith("\n") else text + "\n"
@@ -232,8 +247,9 @@ def parse_tests(
             continue
         action = _resolve_action(raw, catalog, found)
         resource = _check_resource(raw.resource, found)
-        context = _check_context(raw.pairs, found)
         account = _check_account(raw.account, found) if raw.account else current
+        read = reads(action, account.text if account else None) if reads and action else ()
+        context = _check_context(raw.pairs, found, read)
         if found:
             diags.extend(with_source(d, text) for d in found)
             continue
@@ -246,11 +262,15 @@ def parse_tests(
 
 
 def load_tests(
-    path: str | os.PathLike, catalog: Catalog | None = None, *, keep_going: bool = False
+    path: str | os.PathLike,
+    catalog: Catalog | None = None,
+    *,
+    keep_going: bool = False,
+    reads: Reads | None = None,
 ) -> TestFile:
     """Read, parse and check one ``*.tests`` file. Raises CompileError."""
     text = read_source(Path(path), "tests", MAX_TESTS_FILE_BYTES)
-    return parse_tests(str(path), text, catalog, keep_going=keep_going)
+    return parse_tests(str(path), text, catalog, keep_going=keep_going, reads=reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,15 +396,18 @@ def _resolve_action(raw: _Raw, catalog: Catalog, diags: list[Diagnostic]) -> str
 
 
 def _check_context(
-    pairs: Sequence[tuple[Name, Value]], diags: list[Diagnostic]
+    pairs: Sequence[tuple[Name, Value]], diags: list[Diagnostic], reads: Collection[str] = ()
 ) -> tuple[tuple[str, str], ...]:
+    """Keys as ``ramguard decide -c`` takes them (``unknown_key``): the language's names, RAM
+    keys in any case, service keys (``oss:Prefix``), and an ``acs:`` key only RAM's own or
+    one in ``reads``."""
     seen: dict[str, Name] = {}
     out: list[tuple[str, str]] = []
     kinds = {ram: kind for ram, kind in LANGUAGE_KEYS.values()}
     for key, value in pairs:
-        canonical = ram_key(key.text)
-        if canonical is None:
-            names = [*LANGUAGE_KEYS, *kinds]
+        canonical = ram_key(key.text) or key.text
+        if unknown_key(key.text, reads) is not None:
+            names = [*LANGUAGE_KEYS, *kinds, *sorted(reads)]
             hint = suggest(key.text, names)
             diags.append(
                 error(

@@ -258,6 +258,14 @@ class _Engines:
     chains: dict[str, tuple[ChainEvaluator, RamEvaluator | None]] = field(default_factory=dict)
     """Per account: the RAM evaluator's chain and the RAM guardrails' evaluator."""
 
+    def reads(self, action: str, account: str | None) -> tuple[str, ...]:
+        """The context keys the decision of an expectation reads (``Policy.reads``), for
+        ``parse_tests``. An account org.toml lacks is reported after parsing (E0517, E0518):
+        here it reads as no account."""
+        if account is not None and (self.org is None or self.org.node(account) is None):
+            account = None
+        return self.policy.reads(action, self.org, account)
+
     def chain_evaluator(self, account: str) -> tuple[ChainEvaluator, RamEvaluator | None]:
         built = self.chains.get(account)
         if built is None:
@@ -297,7 +305,8 @@ def run_tests(
             engines[directory] = _build(directory, catalog, transform_documents)
         rules_files, built, compile_diags = engines[directory]
         try:
-            tests = load_tests(path, catalog, keep_going=True)
+            reads = built.reads if built is not None else None
+            tests = load_tests(path, catalog, keep_going=True, reads=reads)
         except CompileError as exc:
             suites.append(
                 SuiteResult(str(path), rules_files, (), (*compile_diags, *exc.diagnostics))

@@ -1,0 +1,128 @@
+"""``ramguard decide -c``, ``explain -c`` and ``.tests`` contexts take the keys
+``Policy.decide`` takes (``compiler.model.keys.unknown_key``): an ``acs:`` key RAM does not
+define is a key where an ``unchecked`` rule covering the action tests it. Before, the CLI
+refused ``acs:Foo`` (exit 2) where the Python API decided deny, and ``.tests`` refused it and
+every service key (``oss:Prefix``) with E0506."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compiler import compile_rules
+
+RULES = (
+    'deny ECS RunInstances when unchecked "acs:Foo" in [x]\n'
+    'deny OSS GetObject when unchecked "oss:Prefix" in [secret/]\n'
+)
+
+
+@pytest.fixture
+def rules(tmp_path):
+    (tmp_path / "a.rules").write_text(RULES)
+    return tmp_path
+
+
+@pytest.mark.parametrize(("value", "decision"), [("x", "deny"), ("y", "allow")])
+def test_decide_takes_an_acs_key_an_unchecked_rule_tests(run_cli, rules, value, decision):
+    result = run_cli("decide", "--rules", rules, "ecs:RunInstances", "-c", f"acs:Foo={value}")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["decision"] == decision
+    api = compile_rules([rules]).decide("ecs:RunInstances", {"acs:Foo": value})
+    assert api.decision == decision
+
+
+def test_explain_takes_it_too(run_cli, rules):
+    result = run_cli(
+        "explain", "--rules", rules, "ecs:RunInstances", "-c", "acs:Foo=x", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["decision"] == "deny" and shown["context"] == {"acs:Foo": "x"}
+
+
+@pytest.mark.parametrize("verb", ["decide", "explain"])
+@pytest.mark.parametrize("action", ["oss:GetObject", "ecs:StopInstance"])
+def test_it_is_refused_where_no_rule_of_the_action_reads_it(run_cli, rules, verb, action):
+    result = run_cli(verb, "--rules", rules, action, "-c", "acs:Foo=x")
+    assert result.exit_code == 2
+    assert "unknown key `acs:Foo`: the acs: keys are" in " ".join(result.stderr.split())
+
+
+def test_the_api_refuses_it_where_the_decision_reads_other_keys(rules):
+    # (Where no condition covers the action the API does not read the context at all.)
+    with pytest.raises(KeyError, match="unknown key `acs:Foo`"):
+        compile_rules([rules]).decide("oss:GetObject", {"acs:Foo": "x"})
+
+
+def test_a_near_miss_suggests_the_key_the_rule_tests(run_cli, rules):
+    result = run_cli("decide", "--rules", rules, "ecs:RunInstances", "-c", "acs:Fo=x")
+    assert result.exit_code == 2
+    assert "unknown key `acs:Fo`: did you mean acs:Foo?" in " ".join(result.stderr.split())
+
+
+ORG = """\
+[root]
+id = "r-1"
+
+[[account]]
+id = "111"
+parent = "r-1"
+"""
+
+
+def test_decide_along_a_chain_takes_a_control_policy_rules_key(run_cli, tmp_path):
+    (tmp_path / "org.toml").write_text(ORG)
+    (tmp_path / "base.rules").write_text(
+        "policy base for control-policy attach [r-1]\n"
+        'deny ECS RebootInstance when unchecked "acs:Legacy" in [on]\n'
+    )
+    for value, decision in [("on", "deny"), ("off", "allow")]:
+        args = ("--account", "111", "ecs:RebootInstance", "-c", f"acs:Legacy={value}")
+        result = run_cli("decide", "--rules", tmp_path, *args)
+        assert result.exit_code == 0, result.stderr
+        shown = json.loads(result.stdout)
+        assert (shown["decision"], shown["account"]) == (decision, "111")
+    result = run_cli("decide", "--rules", tmp_path, "--account", "111", "ecs:RunInstances",
+                     "-c", "acs:Legacy=on")  # fmt: skip
+    assert result.exit_code == 2 and "unknown key `acs:Legacy`" in result.stderr
+
+
+def test_tests_files_take_the_keys_decide_takes(run_cli, tmp_path):
+    (tmp_path / "org.toml").write_text(ORG)
+    (tmp_path / "a.rules").write_text(RULES)
+    (tmp_path / "base.rules").write_text(
+        "policy base for control-policy attach [r-1]\n"
+        "deny ECS RebootInstance when unchecked \"acs:Legacy\" in [on]\n"
+    )  # fmt: skip
+    (tmp_path / "a.tests").write_text(
+        "expect deny ECS RunInstances when acs:Foo = x\n"
+        "expect allow ECS RunInstances when acs:Foo = y\n"
+        "expect deny oss:GetObject when oss:Prefix = secret/\n"
+        "expect allow oss:GetObject when oss:Prefix = public/\n"
+        "expect deny ECS RebootInstance in 111 when acs:Legacy = on\n"
+        "account 111\n"
+        "expect allow ECS RebootInstance when acs:Legacy = off\n"
+    )
+    result = run_cli("test", tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "6 passed, 0 failed" in result.stdout + result.stderr
+
+
+def test_a_tests_file_refuses_an_acs_key_no_rule_of_the_line_reads(run_cli, tmp_path):
+    (tmp_path / "a.rules").write_text(RULES)
+    (tmp_path / "a.tests").write_text(
+        "expect deny ECS RunInstances when acs:Foo = x\n"
+        "expect deny oss:GetObject when acs:Foo = x\n"
+        "expect deny ECS RunInstances when acs:Fo = x\n"
+    )
+    result = run_cli("test", tmp_path)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    where = str(tmp_path / "a.tests")
+    assert f"{where}:2:32: error: unknown context key `acs:Foo`" in lines
+    assert f"{where}:3:35: error: unknown context key `acs:Fo`" in lines
+    assert "  help: did you mean acs:Foo?" in lines
+    assert f"{where}:1:" not in result.stderr
+    assert "Traceback" not in result.stderr
