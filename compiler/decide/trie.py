@@ -140,7 +140,17 @@ class _Shape:
     hits. Built once per distinct set (actions share them: `ecs:Delete*` covers many), so a
     first sighting of an action costs its lookup and a leaf, not this."""
 
-    __slots__ = ("conditional", "keys", "parts", "reads", "scoped", "unconditional")
+    __slots__ = (
+        "conditional",
+        "hit",
+        "keys",
+        "miss",
+        "parts",
+        "reads",
+        "scoped",
+        "test",
+        "unconditional",
+    )
 
     def __init__(
         self,
@@ -162,6 +172,18 @@ class _Shape:
         self.parts: dict[object, tuple] = {}
         """Combination of hits → (decision, matched, indexes, resource_unknown), at most
         ``_PARTS_LIMIT``: a Decision is these and its action."""
+        self.test: Test | None = None
+        """The one test when there is one and no rule is scoped to resources (most leaves):
+        ``hit`` or ``miss`` is then the Decision's parts, each built on first use. Read
+        straight off the shape, which the lookup has just read, in place of the conditions
+        tuple, its (test, rules) pair and ``parts`` with its key: a leaf's first sighting on
+        a big rule set is bound by cache misses (10,000 rules, caches cold: 3.4 µs of a
+        leaf's 7.5 µs came after its lookup, when a fixed deny's whole first sighting took
+        4.1 µs), and each object not read is one miss fewer."""
+        if len(conditional) == 1 and not scoped:
+            self.test = conditional[0][0]
+        self.hit: tuple | None = None
+        self.miss: tuple | None = None
 
 
 _PARTS_LIMIT = 256
@@ -538,8 +560,18 @@ class DecisionTrie:
         self, action: str, context: Mapping[str, object] | None, resource: str | None = None
     ) -> Decision:
         # Kept out of ``decide``: a smaller function is measurably cheaper to call, and the
-        # warm path above is all most requests run.
-        leaf = self._known(action)
+        # warm path above is all most requests run. ``_known`` written out: this runs on
+        # every first sighting and every memo miss, and a leaf built here has an empty memo,
+        # not worth looking the values up in.
+        leaf = self._memo.get(action)
+        fresh = False
+        if leaf is None:
+            leaf = self._old_memo.get(action)
+            if leaf is None:
+                leaf = self._leaf(action)
+                fresh = True
+            else:
+                leaf = self._remember(action, leaf)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
         shape = leaf.shape  # type: ignore[union-attr]
@@ -549,22 +581,53 @@ class DecisionTrie:
         if keys is not None:
             # The answer depends only on the values of the keys this action's conditions
             # test: memoised on them (``_values_key`` says why this is exact; its common
-            # case written out here, on the first-sighting path).
+            # cases, one key or two, written out here, on the first-sighting path).
             if len(keys) == 1:
                 key = ctx.get(keys[0])
                 if not (type(key) is str or key is None or type(key) is bool):
                     key = _values_key(keys, ctx)
+            elif len(keys) == 2:
+                v0, v1 = ctx.get(keys[0]), ctx.get(keys[1])
+                kind0, kind1 = type(v0), type(v1)
+                if (kind0 is str or v0 is None or kind0 is bool) and (
+                    kind1 is str or v1 is None or kind1 is bool
+                ):
+                    key = (v0, v1)
+                else:
+                    key = _values_key(keys, ctx)
             else:
                 key = _values_key(keys, ctx)
-            if key is not _UNKEYED:
+            if key is not _UNKEYED and not fresh:
                 decision = leaf.memo.get(key)  # type: ignore[union-attr]
                 if decision is not None:
                     return decision
                 decision = leaf.old.get(key)  # type: ignore[union-attr]
                 if decision is not None:
                     return self._remember_values(leaf, key, decision)  # type: ignore[arg-type]
+        test = shape.test
+        if test is not None:  # one test, no resource scope: most leaves
+            if test(ctx):
+                parts = shape.hit
+                if parts is None:
+                    hits = shape.conditional[0][1]
+                    parts = shape.hit = self._parts((*shape.unconditional, *hits), ())
+            else:
+                parts = shape.miss
+                if parts is None:
+                    parts = shape.miss = self._parts(shape.unconditional, ())
+            decision = Decision(action, *parts)
+            if key is not _UNKEYED:
+                # ``_remember_values``, written out, as below.
+                if self._young_values >= _MEMO_LIMIT // 2:
+                    self._new_values_generation()
+                memo = leaf.memo  # type: ignore[union-attr]
+                if not memo:
+                    self._filled.append(leaf)  # type: ignore[arg-type]
+                memo[key] = decision
+                self._young_values += 1
+            return decision
         conditional = shape.conditional
-        if len(conditional) == 1:  # the common case, without a loop
+        if len(conditional) == 1:  # one test with resource-scoped rules, without a loop
             test, hits = conditional[0]
             if not test(ctx):
                 hits = ()
