@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 
 from compiler.catalog import default_catalog
-from compiler.cli.common import catalog_option, fail, fail_at, rules_option, text_or_json_option
+from compiler.cli.common import catalog_option, fail_at, rules_option, text_or_json_option
 from compiler.cli.render import engine_table, render_table
 from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
@@ -61,14 +61,24 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
     policy = compile_rules(rules, catalog)
     catalog = catalog or default_catalog()  # events are mapped to actions through it too
     try:
-        requests, skipped = load_requests(traces, catalog, limit)
+        requests, skipped, first_malformed = load_requests(traces, catalog, limit)
     except TraceError as exc:
         click.echo(str(exc), err=True)  # already `PATH: error: message`
         sys.exit(1)
     except OSError as exc:
         fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
     if not requests:
-        fail("no decidable events in the trace")
+        # Named as simulate names it: which file, and the first line that is no event.
+        where = traces[0] if len(traces) == 1 else f"{len(traces)} files"
+        if first_malformed is not None:
+            path, line, reason = first_malformed
+            fail_at(
+                where,
+                f"no decidable events: {skipped:,} skipped (first malformed at {path}:{line}: "
+                f"{reason}); is this an ActionTrail trace?",
+            )
+        held = f"{skipped:,} skipped" if skipped else "the trace holds no events"
+        fail_at(where, f"no decidable events: {held}")
     results = measure_engines(policy, requests, cedar=not no_cedar)
     rows = ratio_rows(results)
     jsonl = [t for t in traces if is_plain_jsonl(t)]

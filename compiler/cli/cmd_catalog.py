@@ -8,8 +8,15 @@ from pathlib import Path
 import click
 
 from compiler.catalog import Catalog, Service, default_catalog, load_catalog
-from compiler.cli.common import FILE, catalog_option, quiet_option, text_or_json_option
-from compiler.language.diagnostics import counted
+from compiler.cli.common import (
+    FILE,
+    catalog_option,
+    fail,
+    fail_at,
+    quiet_option,
+    text_or_json_option,
+)
+from compiler.language.diagnostics import counted, shorten
 
 
 @click.group("catalog")
@@ -66,7 +73,8 @@ def show(service: str, fmt: str, catalog: Catalog | None) -> None:
     if svc is None:
         close = catalog.suggest_service(service)
         hint = f"; did you mean {close}?" if close else ""
-        raise click.ClickException(f"unknown service `{service}`{hint}")
+        # Named as every message names user text: cut, and escaped by ``fail``'s echo.
+        fail(f"unknown service `{shorten(service)}`{hint}")
     # The hosts a replay attributes an event's eventSource to this service by: the global
     # ones (`vpc.aliyuncs.com`) appear in no endpoint list, so only this shows why.
     hosts, patterns = catalog.hosts_for(svc)
@@ -144,9 +152,9 @@ def _read(path: Path) -> Catalog:
             svc.operation_meta  # noqa: B018
         return catalog
     except OSError as exc:
-        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+        fail_at(str(path), (exc.strerror or str(exc)).lower())
     except ValueError as exc:  # msgspec.DecodeError and friends
-        raise click.ClickException(f"{path}: not a catalog.json: {exc}") from None
+        fail_at(str(path), f"not a catalog.json: {exc}")
 
 
 @command.command("diff")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from compiler.replay.simulate import (
     report_dict,
     simulate,
 )
-from compiler.replay.sources import expand, prune
+from compiler.replay.sources import TRACE_SUFFIXES, expand, prune
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
@@ -315,7 +316,7 @@ def command(
             err=True,
         )
     if result.decided == 0:
-        click.echo(_nothing_decided(result, sources), err=True)
+        click.echo(_nothing_decided(result, sources, traces, pruned), err=True)
         sys.exit(1)
     chain = data.get("org")
     if chain is not None and chain["unplaced"]["count"] and not quiet:
@@ -401,11 +402,20 @@ def _runner(engine: str, jobs: int, scheduler: str | None, workers: int | None):
     return cluster.process_runner(jobs) if jobs > 1 else None
 
 
-def _nothing_decided(result, sources) -> str:
+def _nothing_decided(result, sources, inputs: Sequence[str] = (), pruned: int = 0) -> str:
     """Why no event was decided: exit 1, not a clean report of nothing (issue 16 item 3)."""
     where = sources[0].path if len(sources) == 1 else f"{len(sources)} files"
     if not sources:
-        return "error: no trace file to read"
+        # A directory with no trace file in it (or whose files --since/--until prune by
+        # name): the message names what was given, as every input error does.
+        given = inputs[0] if len(inputs) == 1 else f"{len(inputs)} inputs"
+        if pruned:
+            return (
+                f"{given}: error: no trace file to read: "
+                f"{counted(pruned, 'file')} outside --since/--until by name"
+            )
+        suffixes = ", ".join(f"*{suffix}" for suffix in TRACE_SUFFIXES)
+        return f"{given}: error: no trace file to read: none is named {suffixes}"
     if result.malformed:
         s, line, reason = result.malformed_examples[0]
         first = sources[s].path if 0 <= s < len(sources) else where

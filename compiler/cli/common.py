@@ -222,7 +222,9 @@ def warn_unknown_action(action: str, catalog=None) -> None:
         return
     close = suggest(action, actions)
     hint = f"; did you mean {close}?" if close else ""
-    click.echo(f"ramguard: warning: `{action}` is not a catalog action{hint}", err=True)
+    # The action is user text: escaped (``echo``) so that no control sequence reaches the
+    # terminal, and cut as every message cuts it.
+    echo(f"ramguard: warning: `{shorten(action)}` is not a catalog action{hint}", err=True)
 
 
 def parse_context(pairs: tuple[str, ...], reads: Collection[str] = ()) -> dict[str, object]:

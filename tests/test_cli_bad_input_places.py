@@ -1,0 +1,87 @@
+"""Bad input the verbs took without naming its place, or echoed raw: ``catalog show`` and
+``catalog diff`` printed click's ``Error: …`` with the user's text as given (an escape
+sequence reached the terminal), ``decide``'s unknown-action warning echoed the action raw,
+and ``simulate --trace DIR`` of a directory with no trace file said ``error: no trace file to
+read`` without naming it. Each now says ``PLACE: error: MESSAGE`` (or ``ramguard: error:``
+where there is no place) with user text escaped."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+ESC = "\x1b[31m"
+
+
+def test_catalog_show_of_an_unknown_service_escapes_and_cuts_it(run_cli):
+    result = run_cli("catalog", "show", f"{ESC}red")
+    assert result.exit_code == 1
+    assert result.stderr == "ramguard: error: unknown service `?[31mred`\n"
+    long = run_cli("catalog", "show", "x" * 10_000)
+    assert long.exit_code == 1 and len(long.stderr) < 200
+
+
+def test_catalog_show_still_suggests(run_cli):
+    result = run_cli("catalog", "show", "ecz")
+    assert result.stderr == "ramguard: error: unknown service `ecz`; did you mean ECS?\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "error: no such file or directory"),
+        (b"", "error: not a catalog.json: Input data was truncated"),
+        (b"not json", "error: not a catalog.json: JSON is malformed"),
+    ],
+    ids=["missing", "empty", "not-json"],
+)
+def test_catalog_diff_names_the_file(run_cli, tmp_path, content, message):
+    path = tmp_path / f"cat{ESC}alog.json"
+    if content is not None:
+        path.write_bytes(content)
+    result = run_cli("catalog", "diff", path, path)
+    assert result.exit_code == 1
+    shown = str(path).replace("\x1b", "\\x1b")  # escaped, as every path on the terminal
+    assert result.stderr.startswith(f"{shown}: {message}")
+    assert "\x1b" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_decide_warns_of_an_unknown_action_escaped(run_cli, tmp_path):
+    (tmp_path / "a.rules").write_text("deny ECS RunInstances\n")
+    result = run_cli("decide", "--rules", tmp_path, f"ecs:Run{ESC}X")
+    assert result.exit_code == 0
+    assert result.stderr == "ramguard: warning: `ecs:Run?[31mX` is not a catalog action\n"
+
+
+@pytest.fixture
+def rules(tmp_path):
+    path = tmp_path / "a.rules"
+    path.write_text("deny ECS RunInstances\n")
+    return path
+
+
+def test_simulate_names_a_directory_with_no_trace_file(run_cli, tmp_path, rules):
+    empty = tmp_path / "trail"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a trace\n")
+    result = run_cli("simulate", "--rules", rules, "--trace", empty, "-q")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"{empty}: error: no trace file to read: none is named *.json, *.jsonl, *.ndjson, *.gz"
+    )
+
+
+def test_simulate_says_when_since_until_pruned_every_file_by_name(run_cli, tmp_path, rules):
+    trail = tmp_path / "trail"
+    trail.mkdir()
+    name = "Actiontrail_cn-hangzhou_20261101000000_1002_1_100_abc.gz"
+    event = b'{"eventId": "1", "eventName": "RunInstances", "serviceName": "Ecs"}\n'
+    (trail / name).write_bytes(gzip.compress(event))
+    args = ("simulate", "--rules", rules, "--trace", trail, "-q")
+    result = run_cli(*args, "--since", "2026-12-01")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"{trail}: error: no trace file to read: 1 file outside --since/--until by name"
+    )
+    assert run_cli(*args).exit_code == 0  # the same file without the window is replayed
