@@ -92,3 +92,76 @@ def test_the_table_is_bounded(monkeypatch):
     memo.answers(events, None)
     assert len(memo._young) + len(memo._old) <= 16
     assert memo.misses == 100
+
+
+def _trace_file(tmp_path, calls: list[tuple[str, str, str]]):
+    """A JSON-lines trace of ECS calls: (operation, source address, time)."""
+    import json
+
+    lines = []
+    for i, (name, ip, when) in enumerate(calls):
+        event = {
+            "eventId": f"e{i}",
+            "eventName": name,
+            "eventSource": "ecs.aliyuncs.com",
+            "serviceName": "Ecs",
+            "eventTime": when,
+            "sourceIpAddress": ip,
+            "userIdentity": {"type": "ram-user", "accountId": "111", "userName": "bo"},
+        }
+        lines.append(json.dumps(event) + "\n")
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(lines))
+    return path
+
+
+CALLS = [
+    ("RunInstances", "10.1.1.1", "2026-03-02T10:00:01Z"),
+    ("RunInstances", "8.8.8.8", "2026-03-02T10:00:02Z"),
+    ("RunInstances", "10.2.2.2", "2026-03-02T10:00:03Z"),
+    ("StopInstance", "8.8.8.8", "2026-03-02T10:00:10Z"),
+    ("StopInstance", "8.8.8.8", "2026-03-02T10:00:40Z"),
+    ("RunInstances", "8.8.4.4", "2026-03-02T10:00:41Z"),
+] * 3
+CONDITIONAL = (
+    "deny ECS RunInstances when source_ip in [10.0.0.0/8]\n"
+    "deny ECS StopInstance when time at or after 2026-03-02T10:00:30Z\n"
+)
+
+
+def test_conditions_on_the_address_and_the_time_read_each_events_values(tmp_path):
+    # The trace is read as columns; both engines must see each event's own address and
+    # time, not the first event's answer for the action nor a context left empty.
+    from compiler.replay.simulate import Engines, simulate
+
+    policy = compile_sources([("r.rules", CONDITIONAL)])
+    report = simulate([str(_trace_file(tmp_path, CALLS))], Engines.for_policy(policy))
+    assert (report.decided, report.denied, report.mismatches) == (18, 9, 0)
+    assert report.by_rule == {0: 6, 1: 3}
+
+
+def test_conditions_only_the_ram_documents_have_are_read(tmp_path):
+    # Rules without conditions, RAM JSON with them: the RAM evaluator reads the contexts
+    # even though the trie does not, and each disagreement is a mismatch of its own.
+    from compiler.replay.simulate import Engines, simulate
+
+    plain = compile_sources([("r.rules", "deny ECS RunInstances, StopInstance\n")])
+    documents = [
+        (d.filename, d.as_dict()) for d in compile_sources([("c.rules", CONDITIONAL)]).documents
+    ]
+    engines = Engines.for_policy(plain, documents)
+    report = simulate([str(_trace_file(tmp_path, CALLS))], engines)
+    assert (report.denied, report.mismatches) == (18, 9)
+    assert {(m[3], m[4], m[5]) for m in report.mismatch_examples} == {
+        ("ecs:RunInstances", "deny", "allow"),
+        ("ecs:StopInstance", "deny", "allow"),
+    }
+
+
+def test_without_conditions_the_answers_are_the_actions(tmp_path):
+    from compiler.replay.simulate import Engines, simulate
+
+    policy = compile_sources([("r.rules", "deny ECS RunInstances\n")])
+    report = simulate([str(_trace_file(tmp_path, CALLS))], Engines.for_policy(policy))
+    assert (report.denied, report.allowed, report.mismatches) == (12, 6, 0)
+    assert report.engines["ram"].evaluated == 2  # one RAM decision per distinct action

@@ -17,15 +17,22 @@ A context holding a key outside the normaliser's spellings (``KNOWN``) whose fol
 relevant is decided alone, uncached: the projection would not see it. The table is bounded
 (two generations of ``LIMIT`` entries), so a trace whose conditions test nearly unique values
 (``acs:CurrentTime``) keeps constant memory and only loses the reuse.
+
+When no rule and no statement has a condition (the seed), no engine reads a context at all:
+then a batch read as columns gives the deciders the event's action with an empty context
+(``Request``), not the event's TraceEvent, whose building cost more than both engines'
+first decisions (``Memo.request``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, is_
+from types import MappingProxyType
+from typing import NamedTuple
 
 from compiler.model.keys import LANGUAGE_KEYS
 from compiler.replay.columns import Batch, value_of
@@ -56,6 +63,31 @@ def relevant_keys(rule_sets: Sequence, evaluators: Sequence) -> frozenset[str]:
     return frozenset(keys)
 
 
+def reads_context(rule_sets: Sequence, evaluators: Sequence) -> bool:
+    """Whether any engine may read a request's context: a rule of some ``Policy`` with a
+    condition (the trie tests contexts at those rules' leaves only) or a statement of some
+    ``RamEvaluator``'s documents with one (``RamEvaluator.decide`` folds and reads the
+    context only for a statement whose ``condition`` is set)."""
+    return any(
+        any(conj for conj in rule.conditions) for policy in rule_sets for rule in policy.rules
+    ) or any(
+        statement.condition is not None
+        for ram in evaluators
+        for document in ram.documents
+        for statement in document.statements
+    )
+
+
+class Request(NamedTuple):
+    """What a decider reads of an event (``.action``, ``.context``) when no engine reads a
+    context: the action and an empty context."""
+
+    action: str
+    context: Mapping[str, object]
+
+
+NO_CONTEXT: Mapping[str, object] = MappingProxyType({})
+
 _value = value_of
 
 
@@ -70,6 +102,9 @@ class Memo:
     deciders: tuple[Callable[[TraceEvent, tuple[str, ...] | None], object], ...]
     keys: frozenset[str]
     misses: int = 0
+    context_free: bool = False
+    """True only when no decider reads a context (``reads_context`` is False for every rule
+    set and evaluator behind them): then ``request`` need not build events."""
 
     def __post_init__(self) -> None:
         self.spent = [0] * len(self.deciders)
@@ -123,7 +158,7 @@ class Memo:
                 # Seen earlier in this batch (after the bulk lookup), or in the old generation.
                 hit = young.get(key) or old.get(key)
             if hit is None:
-                hit = self._decide(batch[i], None if arns is None else arns[i])
+                hit = self._decide(self.request(batch, i), None if arns is None else arns[i])
             if key is not None:
                 if len(young) >= LIMIT:
                     self._old, self._young = young, {}
@@ -132,7 +167,16 @@ class Memo:
             out[i] = hit
         return out
 
-    def _decide(self, ev: TraceEvent, on: tuple[str, ...] | None) -> tuple:
+    def request(self, batch: Sequence[TraceEvent] | Batch, i: int) -> TraceEvent | Request:
+        """Event ``i`` as the deciders are given it: its TraceEvent; or, when no decider
+        reads a context (``context_free``) and the batch was read as columns, its action
+        with an empty context — the same answers (every decider reads only the action, the
+        ARNs and, in conditions, the context), without building a TraceEvent (~7 µs)."""
+        if self.context_free and batch.__class__ is Batch and batch.events is None:
+            return Request(batch.action[i], NO_CONTEXT)
+        return batch[i]
+
+    def _decide(self, ev: TraceEvent | Request, on: tuple[str, ...] | None) -> tuple:
         clock = time.perf_counter_ns
         spent = self.spent
         out = []

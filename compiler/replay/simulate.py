@@ -61,7 +61,7 @@ from compiler.replay.impact_report import (
     recorded_section,
     who_section,
 )
-from compiler.replay.memo import Memo, relevant_keys
+from compiler.replay.memo import Memo, reads_context, relevant_keys
 from compiler.replay.normalise import Mapper
 from compiler.replay.planning import LINE_UNKNOWN, SPLIT_BYTES, SPLIT_EVENTS, Part, Split, plan
 from compiler.replay.reader import Run, read_range_runs, read_runs
@@ -559,7 +559,8 @@ def _decide_batch(
             trie_hist[bucket_of(t - overhead)] += 1
             ram_hist[bucket_of(r - overhead)] += 1
     for k in range(0, len(batch) if org is None else 0, SAMPLE_EVERY):
-        ev, on = batch[k], arns[k] if arns is not None else None
+        # The request both engines read: without conditions, not a whole TraceEvent.
+        ev, on = memo.request(batch, k), arns[k] if arns is not None else None
         a = clock()
         if on is None:
             trie_decide(ev.action, ev.context)
@@ -708,7 +709,9 @@ def memo_for(engines: Engines) -> Memo | ChainMemo:
         if check is not None:  # the baseline's second engine: its JSON
             deciders.append(check)
             evaluators.append(baseline.check)
-    return Memo(tuple(deciders), relevant_keys(rule_sets, evaluators))
+    keys = relevant_keys(rule_sets, evaluators)
+    free = not keys and not reads_context(rule_sets, evaluators)
+    return Memo(tuple(deciders), keys, context_free=free)
 
 
 @lru_cache(maxsize=4096)
