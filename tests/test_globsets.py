@@ -43,3 +43,56 @@ def test_folding_is_ascii_only_and_case_blind(patterns):
     assert dict(classes(patterns, fold=True)) == dict(classes(upper, fold=True))
     dfa = Dfa(patterns, fold=True, budget=10_000)
     assert dfa.run("AB") == dfa.run("ab")
+
+
+# Long literal tails (crossed in one move by ``classes_of``), `~` (the stand-in for "any
+# other character", which must then be another one), and the same pattern written several
+# times and in both cases (they share their automaton states yet keep their own ids).
+TAILS = st.lists(
+    st.text(alphabet="ab~*?", min_size=1, max_size=7) | st.sampled_from(["ab~ab", "AB~ab", "b"]),
+    min_size=1,
+    max_size=6,
+)
+LONG_STRINGS = [
+    "".join(p) for n in range(8) for p in itertools.product("ab~", repeat=n) if n < 7 or "~" in p
+]
+
+
+def _breadth_first(dfa: Dfa) -> list[tuple[frozenset[int], str]]:
+    """The walk ``classes_of`` shortens, one state per character: a FIFO over every edge
+    (sorted labels), each accepting set kept with the first string reaching it."""
+    from collections import deque
+
+    seen, queue, found = {dfa.start}, deque([(dfa.start, "")]), {}
+    while queue:
+        sid, text = queue.popleft()
+        found.setdefault(dfa.accepting(sid), text)
+        for ch, nxt in dfa.edges(sid):
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append((nxt, text + ch))
+    return sorted(found.items(), key=lambda kv: (len(kv[1]), kv[1]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(TAILS)
+def test_classes_are_shortest_then_least_with_literal_tails_and_repeats(patterns):
+    found = classes(patterns, fold=True)
+    # The same classes and witnesses as the plain breadth-first walk of the automaton.
+    assert found == _breadth_first(Dfa(patterns, fold=True, budget=10_000))
+    folded = [p.lower() for p in patterns]
+    shortest: dict[frozenset[int], str] = {}
+    for text in sorted(LONG_STRINGS, key=lambda t: (len(t), t)):
+        shortest.setdefault(_brute(folded, text), text)
+    # Every class some string of up to 7 characters falls in is found, with a witness as
+    # short as its shortest such string (`~` stands for every character no pattern names).
+    got = dict(found)
+    for acc, text in shortest.items():
+        assert len(got[acc]) == len(text), (patterns, acc)
+    for acc, witness in found:
+        assert _brute(folded, witness) == acc
+    # Equal patterns are in exactly the same classes.
+    for i, p in enumerate(folded):
+        for j, q in enumerate(folded):
+            if p == q:
+                assert all((i in acc) == (j in acc) for acc, _ in found)
