@@ -141,27 +141,67 @@ def test_first_sighting_vs_regex(benchmark, seed_policy, seed_requests):
     _record(benchmark, rounds=times, per=len(actions))
 
 
+def _covered_by_conditions(trie, action: str) -> bool:
+    """A rule with conditions (or a resource scope) covers ``action`` in ``trie``: its first
+    sighting evaluates them, not only looks the action up."""
+    return any(
+        not trie.rule(i).unconditional or not trie.rule(i).any_resource
+        for i in trie.match_indexes(action)
+    )
+
+
 def test_first_sighting_growth(benchmark, mixed_policy, mixed_requests, big_policy):
-    """The same actions (no context) on 100 and on 10,000 rules, first sightings."""
+    """The same actions (no context) on 100 and on 10,000 rules, first sightings; and, in
+    the same rounds, those of them answered alike at both sizes (like with like): no rule
+    with conditions covers them, and rules match them at both sizes or at neither. At
+    10,000 rules 635 of the 1,509 actions are conditional, against 92 at 100, and 277 more
+    are denied where no rule names them at 100: a conditional first sighting also
+    evaluates the conditions, and a denied one builds the list of rules that matched —
+    work the smaller rule set does not have for those actions."""
     actions = list(dict.fromkeys(a for a, _ in mixed_requests))
     small, big = mixed_policy.trie, big_policy.trie
+    alike = [
+        a
+        for a in actions
+        if not _covered_by_conditions(small, a)
+        and not _covered_by_conditions(big, a)
+        and bool(small.match_indexes(a)) == bool(big.match_indexes(a))
+    ]
 
-    def run(trie):
+    def run(trie, batch):
         decide = trie.decide
 
         def go():
-            for a in actions:
+            for a in batch:
                 decide(a)
 
         go()
         return go
 
     times = interleaved(
-        {"small": run(small), "big": run(big)},
+        {
+            "small": run(small, actions),
+            "big": run(big, actions),
+            "small_alike": run(small, alike),
+            "big_alike": run(big, alike),
+        },
         repeat=REPEAT,
-        before={"small": small.forget, "big": big.forget},
+        before={
+            "small": small.forget,
+            "big": big.forget,
+            "small_alike": small.forget,
+            "big_alike": big.forget,
+        },
     )
-    _record(benchmark, rounds=times, per=len(actions), rules=[len(small.rules), len(big.rules)])
+    conditional = [sum(_covered_by_conditions(t, a) for a in actions) for t in (small, big)]
+    _record(
+        benchmark,
+        rounds=times,
+        per=len(actions),
+        alike=len(alike),
+        conditional=conditional,
+        rules=[len(small.rules), len(big.rules)],
+    )
 
 
 def _conditional(policy, action: str) -> bool:

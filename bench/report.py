@@ -44,6 +44,24 @@ def _mix(b: dict, bench: str) -> str:
     )
 
 
+def _growth_mix(b: dict) -> str:
+    """How many of the growth row's actions a rule with conditions covers at each size."""
+    info = _info(b, "test_first_sighting_growth") or {}
+    per, conditional = info.get("per"), info.get("conditional")
+    if not per or not conditional:
+        return "mix unknown"
+    small, big = conditional
+    return (
+        f"conditional actions (conditions evaluated on first sight): {small:,} of {per:,} at "
+        f"100 rules, {big:,} at 10,000"
+    )
+
+
+def _alike(b: dict) -> str:
+    alike = (_info(b, "test_first_sighting_growth") or {}).get("alike")
+    return "?" if alike is None else f"{alike:,}"
+
+
 def decision_rows(b: dict) -> list[Row]:
     rows: list[Row | None] = [
         _ratio_row(
@@ -109,7 +127,18 @@ def decision_rows(b: dict) -> list[Row]:
             "first sighting: 10,000 rules vs 100 (same actions)",
             2.0,
             False,
-            "log growth: ≤ log(10⁴)/log(10²)",
+            "log growth: ≤ log(10⁴)/log(10²); " + _growth_mix(b),
+        ),
+        _ratio_row(
+            b,
+            "test_first_sighting_growth",
+            "big_alike",
+            "small_alike",
+            "first sighting: 10,000 rules vs 100, actions answered alike at both",
+            2.0,
+            False,
+            f"like with like: {_alike(b)} of the actions above: no condition covers them, "
+            "rules match them at both sizes or at neither (the same work per action)",
         ),
         _ratio_row(
             b,
