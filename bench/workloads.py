@@ -124,7 +124,7 @@ def seed_compilers():
         return [d.text for d in policy.documents]
 
     # Each side reads its file in the timer, as a CLI run does (the packaged one the way
-    # default_catalog does: mapped, only the pages it needs read).
+    # default_catalog does: only the index and the services it needs read).
     return (
         lambda: run(load_packaged()),
         lambda: run(Catalog.from_dict(json.loads(sdk.read_bytes()))),

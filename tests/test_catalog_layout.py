@@ -132,15 +132,45 @@ def test_catalog_diff_reports_a_broken_service_without_a_traceback(
     assert "not a catalog.json" in result.output and "Traceback" not in result.output
 
 
-def test_the_packaged_catalog_is_mapped_not_read_whole(monkeypatch) -> None:
-    """On disk, the file is memory-mapped: only the index's and the named services' pages
-    are read (reading 2 MB cost as much as decoding the index)."""
+def test_the_packaged_catalog_is_read_by_spans_not_whole(monkeypatch) -> None:
+    """On disk, only the index and the services asked for are read (reading 2 MB cost as
+    much as decoding the index), and a service named as the catalog spells it is found
+    without the lowercased map of every name."""
+    import os
+
     from compiler.catalog import load_packaged
 
     def refuse(self):
         raise AssertionError(f"read whole: {self}")
 
+    reads: list[int] = []
+    pread = os.pread
+
+    def counted(fd: int, size: int, offset: int) -> bytes:
+        reads.append(size)
+        return pread(fd, size, offset)
+
     monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "pread", counted)
     catalog = load_packaged()
     assert catalog.service("ECS").ram_actions("RunInstances") == ("ecs:RunInstances",)
+    assert "_by_service_name" not in vars(catalog)
+    assert catalog.service("ecs").name == "ECS"  # any case still works
     assert catalog.service_for_host("oss-cn-hangzhou.aliyuncs.com").name == "Oss"
+    assert len(reads) <= 4  # the index (in one or two reads), ECS, Oss
+    assert sum(reads) < PACKAGED.stat().st_size // 10
+
+
+def test_a_catalog_outlives_the_one_it_was_overlaid_on(tmp_path: Path) -> None:
+    """An overlay's catalog reads unpatched services from its base's file, also once the
+    base catalog itself is gone."""
+    import gc
+
+    from compiler.catalog import load_packaged, with_overlays
+
+    overlay = tmp_path / "extra.toml"
+    overlay.write_text('[services.Foo]\nram_codes = ["foo"]\noperations = ["Bar"]\n')
+    catalog = with_overlays([overlay], base=load_packaged())
+    gc.collect()
+    assert catalog.service("ECS").ram_actions("RunInstances") == ("ecs:RunInstances",)
+    assert catalog.service("Foo").ram_actions("Bar") == ("foo:Bar",)

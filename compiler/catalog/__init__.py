@@ -20,7 +20,9 @@ from __future__ import annotations
 import difflib
 import json
 import mmap
+import operator
 import os
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -311,6 +313,11 @@ class _LazyEntries(Mapping[str, _Entry]):
         return len(self._raw)
 
     def sorted(self) -> _LazyEntries:
+        # ``catalog build`` writes the index sorted: checking that (pairwise, in C) is a
+        # third of sorting it again.
+        names = list(self._raw)
+        if all(map(operator.lt, names, names[1:])):
+            return self
         return _LazyEntries(dict(sorted(self._raw.items())))
 
 
@@ -346,16 +353,17 @@ class Catalog:
         self.common_denied_provenance = dict(denied_provenance or {})
         """Common permission-denied code → ``documented`` | ``inferred`` (absent: unknown,
         a catalog built before provenance was recorded)."""
-        # Lowercased name → service: the first (sorted) service to claim a key keeps it. Built
-        # in C (dict keeps a key's last pair, so the pairs go in reverse); aliases, which need
-        # every entry decoded, only when a name is not a service's (``_by_name``).
-        names = list(self._entries)
-        self._by_service_name = dict(
-            zip(map(str.lower, reversed(names)), reversed(names), strict=True)
-        )
 
     # The maps below are built on first use: a compile that names services by name or alias
     # never asks for them, and start-up is what every CLI run pays.
+    @cached_property
+    def _by_service_name(self) -> dict[str, str]:
+        """Lowercased name → service: the first (sorted) service to claim a key keeps it.
+        Built in C (dict keeps a key's last pair, so the pairs go in reverse); needed only
+        for a name not written as the catalog writes it (``service``)."""
+        names = list(self._entries)
+        return dict(zip(map(str.lower, reversed(names)), reversed(names), strict=True))
+
     @cached_property
     def _by_name(self) -> dict[str, str]:
         """Lowercased name or alias → service; a name always beats an alias, and of two
@@ -521,6 +529,11 @@ class Catalog:
         return tuple(self._entries)
 
     def service(self, name: str) -> Service | None:
+        if name in self._entries:
+            # As the catalog spells it (the seed's `ECS`, `RAM`): no lowercased map needed.
+            # (Of two names equal but for case, the one written wins; the packaged catalog
+            # has none, and an overlay patches a service named in another case.)
+            return self._get(name)
         low = name.lower()
         found = self._by_service_name.get(low)  # a name beats an alias: no aliases needed
         return self._get(found if found is not None else self._by_name.get(low))
@@ -750,48 +763,56 @@ def load_catalog(data: bytes | mmap.mmap) -> Catalog:
     file without offsets (format 2) is decoded whole, as before. Raises ``ValueError``
     (``msgspec.DecodeError``) for a file that is not a catalog."""
     cut = data.find(SERVICES_MARK)
-    doc: _Head | None = None
     if cut > 0 and data[cut - 1 : cut] == b",":
         # The index's line ends in the comma before "services": close the object there.
-        head = data[: cut - 1] + b"}"
-        doc = _HEAD.decode(head)
-        # Every entry has its offsets (one `"at":[` each, counted in C, not decoded).
-        if head.count(b'"at":[') != len(doc.index):
-            doc = None
-    if doc is None:
-        whole = msgspec.json.decode(data, type=_CatalogFile)
-        bodies = whole.services
+        found = _indexed(data[: cut - 1] + b"}", cut + len(SERVICES_MARK), data.__getitem__)
+        if found is not None:
+            return found
+    whole = msgspec.json.decode(data, type=_CatalogFile)
+    bodies = whole.services
 
-        def raw(name: str) -> dict:
-            return msgspec.json.decode(bodies[name])
+    def raw(name: str) -> dict:
+        return msgspec.json.decode(bodies[name])
 
-        return Catalog(
-            _LazyEntries(whole.index),
-            raw,
-            whole.sources,
-            whole.denied_error_codes,
-            denied_provenance=whole.denied_error_code_provenance,
-        )
-    base = cut + len(SERVICES_MARK)
+    return Catalog(
+        _LazyEntries(whole.index),
+        raw,
+        whole.sources,
+        whole.denied_error_codes,
+        denied_provenance=whole.denied_error_code_provenance,
+    )
+
+
+def _indexed(head: bytes, base: int, read: Callable[[slice], bytes]) -> Catalog | None:
+    """The catalog whose index is ``head`` (the file up to its services, closed as an
+    object), each service's bytes fetched by ``read(slice)`` of the file from ``base`` on;
+    None for a format without offsets (decoded whole instead)."""
+    doc = _HEAD.decode(head)
+    if doc.format < 3:  # every entry has its `at` from format 3 on
+        return None
     index = _LazyEntries(doc.index)
 
-    def span(name: str) -> tuple[int, int]:
+    def span(name: str) -> tuple[int, bytes]:
+        """Where the service's object starts, and its bytes."""
         start, length = index[name].at or (0, 0)
         start += base
         key = json.dumps(name).encode("ascii") + b":"  # as the writer escapes it
-        if data[start - len(key) : start] != key:
+        # One read for the key and the object: the key checks the offsets.
+        got = read(slice(start - len(key), start + length))
+        if got[: len(key)] != key or len(got) != len(key) + length:
             raise ValueError(
                 f"catalog.json: the index does not point at service `{name}` "
                 "(edited by hand?); rebuild it with `ramguard catalog build`"
             )
-        return start, start + length
+        return len(key), got
 
     def raw(name: str) -> dict:
-        start, end = span(name)
-        return msgspec.json.decode(data[start:end])
+        at, got = span(name)
+        return msgspec.json.decode(memoryview(got)[at:])
 
     def service_of(name: str) -> Service:
-        return _service_of_body(name, data, *span(name))
+        at, got = span(name)
+        return _service_of_body(name, got, at, len(got))
 
     return Catalog(
         index,
@@ -803,19 +824,55 @@ def load_catalog(data: bytes | mmap.mmap) -> Catalog:
     )
 
 
+class _File:
+    """``catalog.json`` on disk, open for the life of every catalog read from it, read a
+    span at a time with ``os.pread`` (no file position: forked replay workers share it).
+
+    Reading the index and the services a compile names this way costs a quarter of mapping
+    the file and faulting in their pages (a fresh map per load), and nothing of the 2 MB of
+    the cloud it does not name. The descriptor closes when the last catalog (an overlay's
+    too) lets go of it."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        weakref.finalize(self, os.close, fd)
+
+    def read(self, start: int, size: int) -> bytes:
+        return os.pread(self.fd, size, start)
+
+    def __getitem__(self, span: slice) -> bytes:
+        start = max(span.start, 0)
+        return self.read(start, max(span.stop - start, 0))
+
+
+_HEAD_READ = 1 << 16
+"""Bytes read for the index at first (it is ~50 KB); doubled until the index is in them."""
+
+
 def load_packaged() -> Catalog:
     """The packaged catalog, loaded afresh (``default_catalog`` keeps one per process).
 
-    The file is memory-mapped where it is a file on disk: the index and the services asked
-    for are the only pages read, not the 2 MB of the cloud (reading it whole cost as much as
-    decoding the index). From a zip, it is read whole."""
+    On disk, only the index and the services asked for are read (``_File``), not the 2 MB
+    of the cloud (reading it whole cost as much as decoding the index). From a zip, it is
+    read whole."""
     found = resources.files(__package__).joinpath(CATALOG_FILE)
     try:
-        with open(found, "rb") as fh:  # type: ignore[arg-type] — a Path when on disk
-            data: bytes | mmap.mmap = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        fd = os.open(found, os.O_RDONLY)  # type: ignore[arg-type] — a Path when on disk
     except (OSError, TypeError, ValueError):
-        data = found.read_bytes()
-    return load_catalog(data)
+        return load_catalog(found.read_bytes())
+    file = _File(fd)
+    size = _HEAD_READ
+    head = file.read(0, size)
+    cut = head.find(SERVICES_MARK)
+    while cut < 0 and len(head) == size:
+        size *= 2
+        head = file.read(0, size)
+        cut = head.find(SERVICES_MARK)
+    if cut > 0 and head[cut - 1 : cut] == b",":
+        catalog = _indexed(head[: cut - 1] + b"}", cut + len(SERVICES_MARK), file.__getitem__)
+        if catalog is not None:
+            return catalog
+    return load_catalog(file.read(0, os.fstat(fd).st_size))
 
 
 @cache
