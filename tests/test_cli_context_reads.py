@@ -72,30 +72,31 @@ parent = "r-1"
 """
 
 
+BASE = (
+    "policy base for control-policy attach [r-1]\n"
+    'deny ECS RebootInstance when unchecked "acs:Legacy" in [on]\n'
+)
+
+
 def test_decide_along_a_chain_takes_a_control_policy_rules_key(run_cli, tmp_path):
     (tmp_path / "org.toml").write_text(ORG)
-    (tmp_path / "base.rules").write_text(
-        "policy base for control-policy attach [r-1]\n"
-        'deny ECS RebootInstance when unchecked "acs:Legacy" in [on]\n'
-    )
+    (tmp_path / "base.rules").write_text(BASE)
     for value, decision in [("on", "deny"), ("off", "allow")]:
         args = ("--account", "111", "ecs:RebootInstance", "-c", f"acs:Legacy={value}")
         result = run_cli("decide", "--rules", tmp_path, *args)
         assert result.exit_code == 0, result.stderr
         shown = json.loads(result.stdout)
         assert (shown["decision"], shown["account"]) == (decision, "111")
-    result = run_cli("decide", "--rules", tmp_path, "--account", "111", "ecs:RunInstances",
-                     "-c", "acs:Legacy=on")  # fmt: skip
+    # ecs:RunInstances: no rule on the chain tests acs:Legacy, so it is no key there.
+    args = ("--account", "111", "ecs:RunInstances", "-c", "acs:Legacy=on")
+    result = run_cli("decide", "--rules", tmp_path, *args)
     assert result.exit_code == 2 and "unknown key `acs:Legacy`" in result.stderr
 
 
 def test_tests_files_take_the_keys_decide_takes(run_cli, tmp_path):
     (tmp_path / "org.toml").write_text(ORG)
     (tmp_path / "a.rules").write_text(RULES)
-    (tmp_path / "base.rules").write_text(
-        "policy base for control-policy attach [r-1]\n"
-        "deny ECS RebootInstance when unchecked \"acs:Legacy\" in [on]\n"
-    )  # fmt: skip
+    (tmp_path / "base.rules").write_text(BASE)
     (tmp_path / "a.tests").write_text(
         "expect deny ECS RunInstances when acs:Foo = x\n"
         "expect allow ECS RunInstances when acs:Foo = y\n"
