@@ -85,3 +85,74 @@ def test_simulate_says_when_since_until_pruned_every_file_by_name(run_cli, tmp_p
         f"{trail}: error: no trace file to read: 1 file outside --since/--until by name"
     )
     assert run_cli(*args).exit_code == 0  # the same file without the window is replayed
+
+
+# A newline in a file name: the error line must stay one line, or the name forges lines of
+# its own (a fake `FILE:LINE:COL: error:` line, or a CI annotation such as `::error ::`).
+FORGED = "a\n::error file=x.rules,line=1::forged\n#"
+
+
+def _one_line_each(stderr: str, *starts: str) -> None:
+    lines = stderr.splitlines()
+    assert not any(line.startswith("::error") for line in lines), stderr
+    for start in starts:
+        assert any(line.startswith(start) for line in lines), (start, stderr)
+
+
+def test_a_rules_file_name_with_a_newline_stays_on_its_line(run_cli, tmp_path):
+    (tmp_path / f"{FORGED}.rules").write_text("deny ECS RunInstances\n")
+    shown = str(tmp_path / FORGED).replace("\n", "\\x0a")
+    for verb in (("check",), ("compile", "--out", tmp_path / "out")):
+        result = run_cli(*verb, tmp_path)
+        assert result.exit_code == 1
+        # The policy name comes from the file name, and is not a valid one: E0201 there.
+        _one_line_each(result.stderr, f"{shown}.rules:1:1: error: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_trace_file_name_with_a_newline_stays_on_its_line(run_cli, tmp_path, rules):
+    missing = tmp_path / f"{FORGED}.jsonl"
+    shown = str(missing).replace("\n", "\\x0a")
+    for verb in ("simulate", "bench"):
+        result = run_cli(verb, "--rules", rules, "--trace", missing)
+        assert result.exit_code == 1
+        _one_line_each(result.stderr, f"{shown}: error: no such file")
+    missing.write_text("not json\n")
+    result = run_cli("simulate", "--rules", rules, "--trace", missing, "--strict")
+    assert result.exit_code == 1
+    _one_line_each(result.stderr, f"{shown}:1: error: malformed event: invalid JSON")
+    result = run_cli("simulate", "--rules", rules, "--trace", missing, "-q")
+    assert result.exit_code == 1
+    _one_line_each(result.stderr, f"{shown}: error: no event could be decided: 1 malformed")
+    assert f"(first at {shown}:1: invalid JSON" in result.stderr
+    result = run_cli("bench", "--rules", rules, "--trace", missing)
+    assert result.exit_code == 1
+    _one_line_each(result.stderr, f"{shown}: error: no decidable events: 1 skipped")
+    assert f"(first malformed at {shown}:1: invalid JSON" in result.stderr
+
+
+def test_a_tests_file_name_with_a_newline_stays_on_its_line(run_cli, tmp_path):
+    (tmp_path / "a.rules").write_text("deny ECS RunInstances\n")
+    (tmp_path / f"{FORGED}.tests").write_text("expect allow ECS RunInstances\n")
+    result = run_cli("test", tmp_path)
+    assert result.exit_code == 1
+    shown = str(tmp_path / FORGED).replace("\n", "\\x0a")
+    lines = result.stdout.splitlines()
+    assert f"{shown}.tests:1:1: FAILED: expect allow ECS RunInstances" in lines
+    assert not any(line.startswith("::error") for line in lines)
+
+
+def test_an_output_path_with_a_newline_stays_on_its_line(run_cli, tmp_path, rules):
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"eventId": "1", "eventName": "RunInstances", "serviceName": "Ecs"}\n')
+    report = trace / f"{FORGED}.json"  # under a file: cannot be written
+    result = run_cli("simulate", "--rules", rules, "--trace", trace, "--report", report, "-q")
+    assert result.exit_code == 1
+    _one_line_each(result.stderr, f"{trace}/a\\x0a::error file=x.rules,line=1::forged")
+    out = tmp_path / FORGED
+    assert run_cli("compile", rules, "--out", out, "-q").exit_code == 0
+    (out / "a.json").write_text("{}\n")
+    stale = run_cli("compile", rules, "--out", out, "--check")
+    assert stale.exit_code == 1
+    shown = str(out / "a.json").replace("\n", "\\x0a")
+    _one_line_each(stale.stderr, f"{shown}: stale: differs from what the rules compile to")

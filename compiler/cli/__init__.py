@@ -14,7 +14,7 @@ import sys
 import click
 
 from compiler import __version__
-from compiler.cli.common import CONFIG_WARNINGS, fail_with_diagnostics
+from compiler.cli.common import CONFIG_WARNINGS, fail_at, fail_with_diagnostics
 from compiler.language.diagnostics import CompileError
 
 # verb → module ``compiler.cli.cmd_<module>`` holding a click command named ``command``.
@@ -71,8 +71,7 @@ class _Group(click.Group):
             # user's input, so a message, not a traceback.
             where = exc.filename if exc.filename is not None else "ramguard"
             reason = (exc.strerror or str(exc)).lower()
-            click.echo(f"{where}: error: {reason}", err=True)
-            sys.exit(1)
+            fail_at(str(where), reason)  # the path escaped whole, on one line
 
 
 def _configure(ctx: click.Context, name: str, command: click.Command) -> None:

@@ -9,7 +9,14 @@ import click
 from rich.console import Console
 
 from compiler.catalog import default_catalog
-from compiler.cli.common import catalog_option, fail_at, rules_option, text_or_json_option
+from compiler.cli.common import (
+    catalog_option,
+    echo,
+    fail_at,
+    printable,
+    rules_option,
+    text_or_json_option,
+)
 from compiler.cli.render import engine_table, render_table
 from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
@@ -63,7 +70,7 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
     try:
         requests, skipped, first_malformed = load_requests(traces, catalog, limit)
     except TraceError as exc:
-        click.echo(str(exc), err=True)  # already `PATH: error: message`
+        echo(printable(str(exc)), err=True)  # already `PATH: error: message`: one line
         sys.exit(1)
     except OSError as exc:
         fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
@@ -74,8 +81,8 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
             path, line, reason = first_malformed
             fail_at(
                 where,
-                f"no decidable events: {skipped:,} skipped (first malformed at {path}:{line}: "
-                f"{reason}); is this an ActionTrail trace?",
+                f"no decidable events: {skipped:,} skipped (first malformed at "
+                f"{printable(path)}:{line}: {reason}); is this an ActionTrail trace?",
             )
         held = f"{skipped:,} skipped" if skipped else "the trace holds no events"
         fail_at(where, f"no decidable events: {held}")

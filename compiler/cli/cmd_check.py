@@ -19,6 +19,7 @@ from compiler.cli.common import (
     org_option,
     quiet_option,
     read_stdin_rules,
+    rendered,
 )
 from compiler.language.diagnostics import sorted_capped
 
@@ -82,7 +83,7 @@ def command(
         for d in result.diagnostics:
             if quiet and d.severity != "error":
                 continue
-            echo(d.render(show_code=True), err=True)
+            echo(rendered(d, show_code=True), err=True)
         if not quiet:
             click.echo(result.summary())
     sys.exit(result.exit_code(strict))

@@ -12,11 +12,13 @@ from compiler.analysis.shadowing import check_dead
 from compiler.cli.common import (
     catalog_option,
     config_warnings,
+    echo,
     fail_at,
     find_org_for,
     ignore_option,
     org_option,
     print_diagnostics,
+    printable,
     text_or_json_option,
 )
 from compiler.emit.cedar import cedar_policies
@@ -178,22 +180,23 @@ def command(
     if check:
         for path, _ in plan.write:
             if path.name == MANIFEST:
-                click.echo(f"{path}: stale: does not list what the rules compile to", err=True)
+                why = "does not list what the rules compile to"
             else:
-                click.echo(f"{path}: stale: differs from what the rules compile to", err=True)
+                why = "differs from what the rules compile to"
+            echo(f"{printable(str(path))}: stale: {why}", err=True)
         for path in plan.remove:
-            click.echo(f"{path}: stale: no longer produced by the rules", err=True)
+            echo(f"{printable(str(path))}: stale: no longer produced by the rules", err=True)
         for path in plan.leftovers:
             what = "an interrupted compile's" + (" uncommitted" if path.name == STAGE_NEW else "")
             kind = "files" if path.name in (STAGE, STAGE_NEW) else "temporary file"
-            click.echo(f"{path}: stale: {what} {kind}", err=True)
+            echo(f"{printable(str(path))}: stale: {what} {kind}", err=True)
         if plan.stale:
             click.echo("run `ramguard compile` to update it", err=True)
             sys.exit(1)
         if not quiet:
             _print_sizes(sized)
             shown = counted(len(documents), "document", grouped=False)
-            click.echo(f"{out_dir}: up to date ({shown})")
+            echo(f"{printable(str(out_dir))}: up to date ({shown})")
         return
     if not quiet:
         _print_sizes(sized)

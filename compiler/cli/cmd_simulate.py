@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from compiler.cli.common import (
     FILE,
     catalog_option,
+    echo,
     fail,
     fail_at,
     find_org_for,
@@ -252,7 +253,8 @@ def command(
     try:
         expanded = expand(traces)
     except TraceError as exc:
-        click.echo(str(exc), err=True)
+        # One line, escaped whole: a newline in a file name must not start a line of its own.
+        echo(printable(str(exc)), err=True)
         sys.exit(1)
     sources, pruned = prune(expanded.sources, window.since, window.until)
     if expanded.skipped and not quiet:
@@ -282,8 +284,8 @@ def command(
         else:
             result = simulate(sources, engines, **options)
     except (TraceError, StrictModeError) as exc:
-        # Both already read `PATH[:LINE[:COL]]: error: message`.
-        click.echo(str(exc), err=True)
+        # Both already read `PATH[:LINE[:COL]]: error: message`: one line, escaped whole.
+        echo(printable(str(exc)), err=True)
         sys.exit(1)
     except OSError as exc:
         fail_at(str(exc.filename or "-"), (exc.strerror or str(exc)).lower())
@@ -316,7 +318,8 @@ def command(
             err=True,
         )
     if result.decided == 0:
-        click.echo(_nothing_decided(result, sources, traces, pruned), err=True)
+        # One line, escaped whole (it quotes file names).
+        echo(printable(_nothing_decided(result, sources, traces, pruned)), err=True)
         sys.exit(1)
     chain = data.get("org")
     if chain is not None and chain["unplaced"]["count"] and not quiet:

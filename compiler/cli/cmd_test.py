@@ -11,7 +11,9 @@ import click
 from compiler.cli.common import (
     FILE,
     catalog_option,
+    echo,
     print_diagnostics,
+    printable,
     quiet_option,
     text_or_json_option,
 )
@@ -61,7 +63,7 @@ def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, quiet: bool, 
                 if result.passed:
                     continue
                 exp = result.expectation
-                click.echo(f"{exp.span}: FAILED: {exp.text}")
+                echo(f"{printable(str(exp.span))}: FAILED: {exp.text}")
                 for line in failure_details(result).splitlines():
                     click.echo(f"  {line}")
                 click.echo()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -265,9 +266,19 @@ def config_warnings() -> list[Diagnostic]:
     return list(ctx.meta.get(CONFIG_WARNINGS, ())) if ctx is not None else []
 
 
+def rendered(d: Diagnostic, show_code: bool | None = None) -> str:
+    """``d.render()`` with its file name escaped whole, newlines too: ``echo`` keeps the
+    rendering's own lines, so a newline in a file name would start a line of its own — a
+    forged ``FILE:LINE:COL: error:`` line or CI annotation."""
+    shown = printable(d.span.file)
+    if shown != d.span.file:
+        d = dataclasses.replace(d, span=dataclasses.replace(d.span, file=shown))
+    return d.render(show_code)
+
+
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     for d in sorted_capped(diagnostics):
-        echo(d.render(), err=True)
+        echo(rendered(d), err=True)
 
 
 def fail_with_diagnostics(
@@ -285,8 +296,9 @@ def fail_with_diagnostics(
 
 
 def fail_at(location: str, message: str) -> NoReturn:
-    """An input error that has a place but no Diagnostic: ``LOCATION: error: MESSAGE``."""
-    echo(f"{location}: error: {message}", err=True)
+    """An input error that has a place but no Diagnostic: ``LOCATION: error: MESSAGE``.
+    The location is escaped whole (a file name's newline too), the message as ``echo`` does."""
+    echo(f"{printable(location)}: error: {message}", err=True)
     sys.exit(1)
 
 
