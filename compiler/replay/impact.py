@@ -503,6 +503,9 @@ def tally(
     old_rules: Callable[[int], tuple[RuleRef, ...]] | None = None,
     baseline_ram: Sequence[str] | None = None,
     shared: Sequence | None = None,
+    *,
+    verdicts: list[str] | None = None,
+    denied_at: list[int] | None = None,
 ) -> None:
     """Count one decided batch (``columns.Batch``). ``decisions`` are the trie's;
     ``baseline`` the baseline's ``deny``/``allow`` per event (by its trie), with
@@ -511,7 +514,8 @@ def tally(
     decision-relevant request); ``baseline_ram`` the baseline's RAM evaluator's answers,
     counted against ``baseline`` as the baseline's engine mismatches; ``shared[i]`` is the
     memo's answer object of event ``i``: events that share one share their projection
-    (``replay.memo``).
+    (``replay.memo``). ``verdicts`` (each decision's ``decision``) and ``denied_at`` (the
+    indexes of the denied ones), when the caller has them already (``simulate._count``).
 
     Per event only C loops run (``map``, ``compress``, ``Counter``); Python loops run over
     distinct values, distinct (decision, action) pairs, the examples and values not seen
@@ -520,8 +524,9 @@ def tally(
     if batch.__class__ is not Batch:
         batch = Batch.of_events(list(batch))
     n = len(batch)
-    verdicts = list(map(_VERDICT, decisions))
-    denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
+    if verdicts is None or denied_at is None:
+        verdicts = list(map(_VERDICT, decisions))
+        denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
     for name in TABLES:
         keys = getattr(batch, name)
         picked = list(map(keys.__getitem__, denied_at)) if denied_at else []

@@ -162,8 +162,6 @@ class PartialReport:
     recorded: dict[tuple[str, str], int] = field(default_factory=dict)
     """(recorded outcome, predicted decision) → count."""
     by_rule: dict[int, int] = field(default_factory=dict)
-    by_access_key: dict[str, list[int]] = field(default_factory=dict)
-    """access key → [events, denied]."""
     by_hour: dict[str, list[int]] = field(default_factory=dict)
     """UTC hour of ``eventTime`` (``2026-12-01T05``) → [events, denied]: denials over time,
     merged by addition. Hours, not timestamps: a year of trace is at most 8,784 keys."""
@@ -173,6 +171,14 @@ class PartialReport:
     impact: Impact = field(default_factory=Impact)
     """Who, the plan against a baseline, recorded denies explained (``replay.impact``)."""
 
+    @property
+    def by_access_key(self) -> dict[str, list[int]]:
+        """access key → [events, denied]: the counts of the AccessKey table of ``impact``,
+        which counts the same calls (read, not counted a second time per event)."""
+        table = self.impact.tables["access_key"]
+        denied = table.denied
+        return {k: [n, denied.get(k, 0)] for k, n in table.events.items() if k is not None}
+
     def merge(self, other: PartialReport) -> PartialReport:
         def add(a: dict, b: dict) -> dict:
             out = dict(a)
@@ -180,10 +186,6 @@ class PartialReport:
                 out[k] = out.get(k, 0) + v
             return out
 
-        keys = dict(self.by_access_key)
-        for k, (n, d) in other.by_access_key.items():
-            mine = keys.get(k, [0, 0])
-            keys[k] = [mine[0] + n, mine[1] + d]
         hours = dict(self.by_hour)
         for k, (n, d) in other.by_hour.items():
             mine = hours.get(k, [0, 0])
@@ -202,7 +204,6 @@ class PartialReport:
             mismatch_examples=_first(self.mismatch_examples, other.mismatch_examples),
             recorded=add(self.recorded, other.recorded),
             by_rule=add(self.by_rule, other.by_rule),
-            by_access_key=keys,
             by_hour=hours,
             engines={n: self.engines[n].merge(other.engines[n]) for n in ENGINES},
             impact=self.impact.merge(other.impact),
@@ -573,7 +574,7 @@ def _decide_batch(
         ram_hist[bucket_of(c - b - overhead)] += 1
 
     trie_out = list(map(_FIRST, answers))
-    _count(batch, trie_out, list(map(_SECOND, answers)), report)
+    verdicts, denied_at = _count(batch, trie_out, list(map(_SECOND, answers)), report)
     if arns is not None:  # which resource-scoped rules' scope the calls' resources met
         tally_scopes(report.impact.scope_actions, engines.policy, batch.action, arns)
     # Attribution and the plan, outside the timers: they are the report's work.
@@ -582,7 +583,7 @@ def _decide_batch(
         return
     baseline = engines.baseline
     if baseline is None:
-        tally(report.impact, batch, trie_out)
+        tally(report.impact, batch, trie_out, verdicts=verdicts, denied_at=denied_at)
         return
     policy = engines.policy
     tally(
@@ -594,6 +595,8 @@ def _decide_batch(
         old_rules=lambda i: baseline.rules_denying(batch[i], arns[i] if arns else None),
         baseline_ram=list(map(_FOURTH, answers)) if baseline.check is not None else None,
         shared=answers,
+        verdicts=verdicts,
+        denied_at=denied_at,
     )
 
 
@@ -611,10 +614,14 @@ _WHEN = methodcaller("get", _CURRENT_TIME)
 _CONTEXT = attrgetter("context")
 
 
-def _count(batch: Batch, trie_out: list, ram_out: list[str], report: PartialReport):
-    """The report's counts for one decided batch. Per event only C loops run (``map``,
-    ``compress``, ``Counter``): a Python loop per event cost more than both engines'
-    (memoised) decisions; Python runs per denied call, mismatch and distinct key."""
+def _count(
+    batch: Batch, trie_out: list, ram_out: list[str], report: PartialReport
+) -> tuple[list[str], list[int]]:
+    """The report's counts for one decided batch; returns the trie's verdicts and the
+    indexes of the denied events, which ``tally`` reads too. Per event only C loops run
+    (``map``, ``compress``, ``Counter``): a Python loop per event cost more than both
+    engines' (memoised) decisions; Python runs per denied call, mismatch and distinct key.
+    Calls per AccessKey are the AccessKey table's (``PartialReport.by_access_key``)."""
     n = len(batch)
     verdicts = list(map(_VERDICT, trie_out))
     denied_at = list(compress(range(n), map(eq, verdicts, repeat("deny"))))
@@ -637,12 +644,26 @@ def _count(batch: Batch, trie_out: list, ram_out: list[str], report: PartialRepo
             (ev.source, ev.line, ev.event_id, ev.action, verdicts[i], ram_out[i])
         )
     _count_recorded(report.recorded, batch.recorded, verdicts, denied_n)
-    keys = batch.access_key
-    _pairs(report.by_access_key, Counter(keys), Counter(map(keys.__getitem__, denied_at)))
-    # a slice, not a parse, for the times ActionTrail writes (UTC, `Z`)
-    # (no time: no hour; a trace need not carry eventTime)
-    hours = [None if t is None else t[:13] if t[-1:] == "Z" else _utc_hour(t) for t in batch.time]
+    hours = _hours(batch.time)
     _pairs(report.by_hour, Counter(hours), Counter(map(hours.__getitem__, denied_at)))
+    return verdicts, denied_at
+
+
+_HOUR = itemgetter(slice(0, 13))
+
+
+def _hours(times: list[str | None]) -> list[str | None]:
+    """The UTC hour of each event time (None: the event has none — a trace need not carry
+    eventTime). A slice, not a parse, for the times ActionTrail writes (UTC, ``Z``); when
+    every time of the batch is one, the slices are taken by one C-level ``map``, without a
+    Python test per event."""
+    try:
+        utc = all(map(str.endswith, times, repeat("Z")))
+    except TypeError:  # a None among them
+        utc = False
+    if utc:
+        return list(map(_HOUR, times))
+    return [None if t is None else t[:13] if t[-1:] == "Z" else _utc_hour(t) for t in times]
 
 
 def _count_recorded(table: dict, recorded: list[str], verdicts: list[str], denied: int) -> None:
