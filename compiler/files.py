@@ -23,7 +23,12 @@ from typing import BinaryIO
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary file that appears at ``path`` whole when the block ends, or not at all."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # A file where one of the path's directories should be: opening the path would say
+        # "not a directory"; mkdir's "file exists" reads as if the output were there already.
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path)) from None
     if path.is_dir() and not path.is_symlink():
         # Else the rename fails at the end, and the error names the temporary file.
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))

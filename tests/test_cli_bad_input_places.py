@@ -156,3 +156,36 @@ def test_an_output_path_with_a_newline_stays_on_its_line(run_cli, tmp_path, rule
     assert stale.exit_code == 1
     shown = str(out / "a.json").replace("\n", "\\x0a")
     _one_line_each(stale.stderr, f"{shown}: stale: differs from what the rules compile to")
+
+
+@pytest.mark.parametrize(
+    ("verb", "message"),
+    [
+        (("simulate", "--rules", "{rules}", "--trace", "{trace}", "-q", "--report"), ""),
+        (("simulate", "--rules", "{rules}", "--trace", "{trace}", "-q", "--html"), ""),
+        (("graph", "--rules", "{rules}", "--out"), "cannot write: "),
+        (("test", "{dir}", "--junit"), "cannot write JUnit report: "),
+        (("import", "{policy}", "--out"), ""),
+        (("compile", "{rules}", "-q", "--out"), ""),
+        (("traces", "generate", "--events", "3", "-q", "--out"), ""),
+    ],
+    ids=["report", "html", "graph", "junit", "import", "compile", "traces"],
+)
+def test_an_output_under_a_file_is_not_a_directory(run_cli, repo, tmp_path, verb, message):
+    # mkdir's own words were "file exists", as if the output were there already.
+    (tmp_path / "a.rules").write_text("deny ECS RunInstances\n")
+    (tmp_path / "a.tests").write_text("expect deny ECS RunInstances\n")
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"eventId": "1", "eventName": "RunInstances", "serviceName": "Ecs"}\n')
+    names = {
+        "rules": tmp_path / "a.rules",
+        "trace": trace,
+        "dir": tmp_path,
+        "policy": repo / "generated" / "leaked-accesskey-protection.json",
+    }
+    out = trace / "out"  # t.jsonl is a file
+    result = run_cli(*(str(a).format(**names) for a in verb), out)
+    assert result.exit_code == 1
+    place, _, said = result.stderr.splitlines()[-1].partition(": error: ")
+    assert place in (str(out), str(out.parent))  # the output, or the directory it needs
+    assert said == f"{message}not a directory"

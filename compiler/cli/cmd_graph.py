@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import FILE, catalog_option, fail, rules_option
+from compiler.cli.common import FILE, catalog_option, fail_at, rules_option
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
 from compiler.files import atomic_write
 from compiler.policy import compile_rules
@@ -47,4 +47,4 @@ def command(rules: tuple[Path, ...], fmt: str, out: Path | None, catalog) -> Non
     try:
         atomic_write(out, text.encode("utf-8"))
     except OSError as exc:
-        fail(f"{out}: cannot write: {exc.strerror}")
+        fail_at(str(out), f"cannot write: {(exc.strerror or str(exc)).lower()}")

@@ -12,6 +12,7 @@ from compiler.cli.common import (
     FILE,
     catalog_option,
     echo,
+    fail_at,
     print_diagnostics,
     printable,
     quiet_option,
@@ -73,8 +74,8 @@ def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, quiet: bool, 
         try:
             atomic_write(junit, to_junit(run))
         except OSError as exc:
-            click.echo(f"{junit}: error: cannot write JUnit report: {exc.strerror}", err=True)
-            sys.exit(1)
+            why = (exc.strerror or str(exc)).lower()
+            fail_at(str(junit), f"cannot write JUnit report: {why}")
     errors = sum(1 for d in diagnostics if d.severity is Severity.ERROR)
     if errors:
         click.echo(f"ramguard: {errors} error{'s' if errors != 1 else ''}", err=True)
