@@ -7,6 +7,7 @@ every service key (``oss:Prefix``) with E0506."""
 from __future__ import annotations
 
 import json
+import shlex
 
 import pytest
 
@@ -127,3 +128,24 @@ def test_a_tests_file_refuses_an_acs_key_no_rule_of_the_line_reads(run_cli, tmp_
     assert "  help: did you mean acs:Foo?" in lines
     assert f"{where}:1:" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_command_prove_prints_for_a_difference_runs(run_cli, rules, tmp_path):
+    # prove names a request the rules and a JSON decide differently as a decide command;
+    # with an unchecked acs: key that command was refused (exit 2) before.
+    out = tmp_path / "out"
+    assert run_cli("compile", rules, "--out", out, "-q").exit_code == 0
+    document = json.loads((out / "a.json").read_text())
+    for statement in document["Statement"]:
+        condition = statement["Condition"]["StringEquals"]
+        if "acs:Foo" in condition:
+            condition["acs:Foo"] = ["z"]
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(document))
+    proved = run_cli("prove", "--rules", rules, "--policy", tampered)
+    assert proved.exit_code == 1
+    command = shlex.split(proved.stdout.splitlines()[1])
+    assert command[:2] == ["ramguard", "decide"] and "acs:Foo=x" in command
+    decided = run_cli(*command[1:])
+    assert decided.exit_code == 0, decided.stderr
+    assert json.loads(decided.stdout)["decision"] == "deny"
