@@ -16,7 +16,7 @@ import pytest
 
 from compiler.catalog import default_catalog
 from compiler.replay import Malformed, generate_events, read_events, write_trace
-from compiler.replay.columns import FIELDS, Batch
+from compiler.replay.columns import FIELDS, Batch, Batches
 from compiler.replay.memo import KNOWN, Memo
 from compiler.replay.normalise import Mapper
 from compiler.replay.reader import read_runs
@@ -116,3 +116,19 @@ def test_a_batch_cut_anywhere_keeps_its_events(tmp_path):
         assert [head[i] for i in range(len(head))] == events[:cut]
         assert [rest[i] for i in range(len(rest))] == events[cut:]
         assert head.action + rest.action == [e.action for e in events]
+
+
+@pytest.mark.parametrize("size", [1, 4, 7, 5_000])
+def test_runs_cut_into_batches_keep_every_event_in_order(tmp_path, size):
+    path = _trace(tmp_path)
+    events = list(read_events(path, 0, CATALOG, resources=False))
+    mapper = Mapper(CATALOG, resources=False)
+    batches = Batches(size)
+    full = []
+    for run in read_runs(path, 0):
+        full.extend(batches.add(mapper, run.source, run.lines, run.events, run.regions))
+    assert all(len(b) == size for b in full)
+    assert len(batches.pending) == len(events) % size
+    got = [b[i] for b in [*full, batches.pending] for i in range(len(b))]
+    assert got == events
+    assert [a for b in [*full, batches.pending] for a in b.action] == [e.action for e in events]

@@ -82,3 +82,11 @@ def test_a_chunk_is_clean_exactly_when_its_times_have_actiontrails_shape(text, o
     events = [FastEvent(eventName="DescribeInstances", eventTime=t) for t in texts]
     expected = bool(_UTC_SECONDS.fullmatch(text)) and time_problem(text) is None
     assert _clean([b"{}"] * len(texts), events) == expected
+
+
+def test_times_that_line_up_only_when_joined_send_the_chunk_event_by_event():
+    # 19 + 21 characters: joined, they read as two times of ActionTrail's shape.
+    texts = ["2026-03-02T00:00:07", "Z2026-03-02T00:00:07Z"]
+    events = [FastEvent(eventName="DescribeInstances", eventTime=t) for t in texts]
+    assert not _clean([b"{}"] * len(texts), events)
+    assert all(time_problem(t) is not None for t in texts)

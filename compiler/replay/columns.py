@@ -19,6 +19,7 @@ wraps TraceEvents already built (the path with resources), with the same columns
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from itertools import compress, repeat
 from operator import add, attrgetter, is_not, itemgetter
 
@@ -36,8 +37,6 @@ from compiler.replay.normalise import (
     mfa_of,
 )
 
-_HOST = attrgetter("eventSource")
-_TRAIL = attrgetter("serviceName")
 _NAME = attrgetter("eventName")
 _IDENT = attrgetter("userIdentity")
 _IP = attrgetter("sourceIpAddress")
@@ -103,13 +102,65 @@ class Batch:
             return self.events[i]
         ev = self._built.get(i)
         if ev is None:
-            for start, mapper, source, lines, decoded, regions in reversed(self._segments):
-                if i >= start:
-                    k = i - start
-                    ev = mapper.assemble(decoded[k], regions[k], source, lines[k])
-                    break
-            self._built[i] = ev
+            ev = self._built[i] = self._event(i)
         return ev
+
+    def _event(self, i: int) -> TraceEvent:
+        """Event ``i``'s TraceEvent from its columns, as ``Mapper.assemble`` builds it from
+        the decoded event (tests hold the two equal): the columns already hold the action,
+        caller, outcome and region, so only the context is left to fill."""
+        start, mapper, source, lines, decoded, regions = self._segment(i)
+        k = i - start
+        ev = decoded[k]
+        if mapper.resources:  # ``where`` too: the normaliser's own path
+            return mapper.assemble(ev, regions[k], source, lines[k])
+        # Keys in the order ``Mapper.assemble`` writes them.
+        context: dict[str, object] = {}
+        ip = self.source_ip[i]
+        if ip is not None and is_ip(ip):
+            context[SOURCE_IP_KEY] = ip
+        when = self.time[i]
+        if when is not None:
+            context[CURRENT_TIME_KEY] = when
+        access_key = self.access_key[i]
+        who = self.who[i]
+        ident = self._idents[i]
+        if ident is not None:
+            if access_key:
+                context[ACCESS_ID_KEY] = access_key
+            if who.principal is not None:
+                context[PRINCIPAL_KEY] = who.principal
+            mfa = mfa_of(ident)
+            if mfa is not None:
+                context[MFA_KEY] = mfa
+        if ev.vpcId:
+            context[VPC_KEY] = ev.vpcId
+        extra = ev.additionalEventData
+        if extra is not None and extra.Scheme:
+            context[SECURE_KEY] = extra.Scheme.strip().lower() == "https"
+        return TraceEvent(
+            source,
+            lines[k],
+            ev.eventId or "",
+            self.action[i],
+            self.service[i],
+            self.event_name[i],
+            context,
+            access_key,
+            self.recorded[i],
+            None,
+            who,
+            self.region[i],
+            self.error_code[i],
+            self.why[i],
+            ip,
+        )
+
+    def _segment(self, i: int) -> tuple:
+        """The segment (run) event ``i`` belongs to: the last one starting at or before it."""
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._segments[bisect_right(self._segments, i, key=_0) - 1]
 
     def origin(self, i: int) -> tuple[int, int, str]:
         """(source, line, event id) of event ``i``, as its TraceEvent has them, without
@@ -117,11 +168,8 @@ class Batch:
         ev = self._built.get(i) if self.events is None else self.events[i]
         if ev is not None:
             return ev.source, ev.line, ev.event_id
-        for start, _mapper, source, lines, decoded, _regions in reversed(self._segments):
-            if i >= start:
-                k = i - start
-                return source, lines[k], decoded[k].eventId or ""
-        raise IndexError(i)
+        start, _mapper, source, lines, decoded, _regions = self._segment(i)
+        return source, lines[i - start], decoded[i - start].eventId or ""
 
     @classmethod
     def of_events(cls, events: list[TraceEvent]) -> Batch:
@@ -133,16 +181,18 @@ class Batch:
         batch.time = [ev.context.get(CURRENT_TIME_KEY) for ev in events]
         return batch
 
-    def extend(self, mapper: Mapper, source: int, lines: list, decoded: list, regions: list):
+    def extend(self, mapper: Mapper, source: int, lines, decoded: list, regions: list):
         """Add consecutive events of one input, decoded (``reader.Run``), normalised as
-        ``mapper`` normalises each of them."""
+        ``mapper`` normalises each of them. Each column is one C-level pass over the events
+        (a lookup per event of what they share, built once per distinct value), no list in
+        between where a pass can feed the next."""
         n = len(decoded)
         if not n:
             return
         self._segments.append((len(self), mapper, source, lines, decoded, regions))
         self._decoded.extend(decoded)
         names = list(map(_NAME, decoded))
-        services = mapper.services(list(map(_HOST, decoded)), list(map(_TRAIL, decoded)))
+        services = mapper.services(decoded)
         self.action.extend(map(add, map(_0, services), names))
         self.service.extend(map(_1, services))
         self.event_name.extend(names)
@@ -151,11 +201,18 @@ class Batch:
         self.access_key.extend(keys)
         self.who.extend(callers)
         self._idents.extend(idents)
-        self.source_ip.extend([ip or None for ip in map(_IP, decoded)])
+        ips = list(map(_IP, decoded))
+        self.source_ip.extend([ip or None for ip in ips] if "" in ips else ips)
         default = mapper.region
         self.region.extend(regions if default is None else [r or default for r in regions])
-        self.time.extend([t or None for t in map(_TIME, decoded)])
+        times = list(map(_TIME, decoded))
+        self.time.extend([t or None for t in times] if "" in times else times)
         codes = list(map(_ERROR, decoded))
+        if codes.count(None) == n:  # no error recorded: nearly every chunk
+            self.recorded.extend(repeat("allow", n))
+            self.why.extend(repeat(None, n))
+            self.error_code.extend(repeat(None, n))
+            return
         recorded = ["allow"] * n
         why: list = [None] * n
         errors: list = [None] * n
@@ -223,3 +280,30 @@ class Batch:
                     )
                 )
         return head, rest
+
+
+class Batches:
+    """Consecutive runs of events (``reader.Run``) cut into batches of ``size`` events. A
+    run is cut where a batch fills (slices of the run's lists, a few hundred events), never
+    a filled batch: cutting a batch (``take``) copied every column of it, and each copy and
+    its release touched every value once more."""
+
+    __slots__ = ("pending", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pending = Batch()
+        """The events of a batch not yet full."""
+
+    def add(self, mapper: Mapper, source: int, lines, decoded: list, regions: list):
+        """Add a run (as ``Batch.extend``); yields each batch it fills, in order."""
+        while decoded:
+            pending = self.pending
+            room = self.size - len(pending)
+            if len(decoded) < room:
+                pending.extend(mapper, source, lines, decoded, regions)
+                return
+            pending.extend(mapper, source, lines[:room], decoded[:room], regions[:room])
+            lines, decoded, regions = lines[room:], decoded[room:], regions[room:]
+            self.pending = Batch()
+            yield pending

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import compress, repeat
 from operator import attrgetter, is_, itemgetter
+from typing import Annotated
 
 import msgspec
 
+from compiler.model.glob import MAX_NAME
 from compiler.model.keys import LANGUAGE_KEYS, parse_bool
 from compiler.replay.events import INFERRED_CODE_MARK, TraceEvent, Where, Who, deny_reason
 
@@ -126,6 +129,9 @@ class FastEvent(Event):
     reason) is ``Event``'s; this one only saves decoding the region apart."""
 
     acsRegion: str | None = None  # type: ignore[assignment]
+    # Longer is malformed (``reader``, F9): refused here in C, so the reader's check of a
+    # chunk it decoded whole need not measure every name.
+    eventName: Annotated[str, msgspec.Meta(max_length=MAX_NAME)]  # type: ignore[assignment]
 
 
 class EventsDocument(msgspec.Struct):
@@ -177,6 +183,8 @@ def mfa_of(ident: _UserIdentity) -> bool | None:
     return parse_bool(flag) if mfa is None else mfa
 
 
+_HOST_OF = attrgetter("eventSource")
+_TRAIL_OF = attrgetter("serviceName")
 _ACCESS_KEY_OF = attrgetter("accessKeyId")
 _ACCOUNT_OF = attrgetter("accountId")
 _TYPE_OF = attrgetter("type")
@@ -194,6 +202,11 @@ def _remember(table: dict, key, value) -> None:
         table[key] = value
 
 
+def _identities(idents: list) -> Iterator[tuple]:
+    """(type, accountId, userName) of each ``userIdentity``, as it says them."""
+    return zip(map(_TYPE_OF, idents), map(_ACCOUNT_OF, idents), map(_USER_OF, idents), strict=True)
+
+
 class Mapper:
     """Turns a decoded event into a TraceEvent. What an event shares with others is cached:
     per (host, serviceName) the action's prefix, the service and its denied codes; the
@@ -202,6 +215,7 @@ class Mapper:
     time."""
 
     __slots__ = (
+        "_callers",
         "_catalog",
         "_services",
         "account",
@@ -226,6 +240,9 @@ class Mapper:
         # Per reader (one file or range), not per process: what a run keeps is what it
         # reads, and memory measured over a run stays flat as the trace grows.
         self._services: dict = {}
+        # (type, accountId, userName) as the event says them → the caller, this reader's
+        # account filled in: a trace's ~1,500 identities fit (``_CACHE_MAX``).
+        self._callers: dict = {}
 
     def _service(self, host: str | None, trail: str | None) -> tuple:
         """(action prefix, service name, permission-denied error codes, the documented ones
@@ -253,32 +270,39 @@ class Mapper:
         account = ident.accountId or self.account
         return ident.accessKeyId or None, _who(ident.type, account, ident.userName)
 
-    def services(self, hosts: list, trails: list) -> list[tuple]:
-        """``_service`` of each (host, serviceName), looked up in one C-level pass."""
-        pairs = list(zip(hosts, trails, strict=True))
-        hits = list(map(self._services.get, pairs))
-        if None in hits:
-            for i in compress(range(len(hits)), map(is_, hits, repeat(None))):
-                hits[i] = self._service(*pairs[i])
-        return hits
+    def services(self, decoded: list) -> list[tuple]:
+        """``_service`` of each event's (host, serviceName), looked up in one C-level pass;
+        a chunk with a pair not seen before is looked up pair by pair."""
+        pairs = zip(map(_HOST_OF, decoded), map(_TRAIL_OF, decoded), strict=True)
+        try:
+            return list(map(self._services.__getitem__, pairs))
+        except KeyError:
+            return [self._service(ev.eventSource, ev.serviceName) for ev in decoded]
 
     def callers(self, idents: list) -> tuple[list, list]:
         """The access key and the caller (``Who``) of each event's ``userIdentity`` (None:
-        none), as two columns filled by C-level passes. Nothing is cached per identity: a
-        decoded identity is a fresh struct whose hash and equality cost most of building its
-        columns, and a trace's ~1,500 of them overflowed a bounded table (then rebuilt one
-        by one); the caller is shared per (type, account, name) through ``_who``'s cache."""
+        none), as two columns filled by C-level passes: the caller is one dict lookup per
+        event on the (type, accountId, userName) the identity holds, built once per distinct
+        one. A decoded identity is a fresh struct, so it is never the key itself: its hash
+        and equality cost most of building its columns."""
         if None in idents:  # events without a userIdentity: rare, one by one
             pairs = [(None, None) if i is None else self.caller(i) for i in idents]
             return list(map(_0, pairs)), list(map(_1, pairs))
         keys = list(map(_ACCESS_KEY_OF, idents))
         if "" in keys:
             keys = [k or None for k in keys]
-        accounts = list(map(_ACCOUNT_OF, idents))
-        default = self.account
-        if default is not None or "" in accounts:
-            accounts = [a or default for a in accounts]
-        return keys, list(map(_who, map(_TYPE_OF, idents), accounts, map(_USER_OF, idents)))
+        table = self._callers
+        try:
+            return keys, list(map(table.__getitem__, _identities(idents)))
+        except KeyError:  # an identity not seen before: the others are still looked up
+            pass
+        whos = list(map(table.get, _identities(idents)))
+        for i in compress(range(len(whos)), map(is_, whos, repeat(None))):
+            ident = idents[i]
+            whos[i] = _who(ident.type, ident.accountId or self.account, ident.userName)
+            if len(table) < _CACHE_MAX:
+                table[ident.type, ident.accountId, ident.userName] = whos[i]
+        return keys, whos
 
     @staticmethod
     def outcome(ev: Event, denied_codes: frozenset, sure_codes: frozenset) -> tuple:

@@ -53,7 +53,7 @@ from compiler.ram import RamEvaluator
 from compiler.replay import Malformed, TraceEvent, read_events, read_jsonl_range
 from compiler.replay.chain_replay import ChainMemo, OrgReplay
 from compiler.replay.chain_report import org_section
-from compiler.replay.columns import Batch
+from compiler.replay.columns import Batch, Batches
 from compiler.replay.coverage import coverage_section, tally_scopes
 from compiler.replay.impact import TOP, Baseline, Impact, decide_on_each, rule_refs, tally
 from compiler.replay.impact_report import (
@@ -469,7 +469,7 @@ def _replay_split(
             decide(Batch.of_events(events))
     else:
         # Read as columns (``replay.columns``): a TraceEvent only where one is needed.
-        pending = Batch()
+        batches = Batches(BATCH)
         for part in split.parts:
             mapper = Mapper(
                 engines.catalog, account=part.account, region=part.region, resources=False
@@ -486,12 +486,10 @@ def _replay_split(
                         lines = list(compress(lines, keep))
                         decoded = list(compress(decoded, keep))
                         regions = list(compress(regions, keep))
-                pending.extend(mapper, item.source, lines, decoded, regions)
-                while len(pending) >= BATCH:
-                    batch, pending = pending.take(BATCH)
+                for batch in batches.add(mapper, item.source, lines, decoded, regions):
                     decide(batch)
-        if len(pending):
-            decide(pending)
+        if len(batches.pending):
+            decide(batches.pending)
     if held is not None:
         _fold_examples(report, held)
     if bounded is not None:
