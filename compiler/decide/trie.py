@@ -414,12 +414,22 @@ class DecisionTrie:
             excepted = self._excepts.match(low)
             found = found.union(i for i in self._not_action_rules if i not in excepted)
         if not found:  # most first sightings: an action no rule names
-            return self._remember(action, Decision(action, "allow", ()))
+            decision = Decision(action, "allow", ())
+            if len(action) <= MAX_ACTION and len(self._memo) < _MEMO_LIMIT // 2:
+                # ``_remember``'s common case written out: one call fewer on the commonest
+                # first sighting.
+                self._memo[action] = self._hot[action] = decision
+                return decision
+            return self._remember(action, decision)
         shape = self._shapes.get(found)
         if shape is None:
             shape = self._shape(found)
         if shape.__class__ is tuple:  # a fixed deny: (matched, indexes)
-            return self._remember(action, Decision(action, "deny", shape[0], shape[1]))
+            decision = Decision(action, "deny", shape[0], shape[1])
+            if len(action) <= MAX_ACTION and len(self._memo) < _MEMO_LIMIT // 2:
+                self._memo[action] = self._hot[action] = decision  # as above
+                return decision
+            return self._remember(action, decision)
         memo: dict[object, Decision] = {}
         keys = shape.keys
         if keys is None or len(keys) > 2:
