@@ -149,3 +149,31 @@ def test_the_command_prove_prints_for_a_difference_runs(run_cli, rules, tmp_path
     decided = run_cli(*command[1:])
     assert decided.exit_code == 0, decided.stderr
     assert json.loads(decided.stdout)["decision"] == "deny"
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("resource_tag:", "a tag key follows `resource_tag:`"),
+        ("resource_tag:a b", "a tag key follows `resource_tag:`"),
+        ("Resource_Tag:env", "did you mean resource_tag:env?"),
+        ("REQUEST_TAG:team", "did you mean request_tag:team?"),
+        (":Prefix", "a service key is CODE:Name, e.g. oss:Prefix"),
+        ("oss:", "a service key is CODE:Name, e.g. oss:Prefix"),
+    ],
+    ids=["no-tag", "tag-with-space", "tag-family-case", "request-tag-case", "no-code", "no-name"],
+)
+def test_a_tag_or_service_key_no_rule_can_read_is_refused(run_cli, rules, key, said):
+    # Taken as service keys before, so no rule read them: resource_tag:env=prod written
+    # Resource_Tag:env=prod decided as if the request had no tag.
+    result = run_cli("decide", "--rules", rules, "oss:GetObject", "-c", f"{key}=x")
+    assert result.exit_code == 2
+    assert f"unknown key `{key}`: " in result.stderr and said in " ".join(result.stderr.split())
+    with pytest.raises(KeyError, match=said.replace("?", r"\?")):
+        compile_rules([rules]).decide("oss:GetObject", {key: "x"})
+
+
+@pytest.mark.parametrize("key", ["resource_tag:env", "request_tag:a.b/c", "oss:Prefix"])
+def test_tag_and_service_keys_keep_working(run_cli, rules, key):
+    result = run_cli("decide", "--rules", rules, "oss:GetObject", "-c", f"{key}=x")
+    assert result.exit_code == 0, result.stderr

@@ -95,11 +95,23 @@ def unknown_key(key: object, reads: Collection[str] = ()) -> str | None:
         return f"context key {_short(repr(key))} is not a string"
     if ram_key(key) is not None:
         return None
-    prefix, sep, _ = key.partition(":")
-    if sep and prefix.lower() != "acs":
+    prefix, sep, name = key.partition(":")
+    family = prefix.lower()
+    if sep and family != "acs" and family not in TAG_KEYS and prefix and name:
         return None
     if key in reads:
         return None
+    if sep and family in TAG_KEYS:
+        # `resource_tag:` with no tag key, one no rule can write, or another case of the
+        # family (`Resource_Tag:env`): taken as a service key, no rule would ever read it.
+        fixed = f"{family}:{name}"
+        hint = f"did you mean {fixed}? " if ram_key(fixed) else ""
+        return (
+            f"unknown key `{_short(key)}`: {hint}a tag key follows `{family}:` and is letters, "
+            "digits and _.:/=+-@"
+        )
+    if sep and family != "acs":
+        return f"unknown key `{_short(key)}`: a service key is CODE:Name, e.g. oss:Prefix"
     from compiler.catalog import suggest  # the error path only: keeps the catalog unloaded
 
     if sep:
