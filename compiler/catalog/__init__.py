@@ -306,6 +306,9 @@ class _LazyEntries(Mapping[str, _Entry]):
             entry = self._decoded[name] = _ENTRY.decode(self._raw[name])
         return entry
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw  # without decoding the entry (Mapping's would)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
 
