@@ -94,8 +94,23 @@ class _Nfa:
             if at is not None:
                 owners[at].append(pid)
                 continue
-            toks = _tokens(pattern, fold)
             base = len(key)
+            if literal or not ("*" in text or "?" in text):
+                # Every character plain (most action patterns): one state per character,
+                # each moving to the next, built in C.
+                if fold and not literal and not text.isascii():
+                    _tokens(pattern, fold)  # raises Unfoldable, as for any pattern
+                plain = text.lower() if fold else text
+                end = base + len(plain)
+                starts.append(base)
+                key.extend(plain)
+                nxt.extend(zip(range(base + 1, end + 1)))
+                first[shape] = end
+                owners[end] = [pid]
+                key.append("")
+                nxt.append(())
+                continue
+            toks = _tokens(pattern, fold)
             end = base + len(toks)
             # `*` never follows `*` (``_tokens`` merges them), so one step closes a state.
             starts += (base, base + 1) if toks and toks[0][0] == "*" else (base,)

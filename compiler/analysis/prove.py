@@ -226,25 +226,35 @@ class ConditionSearch:
         self.reps = {k: representatives(v) for k, v in sorted(by_key.items())}
         self.budget = node_budget
         self.nodes = 0
-        self._vec: dict[int, tuple[str, tuple[bool, ...]]] = {}
+        self._conjs: dict[int, tuple[Stmt, frozenset[frozenset[tuple[str, tuple[bool, ...]]]]]] = {}
+        """Statement id → (the statement, its conjunctions as truth vectors): ``formula`` is
+        asked for each set of statements active on an action class, thousands of sets over
+        the same statements, and testing every atom on every representative each time was
+        most of proving 10,000 rules once the action classes were fast. The statement is
+        kept with its entry, so an id is never reused for another while the entry lives."""
+
+    def _conjunctions(self, st: Stmt) -> frozenset[frozenset[tuple[str, tuple[bool, ...]]]]:
+        got = self._conjs.get(id(st))
+        if got is not None and got[0] is st:
+            return got[1]
+        conjs = set()
+        for conj in st.dnf:
+            atoms = set()
+            for a in conj:
+                low = a.key.lower()
+                vec = tuple(a.test(r) for r in self.reps[low])
+                if not any(vec):
+                    break  # the conjunction never holds
+                if not all(vec):
+                    atoms.add((low, vec))
+            else:
+                conjs.add(frozenset(atoms))
+        found = frozenset(conjs)
+        self._conjs[id(st)] = (st, found)
+        return found
 
     def formula(self, stmts: Sequence[Stmt]) -> Formula:
-        conjs = set()
-        for st in stmts:
-            for conj in st.dnf:
-                atoms = set()
-                dead = False
-                for a in conj:
-                    low = a.key.lower()
-                    vec = tuple(a.test(r) for r in self.reps[low])
-                    if not any(vec):
-                        dead = True
-                        break
-                    if not all(vec):
-                        atoms.add((low, vec))
-                if not dead:
-                    conjs.add(frozenset(atoms))
-        return frozenset(conjs)
+        return frozenset().union(*map(self._conjunctions, stmts))
 
     @staticmethod
     def _const(f: Formula) -> bool | None:
