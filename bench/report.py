@@ -57,6 +57,19 @@ def _growth_mix(b: dict) -> str:
     )
 
 
+def _ram_bound(b: dict, bench: str) -> str:
+    """The most the RAM row could read: the evaluator against a Python function of the
+    decider's signature that does nothing, in the same rounds."""
+    info = _info(b, bench) or {}
+    if "call" not in info.get("rounds", {}):
+        return "bound unknown"
+    bound = median(per_round(info["rounds"], "ram", "call"))
+    return (
+        f"the evaluator is {bound:,.1f}x an empty Python call of the decider's signature, "
+        "the most any Python decider could read here"
+    )
+
+
 def _alike(b: dict) -> str:
     alike = (_info(b, "test_first_sighting_growth") or {}).get("alike")
     return "?" if alike is None else f"{alike:,}"
@@ -172,7 +185,7 @@ def decision_rows(b: dict) -> list[Row]:
                 f"RAM evaluator vs trie ({label})",
                 50.0,
                 True,
-                "times faster; same requests",
+                "times faster; same requests; " + _ram_bound(b, f"test_engines[{w}]"),
             )
         )
         rows.append(
