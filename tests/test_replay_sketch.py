@@ -121,3 +121,27 @@ def test_the_sketch_of_a_set_is_its_values_tagged_bytes_hashed_with_blake2b():
     sketch = _count(values)
     assert not sketch.exact
     assert sketch.registers == regs
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.integers(), st.booleans()),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 2),
+)
+def test_a_batch_of_values_sets_the_registers_their_hashes_set_one_by_one(values, seed):
+    # The sketch hashes a batch by C-level passes; each register must end as the largest
+    # rank of the values that land in it, whatever kinds the batch mixes (None, other types).
+    from compiler.replay import sketch
+
+    start = _count([f"192.0.{i // 256}.{i % 256}" for i in range(EXACT + 1 + seed * 50)])
+    want = bytearray(start.registers)
+    for v in values:
+        h = sketch._hash(v)
+        index, rank = h >> 50, 50 - (h & ((1 << 50) - 1)).bit_length() + 1
+        want[index] = max(want[index], rank)
+    start.update(values)
+    assert start.registers == want

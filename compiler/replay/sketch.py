@@ -94,10 +94,11 @@ class DistinctCount:
             out.update(self.values | other.values)
             return out
         out.values = None
-        out.registers = bytearray(_M)
-        for side in (self, other):
-            if side.registers is not None:
-                out.registers = bytearray(map(max, out.registers, side.registers))
+        mine, theirs = self.registers, other.registers
+        if mine is None or theirs is None:  # one side exact: start from the other's copy
+            out.registers = bytearray(mine if theirs is None else theirs)
+        else:
+            out.registers = bytearray(map(max, mine, theirs))
         for side in (self, other):
             if side.values is not None:
                 out._add(side.values)
