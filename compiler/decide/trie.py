@@ -435,7 +435,13 @@ class DecisionTrie:
         if keys is None or len(keys) > 2:
             return self._remember(action, _Leaf(shape, memo))
         warm = (keys[0], keys[1] if len(keys) == 2 else None, memo.get)
-        return self._remember(action, _Leaf(shape, memo, _EMPTY, warm))
+        leaf = _Leaf(shape, memo, _EMPTY, warm)
+        if len(action) <= MAX_ACTION and len(self._memo) < _MEMO_LIMIT // 2:
+            self._memo[action] = leaf  # ``_remember``, written out as above
+            self._warm[action] = warm
+            self._hot[action] = None
+            return leaf
+        return self._remember(action, leaf)
 
     def _shape(self, found: frozenset[int]) -> _Shape | tuple:
         """``found``'s shape, or (matched, indexes) when no context or resource can change
