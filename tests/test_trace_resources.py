@@ -107,6 +107,22 @@ CASES = [
         ("acs:ecs:cn-beijing:42:instance/i-3",),
         id="account-from-recipientAccountId",
     ),
+    pytest.param(
+        # Only the parameter whose type the event name mentions; an empty one is passed
+        # over for the next by name (DiskName), and RegionId names no resource.
+        _event(
+            "DeleteInstance",
+            ECS,
+            requestParameters={
+                "RegionId": "cn-beijing",
+                "DiskId": "d-1",
+                "InstanceName": "web",
+                "InstanceId": "",
+            },
+        ),
+        (f"{INSTANCE}/web",),
+        id="parameter-named-by-the-event-in-name-order",
+    ),
 ]
 
 

@@ -34,6 +34,7 @@ request is denied when any of them is.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import msgspec
 
@@ -92,11 +93,33 @@ def _plain(text: str) -> bool:
     return text.isprintable() and _NOT_PLAIN.search(text) is None
 
 
+# The caches below hold what repeats from event to event (accounts, regions, parameter
+# names, the catalog's templates): building ARNs runs for every event wherever a rule is
+# scoped to resources or an org decides along chains, and these were recomputed per event
+# (a generator per character of each parameter name, the template parsed per event).
+# Bounded (lru_cache), so a trace of unique names costs memory only up to the bound.
+
+_plain_name = lru_cache(maxsize=4096)(_plain)
+"""``_plain`` of an account or a region: a trace has few of each."""
+
+
+@lru_cache(maxsize=4096)
 def _norm(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
 
-def _placeholders(template: str) -> list[tuple[int, int, str]]:
+@lru_cache(maxsize=4096)
+def _templates(catalog, service: str, event_name: str) -> tuple[str, ...]:
+    """The catalog's ARN templates for the operation an event names (``()``: none)."""
+    svc = catalog.service(service)
+    if svc is None:
+        return ()
+    operation = svc.canonical_operation(event_name)
+    return svc.arn_templates(operation) if operation else ()
+
+
+@lru_cache(maxsize=1024)
+def _placeholders(template: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, name) of each ``{#x}`` / ``{x}`` / ``${x}`` / ``<x>`` in a template."""
     out: list[tuple[int, int, str]] = []
     i = 0
@@ -112,7 +135,7 @@ def _placeholders(template: str) -> list[tuple[int, int, str]]:
         start = i - 1 if i > 0 and template[i - 1] == "$" else i
         out.append((start, j + 1, template[i + 1 : j].lstrip("#")))
         i = j + 1
-    return out
+    return tuple(out)
 
 
 def _fill(
@@ -190,10 +213,10 @@ def build_resources(event: TraceEvent, catalog) -> tuple[str, ...] | None:
     if where is None:
         return None
     account = where.account or _text(where.recipient)
-    if not account or not _plain(account):
+    if not account or not _plain_name(account):
         return None
     region = _text(where.acs_region) or where.region or ""
-    if not _plain(region):
+    if not _plain_name(region):
         return None
     # (An empty region is right for global services: acs:ram::<account>:role/x.)
     code = event.action.partition(":")[0]
@@ -204,21 +227,29 @@ def build_resources(event: TraceEvent, catalog) -> tuple[str, ...] | None:
         extra = _referenced({kind: [name]})
         for k, ids in extra.items():
             refs.setdefault(k, ids)
-    svc = catalog.service(event.service) if event.service else None
-    if svc is not None:
-        operation = svc.canonical_operation(event.event_name)
-        for template in svc.arn_templates(operation) if operation else ():
+    if event.service:
+        for template in _templates(catalog, event.service, event.event_name):
             arns = _fill(template, region, account, params, refs)
             if arns:
                 return tuple(sorted(set(arns)))
-    chosen = _pick(event.event_name, refs)
+    chosen = _pick(event.event_name, refs) if refs else None
     if chosen is not None:
         return tuple(sorted({_arn(code, region, account, chosen, i) for i in refs[chosen]}))
     lowered = event.event_name.lower()
-    for key in sorted(params):
-        for suffix in ("Id", "Name"):
-            kind = key[: -len(suffix)].lower() if key.endswith(suffix) else ""
-            ids = _ids(params[key]) if kind and kind in lowered else []
-            if ids:
-                return tuple(sorted({_arn(code, region, account, kind, i) for i in ids}))
+    # Only the parameters whose type the event name mentions, in name order.
+    for key in sorted(k for k in params if (kind := _param_kind(k)) and kind in lowered):
+        ids = _ids(params[key])
+        if ids:
+            kind = _param_kind(key)
+            return tuple(sorted({_arn(code, region, account, kind, i) for i in ids}))
     return None
+
+
+@lru_cache(maxsize=4096)
+def _param_kind(key: str) -> str:
+    """``InstanceId`` / ``InstanceName`` → ``instance``; ``""`` for a parameter named
+    otherwise (no name ends in both suffixes)."""
+    for suffix in ("Id", "Name"):
+        if key.endswith(suffix):
+            return key[: -len(suffix)].lower()
+    return ""
