@@ -631,43 +631,33 @@ class DecisionTrie:
                 parts = shape.miss
                 if parts is None:
                     parts = shape.miss = self._parts(shape.unconditional, ())
-            decision = Decision(action, *parts)
-            if key is not _UNKEYED:
-                # ``_remember_values``, written out, as below.
-                if self._young_values >= _MEMO_LIMIT // 2:
-                    self._new_values_generation()
-                memo = leaf.memo  # type: ignore[union-attr]
-                if not memo:
-                    self._filled.append(leaf)  # type: ignore[arg-type]
-                memo[key] = decision
-                self._young_values += 1
-            return decision
-        conditional = shape.conditional
-        if len(conditional) == 1:  # one test with resource-scoped rules, without a loop
-            test, hits = conditional[0]
-            if not test(ctx):
+        else:
+            conditional = shape.conditional
+            if len(conditional) == 1:  # one test with resource-scoped rules, without a loop
+                test, hits = conditional[0]
+                if not test(ctx):
+                    hits = ()
+            else:
                 hits = ()
-        else:
-            hits = ()
-            for test, indexes in conditional:
-                if test(ctx):
-                    hits += indexes
-        unknown: tuple[int, ...] = ()
-        if shape.scoped:
-            scoped_hits, unknown = self._scoped(shape, ctx, resource)
-            hits += scoped_hits
-            combination = (hits, unknown)
-            # Scoped leaves are not memoised by values: their few Decisions are kept here.
-            decision = leaf.memo.get(combination)  # type: ignore[union-attr]
-            if decision is not None:
-                return decision
-        else:
-            combination = hits
-        parts = shape.parts.get(combination)
-        if parts is None:
-            parts = self._parts((*shape.unconditional, *hits), unknown)
-            if len(shape.parts) < _PARTS_LIMIT:
-                shape.parts[combination] = parts
+                for test, indexes in conditional:
+                    if test(ctx):
+                        hits += indexes
+            unknown: tuple[int, ...] = ()
+            if shape.scoped:
+                scoped_hits, unknown = self._scoped(shape, ctx, resource)
+                hits += scoped_hits
+                combination = (hits, unknown)
+                # Scoped leaves are not memoised by values: their few Decisions are kept here.
+                decision = leaf.memo.get(combination)  # type: ignore[union-attr]
+                if decision is not None:
+                    return decision
+            else:
+                combination = hits
+            parts = shape.parts.get(combination)
+            if parts is None:
+                parts = self._parts((*shape.unconditional, *hits), unknown)
+                if len(shape.parts) < _PARTS_LIMIT:
+                    shape.parts[combination] = parts
         decision = Decision(action, *parts)
         if shape.scoped:
             if len(leaf.memo) < _PARTS_LIMIT:  # type: ignore[union-attr]
