@@ -241,3 +241,51 @@ def test_resource_counts_merge_the_same_across_processes(tmp_path, engines):
         _without_timing(two), sort_keys=True
     )
     assert one["resource_unknown"] == 4 and one["denied"] == 16
+
+
+def test_building_arns_keeps_no_catalog_alive(tmp_path):
+    """A long-lived process (the Python API, a Dask worker) that replays with many catalogs in
+    turn — one per overlay, per job — must not keep each one, and its open catalog.json
+    descriptor, for its whole life: 200 catalogs in turn once ran out of descriptors under
+    `ulimit -n 64`. The ARNs are the same from every catalog."""
+    import gc
+    import os
+    import weakref
+
+    from compiler.catalog import load_packaged
+
+    path = tmp_path / "one.json"
+    path.write_text(
+        json.dumps(_event("DeleteInstance", ECS, requestParameters={"InstanceId": "i-1"}))
+    )
+    (item,) = read_events(str(path), 0, default_catalog())
+    gc.collect()
+    descriptors = len(os.listdir("/proc/self/fd"))
+    gone = []
+    for _ in range(20):
+        catalog = load_packaged()
+        assert build_resources(item, catalog) == (f"{INSTANCE}/i-1",)
+        gone.append(weakref.ref(catalog))
+        del catalog
+    gc.collect()
+    assert [ref() for ref in gone] == [None] * 20
+    assert len(os.listdir("/proc/self/fd")) == descriptors
+
+
+def test_a_catalog_remembers_only_so_many_operations(monkeypatch):
+    """The per-catalog table of ARN templates stays bounded and answers the same across
+    its generations."""
+    import compiler.catalog as catalog_module
+    from compiler.catalog import load_packaged
+
+    monkeypatch.setattr(catalog_module, "_TEMPLATES_MAX", 4)
+    catalog = load_packaged()
+    service = catalog.service("Actiontrail")  # one whose operations have ARN templates
+    names = [n for n in sorted(service.operations()) if service.arn_templates(n)][:12]
+    first = [catalog.operation_arn_templates("Actiontrail", n) for n in names]
+    again = [catalog.operation_arn_templates("Actiontrail", n) for n in reversed(names)][::-1]
+    assert first == again
+    assert first == [service.arn_templates(n) for n in names]
+    assert len(names) == 12 and all(first)
+    assert catalog.operation_arn_templates("Actiontrail", names[0].lower()) == first[0]
+    assert len(catalog._templates) <= 4 and len(catalog._templates_old) <= 4

@@ -43,6 +43,10 @@ SERVICES_MARK = b'\n"services":{\n'
 splits the file, and the index's ``at`` offsets count from the byte after it."""
 
 
+_TEMPLATES_MAX = 4096
+"""(service, operation) pairs ``operation_arn_templates`` remembers per generation."""
+
+
 @dataclass(frozen=True, eq=False)
 class Service:
     name: str
@@ -351,6 +355,8 @@ class Catalog:
         self._overlays: tuple = ()
         """The overlays applied to the packaged catalog to make this one (for pickling)."""
         self._loaded: dict[str, Service] = {}
+        self._templates: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._templates_old: dict[tuple[str, str], tuple[str, ...]] = {}
         self.sources = sources or []
         self.common_denied_error_codes = tuple(denied_error_codes)
         self.common_denied_provenance = dict(denied_provenance or {})
@@ -540,6 +546,27 @@ class Catalog:
         low = name.lower()
         found = self._by_service_name.get(low)  # a name beats an alias: no aliases needed
         return self._get(found if found is not None else self._by_name.get(low))
+
+    def operation_arn_templates(self, service: str, operation: str) -> tuple[str, ...]:
+        """The ARN templates of ``service``'s ``operation`` as an event names it (any case;
+        ``()`` when the catalog has none). Remembered here, per catalog, because a replay
+        building ARNs asks for every event: a cache outside it, keyed on the catalog, kept
+        every catalog a process replayed with alive, and its catalog.json descriptor open.
+        Two generations (young, old), as the trie's memo: bounded, and what a trace keeps
+        asking for survives a turn."""
+        key = (service, operation)
+        found = self._templates.get(key)
+        if found is not None:
+            return found
+        found = self._templates_old.get(key)
+        if found is None:
+            svc = self.service(service)
+            canonical = svc.canonical_operation(operation) if svc is not None else None
+            found = svc.arn_templates(canonical) if canonical else ()
+        if len(self._templates) >= _TEMPLATES_MAX:
+            self._templates_old, self._templates = self._templates, {}
+        self._templates[key] = found
+        return found
 
     def suggest_service(self, name: str) -> str | None:
         candidates = [*self._entries, *(a for e in self._entries.values() for a in e.aliases)]

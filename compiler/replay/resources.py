@@ -94,9 +94,10 @@ def _plain(text: str) -> bool:
 
 
 # The caches below hold what repeats from event to event (accounts, regions, parameter
-# names, the catalog's templates): building ARNs runs for every event wherever a rule is
-# scoped to resources or an org decides along chains, and these were recomputed per event
-# (a generator per character of each parameter name, the template parsed per event).
+# names; the catalog remembers its own ARN templates): building ARNs runs for every event
+# wherever a rule is scoped to resources or an org decides along chains, and these were
+# recomputed per event (a generator per character of each parameter name, the template
+# parsed per event).
 # Bounded (lru_cache), so a trace of unique names costs memory only up to the bound.
 
 _plain_name = lru_cache(maxsize=4096)(_plain)
@@ -106,16 +107,6 @@ _plain_name = lru_cache(maxsize=4096)(_plain)
 @lru_cache(maxsize=4096)
 def _norm(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
-
-
-@lru_cache(maxsize=4096)
-def _templates(catalog, service: str, event_name: str) -> tuple[str, ...]:
-    """The catalog's ARN templates for the operation an event names (``()``: none)."""
-    svc = catalog.service(service)
-    if svc is None:
-        return ()
-    operation = svc.canonical_operation(event_name)
-    return svc.arn_templates(operation) if operation else ()
 
 
 @lru_cache(maxsize=1024)
@@ -228,7 +219,7 @@ def build_resources(event: TraceEvent, catalog) -> tuple[str, ...] | None:
         for k, ids in extra.items():
             refs.setdefault(k, ids)
     if event.service:
-        for template in _templates(catalog, event.service, event.event_name):
+        for template in catalog.operation_arn_templates(event.service, event.event_name):
             arns = _fill(template, region, account, params, refs)
             if arns:
                 return tuple(sorted(set(arns)))
