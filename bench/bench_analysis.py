@@ -21,7 +21,7 @@ from compiler.ram import RamEvaluator
 
 SIZES = (100, 1_000, 10_000)
 VALUES = (10, 100, 1_000)
-GLOBS = (500, 1_000, 2_000)
+GLOBS = (500, 1_000, 2_000, 4_000)
 
 
 def _compiled(paths):

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 from compiler import compile_sources
 from compiler.analysis import shadowing
 from compiler.analysis.lint import lint
+from compiler.analysis.prove import Stmt
 from compiler.catalog import default_catalog
 from compiler.emit import ram as emit_ram
 from compiler.model import glob as glob_module
 from compiler.model import resolve
-from compiler.model.glob import CoverIndex, subsumes
+from compiler.model.glob import CoverIndex, glob_match, subsumes
 
 
 def _nested(n: int) -> str:
@@ -183,3 +184,39 @@ def test_pruning_keeps_what_every_pair_would(actions):
             continue
         kept.append(a)
     assert list(emit_ram._prune(set(actions))) == kept
+
+
+SAMPLE_TEXT = st.text(alphabet="ab:*?", max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.lists(PATTERN.filter(bool), max_size=3)), max_size=6),
+    SAMPLE_TEXT,
+)
+def test_candidates_are_the_rules_whose_patterns_match(rules, text):
+    """The sound filter's index finds exactly the rules matching a sample: a pattern's
+    rules (prefix globs by their length, every other shape by the trie's matcher), or a
+    `except` rule none of whose exceptions match."""
+    stmts = {
+        i: Stmt(f"r{i}", tuple(p.lower() for p in pats), excepting, None, ((),))
+        for i, (excepting, pats) in enumerate(rules)
+    }
+    text = text.lower()
+    want = {
+        i for i, s in stmts.items() if any(glob_match(p, text) for p in s.actions) != s.not_actions
+    }
+    assert shadowing._Candidates(stmts, set(stmts)).match(text) == want
+
+
+def test_candidates_agree_with_the_trie_on_every_sample():
+    """On nested prefixes, disjoint globs, the mixed file and an `except` rule, each rule's
+    sample strings find the rules ``match_indexes`` finds (the filter used it before)."""
+    text = _nested(150) + _distinct(150) + MIXED + "deny * * except [ecs:Describe*, ram:Get*]\n"
+    policy = compile_sources([("c.rules", text)])
+    stmts = shadowing._stmts(policy)
+    candidates = shadowing._Candidates(stmts, set(stmts))
+    samples = {shadowing._sample(p) for s in stmts.values() for p in s.actions}
+    assert len(samples) > 300
+    for sample in sorted(samples):
+        assert candidates.match(sample) == set(policy.trie.match_indexes(sample)), sample
