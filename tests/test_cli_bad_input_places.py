@@ -65,11 +65,14 @@ def test_simulate_names_a_directory_with_no_trace_file(run_cli, tmp_path, rules)
     empty = tmp_path / "trail"
     empty.mkdir()
     (empty / "notes.txt").write_text("not a trace\n")
-    result = run_cli("simulate", "--rules", rules, "--trace", empty, "-q")
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (
-        f"{empty}: error: no trace file to read: none is named *.json, *.jsonl, *.ndjson, *.gz"
-    )
+    for extra in (["-q"], [], ["--format", "json"]):
+        result = run_cli("simulate", "--rules", rules, "--trace", empty, *extra)
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[-1] == (
+            f"{empty}: error: no trace file to read: none is named *.json, *.jsonl, *.ndjson, *.gz"
+        )
+        # The error alone: no report of zero events (text or JSON) printed before it.
+        assert result.stdout == ""
 
 
 def test_simulate_says_when_since_until_pruned_every_file_by_name(run_cli, tmp_path, rules):

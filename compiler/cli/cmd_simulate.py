@@ -263,6 +263,10 @@ def command(
             f"(first: {expanded.skipped[0]!r})",
             err=True,
         )
+    if not sources:
+        # Nothing to replay: the error alone, not a report of zeros before it.
+        echo(printable(_no_trace_file(traces, pruned)), err=True)
+        sys.exit(1)
     runner = _runner(engine, jobs, scheduler, workers)
     stderr = Console(stderr=True)
     options = {"strict": strict, "window": window, "split_events": split_events, "runner": runner}
@@ -319,7 +323,7 @@ def command(
         )
     if result.decided == 0:
         # One line, escaped whole (it quotes file names).
-        echo(printable(_nothing_decided(result, sources, traces, pruned)), err=True)
+        echo(printable(_nothing_decided(result, sources)), err=True)
         sys.exit(1)
     chain = data.get("org")
     if chain is not None and chain["unplaced"]["count"] and not quiet:
@@ -405,20 +409,22 @@ def _runner(engine: str, jobs: int, scheduler: str | None, workers: int | None):
     return cluster.process_runner(jobs) if jobs > 1 else None
 
 
-def _nothing_decided(result, sources, inputs: Sequence[str] = (), pruned: int = 0) -> str:
+def _no_trace_file(inputs: Sequence[str], pruned: int) -> str:
+    """A directory with no trace file in it (or whose files --since/--until prune by name):
+    the message names what was given, as every input error does."""
+    given = inputs[0] if len(inputs) == 1 else f"{len(inputs)} inputs"
+    if pruned:
+        return (
+            f"{given}: error: no trace file to read: "
+            f"{counted(pruned, 'file')} outside --since/--until by name"
+        )
+    suffixes = ", ".join(f"*{suffix}" for suffix in TRACE_SUFFIXES)
+    return f"{given}: error: no trace file to read: none is named {suffixes}"
+
+
+def _nothing_decided(result, sources) -> str:
     """Why no event was decided: exit 1, not a clean report of nothing (issue 16 item 3)."""
     where = sources[0].path if len(sources) == 1 else f"{len(sources)} files"
-    if not sources:
-        # A directory with no trace file in it (or whose files --since/--until prune by
-        # name): the message names what was given, as every input error does.
-        given = inputs[0] if len(inputs) == 1 else f"{len(inputs)} inputs"
-        if pruned:
-            return (
-                f"{given}: error: no trace file to read: "
-                f"{counted(pruned, 'file')} outside --since/--until by name"
-            )
-        suffixes = ", ".join(f"*{suffix}" for suffix in TRACE_SUFFIXES)
-        return f"{given}: error: no trace file to read: none is named {suffixes}"
     if result.malformed:
         s, line, reason = result.malformed_examples[0]
         first = sources[s].path if 0 <= s < len(sources) else where
