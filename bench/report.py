@@ -58,15 +58,16 @@ def _growth_mix(b: dict) -> str:
 
 
 def _ram_bound(b: dict, bench: str) -> str:
-    """The most the RAM row could read: the evaluator against a Python function of the
-    decider's signature that does nothing, in the same rounds."""
+    """The most the RAM row could read with a decider that is a Python function: the
+    evaluator against one of the decider's signature that does nothing, in the same rounds
+    (a C-level callable could read more; the trie's decider is a Python closure)."""
     info = _info(b, bench) or {}
     if "call" not in info.get("rounds", {}):
         return "bound unknown"
     bound = median(per_round(info["rounds"], "ram", "call"))
     return (
         f"the evaluator is {bound:,.1f}x an empty Python call of the decider's signature, "
-        "the most any Python decider could read here"
+        "the most a decider written as a Python function could read here"
     )
 
 
@@ -148,10 +149,12 @@ def decision_rows(b: dict) -> list[Row]:
             "big_alike",
             "small_alike",
             "first sighting: 10,000 rules vs 100, actions answered alike at both",
-            2.0,
+            None,
             False,
             f"like with like: {_alike(b)} of the actions above: no condition covers them, "
-            "rules match them at both sizes or at neither (the same work per action)",
+            "rules match them at both sizes or at neither (the same work per action); no "
+            "target: it leaves out the actions whose work grows with the rules, so the row "
+            "above, not this one, is held to log growth",
         ),
         _ratio_row(
             b,
