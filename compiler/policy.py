@@ -83,7 +83,9 @@ class Policy:
 
         The context is read as far as the decision reads it. When a rule covering the action
         has conditions, context keys may be RAM keys or the rules language's names, in any
-        case (one key given in two spellings raises ``KeyError``; so does a key that is no
+        case (a service or tag key spelled otherwise than the rule spells it — ``oss:prefix``
+        for ``"oss:Prefix"`` — is read as the rule's, as RAM matches key names ignoring case;
+        one key given in two spellings raises ``KeyError``; so does a key that is no
         key — ``sorce_ip``, ``acs:Source_Ip`` — with the message of ``ramguard decide -c``,
         ``compiler.model.keys.unknown_key``: read as absent it would silently flip a
         condition. Service keys (``oss:Prefix``, ``ecs:tag/env``), tag keys and an ``acs:``

@@ -16,7 +16,7 @@ from click.core import ParameterSource
 
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, shorten, sorted_capped
-from compiler.model.keys import ValueProblem, normalise_context, unknown_key
+from compiler.model.keys import ValueProblem, fold_keys, normalise_context, unknown_key
 
 # -- user text on the terminal --------------------------------------------------------------
 # Text from rules, traces and file names is data. Before it reaches a terminal every control
@@ -248,7 +248,8 @@ def parse_context(pairs: tuple[str, ...], reads: Collection[str] = ()) -> dict[s
             raise click.BadParameter(f"`{key}` given twice", param_hint="--context")
         given[key] = value
     try:
-        return normalise_context(given, strict=True)
+        # Spelled as the rules spell the keys the decision reads, as both engines read them.
+        return dict(fold_keys(normalise_context(given, strict=True), reads))
     except KeyError as exc:
         raise click.BadParameter(exc.args[0], param_hint="--context") from None
     except ValueProblem as exc:

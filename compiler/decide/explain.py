@@ -16,7 +16,7 @@ beside the trie semantics it must repeat, so a reader can check them against eac
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +25,7 @@ from compiler.decide.trie import Decision, Match
 from compiler.model.conditions import as_string, compile_condition, parse_ip, parse_time
 from compiler.model.glob import glob_match
 from compiler.model.ir import MATCHES_ABSENT_KEY, Condition, Rule
-from compiler.model.keys import RAM_KEY_TO_NAME, normalise_context, parse_bool
+from compiler.model.keys import RAM_KEY_TO_NAME, fold_keys, normalise_context, parse_bool
 
 # RAM operator → how the rules language says it.
 _RULES_FORM = {
@@ -197,6 +197,12 @@ class Explanation:
         }
 
 
+def condition_keys(rules: Iterable[Rule]) -> frozenset[str]:
+    """Every key the conditions of ``rules`` read, as they spell it: what a context traced
+    through every rule is folded to (``compiler.model.keys.fold_keys``), as the trie reads."""
+    return frozenset(c.key for rule in rules for conj in rule.conditions for c in conj)
+
+
 def explain(
     policy: HasRules,
     action: str,
@@ -207,7 +213,7 @@ def explain(
 ) -> Explanation:
     """Trace ``action`` on ``resource`` (None: unknown) with ``context`` (RAM keys or
     language names) through every rule."""
-    ctx = normalise_context(context)
+    ctx = fold_keys(normalise_context(context), condition_keys(policy.rules))
     traces = [_trace_rule(rule, action, ctx, resource) for rule in policy.rules]
     code = action.partition(":")[0]
     shown = tuple(

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from compiler.decide.chain import ALLOW, DENY, IMPLICIT, ChainDecision
-from compiler.decide.explain import RuleTrace, trace_rule
-from compiler.model.keys import normalise_context
+from compiler.decide.explain import RuleTrace, condition_keys, trace_rule
+from compiler.model.keys import fold_keys, normalise_context
 from compiler.model.org import FULL_ALIYUN_ACCESS, Org
 
 
@@ -76,7 +76,7 @@ def explain_chain(
     resource: str | None = None,
 ) -> ChainExplanation:
     """``policy`` is a ``compiler.Policy`` and ``org`` bound to it (``Policy.load_org``)."""
-    ctx = normalise_context(context)
+    ctx = fold_keys(normalise_context(context), condition_keys(policy.rules))
     decision = policy.decide_chain(org, account, action, ctx, resource)
     by_name = {p.name: p for p in policy.policies if p.deploy == "control-policy"}
     traces = []

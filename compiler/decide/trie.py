@@ -45,7 +45,7 @@ from compiler.decide.warm import (
 from compiler.model.conditions import Test, compile_conjunction
 from compiler.model.glob import MAX_ACTION, glob_match
 from compiler.model.ir import Rule
-from compiler.model.keys import checked_context
+from compiler.model.keys import checked_context, note_read_keys
 
 # Per-action tables (leaf memo, ready Decisions, per-resource answers) and the memo of
 # conditional Decisions by the values their conditions read hold at most this many entries in
@@ -281,6 +281,9 @@ class DecisionTrie:
                         tuple(compile_conjunction(c) for c in r.conditions)
                     )
                 self._tests[r.index] = test
+        # Before any decision: a context key another spelling of these must not pass the warm
+        # closure's set test as spelled (``compiler.model.keys.note_read_keys``).
+        note_read_keys(frozenset().union(*self._keys.values()))
         matchers: dict[tuple[str, ...], _ResourceMatcher] = {}
         self._resources: dict[int, _ResourceMatcher] = {}
         for r in self.rules:

@@ -14,6 +14,13 @@ and ``acs:RequestTag/<k>``.
 
 Booleans (decided once, applied everywhere): ``true``/``false`` in any case, as RAM's ``Bool``
 reads them; anything else (``yes``, ``1``) is an error in rules, ``.tests`` and contexts.
+
+Key names are case-insensitive, as the RAM evaluator reads them: a context key that equals,
+ignoring case, a key the decision reads is read under the rule's spelling (``fold_keys``).
+
+Over 400 lines: the key table, the value parsers and the context spelling share the one
+notion of a key's spelling and kind, and every engine's entry point calls into it; split, the
+halves would import each other.
 """
 
 from __future__ import annotations
@@ -101,6 +108,8 @@ def unknown_key(key: object, reads: Collection[str] = ()) -> str | None:
         return None
     if key in reads:
         return None
+    if sep and family == "acs" and any(k.lower() == key.lower() for k in reads):
+        return None  # another spelling of an unchecked rule's key: read as it (``fold_keys``)
     if sep and family in TAG_KEYS:
         # `resource_tag:` with no tag key, one no rule can write, or another case of the
         # family (`Resource_Tag:env`): taken as a service key, no rule would ever read it.
@@ -373,11 +382,119 @@ def spelled_context(
             read_only.add(key)
     for key in context:
         if canonical_key(key) != key:  # type: ignore[arg-type]
-            return normalise_context(context)
-        # A key only ``reads`` allows stays out: the set is shared by every rule set.
-        if len(SPELLED_AS_RAM) < _SPELLED_LIMIT and key not in read_only:
-            SPELLED_AS_RAM.add(key)
+            return fold_keys(normalise_context(context), reads)
+    context = fold_keys(context, reads)
+    # A key only ``reads`` allows (or its rule's spelling, once folded) stays out: the set
+    # is shared by every rule set.
+    unread = {key.lower() for key in read_only} if read_only else ()  # type: ignore[attr-defined]
+    for key in context:
+        if key not in SPELLED_AS_RAM and (not unread or key.lower() not in unread):
+            _admit(key)
     return context
+
+
+_READ_SPELLINGS: dict[str, set[str]] = {}
+"""Lower-cased key → the spellings the conditions of every ``DecisionTrie`` built in this
+process read it in (``note_read_keys``). The RAM evaluator matches key names ignoring case
+(``compiler.ram.conditions``) and the trie reads a rule's key as the rule spells it, so a
+context key spelled otherwise (``oss:prefix`` for a rule's ``oss:Prefix``) is folded to the
+rule's spelling (``fold_keys``) and may not join ``SPELLED_AS_RAM``, where the warm closure
+would read it as given. Grows with the distinct condition keys of the rules compiled, which
+are few; never evicted, since a trie built once may decide at any time."""
+_SPELLED_FOLDS: dict[str, str] = {}
+"""Lower-cased key → its one spelling in ``SPELLED_AS_RAM``: two spellings of one key there
+would let a context naming the key twice pass the warm closure's set test unrefused."""
+
+
+def note_read_keys(keys: Collection[str]) -> None:
+    """Record the keys a ``DecisionTrie``'s conditions read, before it decides anything: a
+    key of ``SPELLED_AS_RAM`` that is another spelling of one of them (or one of two rules'
+    spellings of it) leaves the set, so the warm closure sends a context holding it to
+    ``spelled_context``, which folds it."""
+    for key in keys:
+        low = key.lower()
+        spellings = _READ_SPELLINGS.setdefault(low, set())
+        if key in spellings:
+            continue
+        spellings.add(key)
+        admitted = _SPELLED_FOLDS.get(low)
+        if admitted is not None and spellings != {admitted}:
+            SPELLED_AS_RAM.discard(admitted)
+            del _SPELLED_FOLDS[low]
+
+
+def _admit(key: str) -> None:
+    """``key`` joins ``SPELLED_AS_RAM`` unless another spelling of it is there or some
+    trie's rules read it in a spelling other than this one alone (``_READ_SPELLINGS``)."""
+    if key in SPELLED_AS_RAM or len(SPELLED_AS_RAM) >= _SPELLED_LIMIT:
+        return
+    low = key.lower()
+    read = _READ_SPELLINGS.get(low)
+    if _SPELLED_FOLDS.get(low, key) != key or (read is not None and read != {key}):
+        return
+    SPELLED_AS_RAM.add(key)
+    _SPELLED_FOLDS[low] = key
+
+
+_FOLD_INDEX: dict[tuple[str, ...], dict[str, tuple[str, ...]]] = {}
+"""``reads`` → (lower-cased key → the spellings ``reads`` holds it in), for ``fold_keys``:
+the same few ``reads`` tuples (one per shape of matching rules) come back on every call."""
+
+
+def fold_keys(context: Mapping[str, object], reads: Collection[str] = ()) -> Mapping[str, object]:
+    """``context`` (RAM-keyed) with each key that equals, ignoring case, a key in ``reads``
+    spelled as ``reads`` spells it — under each spelling when rules spell it two ways — so
+    the trie, which reads a rule's key exactly, reads the value the RAM evaluator (key names
+    case-insensitive, ``compiler.ram.conditions``) reads: ``oss:prefix`` for a rule's
+    ``oss:Prefix``, ``acs:ResourceTag/ENV`` for ``resource_tag:env``. Raises KeyError for one
+    key given in two spellings (``oss:Prefix`` and ``oss:prefix``), read or not, as the RAM
+    evaluator refuses it: which value applies would otherwise depend on dict order. Itself
+    when nothing changes."""
+    # The keys of SPELLED_AS_RAM are one spelling per key and none another spelling of a key
+    # some rule reads (``_admit``): only the others need looking at, and most contexts on
+    # this path have one or none (a language name, already spelled by ``normalise_context``).
+    if SPELLED_AS_RAM.issuperset(context):
+        return context
+    odd = [key for key in context if key not in SPELLED_AS_RAM]
+    index = _fold_index(reads)
+    seen: dict[str, str] = {}
+    out: dict[str, object] | None = None
+    for key in odd:
+        if type(key) is not str:
+            continue
+        low = key.lower()
+        other = seen.get(low)
+        if other is None:
+            admitted = _SPELLED_FOLDS.get(low)
+            if admitted is not None and admitted in context:
+                other = admitted
+        if other is not None:
+            raise KeyError(
+                f"context key `{_short(key)}` given twice, also as `{_short(other)}` "
+                "(key names are case-insensitive)"
+            )
+        seen[low] = key
+        spellings = index.get(low)
+        if spellings is not None and spellings != (key,):
+            if out is None:
+                out = dict(context)
+            value = out.pop(key)
+            for spelling in spellings:
+                out[spelling] = value
+    return context if out is None else out
+
+
+def _fold_index(reads: Collection[str]) -> dict[str, tuple[str, ...]]:
+    key = reads if isinstance(reads, tuple) else tuple(sorted(reads))
+    index = _FOLD_INDEX.get(key)
+    if index is None:
+        grouped: dict[str, list[str]] = {}
+        for spelling in key:
+            grouped.setdefault(spelling.lower(), []).append(spelling)
+        index = {low: tuple(sorted(set(s))) for low, s in grouped.items()}
+        if len(_FOLD_INDEX) < _SPELLED_LIMIT:
+            _FOLD_INDEX[key] = index
+    return index
 
 
 def checked_context(

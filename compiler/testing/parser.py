@@ -420,18 +420,20 @@ def _check_context(
                 )
             )
             continue
-        if canonical in seen:
+        # Key names are case-insensitive, as the RAM evaluator reads them (``fold_keys``).
+        folded = canonical.lower()
+        if folded in seen:
             diags.append(
                 error(
                     "E0507",
                     f"context key `{canonical}` given twice",
                     key.span,
-                    help=f"first given at line {seen[canonical].span.line}, column "
-                    f"{seen[canonical].span.col}; a request has one value per key",
+                    help=f"first given at line {seen[folded].span.line}, column "
+                    f"{seen[folded].span.col}; a request has one value per key",
                 )
             )
             continue
-        seen[canonical] = key
+        seen[folded] = key
         checked = _check_value(key_kind(canonical), value, diags)
         if checked is not None:
             out.append((canonical, checked))
