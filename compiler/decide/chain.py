@@ -112,7 +112,8 @@ class _NodeEngine:
 
 _UNREAD = object()
 _READS_LIMIT = 4096
-"""(account, action) pairs whose keys ``ChainDecider.reads`` remembers at most."""
+"""(account, action) pairs whose keys ``ChainDecider.reads`` remembers at most, both
+generations together (as the trie's memo: issue 15 item 2, a memo evicts, never clears)."""
 
 
 class ChainDecider:
@@ -132,7 +133,11 @@ class ChainDecider:
             self._node_engine[node.id] = engine
         guardrails = [r for p in ruleset.policies if p.deploy != "control-policy" for r in p.rules]
         self._guardrails = DecisionTrie(guardrails) if guardrails else None
+        # Two generations, as the trie's memo: a full young one becomes the old one, and a
+        # pair found there moves back, so the pairs still asked for survive the turn where a
+        # wholesale clear would make every one of them walk its chain's tries again.
         self._reads: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        self._old_reads: dict[tuple[str, str], tuple[str, ...] | None] = {}
 
     def levels(self, node_id: str) -> tuple[tuple[OrgNode, DecisionTrie, DecisionTrie], ...]:
         """``Root → … → node``: each node with the tries of its Deny and its Allow rules (the
@@ -158,18 +163,23 @@ class ChainDecider:
         call made ``Policy.decide_chain`` with a context 1.24x what it cost when it checked
         every key (min of 9 rounds, 15 requests of examples/org-allowlist, both in one
         process, load 7-8); remembered, 0.94x."""
-        known = self._reads.get((account, action), _UNREAD)
+        pair = (account, action)
+        known = self._reads.get(pair, _UNREAD)
         if known is not _UNREAD:
             return known  # type: ignore[return-value]
-        tries = [trie for _, denies, allows in self.levels(account) for trie in (denies, allows)]
-        if self._guardrails is not None:
-            tries.append(self._guardrails)
-        found = [keys for keys in (trie.reads(action) for trie in tries) if keys is not None]
-        reads = tuple(sorted(frozenset().union(*found))) if found else None
-        if len(self._reads) >= _READS_LIMIT:
-            self._reads.clear()  # rules and org are fixed: a cleared entry is rebuilt alike
-        self._reads[(account, action)] = reads
-        return reads
+        known = self._old_reads.get(pair, _UNREAD)
+        if known is _UNREAD:
+            tries = [t for _, denies, allows in self.levels(account) for t in (denies, allows)]
+            if self._guardrails is not None:
+                tries.append(self._guardrails)
+            found = [keys for keys in (trie.reads(action) for trie in tries) if keys is not None]
+            known = tuple(sorted(frozenset().union(*found))) if found else None
+        if len(self._reads) >= _READS_LIMIT // 2:
+            # Rules and org are fixed: a pair dropped with the old generation is rebuilt alike.
+            self._old_reads = self._reads
+            self._reads = {}
+        self._reads[pair] = known  # type: ignore[assignment]
+        return known  # type: ignore[return-value]
 
     def chain(self, account: str) -> tuple[OrgNode, ...]:
         """KeyError when the org does not describe ``account``."""
