@@ -33,8 +33,10 @@ from compiler.replay.normalise import (
     SOURCE_IP_KEY,
     VPC_KEY,
     Mapper,
+    context_of,
     is_ip,
     mfa_of,
+    secure_of,
 )
 
 _NAME = attrgetter("eventName")
@@ -107,37 +109,19 @@ class Batch:
 
     def _event(self, i: int) -> TraceEvent:
         """Event ``i``'s TraceEvent from its columns, as ``Mapper.assemble`` builds it from
-        the decoded event (tests hold the two equal): the columns already hold the action,
-        caller, outcome and region, so only the context is left to fill."""
+        the decoded event: the columns already hold the action, caller, outcome and region,
+        and the context is ``context_of`` the same fields, as the normaliser's."""
         start, mapper, source, lines, decoded, regions = self._segment(i)
         k = i - start
         ev = decoded[k]
         if mapper.resources:  # ``where`` too: the normaliser's own path
             return mapper.assemble(ev, regions[k], source, lines[k])
-        # Keys in the order ``Mapper.assemble`` writes them.
-        context: dict[str, object] = {}
         ip = self.source_ip[i]
-        if ip is not None and is_ip(ip):
-            context[SOURCE_IP_KEY] = ip
-        when = self.time[i]
-        if when is not None:
-            context[CURRENT_TIME_KEY] = when
         access_key = self.access_key[i]
         who = self.who[i]
-        ident = self._idents[i]
-        if ident is not None:
-            if access_key:
-                context[ACCESS_ID_KEY] = access_key
-            if who.principal is not None:
-                context[PRINCIPAL_KEY] = who.principal
-            mfa = mfa_of(ident)
-            if mfa is not None:
-                context[MFA_KEY] = mfa
-        if ev.vpcId:
-            context[VPC_KEY] = ev.vpcId
-        extra = ev.additionalEventData
-        if extra is not None and extra.Scheme:
-            context[SECURE_KEY] = extra.Scheme.strip().lower() == "https"
+        context = context_of(
+            ip, self.time[i], self._idents[i], access_key, who, ev.vpcId, ev.additionalEventData
+        )
         return TraceEvent(
             source,
             lines[k],
@@ -237,11 +221,11 @@ class Batch:
             out = [None] * len(decoded)
             extras = list(map(_EXTRA, decoded))
             for i in compress(range(len(extras)), map(is_not, extras, repeat(None))):
-                scheme = extras[i].Scheme
-                if scheme:
-                    out[i] = value_of(scheme.strip().lower() == "https")
+                secure = secure_of(extras[i])
+                if secure is not None:
+                    out[i] = value_of(secure)
             return out
-        # The caller's keys, as ``Mapper.assemble`` writes them from the identity.
+        # The caller's keys, as ``context_of`` writes them from the identity.
         if key == ACCESS_ID_KEY:
             return self.access_key
         if key == PRINCIPAL_KEY:

