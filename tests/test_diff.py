@@ -291,13 +291,15 @@ def test_sides_load_from_rules_and_json(tmp_path: Path) -> None:
     assert result.status == "equal"
 
 
-def test_cli_an_empty_witness_resource_is_shown_quoted(run_cli, tmp_path: Path) -> None:
+def test_cli_an_empty_witness_resource_is_no_resource(run_cli, tmp_path: Path) -> None:
     """The shortest resource outside `acs:ecs:*:*:instance/*` is the empty string: it was
-    printed as `[resource ]` (issue 16)."""
+    printed as `[resource ]` (issue 16), then quoted, with a repro `--resource ''` that
+    `decide` now refuses (no ARN). A request without a resource is decided alike by both
+    sides, so that is the witness (tests/test_resource_option.py runs every repro line)."""
     old, new = tmp_path / "old.rules", tmp_path / "new.rules"
     old.write_text("deny ECS * on [acs:ecs:*:*:instance/*]\n")
     new.write_text("deny ECS *\n")
     result = run_cli("diff", old, new)
     assert result.exit_code == 3
-    assert '  1. ecs:AddTags: allow → deny  [resource ""]\n' in result.stdout
-    assert "--resource ''" in result.stdout  # the repro passes the same empty resource
+    assert "  1. ecs:AddTags: allow → deny  [no condition keys]\n" in result.stdout
+    assert "--resource" not in result.stdout

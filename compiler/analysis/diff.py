@@ -35,6 +35,7 @@ from compiler.analysis.prove import (
     Witness,
     from_documents,
     patterns_by_owner,
+    request_resource,
 )
 from compiler.analysis.prove import from_trie as _from_trie
 from compiler.catalog import Catalog, default_catalog
@@ -280,9 +281,10 @@ def semantic_diff(
     for f in found:
         listed = tuple(sorted(members[f.group], key=_listed))
         action = min(listed, key=_action_key) if listed else f.shortest
-        da = old.denies(action, f.resource, f.context)
-        db = new.denies(action, f.resource, f.context)
-        w = Witness(action, f.resource, f.context, da, db)
+        resource = request_resource(old, new, action, f.resource, f.context)
+        da = old.denies(action, resource, f.context)
+        db = new.denies(action, resource, f.context)
+        w = Witness(action, resource, f.context, da, db)
         if (da, db) != _WANT[f.kind]:
             return DiffResult(
                 old.name,

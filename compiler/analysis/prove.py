@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from compiler.analysis.globsets import Undecided, classes
 from compiler.analysis.regions import ABSENT, representatives
+from compiler.model.resolve_resources import request_arn_problem
 
 AtomTest = Callable[[object], bool]
 Formula = frozenset[frozenset[tuple[str, tuple[bool, ...]]]]
@@ -188,6 +189,33 @@ def statement_decider(name: str, stmts: Sequence[Stmt]) -> Decider:
         return False
 
     return Decider(name, tuple(stmts), denies)
+
+
+def request_resource(
+    a: Decider, b: Decider, action: str, resource: str | None, ctx: dict
+) -> str | None:
+    """``resource`` as the resource of a request a user can pass to ``decide --resource``:
+    itself when it is an ARN (``request_arn_problem``), else the same answers of ``a`` and
+    ``b`` on a request that is one — no resource at all, else the string with its empty
+    service and resource parts filled in — each confirmed by both deciders' ``denies``.
+    A resource class's shortest string is often none: ``""`` (outside every pattern) or
+    ``acs:ecs:::`` (inside ``acs:ecs:*:*:*``), and the repro line printed it as
+    ``--resource ''``, which ``decide`` refuses. Itself when no candidate decides alike."""
+    if resource is None or request_arn_problem(resource) is None:
+        return resource
+    want = (a.denies(action, resource, ctx), b.denies(action, resource, ctx))
+    candidates: list[str | None] = [None]
+    fields = resource.split(":", 4)
+    if len(fields) == 5 and fields[0] == "acs":
+        code = action.split(":", 1)[0].lower() or "x"
+        filled = [fields[0], fields[1] or code, fields[2], fields[3], fields[4] or "x"]
+        candidates.append(":".join(filled))
+    for candidate in candidates:
+        if candidate is not None and request_arn_problem(candidate) is not None:
+            continue
+        if (a.denies(action, candidate, ctx), b.denies(action, candidate, ctx)) == want:
+            return candidate
+    return resource
 
 
 def polished(a: Decider, b: Decider, w: Witness, actions: Iterable[str]) -> Witness:
@@ -398,6 +426,8 @@ def compare(
                 w = Witness(action, resource, ctx, da, db)
                 if da == db or (want is not None and (da, db) != want):
                     return Verdict("unknown", w, "the deciders agree on the engine's witness")
+                resource = request_resource(a, b, action, resource, ctx)
+                w = Witness(action, resource, ctx, da, db)
                 return Verdict("different", w, action_classes=len(act_classes))
     except Undecided as exc:
         return Verdict("unknown", reason=str(exc))

@@ -195,13 +195,28 @@ context_option = click.option(
 )
 
 
+def _a_resource(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # A request's resource is one ARN, as a `.tests` file's `on ARN` is: `--resource foo` or
+    # `--resource ''` matched no rule scoped to resources and read as a decision about it.
+    if value is None:
+        return None
+    from compiler.model.resolve_resources import request_arn_problem
+
+    problem = request_arn_problem(value)
+    if problem is not None:
+        _, message, help_text = problem
+        raise click.BadParameter(f"{message} ({help_text})")
+    return value
+
+
 resource_option = click.option(
     "--resource",
     "resource",
     default=None,
+    callback=_a_resource,
     metavar="ARN",
-    help="The request's resource, e.g. acs:ecs:cn-hangzhou:123:instance/i-1 (default: "
-    "unknown, so rules scoped to resources cannot match).",
+    help="The request's resource: one ARN, e.g. acs:ecs:cn-hangzhou:123:instance/i-1, no "
+    "glob (default: unknown, so rules scoped to resources cannot match).",
 )
 
 

@@ -47,6 +47,34 @@ def _arn_problem(text: str) -> str | None:
     return None
 
 
+REQUEST_ARN_HELP = (
+    "an ARN is acs:<service>:<region>:<account>:<resource>, e.g. "
+    "acs:ecs:cn-hangzhou:123:instance/i-1"
+)
+
+
+def request_arn_problem(text: str) -> tuple[str, str, str] | None:
+    """Why ``text`` is not the resource of one request, as (code, message, help), or None.
+
+    A request is on one concrete ARN (``acs:<service>:<region>:<account>:<resource>``, the
+    service and resource parts not empty; the region and account may be, as for global
+    services): a glob (E0514) or anything else (E0515, ``''`` too) is refused. One rule for
+    ``.tests`` files' ``on ARN`` and ``decide``/``explain --resource``, so that a repro line
+    ``prove`` or ``diff`` prints is accepted by each of them."""
+    if not text:
+        return ("E0515", "an empty resource is not an ARN", REQUEST_ARN_HELP)
+    if has_glob(text):
+        return (
+            "E0514",
+            f"`{shorten(text)}` is a glob; a request is on one concrete resource",
+            "write the resource's ARN, e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
+        )
+    fields = text.split(":", 4)
+    if len(fields) < 5 or fields[0] != "acs" or not fields[1] or not fields[4]:
+        return ("E0515", f"`{shorten(text)}` is not an ARN", REQUEST_ARN_HELP)
+    return None
+
+
 def resolve_resources(
     node: RuleNode,
     services: Sequence[Service],

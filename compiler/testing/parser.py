@@ -75,6 +75,7 @@ from compiler.model.keys import (
     ram_key,
     unknown_key,
 )
+from compiler.model.resolve_resources import request_arn_problem
 
 MAX_TESTS_FILE_BYTES = 16 * 1024 * 1024
 _MAX_SUGGEST_INPUT = 80
@@ -296,33 +297,15 @@ def _check_account(name: Name | None, diags: list[Diagnostic]) -> Name | None:
 
 
 def _check_resource(value: Value | None, diags: list[Diagnostic]) -> str | None:
-    """One concrete ARN: acs:<service>:<region>:<account>:<resource> (ram/policy-elements)."""
+    """One concrete ARN (``request_arn_problem``, the rule ``decide --resource`` takes)."""
     if value is None:
         return None
-    text = value.text
-    if has_glob(text):
-        diags.append(
-            error(
-                "E0514",
-                f"`{shorten(text)}` is a glob; a request is on one concrete resource",
-                value.span,
-                help="write the resource's ARN, e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
-            )
-        )
+    problem = request_arn_problem(value.text)
+    if problem is not None:
+        code, message, help_text = problem
+        diags.append(error(code, message, value.span, help=help_text))
         return None
-    fields = text.split(":", 4)
-    if len(fields) < 5 or fields[0] != "acs" or not fields[1] or not fields[4]:
-        diags.append(
-            error(
-                "E0515",
-                f"`{shorten(text)}` is not an ARN",
-                value.span,
-                help="an ARN is acs:<service>:<region>:<account>:<resource>,"
-                " e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
-            )
-        )
-        return None
-    return text
+    return value.text
 
 
 def _show_token(text: str) -> str:
