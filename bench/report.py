@@ -71,6 +71,22 @@ def _ram_bound(b: dict, bench: str) -> str:
     )
 
 
+def _nested_note(b: dict) -> str:
+    """What the nested-prefix row's actions are and how many each size denies."""
+    info = _info(b, "test_first_sighting_nested_prefixes") or {}
+    per, denied = info.get("per"), info.get("denied")
+    if not per or not denied:
+        return "mix unknown"
+    few, many = denied
+    return (
+        f"every ECS action ({per:,}) once after forget(); `Acc*` ⊇ `Acce*` ⊇ …, one rule "
+        f"each; denied: {few:,} at 20 globs, {many:,} at 2,000, each with every glob it "
+        "ends (the work left grows with the answer); no target: before the nested levels "
+        "(issue 15 item 2) this row read 32x, one startswith per glob sharing the "
+        "action's first characters"
+    )
+
+
 def _alike(b: dict) -> str:
     alike = (_info(b, "test_first_sighting_growth") or {}).get("alike")
     return "?" if alike is None else f"{alike:,}"
@@ -155,6 +171,16 @@ def decision_rows(b: dict) -> list[Row]:
             "rules match them at both sizes or at neither (the same work per action); no "
             "target: it leaves out the actions whose work grows with the rules, so the row "
             "above, not this one, is held to log growth",
+        ),
+        _ratio_row(
+            b,
+            "test_first_sighting_nested_prefixes",
+            "many",
+            "few",
+            "first sighting: 2,000 nested ECS prefix globs vs 20",
+            None,
+            False,
+            _nested_note(b),
         ),
         _ratio_row(
             b,

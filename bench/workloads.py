@@ -71,10 +71,9 @@ def rule_lines(n: int, seed: int = SEED, catalog: Catalog | None = None) -> list
     return out
 
 
-def ecs_globs(n: int) -> str:
-    """One rules file of ``n`` distinct ECS globs (issue 16 F7): half nested prefixes (every
-    prefix of one operation name after another: `Acc*` ⊇ `Acce*` ⊇ …), half disjoint
-    (`Describe*00001?`, each covering no other)."""
+def nested_ecs_globs(n: int) -> list[str]:
+    """``n`` distinct nested ECS prefix globs: every prefix of one operation name after
+    another, from three characters on (`Acc*` ⊇ `Acce*` ⊇ …), operations in name order."""
     ops = sorted(default_catalog().service("ECS").operations())
     nested: list[str] = []
     seen: set[str] = set()
@@ -83,7 +82,13 @@ def ecs_globs(n: int) -> str:
             if op[:k].lower() not in seen:
                 seen.add(op[:k].lower())
                 nested.append(op[:k] + "*")
-    globs = nested[: n // 2] + [f"Describe*{i:05d}?" for i in range(n - n // 2)]
+    return nested[:n]
+
+
+def ecs_globs(n: int) -> str:
+    """One rules file of ``n`` distinct ECS globs (issue 16 F7): half nested prefixes
+    (``nested_ecs_globs``), half disjoint (`Describe*00001?`, each covering no other)."""
+    globs = nested_ecs_globs(n // 2) + [f"Describe*{i:05d}?" for i in range(n - n // 2)]
     return "".join(f"deny ECS {g}\n" for g in globs)
 
 

@@ -10,7 +10,10 @@ loaded, and each shape is matched the cheapest way that is still exact:
   time an action of that code is seen:
   - **prefix globs** (``ecs:Delete*``, ``ram:*``: one trailing ``*``): a dict per code from
     the first characters of their operation part (as many as the shortest has) to the
-    prefixes that start so, probed with one slice, then ``startswith`` for each;
+    prefixes that start so, probed with one slice, then ``startswith`` for each — or, when
+    more than ``BUCKET`` prefixes start so (nested globs: ``Desc*`` ⊇ ``Descr*`` ⊇ …), a
+    dict of the next characters, and so on (``_Nested``): a probe per distinct prefix length
+    along the action, however many prefixes there are;
   - every other glob of the code: a **lazy DFA** over a character trie of those patterns
     (states are sets of trie nodes, transitions added the first time they are taken);
 - **wild** patterns, whose code itself is a glob (``*``, ``*:Describe*``, ``ec?:Run*``): one
@@ -36,6 +39,8 @@ DFA_STATES = 4096
 _NOTHING: frozenset[int] = frozenset()
 _CODES_MAX = 4096
 """Codes without patterns remembered as such; past this a code is looked up again."""
+BUCKET = 8
+"""Prefix globs one probe may leave to ``startswith`` each; more go one level deeper."""
 
 
 class Node:
@@ -161,6 +166,79 @@ class LazyDfa:
         return state.entries
 
 
+_Prefixes = tuple[tuple[str, frozenset[int]], ...]
+"""(operation prefix, entries) of a few prefix globs, each checked with ``startswith``."""
+
+
+class _Nested:
+    """More than ``BUCKET`` prefix globs sharing the characters a probe has just read, as the
+    level below it: ``here``, the entries of the prefix those characters end (if one does),
+    and the others by their next ``head`` characters (as many as the shortest has left). A
+    first sighting reads a level per distinct prefix length along the action, each one slice
+    and one probe, so nested globs by the thousand cost what a few do — and the characters
+    read only go forward, so a lookup stays linear in the action."""
+
+    __slots__ = ("head", "heads", "here")
+
+    def __init__(self) -> None:
+        self.here: frozenset[int] = _NOTHING
+        self.head = 0
+        self.heads: dict[str, _Nested | _Prefixes] = {}
+
+    def walk(self, text: str, pos: int) -> tuple[_Prefixes, frozenset[int]]:
+        """(the few prefixes left to ``startswith``, entries of the prefixes ended on the
+        way) for ``text`` whose characters before ``pos`` led here. The entries are joined
+        once at the end: a union per level would copy them over and over."""
+        node = self
+        ended: list[frozenset[int]] = []
+        while True:
+            if node.here:
+                ended.append(node.here)
+            bucket = node.heads.get(text[pos : pos + node.head])
+            if bucket is None:
+                return (), _NOTHING.union(*ended)
+            if bucket.__class__ is tuple:
+                return bucket, _NOTHING.union(*ended)  # type: ignore[return-value]
+            pos += node.head
+            node = bucket  # type: ignore[assignment]
+
+
+def _buckets(
+    prefixes: list[tuple[str, frozenset[int]]], depth: int
+) -> tuple[int, dict[str, _Nested | _Prefixes]]:
+    """(head, heads) for prefixes sharing their first ``depth`` characters and each longer
+    than that: grouped by their next ``head`` characters (the shortest one's remainder), a
+    group of at most ``BUCKET`` as a sorted tuple, a bigger one as a ``_Nested`` level.
+    Built level by level from a work list, not by recursion: a chain of nested globs is as
+    deep as the longest glob. Each level slices only the characters it groups by, so the
+    build is linear in the patterns' total length."""
+    root: dict[str, _Nested | _Prefixes] = {}
+    root_head = min(len(body) for body, _ in prefixes) - depth
+    work: list[tuple[dict[str, _Nested | _Prefixes], list[tuple[str, frozenset[int]]], int, int]]
+    work = [(root, prefixes, depth, root_head)]
+    while work:
+        into, group, depth, head = work.pop()
+        by_head: dict[str, list[tuple[str, frozenset[int]]]] = {}
+        for body, hit in group:
+            by_head.setdefault(body[depth : depth + head], []).append((body, hit))
+        below = depth + head
+        for key, members in by_head.items():
+            if len(members) <= BUCKET:
+                into[key] = tuple(sorted(members))
+                continue
+            nested = _Nested()
+            longer = []
+            for body, hit in members:
+                if len(body) == below:  # the prefix these characters end (one: distinct)
+                    nested.here = hit
+                else:
+                    longer.append((body, hit))
+            nested.head = min(len(body) for body, _ in longer) - below
+            into[key] = nested
+            work.append((nested.heads, longer, below, nested.head))
+    return root_head, root
+
+
 class _CodeIndex:
     """The globs of one RAM code: prefix globs by the first characters of their operation
     part, the rest in a lazy DFA. ``match`` is inlined in ``PatternIndex.match`` (a call
@@ -182,13 +260,14 @@ class _CodeIndex:
                 trie.insert(pattern).entries.extend(indexes)
         # `code:*`: every action of the code. The other prefixes are found by their first
         # ``head`` characters (the shortest prefix's length): one slice and one probe, then
-        # a ``startswith`` for each prefix sharing those characters — however many prefix
-        # lengths the code's rules use.
+        # a ``startswith`` for each of the few prefixes sharing those characters, or the
+        # levels of a ``_Nested`` when many do — however many prefix lengths the code's
+        # rules use.
         self.always: frozenset[int] = prefixes.pop("", _NOTHING)
-        self.head = min(map(len, prefixes), default=0)
-        self.heads: dict[str, tuple[tuple[str, frozenset[int]], ...]] = {}
-        for body, hit in sorted(prefixes.items()):
-            self.heads[body[: self.head]] = (*self.heads.get(body[: self.head], ()), (body, hit))
+        self.head = 0
+        self.heads: dict[str, _Nested | _Prefixes] = {}
+        if prefixes:
+            self.head, self.heads = _buckets(list(prefixes.items()), 0)
         self.dfa: LazyDfa | None = None
         if trie is not None:
             trie.seal()
@@ -263,7 +342,11 @@ class PatternIndex:
                 start = colon + 1
                 heads = index.heads.get(text[start : start + index.head])
                 if heads is not None:
-                    for body, hit in heads:
+                    if heads.__class__ is not tuple:  # many prefixes share those: nested
+                        heads, hit = heads.walk(text, start + index.head)  # type: ignore[union-attr]
+                        if hit:
+                            found = hit if found is None else found | hit
+                    for body, hit in heads:  # type: ignore[union-attr]
                         if text.startswith(body, start):
                             found = hit if found is None else found | hit
                 if index.dfa is not None:
