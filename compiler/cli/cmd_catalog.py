@@ -13,6 +13,7 @@ from compiler.cli.common import (
     catalog_option,
     fail,
     fail_at,
+    output_file,
     quiet_option,
     text_or_json_option,
 )
@@ -202,7 +203,7 @@ def diff(old: Path, new: Path, fmt: str) -> None:
 @click.option("--sdk", is_flag=True, help="First regenerate sdk.json from the SDKs (needs PyPI).")
 @click.option(
     "--out",
-    type=FILE,
+    type=output_file("stdout carries the build's summary; give catalog.json a file name"),
     default=None,
     help="Where to write catalog.json (default: the packaged catalog).",
 )

@@ -17,6 +17,7 @@ from compiler.cli.common import (
     find_org_for,
     ignore_option,
     org_option,
+    output_dir,
     print_diagnostics,
     printable,
     text_or_json_option,
@@ -37,7 +38,7 @@ TARGETS = ("ram", "control-policy", "terraform", "ros", "cedar")
 @click.option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=output_dir("--out is the directory the documents are written to"),
     default=Path("generated"),
     show_default=True,
     help="Directory for the emitted documents. A file an earlier compile wrote there (listed "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import FILE, catalog_option, fail_at, rules_option
+from compiler.cli.common import catalog_option, fail_at, output_file, rules_option
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
 from compiler.files import atomic_write
 from compiler.policy import compile_rules
@@ -24,9 +24,9 @@ from compiler.policy import compile_rules
 @click.option(
     "--out",
     "out",
-    type=FILE,
+    type=output_file(),
     default=None,
-    help="Write to FILE (atomically) instead of stdout.",
+    help="Write to FILE (atomically) instead of stdout (`-`: stdout).",
 )
 @catalog_option
 def command(rules: tuple[Path, ...], fmt: str, out: Path | None, catalog) -> None:

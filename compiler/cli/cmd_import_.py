@@ -10,10 +10,10 @@ import click
 
 from compiler.analysis.importer import PolicyImportError, import_policies, valid_policy_name
 from compiler.cli.common import (
-    FILE,
     catalog_option,
     echo,
     fail_with_diagnostics,
+    output_file,
     quiet_option,
     text_or_json_option,
 )
@@ -64,8 +64,8 @@ def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:
 @click.option(
     "--out",
     "out",
-    type=FILE,
-    help="Write the rules to this file (atomically) instead of stdout.",
+    type=output_file(),
+    help="Write the rules to this file (atomically) instead of stdout (`-`: stdout).",
 )
 @click.option(
     "--skip-unsupported",

@@ -13,13 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from compiler.cli.common import (
-    FILE,
     catalog_option,
     echo,
     fail,
     fail_at,
     find_org_for,
     org_option,
+    output_file,
     printable,
     rules_option,
     text_or_json_option,
@@ -143,13 +143,15 @@ EXIT_CHANGED = 3
 @click.option(
     "--report",
     "report_path",
-    type=FILE,
-    help="Write the full report as JSON.",
+    type=output_file(
+        "stdout carries the summary; --format json prints this same JSON report there"
+    ),
+    help="Write the full report as JSON (the bytes --format json prints on stdout).",
 )
 @click.option(
     "--html",
     "html_path",
-    type=FILE,
+    type=output_file("stdout carries the summary (--format); give the page a file name"),
     help="Write the report as one self-contained HTML page (charts, tables, filterable "
     "examples; works offline).",
 )

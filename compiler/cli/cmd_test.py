@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from compiler.cli.common import (
-    FILE,
     catalog_option,
     echo,
     fail_at,
+    output_file,
     print_diagnostics,
     printable,
     quiet_option,
@@ -29,7 +29,9 @@ from compiler.testing.runner import failure_details, run_tests, to_junit
 @click.option(
     "--junit",
     "junit",
-    type=FILE,
+    type=output_file(
+        "stdout carries the results (--format json for JSON); give the JUnit report a file name"
+    ),
     help="Also write a JUnit XML report to FILE.",
 )
 @quiet_option

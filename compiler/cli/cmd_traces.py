@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ from compiler.catalog import default_catalog
 from compiler.cli.common import catalog_option
 from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
-from compiler.replay import generate_events, write_trace
+from compiler.replay import generate_events, write_events, write_trace
 from compiler.replay.generate import write_delivery_tree
 
 
@@ -34,7 +35,8 @@ def command() -> None:
     "--out",
     type=click.Path(path_type=Path),
     required=True,
-    help="Output file (.gz compresses); with --layout actiontrail-oss, the root directory.",
+    help="Output file (.gz compresses; `-`: stdout); with --layout actiontrail-oss, the root "
+    "directory.",
 )
 @click.option(
     "--rules",
@@ -100,6 +102,13 @@ def generate(
       ramguard traces generate --events 200000 --layout actiontrail-oss \\
           --accounts 3 --days 2 --out /tmp/trail
     """
+    to_stdout = str(out) == "-"  # JSON lines (or an array) on stdout: `| simulate --trace -`
+    if to_stdout and layout == "actiontrail-oss":
+        raise click.BadParameter(
+            "`-` is not stdout here: with --layout actiontrail-oss --out is the root directory "
+            "of the delivery tree",
+            param_hint="--out",
+        )
     if not rules and Path("policies").is_dir():
         rules = (Path("policies"),)
     if rules:
@@ -127,6 +136,12 @@ def generate(
                 err=True,
             )
         return
-    write_trace(out, events, fmt=fmt)
+    if to_stdout:
+        sys.stdout.flush()
+        write_events(sys.stdout.buffer, events, fmt=fmt)
+        sys.stdout.buffer.flush()
+    else:
+        write_trace(out, events, fmt=fmt)
     if not quiet:
-        click.echo(f"wrote {counted(count, 'event')} to {out}", err=True)
+        where = "stdout" if to_stdout else out
+        click.echo(f"wrote {counted(count, 'event')} to {where}", err=True)

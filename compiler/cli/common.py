@@ -78,6 +78,39 @@ class _FilePath(click.Path):
 FILE = _FilePath()
 
 
+class _OutputPath(click.Path):
+    """A path a verb writes. ``-`` is stdout where stdout is free for it (``dash`` None: the
+    value becomes None, the verb's own "print it" default); where stdout already carries the
+    verb's result (``--format``), or the path is a directory, ``-`` is refused as bad usage
+    (exit 2) saying ``dash``. It was written to a file named ``-`` (``simulate --report -``).
+    A file option's value that is a directory is an input error, as for ``FILE``."""
+
+    def __init__(self, dash: str | None, *, directory: bool = False) -> None:
+        super().__init__(path_type=Path, file_okay=not directory)
+        self.dash = dash
+        self.directory = directory
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value == "-":
+            if self.dash is None:
+                return None
+            self.fail(f"`-` is not stdout here: {self.dash}", param, ctx)
+        path = super().convert(value, param, ctx)
+        if not self.directory and Path(path).is_dir():
+            fail_at(str(path), "is a directory, not a file")
+        return path
+
+
+def output_file(dash: str | None = None) -> click.ParamType:
+    """The type of an output file option: ``-`` is stdout (``dash`` None) or refused (why)."""
+    return _OutputPath(dash)
+
+
+def output_dir(dash: str) -> click.ParamType:
+    """The type of an output directory option (``compile --out``): ``-`` refused (why)."""
+    return _OutputPath(dash, directory=True)
+
+
 # The options several verbs share, declared once so their spelling and help cannot drift.
 rules_option = click.option(
     "--rules",

@@ -15,7 +15,7 @@ from compiler.replay.events import (
     TraceEvent,
     classify_outcome,
 )
-from compiler.replay.generate import generate_events, write_trace
+from compiler.replay.generate import generate_events, write_events, write_trace
 from compiler.replay.reader import (
     TraceError,
     is_plain_jsonl,
@@ -36,5 +36,6 @@ __all__ = [
     "read_events",
     "read_jsonl_range",
     "split_points",
+    "write_events",
     "write_trace",
 ]

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import msgspec
 
@@ -346,39 +346,43 @@ def write_trace(
     if fmt not in ("jsonl", "array"):
         raise ValueError(f"unknown trace format `{fmt}`")
     path = Path(path)
-    count = 0
     with atomic_writer(path) as raw:
+        if not path.name.endswith(".gz"):
+            return write_events(raw, events, fmt)
         # No file name and mtime 0 in the gzip header: the bytes depend on the events only.
-        out = (
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
-            if path.name.endswith(".gz")
-            else raw
-        )
-        try:
-            batch: list[bytes] = []
-            size = 0
-            sep = b"\n" if fmt == "jsonl" else b",\n"
-            if fmt == "array":
-                batch.append(b"[\n")
-            for event in events:
-                if count and fmt == "array":
-                    batch.append(sep)
-                line = _encode(event)
-                batch.append(line)
-                if fmt == "jsonl":
-                    batch.append(sep)
-                count += 1
-                size += len(line)
-                # Batched: one gzip/OS write per ~1 MiB, not one per event.
-                if size > 1 << 20:
-                    out.write(b"".join(batch))
-                    batch, size = [], 0
-            if fmt == "array":
-                batch.append(b"\n]\n")
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as out:
+            return write_events(out, events, fmt)
+
+
+def write_events(
+    out: BinaryIO, events: Iterable[dict], fmt: Literal["jsonl", "array"] = "jsonl"
+) -> int:
+    """``events`` as JSON lines or a JSON array on ``out`` (``traces generate --out -``:
+    stdout), the bytes ``write_trace`` writes to a file; returns the number written."""
+    if fmt not in ("jsonl", "array"):
+        raise ValueError(f"unknown trace format `{fmt}`")
+    count = 0
+    batch: list[bytes] = []
+    size = 0
+    sep = b"\n" if fmt == "jsonl" else b",\n"
+    if fmt == "array":
+        batch.append(b"[\n")
+    for event in events:
+        if count and fmt == "array":
+            batch.append(sep)
+        line = _encode(event)
+        batch.append(line)
+        if fmt == "jsonl":
+            batch.append(sep)
+        count += 1
+        size += len(line)
+        # Batched: one gzip/OS write per ~1 MiB, not one per event.
+        if size > 1 << 20:
             out.write(b"".join(batch))
-        finally:
-            if out is not raw:
-                out.close()
+            batch, size = [], 0
+    if fmt == "array":
+        batch.append(b"\n]\n")
+    out.write(b"".join(batch))
     return count
 
 
