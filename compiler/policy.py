@@ -117,9 +117,14 @@ class Policy:
     def decide_many(
         self, requests: Iterable[tuple[str, Mapping[str, object] | None]]
     ) -> list[bool]:
-        """Deny (True) or not for each (action, RAM-keyed context): the replay fast path."""
-        denies = self.trie.denies
-        return [denies(action, ctx) for action, ctx in requests]
+        """Deny (True) or not for each (action, context): ``decide``'s answers, the context
+        read by the same function (keys in any spelling, ``bool``/number/aware ``datetime``
+        values converted, a bad key or value raising as ``decide`` raises). It called the
+        trie's unchecked ``denies``, which took a context already in the trie's form: a
+        miscased key or a ``datetime`` value read as absent, so a request ``decide`` (and
+        the RAM evaluator) denied was answered not denied."""
+        decide = self.decide
+        return [decide(action, ctx).decision == "deny" for action, ctx in requests]
 
     @cached_property
     def documents(self) -> list[Document]:
