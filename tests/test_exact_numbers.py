@@ -83,3 +83,66 @@ def test_both_engines_compare_big_integers_as_python_does(op, limit, delta, as_i
     ctx = {"acme:N": value if as_int else str(value)}
     assert policy.decide("ecs:RunInstances", ctx).denied is want
     assert (ram.decide("ecs:RunInstances", ctx) == "deny") is want
+
+
+# The gap between two neighbours of more than 28 significant digits is a region: the
+# analysis must test a value inside it, computed exactly (a midpoint at the decimal context's
+# 28 digits rounds onto one of the two, so the gap was never tried).
+WIDE = "12345678901234567890123456789012"
+WIDE_GAP = (
+    f'deny ECS RunInstances when unchecked "acme:N" > {WIDE} '
+    f'and unchecked "acme:N" < {WIDE[:-1]}3\n'
+)
+
+
+def test_check_does_not_call_a_rule_with_a_wide_gap_dead(run_cli, tmp_path):
+    path = tmp_path / "gap.rules"
+    path.write_text(WIDE_GAP)
+    result = run_cli("check", path)
+    assert result.exit_code == 0, result.stderr
+    assert "E0110" not in result.stderr
+    out = tmp_path / "out"
+    assert run_cli("compile", path, "--out", out).exit_code == 0
+    # ... and the rule does deny a value in the gap, to both engines.
+    policy, ram = _engines(WIDE_GAP)
+    ctx = {"acme:N": f"{WIDE}.5"}
+    assert policy.decide("ecs:RunInstances", ctx).denied
+    assert ram.decide("ecs:RunInstances", ctx) == "deny"
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [
+        ("1.00000000000000000000000000001", "1.00000000000000000000000000002"),
+        (WIDE, WIDE[:-1] + "3"),
+        ("1e-999999999", "1.0000000000000000000000000000000001e-999999999"),
+    ],
+)
+def test_prove_finds_the_json_interval_the_rules_lack(run_cli, tmp_path, low, high):
+    rules = tmp_path / "empty.rules"
+    rules.write_text("deny ECS StopInstance\n")
+    doc = {
+        "Version": "1",
+        "Statement": [
+            {"Effect": "Deny", "Action": ["ecs:StopInstance"], "Resource": "*"},
+            {
+                "Effect": "Deny",
+                "Action": ["ecs:RunInstances"],
+                "Resource": "*",
+                "Condition": {
+                    "NumericGreaterThan": {"acme:N": low},
+                    "NumericLessThan": {"acme:N": high},
+                },
+            },
+        ],
+    }
+    policy = tmp_path / "interval.json"
+    policy.write_text(json.dumps(doc))
+    result = run_cli("prove", "--rules", rules, "--policy", policy, "--format", "json")
+    assert result.exit_code == 1, result.stdout + result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "different"
+    value = data["witness"]["context"]["acme:N"]
+    from decimal import Decimal
+
+    assert Decimal(low) < Decimal(value) < Decimal(high)

@@ -10,6 +10,7 @@ conditions on these values alone is evaluating them on every value there is.
   and their outer neighbours cover every interval (IPv4 and IPv6 apart).
 - Numbers and times: each listed value, a value just below and just above it (a time ± 1 µs;
   none past year 1 or 9999 — no OverflowError, issue 16 F8), which covers every open interval.
+  Numbers are worked out exactly (``_midway``), never at the decimal context's 28 digits.
 - Strings: the glob classes (``globsets.classes``) of the StringLike patterns together with the
   StringEquals values as literals, each class's shortest string, plus upper/lower-case
   variants for the IgnoreCase operators.
@@ -22,7 +23,7 @@ import contextlib
 import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, InvalidOperation, localcontext
 
 from compiler.analysis.globsets import Literal, classes
 
@@ -52,21 +53,65 @@ def _ip_reps(values: Iterable[str]) -> list[str]:
     return sorted(out)
 
 
+def _midway(a: Decimal, b: Decimal) -> Decimal:
+    """A number strictly between ``a < b``, computed exactly: at the default context's 28
+    digits ``(a + b) / 2`` of two 33-digit neighbours rounds onto one of them, and the gap
+    between them (a region) was never tested — ``check`` called a satisfiable rule dead.
+    The midpoint when it is short enough to write; else (operands of far-apart magnitudes,
+    ``1e-999999999`` and ``1e999999999``) the next number after ``a`` at the fewest digits
+    that stay below ``b``, so no operand makes the arithmetic huge."""
+    exps = (a.as_tuple().exponent, b.as_tuple().exponent)
+    span = max(a.adjusted(), b.adjusted()) - min(int(e) for e in exps) + 3
+    with localcontext() as ctx:
+        ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX
+        ctx.traps[Inexact] = True  # never a rounded answer, whatever the context
+        if span <= 1000 or not a or not b:
+            # Exact: the sum has at most span - 2 digits and halving adds one; with a zero
+            # operand the sum is the other one, whatever the span.
+            ctx.prec = min(span, len((a or b).as_tuple().digits) + 2) if not a or not b else span
+            return (a + b) / 2
+        ctx.traps[Inexact] = False  # next_plus rounds by definition; the loop checks it
+        digits = len(a.as_tuple().digits)
+        while True:
+            digits += 1
+            ctx.prec = digits
+            step = a.next_plus()
+            if a < step < b:
+                return step
+
+
+def _outside(n: Decimal, sign: int) -> Decimal:
+    """Some number below (``sign`` -1) or above (+1) ``n``, exactly: ``n ∓ 1`` when that is
+    short to write, else a value of ``n``'s own digits (0 or 2n), never rounded."""
+    with localcontext() as ctx:
+        ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX
+        ctx.traps[Inexact] = True
+        if int(n.as_tuple().exponent) > -100 and n.adjusted() < 100:
+            ctx.prec = 250
+            return n + sign
+        if (n > 0) == (sign > 0):
+            ctx.prec = len(n.as_tuple().digits) + 1
+            return n * 2
+        return Decimal(0)
+
+
 def _number_reps(values: Iterable[str]) -> list[str]:
     nums = set()
     for value in values:
         try:
-            nums.add(Decimal(str(value)))
+            number = Decimal(str(value))
         except InvalidOperation:
             continue
+        if number.is_finite():  # `NaN` or `Infinity` in a document is no number to RAM
+            nums.add(number)
     out: set[Decimal] = {Decimal(0)}
     ordered = sorted(nums)
     for i, n in enumerate(ordered):
         out.add(n)
-        below = ordered[i - 1] if i else n - 1
-        above = ordered[i + 1] if i + 1 < len(ordered) else n + 1
-        out.add((below + n) / 2)
-        out.add((n + above) / 2)
+        below = ordered[i - 1] if i else _outside(n, -1)
+        above = ordered[i + 1] if i + 1 < len(ordered) else _outside(n, 1)
+        out.add(_midway(below, n))
+        out.add(_midway(n, above))
     return [str(n) for n in sorted(out)]
 
 
