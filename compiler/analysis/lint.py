@@ -8,6 +8,7 @@ Codes (stable; tests pin them):
 
 =======  ================  ==============================================================
 E0110    dead              the rule denies nothing at all (exact: any action, resource, value)
+N0110    dead              a note: the engine could not decide E0110 for the rule (its budget)
 W0101    duplicate         the rule denies exactly what an earlier rule of its policy denies
 W0102    shadowed          every request the rule denies is denied by a broader rule
 W0103    (compile)         an operation glob matches no catalog operation (from ``checks``)
@@ -76,6 +77,7 @@ Pass = Callable[[Policy, Catalog], list[Diagnostic]]
 
 CODES: dict[str, str] = {
     "E0110": "rule denies nothing",
+    "N0110": "could not decide whether the rule denies anything",
     "W0101": "duplicate rule",
     "W0102": "rule shadowed by a broader rule",
     "W0103": "operation glob matches no catalog operation",

@@ -24,8 +24,10 @@ import ipaddress
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, InvalidOperation, localcontext
+from itertools import count
 
 from compiler.analysis.globsets import Literal, classes
+from compiler.model.glob import glob_match
 
 
 class _Absent:
@@ -140,7 +142,61 @@ def _time_reps(values: Iterable[str]) -> list[str]:
     return [t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").rjust(27, "0") for t in sorted(out)]
 
 
+def _filler(k: int) -> str:
+    """The ``k``-th of distinct single characters (ASCII letters first)."""
+    return chr(0x41 + k) if k < 26 else chr(0x100 + k)
+
+
+def _one_glob_reps(pattern: str, equals: list[str]) -> list[str]:
+    """The regions of one ``like`` pattern and some literal values, without an automaton:
+    each literal (its own region), a string the pattern matches that is no literal, and one
+    it does not match that is no literal — each where one exists. Subset construction would
+    give the same regions, but it doubles with each `?` after a `*` (`role/*-` and 18 `?`
+    ran past 200,000 states: a traceback in ``check``, "could not decide" in ``prove``).
+    The candidates are built, not searched for: ``len(equals) + 1`` distinct strings on
+    each side wherever the side has that many, so one is no literal, each confirmed by the
+    linear-time matcher."""
+    listed = set(equals)
+    n = len(listed) + 1
+    plain = pattern.replace("*", "")
+    literal_chars = {c for c in plain if c != "?"}
+    other = next(c for c in map(chr, count(0x78)) if c not in literal_chars)
+    base = plain.replace("?", other)
+    star = pattern.find("*")
+    inside: list[str]
+    if star >= 0:  # a run of `other` of each length at the first `*`
+        cut = len(pattern[:star])
+        inside = [base[:cut] + other * k + base[cut:] for k in range(n)]
+    elif "?" in pattern:  # each filler for the first `?`
+        q = pattern.index("?")
+        inside = [base[:q] + _filler(k) + base[q + 1 :] for k in range(n)]
+    else:
+        inside = [pattern]  # its only match
+    # Not matching: without a literal character of the pattern (when it has one); the
+    # empty string and single characters (shorter than a `*`-pattern's fixed `?` run);
+    # longer than a pattern without `*` matches.
+    outside = [other * k for k in range(n)] if literal_chars else []
+    outside += ["", *map(_filler, range(n))]
+    outside += [base + other * (k + 1) for k in range(n)] if star < 0 else []
+    reps = set(equals)
+    for group, want in ((inside, True), (outside, False)):
+        found = next(
+            (
+                t
+                for t in group
+                if t not in listed and glob_match(pattern, t, ignore_case=False) is want
+            ),
+            None,
+        )
+        if found is not None:
+            reps.add(found)
+    return sorted(reps) or [""]
+
+
 def _string_reps(likes: list[str], equals: list[str], ignorecase: bool) -> list[str]:
+    distinct = sorted(set(likes))
+    if len(distinct) == 1 and not ignorecase:
+        return _one_glob_reps(distinct[0], equals)
     patterns: list[str | Literal] = [*likes, *(Literal(v) for v in equals)]
     reps = {text for _, text in classes(patterns, fold=False)} if patterns else {""}
     if ignorecase:

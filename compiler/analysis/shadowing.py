@@ -81,8 +81,9 @@ def _plainly_covers(broad: Stmt, narrow: Stmt) -> bool:
 def _satisfiable(atom: Atom) -> bool | None:
     """Whether some value of its key (or its absence) makes ``atom`` hold; None: undecided."""
     alone = Stmt("atom", ("*",), False, None, ((atom,),))
-    search = ConditionSearch([alone], node_budget=2_000_000)
     try:
+        # The regions themselves can be past the budget (a glob's automaton).
+        search = ConditionSearch([alone], node_budget=2_000_000)
         return search.witness(search.formula([alone]), frozenset(), (True, False)) is not None
     except Undecided:
         return None
@@ -99,22 +100,23 @@ def _plainly_satisfiable(stmt: Stmt) -> bool:
     return False
 
 
-def denies_nothing(stmt: Stmt) -> bool:
-    """Whether no request at all is denied by ``stmt`` (proved)."""
+def denies_nothing(stmt: Stmt) -> bool | None:
+    """Whether no request at all is denied by ``stmt`` (proved); None: the engine could not
+    decide (past its budgets), which is neither answer."""
     if not stmt.not_actions:
         if _plainly_satisfiable(stmt):
             return False
         # Every action or resource pattern matches some string: only the condition can make
         # the rule match nothing, and the condition search alone decides that.
-        search = ConditionSearch([stmt], node_budget=2_000_000)
         try:
+            search = ConditionSearch([stmt], node_budget=2_000_000)
             return search.witness(search.formula([stmt]), frozenset(), (True, False)) is None
         except Undecided:
-            return False
+            return None
     verdict = compare(
         statement_decider("rule", [stmt]), statement_decider("none", []), want=(True, False)
     )
-    return verdict.status == "equal"
+    return None if verdict.status == "unknown" else verdict.status == "equal"
 
 
 def _sample(pattern: str) -> str:
@@ -127,17 +129,21 @@ def _shape(stmt: Stmt) -> tuple:
     return (stmt.actions, stmt.not_actions, stmt.resources, stmt.dnf)
 
 
-def _dead(policy: Policy, stmts: dict[int, Stmt]) -> set[int]:
-    """Indexes of the rules that deny nothing, each distinct statement proved once."""
-    verdicts: dict[tuple, bool] = {}
-    dead = set()
+def _dead(policy: Policy, stmts: dict[int, Stmt]) -> tuple[set[int], set[int]]:
+    """Indexes of the rules that deny nothing, and of those the engine could not decide,
+    each distinct statement proved once."""
+    verdicts: dict[tuple, bool | None] = {}
+    dead: set[int] = set()
+    undecided: set[int] = set()
     for i, st in stmts.items():
         key = _shape(st)
         if key not in verdicts:
             verdicts[key] = denies_nothing(st)
         if verdicts[key]:
             dead.add(i)
-    return dead
+        elif verdicts[key] is None:
+            undecided.add(i)
+    return dead, undecided
 
 
 class _Candidates:
@@ -294,7 +300,7 @@ class _Analysis:
 _GRAPHS: weakref.WeakKeyDictionary[Policy, _Analysis] = weakref.WeakKeyDictionary()
 
 
-_DEAD: weakref.WeakKeyDictionary[Policy, set[int]] = weakref.WeakKeyDictionary()
+_DEAD: weakref.WeakKeyDictionary[Policy, tuple[set[int], set[int]]] = weakref.WeakKeyDictionary()
 
 
 def dead_rules(policy: Policy) -> set[int]:
@@ -302,11 +308,22 @@ def dead_rules(policy: Policy) -> set[int]:
     ``compile`` refuses them too, so this stays cheap. A rule with actions (not ``except``)
     denies nothing exactly when its conditions cannot hold, which its conditions alone
     decide: no trie is built unless some rule has ``except``."""
-    found = _DEAD.get(policy)
-    if found is not None:
-        return found
-    found = set()
-    verdicts: dict[tuple, bool] = {}
+    return _dead_rules(policy)[0]
+
+
+def undecided_dead_rules(policy: Policy) -> set[int]:
+    """Indexes of the rules for which the engine could not decide whether they deny
+    anything (past its budgets: N0110): neither refused nor called live."""
+    return _dead_rules(policy)[1]
+
+
+def _dead_rules(policy: Policy) -> tuple[set[int], set[int]]:
+    cached = _DEAD.get(policy)
+    if cached is not None:
+        return cached
+    found: set[int] = set()
+    undecided: set[int] = set()
+    verdicts: dict[tuple, bool | None] = {}
     exceptions = []
     for rule in policy.rules:
         if rule.not_actions:
@@ -317,11 +334,15 @@ def dead_rules(policy: Policy) -> set[int]:
             verdicts[rule.conditions] = denies_nothing(Stmt("", ("*",), False, None, dnf))
         if verdicts[rule.conditions]:
             found.add(rule.index)
+        elif verdicts[rule.conditions] is None:
+            undecided.add(rule.index)
     if exceptions:
         stmts = _stmts(policy)
-        found |= _dead(policy, {i: stmts[i] for i in exceptions})
-    _DEAD[policy] = found
-    return found
+        more, unknown = _dead(policy, {i: stmts[i] for i in exceptions})
+        found |= more
+        undecided |= unknown
+    _DEAD[policy] = (found, undecided)
+    return found, undecided
 
 
 @contextmanager
@@ -358,8 +379,28 @@ def _graph(policy: Policy) -> _Analysis:
 
 
 def check_dead(policy: Policy, catalog: Catalog | None = None) -> list[Diagnostic]:
-    dead = dead_rules(policy)
-    return [
+    """E0110 for each rule that denies nothing; N0110, a note, for each rule the engine
+    could not decide. A note, not an error: the rule may well deny requests, and refusing
+    it (compile stops on E0110) would block a valid rule on a limit of the analysis (an
+    error is for a fault in the input, DESIGN.md). Not a warning either: ``check --strict``
+    fails CI on warnings, and W01xx say "probably not what you meant", which nothing here
+    shows; the note says, at the rule, that this one question was left open."""
+    dead, undecided = _dead_rules(policy)
+    notes = [
+        Diagnostic(
+            "N0110",
+            Severity.NOTE,
+            "could not decide whether this rule denies anything: the analysis engine ran "
+            "past its budget on its conditions",
+            rule.span,
+            "the rule is compiled as written; a `*` followed by a long run of `?` in a "
+            "`like` pattern is the usual cause (its automaton doubles with each `?`)",
+            policy.sources.get(rule.span.file),
+        )
+        for rule in policy.rules
+        if rule.index in undecided
+    ]
+    return notes + [
         Diagnostic(
             "E0110",
             Severity.ERROR,

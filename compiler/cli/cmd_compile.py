@@ -26,7 +26,7 @@ from compiler.emit.cedar import cedar_policies
 from compiler.emit.deploy import attachments_from, ros_files, terraform_files
 from compiler.emit.output import MANIFEST, STAGE, STAGE_NEW, apply_output, plan_output, roll_forward
 from compiler.emit.ram import Document, document_size, documents_for
-from compiler.language.diagnostics import CompileError, counted
+from compiler.language.diagnostics import CompileError, Severity, counted
 from compiler.language.suppress import unsilenced
 from compiler.policy import compile_rules
 
@@ -111,7 +111,10 @@ def command(
     warnings = [*config_warnings(), *unsilenced(policy.warnings, ignore, policy.sources)]
     # A rule that denies nothing (E0110) is an error here as in `check`: nothing is written.
     dead = check_dead(policy)
-    if dead:
+    # N0110 (the engine could not decide) is a note: said, and the rule still compiled.
+    notes = [d for d in dead if d.severity is not Severity.ERROR]
+    warnings += unsilenced(notes, ignore, policy.sources)
+    if any(d.severity is Severity.ERROR for d in dead):
         raise CompileError([*warnings, *dead])
     if not quiet and fmt == "text":
         print_diagnostics(warnings)

@@ -22,6 +22,7 @@ _OTHER_DIRECTIVE = re.compile(r"ramguard:\s*([A-Za-z_-]+)\s*\[")
 
 SILENCEABLE = frozenset(
     {
+        "N0110",
         "N0201",
         *(f"W010{n}" for n in range(1, 8)),
         "W0201",
