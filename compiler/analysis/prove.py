@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from compiler.analysis.globsets import Undecided, classes
 from compiler.analysis.regions import ABSENT, representatives
 from compiler.model.resolve_resources import request_arn_problem
+from compiler.ram.glob import GlobPattern
 
 AtomTest = Callable[[object], bool]
 Formula = frozenset[frozenset[tuple[str, tuple[bool, ...]]]]
@@ -124,7 +125,7 @@ def from_documents(name: str, evaluator, effect: str = "Deny") -> Decider:
         return Atom(
             kt.key,
             kt.operator,
-            tuple(str(v) for v in kt.values),
+            tuple(map(_listed, kt.values)),
             lambda value, kt=kt, low=low: kt.matches({} if value is ABSENT else {low: value}),
         )
 
@@ -155,6 +156,14 @@ def from_documents(name: str, evaluator, effect: str = "Deny") -> Decider:
     return Decider(name, tuple(stmts), denies)
 
 
+def _listed(value: object) -> str:
+    """A value the evaluator parsed, as the document listed it: a ``StringLike`` pattern is
+    a ``GlobPattern``, whose ``str`` is its repr (``GlobPattern(source='a*', …)``) — taken
+    as the pattern, it cut the key's regions at the wrong strings, and ``diff`` of two
+    documents with `a*` and `ab*` said "equivalent (proved)"."""
+    return value.source if isinstance(value, GlobPattern) else str(value)
+
+
 def _statement_text(st, tests) -> str:
     """A document statement in one line, from the evaluator's parse (values JSON-encoded)."""
     import json
@@ -164,7 +173,7 @@ def _statement_text(st, tests) -> str:
     if tuple(res) != ("*",):
         parts.append("Resource " + json.dumps(list(res)))
     for t in tests:
-        parts.append(f"{t.operator} {t.key} " + json.dumps([str(v) for v in t.values]))
+        parts.append(f"{t.operator} {t.key} " + json.dumps(list(map(_listed, t.values))))
     return "; ".join(parts)
 
 
