@@ -6,6 +6,8 @@ import random
 
 import cedarpy
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compiler.emit.cedar import cedar_context, cedar_policies, cedar_request
 from compiler.language.diagnostics import CompileError
@@ -78,12 +80,18 @@ def test_question_mark_is_an_error_naming_the_rule(compile_text):
 
 CONTEXTS = [
     ({}, {}),
-    ({"source_ip": " 10.1.2.3 "}, {"source_ip": {"__extn": {"fn": "ip", "arg": "10.1.2.3"}}}),
+    # Values are read as the trie reads them (reviewer finding 2): a padded address or time
+    # is none, a time without an offset is UTC, a scoped IPv6 address is its address.
+    ({"source_ip": " 10.1.2.3 "}, {}),
+    ({"source_ip": "10.1.2.3"}, {"source_ip": {"__extn": {"fn": "ip", "arg": "10.1.2.3"}}}),
+    ({"source_ip": "fe80::1%eth0"}, {"source_ip": {"__extn": {"fn": "ip", "arg": "fe80::1"}}}),
+    ({"time": " 2026-12-01T00:00:00Z"}, {}),
+    ({"time": "2026-12-02"}, {"time_us": 1796169600000000}),
     ({"acs:SourceIp": "Internal"}, {}),
     ({"mfa": "TRUE", "secure_transport": False}, {"mfa": True, "secure_transport": False}),
     ({"mfa": "maybe"}, {}),
     ({"time": "2026-12-01T00:00:00.000001Z"}, {"time_us": 1796083200000001}),
-    ({"time": "2026-12-01T00:00:00"}, {}),
+    ({"time": "2026-12-01T00:00:00"}, {"time_us": 1796083200000000}),
     # A number or boolean for a string key is the text the trie's string operators read.
     ({"vpc": "vpc-a", "access_key": 7}, {"vpc": "vpc-a", "access_key": "7"}),
     ({"principal": True, "access_key": [1]}, {"principal": "true"}),
@@ -375,3 +383,89 @@ def test_what_cedar_cannot_express_is_refused_at_the_rule(run_cli, tmp_path, rul
     assert result.stderr.startswith(f"{rules}:2:1: {message}"), result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# -- the three engines on the value shapes a trace can hold (reviewer finding 2) -------------
+
+ODD_IPS = [
+    "10.0.0.1",
+    " 10.0.0.1",
+    "10.0.0.1\n",
+    "::ffff:10.0.0.1",
+    "fe80::1%eth0",
+    "fe80::1",
+    "2001:db8::1%1",
+    "Internal",
+    "",
+]
+ODD_TIMES = [
+    "2026-12-01T00:00:01Z",
+    "2026-12-01T00:00:01",
+    " 2026-12-01T00:00:01Z",
+    "2026-12-01T00:00:01Z ",
+    "2026-12-01",
+    "2026-12-02",
+    "2026-11-30T23:59:59-00:30",
+    "2026-12-01T00:00:00.000001+00:00",
+    "0001-01-01T00:00:00+00:01",
+    "bad",
+]
+ODD_BOOLS = ["true", "TRUE", " true", "false", "False", "1", True, False]
+ODD_CONDITIONS = [
+    "source_ip in [10.0.0.0/8]",
+    "source_ip not in [10.0.0.0/8, fe80::/10]",
+    "source_ip in [fe80::/10, 2001:db8::/32]",
+    "time after 2026-12-01T00:00:00Z",
+    "time before 2026-12-01T00:00:00Z",
+    "mfa = true",
+    "secure_transport = false",
+]
+
+
+@st.composite
+def _odd_policy(draw) -> str:
+    lines = []
+    for op in ("RunInstances", "StopInstance", "DeleteInstance"):
+        # One condition per key: a rule testing one key twice is refused.
+        conds = draw(
+            st.lists(
+                st.sampled_from(ODD_CONDITIONS),
+                min_size=1,
+                max_size=3,
+                unique_by=lambda c: c.split()[0],
+            )
+        )
+        word = draw(st.sampled_from(["when", "unless"]))
+        lines.append(f"deny ECS {op} {word} " + " and ".join(conds))
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def _odd_context(draw) -> dict:
+    ctx: dict[str, object] = {}
+    if draw(st.booleans()):
+        ctx["acs:SourceIp"] = draw(st.sampled_from(ODD_IPS))
+    if draw(st.booleans()):
+        ctx["acs:CurrentTime"] = draw(st.sampled_from(ODD_TIMES))
+    if draw(st.booleans()):
+        ctx["acs:MFAPresent"] = draw(st.sampled_from(ODD_BOOLS))
+    if draw(st.booleans()):
+        ctx["acs:SecureTransport"] = draw(st.sampled_from(ODD_BOOLS))
+    return ctx
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_odd_policy(), contexts=st.lists(_odd_context(), min_size=1, max_size=12))
+def test_trie_json_and_cedar_read_odd_values_alike(text, contexts):
+    # Padded addresses and times, times without an offset or a time of day, scoped and
+    # IPv4-mapped IPv6 addresses: Cedar read some of them otherwise than the trie (it
+    # stripped, dropped naive times, and answered NoDecision on a zone id).
+    from compiler import compile_sources
+    from compiler.ram import RamEvaluator
+
+    policy = compile_sources([("odd.rules", text)])
+    ram = RamEvaluator([(d.filename, d.as_dict()) for d in policy.documents])
+    requests = [(f"ecs:{op}", c) for c in contexts for op in ("RunInstances", "StopInstance")]
+    trie = [policy.decide(a, c).denied for a, c in requests]
+    assert trie == [ram.decide(a, c) == "deny" for a, c in requests], text
+    assert _cedar_denies(policy, requests) == trie, text

@@ -20,8 +20,12 @@ The model, one request shape for every rule:
   microseconds since the epoch, because Cedar strings have no ``<`` and its ``datetime``
   keeps only milliseconds, which would move a request across a boundary the trie respects.
 - A key absent from the request, or a value that does not parse for its kind, is absent from
-  the Cedar context (``cedar_request`` drops it): positive operators test ``context has k &&
-  …`` and fail, negated ones ``!(context has k) || …`` and hold, as in DESIGN.md.
+  the Cedar context (``cedar_request`` drops it). Values are read by the trie's own parsers
+  (``compiler.model.conditions.parse_ip`` / ``parse_time``), so that no engine reads a value
+  another way: a padded address or time is none, a time without an offset is UTC, a scoped
+  IPv6 address (``fe80::1%eth0``) is its address without the zone. Positive operators test
+  ``context has k && …`` and fail, negated ones ``!(context has k) || …`` and hold, as in
+  DESIGN.md.
 - ``StringLike`` / ``StringNotLike`` (``principal like [...]``, the org baseline's
   ``unless principal like [acs:ram:*:*:role/resourcedirectoryaccountaccessrole]``
   exemption) are ``like``: both are case-sensitive and ``*`` is any run, also empty, in both,
@@ -51,7 +55,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from compiler.language.diagnostics import CompileError, Diagnostic, error
-from compiler.model.conditions import as_string
+from compiler.model.conditions import as_string, parse_ip, parse_time
 from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
 from compiler.model.keys import LANGUAGE_KEYS, KeyKind, normalise_context, parse_bool
 
@@ -97,11 +101,12 @@ def _like(pattern: str) -> str:
 
 
 def _micros(text: str) -> int | None:
-    try:
-        when = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if when.tzinfo is None:
+    # The trie's own reading (compiler.model.conditions.parse_time): no stripping (a padded
+    # time is no time), a time without an offset is UTC. Reading it here another way made
+    # Cedar allow `2026-12-02` under `time after 2026-12-01T00:00:00Z` where the trie and the
+    # JSON deny, and deny ` 2026-12-01T00:00:01Z` where they allow.
+    when = parse_time(text)
+    if when is None:
         return None
     delta = when - _EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
@@ -373,12 +378,15 @@ def cedar_context(context: Mapping[str, object] | None) -> dict[str, object]:
             continue
         kind = _KIND[key]
         if kind == "ip":
-            if not isinstance(raw, str):
+            # The trie's reading (parse_ip): no stripping, so `" 10.0.0.1"` is no address
+            # (it was stripped here, and Cedar denied what the trie and the JSON allow). A
+            # scoped IPv6 address (`fe80::1%eth0`) is the address the trie compares, its
+            # number: Cedar's `ip()` refuses the zone and answered NoDecision.
+            addr = parse_ip(raw) if isinstance(raw, str) else None
+            if addr is None:
                 continue
-            try:
-                addr = ipaddress.ip_address(raw.strip())
-            except ValueError:
-                continue
+            if addr.version == 6:
+                addr = ipaddress.IPv6Address(int(addr))
             out[attr] = {"__extn": {"fn": "ip", "arg": str(addr)}}
         elif kind == "bool":
             flag = parse_bool(raw)
