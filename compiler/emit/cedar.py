@@ -19,6 +19,9 @@ The model, one request shape for every rule:
   and ``time_us`` for ``acs:CurrentTime``: a Long of
   microseconds since the epoch, because Cedar strings have no ``<`` and its ``datetime``
   keeps only milliseconds, which would move a request across a boundary the trie respects.
+- Context keys are read as the trie reads them (``compiler.model.keys.spelled_context``):
+  RAM keys and language names in any case (``acs:sourceip``, ``SOURCE_IP``); a key that is
+  no context key, or one key in two spellings, raises KeyError as ``Policy.decide`` does.
 - A key absent from the request, or a value that does not parse for its kind, is absent from
   the Cedar context (``cedar_request`` drops it). Values are read by the trie's own parsers
   (``compiler.model.conditions.parse_ip`` / ``parse_time``), so that no engine reads a value
@@ -57,7 +60,7 @@ from datetime import UTC, datetime
 from compiler.language.diagnostics import CompileError, Diagnostic, error
 from compiler.model.conditions import as_string, parse_ip, parse_time
 from compiler.model.ir import Condition, Conjunction, PolicyIR, Rule
-from compiler.model.keys import LANGUAGE_KEYS, KeyKind, normalise_context, parse_bool
+from compiler.model.keys import LANGUAGE_KEYS, KeyKind, parse_bool, spelled_context
 
 SUFFIX = ".cedar"
 PRINCIPAL = 'User::"caller"'
@@ -370,9 +373,14 @@ def cedar_policies(
 
 
 def cedar_context(context: Mapping[str, object] | None) -> dict[str, object]:
-    """A RAM-keyed context as Cedar context attributes; unparsable values are left out."""
+    """A RAM-keyed context as Cedar context attributes; unparsable values are left out.
+
+    Keys are read as ``Policy.decide`` reads them (``spelled_context``): RAM keys and
+    language names in any case, and KeyError for a key that is none (``sorce_ip``) or one
+    key given in two spellings (``oss:Prefix`` and ``oss:prefix``), which the trie and the
+    RAM evaluator refuse too. Before, Cedar dropped such keys and decided the request."""
     out: dict[str, object] = {}
-    for key, raw in normalise_context(context).items():
+    for key, raw in (spelled_context(context) if context else {}).items():
         attr = ATTRIBUTES.get(key)
         if attr is None:
             continue
