@@ -27,6 +27,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.analysis import collector
 from compiler.analysis.globsets import Dfa, Undecided, classes, classes_of
 from compiler.analysis.prove import (
     ConditionSearch,
@@ -217,6 +218,13 @@ def semantic_diff(
 ) -> DiffResult:
     """Every change between ``old`` and ``new``, exactly (see the module docstring)."""
     catalog = catalog or default_catalog()
+    with collector.paused():
+        return _semantic_diff(old, new, catalog, state_budget, node_budget)
+
+
+def _semantic_diff(
+    old: Decider, new: Decider, catalog: Catalog, state_budget: int, node_budget: int
+) -> DiffResult:
     stmts = [*old.stmts, *new.stmts]
     n_old = len(old.stmts)
     act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)

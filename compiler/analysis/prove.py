@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from compiler.analysis import collector
 from compiler.analysis.globsets import Undecided, classes
 from compiler.analysis.regions import ABSENT, representatives
 from compiler.model.resolve_resources import request_arn_problem
@@ -98,6 +99,11 @@ def condition_atom(cond) -> Atom:
 
 
 def from_trie(name: str, trie) -> Decider:
+    with collector.paused():
+        return _from_trie(name, trie)
+
+
+def _from_trie(name: str, trie) -> Decider:
     atom = condition_atom
     back = trie.read_back()
     stmts = []
@@ -119,7 +125,11 @@ def from_trie(name: str, trie) -> Decider:
 def from_documents(name: str, evaluator, effect: str = "Deny") -> Decider:
     """The documents' ``effect`` statements (Deny; ``Allow`` for a control policy's allow
     list, where "denies" reads "an Allow statement matches")."""
+    with collector.paused():
+        return _from_documents(name, evaluator, effect)
 
+
+def _from_documents(name: str, evaluator, effect: str) -> Decider:
     def atom(kt) -> Atom:
         low = kt.key.lower()
         return Atom(
@@ -402,6 +412,17 @@ def compare(
     """Is some request denied by one of ``a`` and ``b`` and not the other? With ``want``
     (a denies, b denies), only a request decided that way counts: ``want=(True, False)``
     asks whether ``b`` fails to cover ``a`` ("equal" then means ``b`` covers ``a``)."""
+    with collector.paused():
+        return _compare(a, b, want, state_budget, node_budget)
+
+
+def _compare(
+    a: Decider,
+    b: Decider,
+    want: tuple[bool, bool] | None,
+    state_budget: int,
+    node_budget: int,
+) -> Verdict:
     stmts = [*a.stmts, *b.stmts]
     side = [0] * len(a.stmts) + [1] * len(b.stmts)
     act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)

@@ -17,15 +17,13 @@ covered by nothing here: the error says it all.
 
 from __future__ import annotations
 
-import gc
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import networkx as nx
 
+from compiler.analysis import collector
 from compiler.analysis.globsets import Undecided
 from compiler.analysis.messages import quote, warn, where
 from compiler.analysis.prove import (
@@ -345,28 +343,12 @@ def _dead_rules(policy: Policy) -> tuple[set[int], set[int]]:
     return found, undecided
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic collector off for a while, then as it was (``compiler.policy`` pauses it
-    for the front end, the trie and the documents, for the same reason)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def _graph(policy: Policy) -> _Analysis:
     found = _GRAPHS.get(policy)
     if found is None:
-        # The analysis allocates a few objects per rule and candidate (sets, the graph's
-        # dicts), none in a reference cycle, while the compiled policy's objects are alive:
-        # with the collector running, its full passes over them started once the analysis
-        # outgrew a quarter of the heap, so they cost nothing at 1,000 ECS globs and a third
-        # of the analysis at 4,000 (the check growth row's excess). Paused, as compile is.
-        with collector_paused():
+        # The collector's full passes began once the analysis outgrew a quarter of the heap:
+        # nothing at 1,000 ECS globs, a third of the analysis at 4,000 (``collector``).
+        with collector.paused():
             graph, dead = _analysis(policy)
             # Both passes read the classes: one condensation, not one each.
             dag = nx.condensation(graph)
