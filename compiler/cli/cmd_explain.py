@@ -68,6 +68,10 @@ def command(
     if org is not None and account is not None:
         from compiler.decide.explain_chain import explain_chain
 
+        if all_rules:
+            # The chain's explanation lists each node's matching rules, not every rule.
+            raise click.UsageError("--all is for a request without --account")
+
         chained = explain_chain(policy, org, account, action, ctx, resource=resource)
         if fmt == "json":
             click.echo(json.dumps(chained.to_dict(), ensure_ascii=False, indent=2))

@@ -217,6 +217,10 @@ def command(
     if engine == "dask" and jobs > 1:
         fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
     window = Window(_time_option("--since", since), _time_option("--until", until))
+    if window.since is not None and window.until is not None and window.since >= window.until:
+        # Each time parses alone; together they hold no instant (--until is exclusive), and
+        # every file would be read to say that no event could be decided.
+        fail(f"--since {since} is not before --until {until}: the window holds no time", 2)
     policy = compile_rules(rules, catalog)
     org_file = find_org_for(rules, org_path)
     if org_file is not None and policy_files:

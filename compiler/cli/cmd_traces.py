@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from compiler.catalog import default_catalog
-from compiler.cli.common import catalog_option
+from compiler.cli.common import catalog_option, fail
 from compiler.language.diagnostics import counted
 from compiler.policy import compile_rules
 from compiler.replay import generate_events, write_events, write_trace
@@ -102,6 +103,19 @@ def generate(
       ramguard traces generate --events 200000 --layout actiontrail-oss \\
           --accounts 3 --days 2 --out /tmp/trail
     """
+    ctx = click.get_current_context()
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("accounts", "days", "per_file")
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
+    ]
+    if layout == "file" and given:
+        # As simulate's --workers without --engine dask: an option that would change nothing.
+        fail(f"{', '.join(given)}: for --layout actiontrail-oss only", 2)
+    if layout == "actiontrail-oss" and ctx.get_parameter_source("fmt") is not (
+        ParameterSource.DEFAULT
+    ):
+        fail("--format: --layout actiontrail-oss writes gzip'd JSON arrays, as ActionTrail does", 2)
     to_stdout = str(out) == "-"  # JSON lines (or an array) on stdout: `| simulate --trace -`
     if to_stdout and layout == "actiontrail-oss":
         raise click.BadParameter(
