@@ -23,6 +23,8 @@ from bisect import bisect_right
 from itertools import compress, repeat
 from operator import add, attrgetter, is_not, itemgetter
 
+from msgspec.structs import astuple
+
 from compiler.replay.events import TraceEvent
 from compiler.replay.normalise import (
     ACCESS_ID_KEY,
@@ -32,6 +34,7 @@ from compiler.replay.normalise import (
     SECURE_KEY,
     SOURCE_IP_KEY,
     VPC_KEY,
+    Event,
     Mapper,
     context_of,
     is_ip,
@@ -39,13 +42,23 @@ from compiler.replay.normalise import (
     secure_of,
 )
 
-_NAME = attrgetter("eventName")
-_IDENT = attrgetter("userIdentity")
 _IP = attrgetter("sourceIpAddress")
-_TIME = attrgetter("eventTime")
 _VPC_OF = attrgetter("vpcId")
 _EXTRA = attrgetter("additionalEventData")
-_ERROR = attrgetter("errorCode")
+# Where ``msgspec.structs.astuple`` puts an event's fields (``Event`` and ``FastEvent``
+# declare them in the same order).
+_NAME_AT, _HOST_AT, _TRAIL_AT, _IDENT_AT, _IP_AT, _TIME_AT, _ERROR_AT = map(
+    Event.__struct_fields__.index,
+    (
+        "eventName",
+        "eventSource",
+        "serviceName",
+        "userIdentity",
+        "sourceIpAddress",
+        "eventTime",
+        "errorCode",
+    ),
+)
 _0, _1 = itemgetter(0), itemgetter(1)
 
 # The columns every batch has, as TraceEvent names them.
@@ -175,23 +188,26 @@ class Batch:
             return
         self._segments.append((len(self), mapper, source, lines, decoded, regions))
         self._decoded.extend(decoded)
-        names = list(map(_NAME, decoded))
-        services = mapper.services(decoded)
+        # Each event as a tuple of its fields (one C call each), transposed into one tuple
+        # per field by zip: a third of the cost of an attrgetter pass per field (measured).
+        fields = list(zip(*map(astuple, decoded), strict=True))
+        names = fields[_NAME_AT]
+        services = mapper.services(fields[_HOST_AT], fields[_TRAIL_AT])
         self.action.extend(map(add, map(_0, services), names))
         self.service.extend(map(_1, services))
         self.event_name.extend(names)
-        idents = list(map(_IDENT, decoded))
+        idents = fields[_IDENT_AT]
         keys, callers = mapper.callers(idents)
         self.access_key.extend(keys)
         self.who.extend(callers)
         self._idents.extend(idents)
-        ips = list(map(_IP, decoded))
+        ips = fields[_IP_AT]
         self.source_ip.extend([ip or None for ip in ips] if "" in ips else ips)
         default = mapper.region
         self.region.extend(regions if default is None else [r or default for r in regions])
-        times = list(map(_TIME, decoded))
+        times = fields[_TIME_AT]
         self.time.extend([t or None for t in times] if "" in times else times)
-        codes = list(map(_ERROR, decoded))
+        codes = fields[_ERROR_AT]
         if codes.count(None) == n:  # no error recorded: nearly every chunk
             self.recorded.extend(repeat("allow", n))
             self.why.extend(repeat(None, n))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import compress, repeat
-from operator import attrgetter, is_, itemgetter
+from operator import is_, itemgetter
 from typing import Annotated
 
 import msgspec
+from msgspec.structs import astuple
 
 from compiler.model.glob import MAX_NAME
 from compiler.model.keys import LANGUAGE_KEYS, parse_bool
@@ -240,12 +241,6 @@ def context_of(
     return context
 
 
-_HOST_OF = attrgetter("eventSource")
-_TRAIL_OF = attrgetter("serviceName")
-_ACCESS_KEY_OF = attrgetter("accessKeyId")
-_ACCOUNT_OF = attrgetter("accountId")
-_TYPE_OF = attrgetter("type")
-_USER_OF = attrgetter("userName")
 _0, _1 = itemgetter(0), itemgetter(1)
 
 
@@ -259,9 +254,10 @@ def _remember(table: dict, key, value) -> None:
         table[key] = value
 
 
-def _identities(idents: list) -> Iterator[tuple]:
-    """(type, accountId, userName) of each ``userIdentity``, as it says them."""
-    return zip(map(_TYPE_OF, idents), map(_ACCOUNT_OF, idents), map(_USER_OF, idents), strict=True)
+# Where ``msgspec.structs.astuple`` puts an identity's fields.
+_ACCESS_KEY_AT, _TYPE_AT, _ACCOUNT_AT, _USER_AT = map(
+    _UserIdentity.__struct_fields__.index, ("accessKeyId", "type", "accountId", "userName")
+)
 
 
 class Mapper:
@@ -327,14 +323,13 @@ class Mapper:
         account = ident.accountId or self.account
         return ident.accessKeyId or None, _who(ident.type, account, ident.userName)
 
-    def services(self, decoded: list) -> list[tuple]:
-        """``_service`` of each event's (host, serviceName), looked up in one C-level pass;
-        a chunk with a pair not seen before is looked up pair by pair."""
-        pairs = zip(map(_HOST_OF, decoded), map(_TRAIL_OF, decoded), strict=True)
+    def services(self, hosts: Sequence, trails: Sequence) -> list[tuple]:
+        """``_service`` of each event's (host, serviceName) (two columns), looked up in one
+        C-level pass; a chunk with a pair not seen before is looked up pair by pair."""
         try:
-            return list(map(self._services.__getitem__, pairs))
+            return list(map(self._services.__getitem__, zip(hosts, trails, strict=True)))
         except KeyError:
-            return [self._service(ev.eventSource, ev.serviceName) for ev in decoded]
+            return list(map(self._service, hosts, trails))
 
     def callers(self, idents: list) -> tuple[list, list]:
         """The access key and the caller (``Who``) of each event's ``userIdentity`` (None:
@@ -345,15 +340,19 @@ class Mapper:
         if None in idents:  # events without a userIdentity: rare, one by one
             pairs = [(None, None) if i is None else self.caller(i) for i in idents]
             return list(map(_0, pairs)), list(map(_1, pairs))
-        keys = list(map(_ACCESS_KEY_OF, idents))
+        # Each identity as a tuple of its fields (one C call each), transposed into columns
+        # by zip: a third of the cost of an attrgetter pass per field (measured).
+        fields = list(zip(*map(astuple, idents), strict=True))
+        keys = fields[_ACCESS_KEY_AT]
         if "" in keys:
             keys = [k or None for k in keys]
         table = self._callers
+        kinds, accounts, users = fields[_TYPE_AT], fields[_ACCOUNT_AT], fields[_USER_AT]
         try:
-            return keys, list(map(table.__getitem__, _identities(idents)))
+            return keys, list(map(table.__getitem__, zip(kinds, accounts, users, strict=True)))
         except KeyError:  # an identity not seen before: the others are still looked up
             pass
-        whos = list(map(table.get, _identities(idents)))
+        whos = list(map(table.get, zip(kinds, accounts, users, strict=True)))
         for i in compress(range(len(whos)), map(is_, whos, repeat(None))):
             ident = idents[i]
             whos[i] = _who(ident.type, ident.accountId or self.account, ident.userName)
