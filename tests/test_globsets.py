@@ -96,3 +96,23 @@ def test_classes_are_shortest_then_least_with_literal_tails_and_repeats(patterns
         for j, q in enumerate(folded):
             if p == q:
                 assert all((i in acc) == (j in acc) for acc, _ in found)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TAILS)
+def test_run_crosses_literal_tails_and_stops_dead(patterns):
+    """``run`` crosses a literal tail in one comparison and stops at the dead state; on a
+    fresh automaton and on one ``classes_of`` has walked it answers as the brute force does
+    (strings ending inside a tail, leaving it, running past it), and after the walk it adds
+    no state: the states counted against the budget are the search's."""
+    folded = [p.lower() for p in patterns]
+    texts = [*LONG_STRINGS, *("ab~ab" + t for t in ("", "a", "~", "b~")), "AB~AB", "ab~a"]
+    fresh = Dfa(patterns, fold=True, budget=10_000)
+    for text in texts:
+        assert fresh.run(text) == _brute(folded, text.lower()), (patterns, text)
+    walked = Dfa(patterns, fold=True, budget=10_000)
+    classes_of(walked)
+    states = len(walked)
+    for text in texts:
+        assert walked.run(text) == _brute(folded, text.lower()), (patterns, text)
+    assert len(walked) == states
