@@ -53,6 +53,22 @@ def test_same_action_other_values_is_decided_again():
         assert not decide("ecs:RunImage", {IP: "10.0.0.1", MFA: "true"}).denied
 
 
+def test_a_leaf_first_seen_in_one_context_is_decided_afresh_in_the_next():
+    """A conditional action's first sighting remembers no Decision by values (its memo and
+    warm entry are built on the second): the second and later sightings, in the same context
+    or others, each through the closure and through ``decide``, answer as the scan does."""
+    contexts = [{IP: "192.0.2.1", MFA: "false", VPC: "vpc-a"}, {IP: "10.0.0.1"}, None, {}]
+    for first in contexts:
+        trie = DecisionTrie(RULES)
+        decide = trie.decider()
+        for action in ("ecs:RunImage", "ecs:StopInstance", "ram:CreateUser", "oss:PutObject"):
+            assert decide(action, first) == trie.all_rules(action, first)
+            for _ in range(2):
+                for ctx in contexts:
+                    assert decide(action, ctx) == trie.all_rules(action, ctx), (action, ctx)
+                    assert trie.decide(action, ctx) == trie.all_rules(action, ctx)
+
+
 def test_two_keys_and_three_keys_are_memoised_on_all_of_them():
     trie = DecisionTrie(RULES)
     decide = trie.decider()
@@ -170,6 +186,7 @@ def test_values_memo_is_bounded_across_leaves_and_keeps_hot_values(monkeypatch):
     monkeypatch.setattr(trie_module, "_MEMO_LIMIT", 16)
     trie = DecisionTrie(RULES)
     decide = trie.decider()
+    decide("ecs:RunHot", {IP: "192.0.2.1"})  # a first sighting: answered, remembered next time
     hot = decide("ecs:RunHot", {IP: "192.0.2.1"})
     for i in range(300):
         action = f"ecs:Run{i % 7}"  # several leaves share the bound

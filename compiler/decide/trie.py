@@ -200,7 +200,8 @@ class _Leaf(msgspec.Struct, gc=False):
     shape: _Shape
     memo: dict[object, Decision]
     """The young generation of this leaf's Decisions by the values of ``shape.keys`` (the
-    key is ``_values_key``'s); never rebound: ``warm`` holds its ``get``. With resource-
+    key is ``_values_key``'s); ``_UNBUILT`` until the action's second sighting, then its own
+    dict, never rebound again: ``warm`` holds its ``get``. With resource-
     scoped rules: the Decision per combination of hits instead (a few)."""
     old: Mapping[object, Decision] = _EMPTY
     """The previous generation, promoted from on a hit (``_remember_values``); replaced,
@@ -241,6 +242,9 @@ def _values_key(keys: tuple[str, ...], ctx: Mapping[str, object]) -> object:
 
 
 _UNKEYED = object()
+_UNBUILT: dict = {}
+"""The memo of a leaf seen once (``DecisionTrie._leaf``): empty, never written, replaced by
+its own on the second sighting (``DecisionTrie._built``)."""
 
 
 def _any_of(tests: tuple[Test, ...]) -> Test:
@@ -433,18 +437,27 @@ class DecisionTrie:
                 self._memo[action] = self._hot[action] = decision  # as above
                 return decision
             return self._remember(action, decision)
-        memo: dict[object, Decision] = {}
-        keys = shape.keys
-        if keys is None or len(keys) > 2:
-            return self._remember(action, _Leaf(shape, memo))
-        warm = (keys[0], keys[1] if len(keys) == 2 else None, memo.get)
-        leaf = _Leaf(shape, memo, _EMPTY, warm)
+        # A leaf whose memo and warm entry are built on its second sighting (``_built``):
+        # most actions of a trace are seen once, and at 10,000 rules these were a fifth of a
+        # conditional first sighting (the growth row, issue 15 item 2).
+        leaf = _Leaf(shape, _UNBUILT)
         if len(action) <= MAX_ACTION and len(self._memo) < _MEMO_LIMIT // 2:
             self._memo[action] = leaf  # ``_remember``, written out as above
-            self._warm[action] = warm
+            self._warm[action] = _SLOW
             self._hot[action] = None
             return leaf
         return self._remember(action, leaf)
+
+    def _built(self, action: str, leaf: _Leaf) -> None:
+        """Give a leaf seen before its memo by values and its warm entry (``_leaf`` leaves
+        them out), and the closures that entry if the action is this generation's."""
+        memo: dict[object, Decision] = {}
+        leaf.memo = memo
+        keys = leaf.shape.keys
+        if keys is not None and len(keys) <= 2:
+            leaf.warm = (keys[0], keys[1] if len(keys) == 2 else None, memo.get)
+            if self._memo.get(action) is leaf:
+                self._warm[action] = leaf.warm
 
     def _shape(self, found: frozenset[int]) -> _Shape | tuple:
         """``found``'s shape, or (matched, indexes) when no context or resource can change
@@ -593,14 +606,17 @@ class DecisionTrie:
                 leaf = self._remember(action, leaf)
         if leaf.__class__ is Decision:
             return leaf  # type: ignore[return-value]
+        if not fresh and leaf.memo is _UNBUILT:  # type: ignore[union-attr]
+            self._built(action, leaf)  # type: ignore[arg-type]
         shape = leaf.shape  # type: ignore[union-attr]
         ctx = context or _EMPTY
         key: object = _UNKEYED
         keys = shape.keys
-        if keys is not None:
+        if keys is not None and not fresh:
             # The answer depends only on the values of the keys this action's conditions
             # test: memoised on them (``_values_key`` says why this is exact; its common
-            # cases, one key or two, written out here, on the first-sighting path).
+            # cases, one key or two, written out here, on every memo miss). Not on a first
+            # sighting: nothing is remembered for it yet.
             if len(keys) == 1:
                 key = ctx.get(keys[0])
                 if not (type(key) is str or key is None or type(key) is bool):
@@ -616,7 +632,7 @@ class DecisionTrie:
                     key = _values_key(keys, ctx)
             else:
                 key = _values_key(keys, ctx)
-            if key is not _UNKEYED and not fresh:
+            if key is not _UNKEYED:
                 decision = leaf.memo.get(key)  # type: ignore[union-attr]
                 if decision is not None:
                     return decision
@@ -662,6 +678,8 @@ class DecisionTrie:
                 if len(shape.parts) < _PARTS_LIMIT:
                     shape.parts[combination] = parts
         decision = Decision(action, *parts)
+        if fresh:
+            return decision  # remembered from the second sighting on (``_built``)
         if shape.scoped:
             if len(leaf.memo) < _PARTS_LIMIT:  # type: ignore[union-attr]
                 leaf.memo[combination] = decision  # type: ignore[union-attr]
