@@ -200,29 +200,40 @@ def secure_of(extra: _Additional | None) -> bool | None:
     return scheme.strip().lower() == "https" if secure is None else secure
 
 
-def context_of(
-    ip: str | None,
-    when: str | None,
-    ident: _UserIdentity | None,
+def trace_event(
+    ev: Event,
+    source: int,
+    line: int,
+    action: str,
+    service: str | None,
     access_key: str | None,
     who: Who | None,
-    vpc: str | None,
-    extra: _Additional | None,
-) -> dict[str, object]:
-    """An event's RAM context from the fields already read out of it: ``sourceIpAddress``,
-    ``eventTime``, its ``userIdentity`` with the access key and caller (``Who``) made of it,
-    ``vpcId`` and ``additionalEventData``; an empty string is as absent.
+    recorded: str,
+    where: Where | None,
+    region: str | None,
+    code: str | None,
+    why: str | None,
+) -> TraceEvent:
+    """A decoded event's TraceEvent, given what the normaliser worked out from it: its
+    action and service, the access key and caller (``Who``) of its ``userIdentity``, the
+    recorded outcome, ``where`` and the region. Its context is made here from
+    ``sourceIpAddress``, ``eventTime``, the identity, ``vpcId`` and
+    ``additionalEventData`` (an empty string is as absent).
 
-    The one place an event becomes the keys rules test: the per-event normaliser
-    (``Mapper.assemble``) and a batch's events built from its columns (``columns.Batch``)
-    both call it, so that a replay's examples and timed samples are decided on the context
-    its counts were. Keys in the order contexts have always had (reports print them so):
-    address, time, the caller's (AccessKey, principal, MFA), VPC, transport."""
+    The one place a TraceEvent is built and an event becomes the keys rules test: the
+    per-event normaliser (``Mapper.assemble``) and a batch's events built from its columns
+    (``columns.Batch``) both call it, so that a replay's examples and timed samples are
+    decided on the context its counts were. Keys in the order contexts have always had
+    (reports print them so): address, time, the caller's (AccessKey, principal, MFA), VPC,
+    transport."""
     context: dict[str, object] = {}
+    ip = ev.sourceIpAddress
     if ip and is_ip(ip):
         context[SOURCE_IP_KEY] = ip
+    when = ev.eventTime
     if when:
         context[CURRENT_TIME_KEY] = when
+    ident = ev.userIdentity
     if ident is not None:
         if access_key:
             context[ACCESS_ID_KEY] = access_key
@@ -231,14 +242,35 @@ def context_of(
         mfa = mfa_of(ident)
         if mfa is not None:
             context[MFA_KEY] = mfa
+    vpc = ev.vpcId
     if vpc:
         context[VPC_KEY] = vpc
+    extra = ev.additionalEventData
     if extra is not None and extra.Scheme:
         # ``_SCHEMES`` holds secure_of's answers for the usual spellings: a call fewer per
         # event on the per-event path (measured 1.05x the inline code with the call).
         secure = _SCHEMES.get(extra.Scheme)
         context[SECURE_KEY] = secure_of(extra) if secure is None else secure
-    return context
+    # Positional: source, line, event_id, action, service, event_name, context,
+    # access_key, recorded, where, who, region, error_code, why, source_ip (keywords
+    # cost measurably at one event per call).
+    return TraceEvent(
+        source,
+        line,
+        ev.eventId or "",
+        action,
+        service,
+        ev.eventName,
+        context,
+        access_key,
+        recorded,
+        where,
+        who,
+        region,
+        code,
+        why,
+        ip or None,
+    )
 
 
 _0, _1 = itemgetter(0), itemgetter(1)
@@ -390,9 +422,7 @@ class Mapper:
         if hit is None:
             hit = self._service(host, trail)
         prefix, service, denied_codes, sure_codes = hit
-        name = ev.eventName
-        action = prefix + name
-        ip = ev.sourceIpAddress
+        action = prefix + ev.eventName
         access_key = None
         account = self.account
         who = None
@@ -401,9 +431,6 @@ class Mapper:
             account = ident.accountId or account
             who = _who(ident.type, account, ident.userName)
             access_key = ident.accessKeyId or None
-        context = context_of(
-            ip, ev.eventTime, ident, access_key, who, ev.vpcId, ev.additionalEventData
-        )
         where = None
         if self.resources and (ev.referencedResources or ev.requestParameters or ev.resourceName):
             where = Where(
@@ -422,25 +449,8 @@ class Mapper:
         why = None
         if ev.errorCode:
             code, recorded, why = self.outcome(ev, denied_codes, sure_codes)
-        # Positional: source, line, event_id, action, service, event_name, context,
-        # access_key, recorded, where, who, region, error_code, why, source_ip (keywords
-        # cost measurably at one event per call).
-        return TraceEvent(
-            source,
-            line,
-            ev.eventId or "",
-            action,
-            service,
-            name,
-            context,
-            access_key,
-            recorded,
-            where,
-            who,
-            region,
-            code,
-            why,
-            ip or None,
+        return trace_event(
+            ev, source, line, action, service, access_key, who, recorded, where, region, code, why
         )
 
 
