@@ -5,7 +5,8 @@ conjunction's conditions ANDed. A key absent from the request, or a value that i
 operator's type (not an IP, not a number, not a time), fails a positive operator and satisfies
 a negated one (``NotIpAddress``, ``StringNot…``, ``NumericNotEquals``, ``DateNotEquals``) —
 the way RAM treats a missing key. ``StringLike`` is case-sensitive (``*`` any run, ``?`` one
-character); the ``IgnoreCase`` operators compare casefolded text.
+character); the ``IgnoreCase`` operators compare text folded with ``str.lower``, as the RAM
+evaluator does (``casefold`` took ``ß`` for ``ss`` and ``ſ`` for ``s``, which it does not).
 """
 
 from __future__ import annotations
@@ -140,14 +141,15 @@ def compile_condition(cond: Condition) -> Test:
         return test_str
 
     if op in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
-        folded = frozenset(v.casefold() for v in cond.values)
+        # str.lower, as the RAM evaluator folds: the two must decide alike on every value.
+        folded = frozenset(v.lower() for v in cond.values)
         negate = op == "StringNotEqualsIgnoreCase"
 
         def test_fold(ctx: Mapping[str, object]) -> bool:
             raw = as_string(ctx.get(key))
             if raw is None:
                 return absent
-            return (raw.casefold() in folded) != negate
+            return (raw.lower() in folded) != negate
 
         return test_fold
 
