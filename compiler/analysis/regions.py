@@ -12,8 +12,9 @@ conditions on these values alone is evaluating them on every value there is.
   none past year 1 or 9999 — no OverflowError, issue 16 F8), which covers every open interval.
   Numbers are worked out exactly (``_midway``), never at the decimal context's 28 digits.
 - Strings: the glob classes (``globsets.classes``) of the StringLike patterns together with the
-  StringEquals values as literals, each class's shortest string, plus upper/lower-case
-  variants for the IgnoreCase operators.
+  StringEquals values as literals, each class's shortest string (one pattern: built without
+  the automaton, ``_one_glob_reps``); with IgnoreCase values, the classes of the product
+  with their folded spellings (``folded.folded_classes``), mixed case included.
 - Bool: true, false, an upper-case TRUE and a non-bool.
 """
 
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, Inexact, InvalidOperation, localcontext
 from itertools import count
 
+from compiler.analysis.folded import folded_classes
 from compiler.analysis.globsets import Literal, classes
 from compiler.model.glob import glob_match
 
@@ -193,23 +195,21 @@ def _one_glob_reps(pattern: str, equals: list[str]) -> list[str]:
     return sorted(reps) or [""]
 
 
-def _string_reps(likes: list[str], equals: list[str], ignorecase: bool) -> list[str]:
+def _string_reps(likes: list[str], exact: list[str], folded: list[str]) -> list[str]:
+    if folded:  # ignorecase values: their spellings are regions too (``folded``)
+        return folded_classes(likes, exact, folded)
     distinct = sorted(set(likes))
-    if len(distinct) == 1 and not ignorecase:
-        return _one_glob_reps(distinct[0], equals)
-    patterns: list[str | Literal] = [*likes, *(Literal(v) for v in equals)]
-    reps = {text for _, text in classes(patterns, fold=False)} if patterns else {""}
-    if ignorecase:
-        reps |= {r.lower() for r in reps} | {r.upper() for r in reps} | {r.swapcase() for r in reps}
-        reps |= {v.lower() for v in equals} | {v.upper() for v in equals}
-    return sorted(reps)
+    if len(distinct) == 1:
+        return _one_glob_reps(distinct[0], exact)
+    patterns: list[str | Literal] = [*likes, *(Literal(v) for v in exact)]
+    return sorted({text for _, text in classes(patterns, fold=False)} if patterns else {""})
 
 
 def representatives(conditions: Iterable[tuple[str, tuple[str, ...]]]) -> list[object]:
     """``conditions``: (RAM operator, listed values) of every condition on one key."""
     likes: list[str] = []
-    equals: list[str] = []
-    ignorecase = False
+    exact: list[str] = []
+    folded: list[str] = []
     ips: list[str] = []
     nums: list[str] = []
     times: list[str] = []
@@ -218,9 +218,10 @@ def representatives(conditions: Iterable[tuple[str, tuple[str, ...]]]) -> list[o
         vals = [str(v) for v in values]
         if operator in ("StringLike", "StringNotLike"):
             likes += vals
+        elif operator.endswith("IgnoreCase"):
+            folded += vals
         elif operator.startswith("String"):
-            equals += vals
-            ignorecase = ignorecase or operator.endswith("IgnoreCase")
+            exact += vals
         elif operator in ("IpAddress", "NotIpAddress"):
             ips += vals
         elif operator.startswith("Numeric"):
@@ -230,8 +231,8 @@ def representatives(conditions: Iterable[tuple[str, tuple[str, ...]]]) -> list[o
         elif operator == "Bool":
             bools = True
     reps: set[str] = {MALFORMED}
-    if likes or equals:
-        reps |= set(_string_reps(likes, equals, ignorecase))
+    if likes or exact or folded:
+        reps |= set(_string_reps(likes, exact, folded))
     if ips:
         reps |= set(_ip_reps(ips))
     if nums:
