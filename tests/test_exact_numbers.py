@@ -146,3 +146,58 @@ def test_prove_finds_the_json_interval_the_rules_lack(run_cli, tmp_path, low, hi
     from decimal import Decimal
 
     assert Decimal(low) < Decimal(value) < Decimal(high)
+
+
+# A rule's number keeps every digit: normalize() at the decimal context's 28 digits made
+# `1.5000000000000000000000000000001` (32 significant digits) `1.5`, in the emitted JSON, in
+# both engines' decisions and in `import` (reviewer finding 3).
+LONG = "1.5000000000000000000000000000001"
+
+
+def test_a_long_rule_number_is_emitted_and_decided_exactly(run_cli, tmp_path):
+    text = f'deny ECS RunInstances when unchecked "acme:N" > {LONG}\n'
+    policy, ram = _engines(text)
+    (statement,) = policy.ram_documents()[0]["Statement"]
+    assert statement["Condition"] == {"NumericGreaterThan": {"acme:N": LONG}}
+    for value, denied in (
+        ("1.50000000000000000000000000000005", False),
+        ("1.5000000000000000000000000000002", True),
+    ):
+        ctx = {"acme:N": value}
+        assert policy.decide("ecs:RunInstances", ctx).denied is denied
+        assert (ram.decide("ecs:RunInstances", ctx) == "deny") is denied
+    path = tmp_path / "n.rules"
+    path.write_text(text)
+    result = run_cli(
+        "decide",
+        "--rules",
+        path,
+        "ecs:RunInstances",
+        "-c",
+        "acme:N=1.50000000000000000000000000000005",
+    )
+    assert json.loads(result.stdout)["decision"] == "allow"
+    # Trailing zeros still go; nothing else does.
+    assert parse_number("1.50000000000000000000000000000010") == "1.5000000000000000000000000000001"
+
+
+def test_import_keeps_a_long_number(run_cli, tmp_path):
+    doc = tmp_path / "p.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "Version": "1",
+                "Statement": [
+                    {
+                        "Effect": "Deny",
+                        "Action": ["ecs:RunInstances"],
+                        "Resource": "*",
+                        "Condition": {"NumericGreaterThan": {"acme:N": LONG}},
+                    }
+                ],
+            }
+        )
+    )
+    result = run_cli("import", doc)
+    assert result.exit_code == 0, result.stderr
+    assert f"> {LONG}" in result.stdout

@@ -29,7 +29,7 @@ import ipaddress
 import math
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 
 
@@ -222,7 +222,14 @@ def parse_number(text: str) -> str:
     shown = repr(number)
     if Decimal(shown) == exact:
         return shown
-    return format(exact.normalize(), "f") if abs(exact.adjusted()) < 40 else str(exact)
+    # normalize() rounds to the context's precision (28 digits by default), and
+    # `1.5000000000000000000000000000001` came out as `1.5`: a context as wide as the
+    # number keeps every digit (only trailing zeros go).
+    with localcontext() as ctx:
+        ctx.prec = max(len(exact.as_tuple().digits), 1)
+        ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX
+        trimmed = exact.normalize()
+    return format(trimmed, "f") if abs(exact.adjusted()) < 40 else str(exact)
 
 
 def iso_time(text: str) -> datetime | None:
