@@ -17,6 +17,9 @@ The evaluator's own condition code, sharing nothing with the trie. Semantics
   inconsistently across products; folding keys means a context built from another spelling
   cannot silently skip a condition. Operators stay case-sensitive: a miscased or unknown
   operator (or ``…IfExists`` / ``Null``, which are not documented) is a document error.
+- ``StringEqualsIgnoreCase`` / ``StringNotEqualsIgnoreCase`` compare ``str.lower`` of both
+  sides (RAM documents "case-insensitive" and no more; README's decisions list). A request's
+  number is ASCII decimal text: ``١٢`` (Arabic-Indic digits) is no number, as in the trie.
 - Values on the wire are strings; for the String operators a boolean is read as ``true`` /
   ``false`` and a number as its JSON text, both in the document and in the request.
 """
@@ -39,7 +42,9 @@ _BAD = object()  # a request value that cannot be read for the operator
 _ABSENT = object()
 
 # A fixed, anchored pattern over our own grammar — never built from user text.
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only (`\d` took `١٢`, Arabic-Indic digits, for 12, which the trie reads as no
+# number): RAM documents no other digits, and a number in a document is ASCII.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 class ConditionError(ValueError):
