@@ -201,3 +201,33 @@ def test_import_keeps_a_long_number(run_cli, tmp_path):
     result = run_cli("import", doc)
     assert result.exit_code == 0, result.stderr
     assert f"> {LONG}" in result.stdout
+
+
+def _bare(path, number: str):
+    path.write_text(
+        '{"Version": "1", "Statement": [{"Effect": "Deny", "Action": ["ecs:RunInstances"],\n'
+        f' "Resource": "*", "Condition": {{"NumericGreaterThan": {{"acme:N": {number}}}}}}}]}}\n'
+    )
+    return path
+
+
+@pytest.mark.parametrize("verb", ["prove", "import", "diff"])
+def test_a_bare_json_number_a_float_cannot_hold_is_refused(run_cli, tmp_path, verb):
+    """A bare JSON number is read as a float: `1.5000000000000000000000000000001` was
+    silently `1.5` to the evaluator and to `import`. Now it is an error at its position,
+    with the string to write instead; a number a float holds is read as before."""
+    bad = _bare(tmp_path / "bad.json", LONG)
+    good = _bare(tmp_path / "good.json", "1.25")
+    rules = tmp_path / "n.rules"
+    rules.write_text(f'deny ECS RunInstances when unchecked "acme:N" > {LONG}\n')
+    args = {
+        "prove": ("prove", "--rules", rules, "--policy", bad),
+        "import": ("import", bad),
+        "diff": ("diff", good, bad),
+    }[verb]
+    result = run_cli(*args)
+    assert result.exit_code == 1
+    assert f"bad.json:2:66: error: the number {LONG} cannot be read exactly" in result.stderr
+    assert f'write it as a string, "{LONG}"' in result.stderr
+    assert "Traceback" not in result.stderr
+    assert run_cli("import", good).exit_code == 0

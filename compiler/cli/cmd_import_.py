@@ -19,6 +19,7 @@ from compiler.cli.common import (
 )
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Diagnostic, Severity, Span
+from compiler.ram.evaluator import InexactNumber, exact_float
 
 _MAX_JSON_BYTES = 16 * 1024 * 1024
 
@@ -37,7 +38,12 @@ def _read(path: Path) -> object:
         if path.stat().st_size > _MAX_JSON_BYTES:
             raise ValueError(f"larger than {_MAX_JSON_BYTES} bytes")
         # utf-8-sig: a BOM (as Windows editors save JSON) is accepted (issue 16, item 7).
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        text = path.read_text(encoding="utf-8-sig")
+        # A bare number a float cannot hold is refused, not rounded (the evaluator too).
+        return json.loads(text, parse_float=exact_float)
+    except InexactNumber as exc:
+        line, col = exc.where(text)
+        raise _JsonError(str(exc), line, col) from None
     except FileNotFoundError:
         raise ValueError("no such file") from None
     except OSError as exc:
@@ -45,13 +51,13 @@ def _read(path: Path) -> object:
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
     except json.JSONDecodeError as exc:
-        raise _JsonError(exc) from None
+        raise _JsonError(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
 
 
 class _JsonError(ValueError):
-    def __init__(self, exc: json.JSONDecodeError):
-        super().__init__(f"invalid JSON: {exc.msg}")
-        self.line, self.col = exc.lineno, exc.colno
+    def __init__(self, message: str, line: int | None, col: int | None):
+        super().__init__(message)
+        self.line, self.col = line or 0, col or 0
 
 
 def _error(code: str, message: str, span: Span, help: str = "") -> Diagnostic:

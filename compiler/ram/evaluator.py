@@ -23,9 +23,11 @@ request allowed by them.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -208,6 +210,34 @@ class _DuplicateKey(Exception):
     pass
 
 
+class InexactNumber(ValueError):
+    """A bare JSON number a float cannot hold (`1.5000000000000000000000000000001`)."""
+
+    def __init__(self, literal: str) -> None:
+        super().__init__(
+            f"the number {literal} cannot be read exactly (a JSON number is read as a "
+            f'float, which holds about 17 digits): write it as a string, "{literal}"'
+        )
+        self.literal = literal
+
+    def where(self, text: str) -> tuple[int | None, int | None]:
+        """Line and column of the first occurrence of the number in ``text``."""
+        at = text.find(self.literal)
+        if at < 0:
+            return None, None
+        return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def exact_float(literal: str) -> float:
+    """``json.loads``'s ``parse_float``: the float, refused (``InexactNumber``) when it is not
+    the number written — rounding it silently would make the evaluator and ``import`` read
+    `> 1.5000000000000000000000000000001` as `> 1.5`, where a string keeps every digit."""
+    value = float(literal)
+    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(literal):
+        raise InexactNumber(literal)
+    return value
+
+
 def _read_json(path: Path) -> object:
     name = str(path)
     try:
@@ -218,7 +248,10 @@ def _read_json(path: Path) -> object:
     except UnicodeDecodeError:
         raise PolicyDocumentError(name, None, None, "not UTF-8 text") from None
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
+        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_float=exact_float)
+    except InexactNumber as error:
+        line, column = error.where(text)
+        raise PolicyDocumentError(name, None, None, str(error), line=line, column=column) from None
     except json.JSONDecodeError as error:
         raise PolicyDocumentError(
             name, None, None, f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno
