@@ -160,6 +160,24 @@ class Service:
             return ()
         return tuple((self.operation_meta.get(operation) or {}).get("actions", ()))
 
+    def operations_named_by(self, name: str, version: str | None = None) -> tuple[str, ...]:
+        """The operations (of ``version``, or any) OpenMeta authorises by a RAM action of
+        this service's codes whose name is ``name`` (case aside): ``read`` gives PrivateZone's
+        DescribeCustomLines and others, authorised as ``pvtz:read``. Such an action is one
+        ``Catalog.actions`` lists and a RAM policy can name, so a rule can name it too.
+        Read only when ``name`` is no operation (an unknown name's path)."""
+        if not self.names_actions:
+            return ()
+        wanted = {f"{code}:{name}".lower() for code in self.all_codes}
+        ops = self.operations(version)
+        return tuple(
+            sorted(
+                op
+                for op, meta in self.operation_meta.items()
+                if op in ops and any(a.lower() in wanted for a in meta.get("actions", ()))
+            )
+        )
+
     def arn_templates(self, operation: str) -> tuple[str, ...]:
         return tuple((self.operation_meta.get(operation) or {}).get("arns", ()))
 

@@ -504,6 +504,13 @@ def _resolve_operations(
         if canonical is not None:
             out.append(canonical)
             continue
+        # A RAM action OpenMeta names that is no API name (`pvtz:read` authorises several
+        # PrivateZone APIs): the operations it authorises, which emit it. The catalog lists
+        # such actions (diff/prove/minify count them), and RAM takes them in a policy.
+        authorised = sorted({o for svc in pool for o in svc.operations_named_by(op.text, version)})
+        if authorised:
+            out.extend(authorised)
+            continue
         where = " or ".join(s.name for s in services) if services else "any catalog service"
         if version is not None:
             where += f"@{version}"
