@@ -160,3 +160,40 @@ def test_equivalent_only_if_every_spelling_is_decided_alike(a, b, random_values)
         # prove says a's trie and its JSON are equivalent: so they decide alike.
         assert da == (ram.decide("ecs:RunInstances", ctx) == "deny"), (value, a)
     assert compare(from_trie("a", pa.trie), from_documents("json", ram)).status == "equal"
+
+
+ALPHABET = ["a", "A", "b", "s", "S", "ſ", "ß", "k", "K", "\u212a", "x"]
+
+
+@pytest.mark.parametrize(
+    ("likes", "exact", "folded"),
+    [
+        ([], ["ab", "AB"], ["ab"]),
+        (["a*"], ["aB"], ["ab", "ss"]),
+        (["?S", "*k"], [], ["sk", "s"]),
+        ([], ["ss", "SS", "sS"], ["ss"]),
+        (["*"], ["k"], ["k", "kk"]),
+        (["A?"], ["As"], ["as", "ak"]),
+    ],
+)
+def test_every_short_string_falls_in_a_region_found(likes, exact, folded):
+    """Brute force over every string of up to 3 characters of an alphabet with the awkward
+    ones (ſ, ß, the Kelvin sign): each combination of answers some string gives — the
+    patterns, the case-sensitive values, each value under either folding — is given by
+    one of ``folded_classes``' strings."""
+    from compiler.analysis.folded import folded_classes
+    from compiler.model.glob import glob_match
+
+    def answers(text: str) -> tuple:
+        return (
+            tuple(glob_match(p, text, ignore_case=False) for p in likes),
+            tuple(text == v for v in exact),
+            tuple(text.casefold() == v.casefold() for v in folded),
+            tuple(text.lower() == v.lower() for v in folded),
+        )
+
+    found = {answers(t) for t in folded_classes(likes, exact, folded)}
+    for n in range(4):
+        for chars in itertools.product(ALPHABET, repeat=n):
+            text = "".join(chars)
+            assert answers(text) in found, text
