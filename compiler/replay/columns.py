@@ -34,7 +34,7 @@ from compiler.replay.normalise import (
     SECURE_KEY,
     SOURCE_IP_KEY,
     VPC_KEY,
-    Event,
+    ColumnEvent,
     Mapper,
     is_ip,
     mfa_of,
@@ -45,10 +45,10 @@ from compiler.replay.normalise import (
 _IP = attrgetter("sourceIpAddress")
 _VPC_OF = attrgetter("vpcId")
 _EXTRA = attrgetter("additionalEventData")
-# Where ``msgspec.structs.astuple`` puts an event's fields (``Event`` and ``FastEvent``
-# declare them in the same order).
+# Where ``msgspec.structs.astuple`` puts an event's fields: ``ColumnEvent``'s are the first
+# of ``Event``'s and ``FastEvent``'s, in the same order.
 _NAME_AT, _HOST_AT, _TRAIL_AT, _IDENT_AT, _IP_AT, _TIME_AT, _ERROR_AT = map(
-    Event.__struct_fields__.index,
+    ColumnEvent.__struct_fields__.index,
     (
         "eventName",
         "eventSource",
@@ -183,7 +183,9 @@ class Batch:
         self._decoded.extend(decoded)
         # Each event as a tuple of its fields (one C call each), transposed into one tuple
         # per field by zip: a third of the cost of an attrgetter pass per field (measured).
-        fields = list(zip(*map(astuple, decoded), strict=True))
+        # Not strict: an ``Event``'s tuple is longer than a ``ColumnEvent``'s, and the
+        # columns read only the fields both have, first.
+        fields = list(zip(*map(astuple, decoded), strict=False))
         names = fields[_NAME_AT]
         services = mapper.services(fields[_HOST_AT], fields[_TRAIL_AT])
         self.action.extend(map(add, map(_0, services), names))

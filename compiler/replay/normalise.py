@@ -97,7 +97,10 @@ class _Additional(msgspec.Struct, frozen=True, gc=False):
     Scheme: str | None = None
 
 
-class Event(msgspec.Struct, gc=False):
+class _Fields(msgspec.Struct, gc=False):
+    """The fields of an event every replay reads: ``Event``'s first ones, in this order
+    (``columns`` reads them by position, whichever of the event types it is given)."""
+
     eventName: str
     eventId: str | None = None
     eventSource: str | None = None
@@ -110,8 +113,15 @@ class Event(msgspec.Struct, gc=False):
     userIdentity: _UserIdentity | None = None
     additionalEventData: _Additional | None = None
     # A string (or null) on every event ActionTrail writes: decoded as such by the fast
-    # decoder (``FastEvent``); anything else is no region, never a malformed event.
+    # decoders (``FastEvent``, ``ColumnEvent``); anything else is no region, never a
+    # malformed event.
     acsRegion: msgspec.Raw = msgspec.Raw()
+    # RAM's diagnostic on a denial (issue 13 item 3): only whether it is there matters.
+    AccessDeniedDetail: msgspec.Raw = msgspec.Raw()
+    accessDeniedDetail: msgspec.Raw = msgspec.Raw()
+
+
+class Event(_Fields):
     # The resource's whereabouts (issue 10): skipped over as raw JSON, read only when a rule
     # needs a resource (compiler.replay.resources).
     recipientAccountId: msgspec.Raw = msgspec.Raw()
@@ -119,9 +129,6 @@ class Event(msgspec.Struct, gc=False):
     requestParameters: msgspec.Raw = msgspec.Raw()
     resourceType: msgspec.Raw = msgspec.Raw()
     resourceName: msgspec.Raw = msgspec.Raw()
-    # RAM's diagnostic on a denial (issue 13 item 3): only whether it is there matters.
-    AccessDeniedDetail: msgspec.Raw = msgspec.Raw()
-    accessDeniedDetail: msgspec.Raw = msgspec.Raw()
 
 
 class FastEvent(Event):
@@ -132,6 +139,17 @@ class FastEvent(Event):
     acsRegion: str | None = None  # type: ignore[assignment]
     # Longer is malformed (``reader``, F9): refused here in C, so the reader's check of a
     # chunk it decoded whole need not measure every name.
+    eventName: Annotated[str, msgspec.Meta(max_length=MAX_NAME)]  # type: ignore[assignment]
+
+
+class ColumnEvent(_Fields):
+    """``FastEvent`` without the resource's fields: what the reader tries first when no rule
+    needs a resource (``read_runs(resources=False)``). The fields it leaves out are raw
+    JSON, which takes any value, so it refuses exactly what ``FastEvent`` refuses; not
+    declaring them saves a ``Raw`` per event (``requestParameters`` is on nearly every
+    one), and each ``Raw`` held the event's whole line alive as long as the event."""
+
+    acsRegion: str | None = None  # type: ignore[assignment]
     eventName: Annotated[str, msgspec.Meta(max_length=MAX_NAME)]  # type: ignore[assignment]
 
 

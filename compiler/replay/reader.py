@@ -52,6 +52,7 @@ import msgspec
 from compiler.model.glob import MAX_NAME
 from compiler.replay.arrays import MAX_DEPTH, ArrayError, stream_array, too_deep
 from compiler.replay.events import Malformed, TraceEvent
+from compiler.replay.normalise import ColumnEvent as _ColumnEvent
 from compiler.replay.normalise import Event as _Event
 from compiler.replay.normalise import EventsDocument as _EventsDocument
 from compiler.replay.normalise import FastEvent as _FastEvent
@@ -97,6 +98,10 @@ _EVENT = msgspec.json.Decoder(_Event)
 # decoded again by _EVENT, whose answers (and malformed reasons) are the reader's.
 _FAST_EVENT = msgspec.json.Decoder(_FastEvent)
 _FAST_DECODE = _FAST_EVENT.decode
+# The same without the resource's fields: what it is given to decode it refuses exactly as
+# _FAST_EVENT does (those fields are raw JSON, which takes anything), so every answer is
+# still _EVENT's; for a replay no rule of which needs a resource (``resources=False``).
+_COLUMN_EVENT = msgspec.json.Decoder(_ColumnEvent)
 _EVENTS_DOC = msgspec.json.Decoder(_EventsDocument)
 _EVENTS_RAW = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ANY = msgspec.json.Decoder()
@@ -104,9 +109,9 @@ _DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def typed_decoder() -> msgspec.json.Decoder:
-    """The typed event decoder the reader tries first on every JSON line (benchmarks time
-    it alone as the floor)."""
-    return _FAST_EVENT
+    """The typed event decoder the reader tries first on every JSON line when no rule needs
+    a resource (``simulate`` with the seed's rules): benchmarks time it alone as the floor."""
+    return _COLUMN_EVENT
 
 
 def _reason(exc: Exception) -> str:
@@ -414,11 +419,11 @@ def _clean(raws: list[bytes], evs: list) -> bool:
     return all(map(_minute_ok, set(map(_MINUTE, times))))
 
 
-def _fast_run(raws: list[bytes], source: int, first: int) -> Run | None:
+def _fast_run(raws: list[bytes], source: int, first: int, decode) -> Run | None:
     """A chunk's lines ``first``, ``first + 1``… as one Run, when every one is a typed event
     that needs no closer look (the common case: decoded in one C-level pass); else None."""
     try:
-        evs = list(map(_FAST_DECODE, raws))
+        evs = list(map(decode, raws))
     except _DECODE_ERRORS:
         return None
     if not _clean(raws, evs):
@@ -452,10 +457,10 @@ def _slow_runs(raws: list[bytes], source: int, first: int) -> Iterator[Run | Mal
         yield Run(source, lines, evs, regions)
 
 
-def _runs_of(raws: list[bytes], source: int, first: int) -> Iterator[Run | Malformed]:
+def _runs_of(raws: list[bytes], source: int, first: int, decode) -> Iterator[Run | Malformed]:
     if not raws:
         return
-    run = _fast_run(raws, source, first)
+    run = _fast_run(raws, source, first, decode)
     if run is not None:
         yield run
     else:
@@ -463,10 +468,12 @@ def _runs_of(raws: list[bytes], source: int, first: int) -> Iterator[Run | Malfo
 
 
 def _jsonl_runs(
-    chunks: Iterable[bytes], source: int, first_line: int
+    chunks: Iterable[bytes], source: int, first_line: int, resources: bool
 ) -> Generator[Run | Malformed, None, int]:
     """The runs and malformed notes of JSON lines numbered from ``first_line``; returns the
-    number of the line after the last newline read (where a byte range that follows starts)."""
+    number of the line after the last newline read (where a byte range that follows starts).
+    ``resources=False``: the events need not carry the resource's fields."""
+    decode = _FAST_DECODE if resources else _COLUMN_EVENT.decode
     lineno = first_line - 1
     after = first_line
     # The line being assembled across chunks: pieces, not `rest + chunk` (quadratic for a
@@ -498,7 +505,7 @@ def _jsonl_runs(
                 yield from _slow_runs([b"".join([*pending, head])], source, lineno)
             lines = lines[1:]
             pending, pending_len, too_long = [], 0, False
-        yield from _runs_of(lines, source, lineno + 1)
+        yield from _runs_of(lines, source, lineno + 1, decode)
         lineno += len(lines)
         if tail:
             pending, pending_len = [tail], len(tail)
@@ -603,18 +610,22 @@ def read_events(
     and ``region`` (from a delivery path) fill in what an event does not say; with
     ``resources=False`` (no rule needs a resource) events carry no ``where``."""
     mapper = _Mapper(catalog, account=account, region=region, resources=resources)
-    return _events(read_runs(path, source), mapper)
+    return _events(read_runs(path, source, resources=resources), mapper)
 
 
-def read_runs(path: str | Path, source: int) -> Iterator[Run | Malformed]:
+def read_runs(
+    path: str | Path, source: int, *, resources: bool = True
+) -> Iterator[Run | Malformed]:
     """``read_events`` before normalisation: runs of decoded good events and the malformed
-    notes between them, in file order (the replay normalises runs a batch at a time)."""
+    notes between them, in file order (the replay normalises runs a batch at a time). With
+    ``resources=False`` (no rule needs a resource) the events of JSON lines are
+    ``ColumnEvent`` values, without the fields only ``where`` reads."""
     raw = _open_raw(path)
     try:
         chunks = _chunks(path, raw)
         fmt, head, first, line = _sniff(chunks)
         if fmt == "jsonl":
-            yield from _jsonl_runs(itertools.chain((head,), chunks), source, line)
+            yield from _jsonl_runs(itertools.chain((head,), chunks), source, line, resources)
         elif fmt == "array":
             col = first - head.rfind(b"\n", 0, first)
             items = stream_array(chunks, head, first, line, col)
@@ -726,11 +737,19 @@ def read_jsonl_range(
     ``read_events``, so the caller can treat every split alike.
     """
     mapper = _Mapper(catalog, account=account, region=region, resources=resources)
-    return _events(read_range_runs(path, source, start, end, first_line), mapper)
+    return _events(
+        read_range_runs(path, source, start, end, first_line, resources=resources), mapper
+    )
 
 
 def read_range_runs(
-    path: str | Path, source: int, start: int, end: int, first_line: int
+    path: str | Path,
+    source: int,
+    start: int,
+    end: int,
+    first_line: int,
+    *,
+    resources: bool = True,
 ) -> Generator[Run | Malformed, None, int | None]:
     """``read_jsonl_range`` before normalisation (see ``read_runs``). Returns the number of
     the line after the range's last newline: the ``first_line`` of the range that follows
@@ -738,7 +757,7 @@ def read_range_runs(
     if not is_plain_jsonl(path):
         if start != 0:
             raise ValueError(f"{_display(path)} cannot be read from byte {start}")
-        yield from read_runs(path, source)
+        yield from read_runs(path, source, resources=resources)
         return None
     with open(path, "rb") as f:
         f.seek(start)
@@ -750,4 +769,4 @@ def read_range_runs(
                 left -= len(chunk)
                 yield chunk[len(_BOM) :] if bom else chunk  # as read_events does
 
-        return (yield from _jsonl_runs(chunks(), source, first_line))
+        return (yield from _jsonl_runs(chunks(), source, first_line, resources))

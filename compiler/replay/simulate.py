@@ -351,9 +351,12 @@ def _stream(part: Part, catalog, resources: bool = True) -> Iterable[TraceEvent 
 
 
 def _runs(part: Part) -> Iterable[Run | Malformed]:
+    # Only when no rule needs a resource (the columns' path): events without its fields.
     if part.end < 0:
-        return read_runs(part.path, part.source)
-    return read_range_runs(part.path, part.source, part.start, part.end, part.first_line)
+        return read_runs(part.path, part.source, resources=False)
+    return read_range_runs(
+        part.path, part.source, part.start, part.end, part.first_line, resources=False
+    )
 
 
 def _noting(items: Iterator, source: int, after: dict[int, int] | None) -> Iterator:
