@@ -357,6 +357,25 @@ def _risk_selected(
     return sorted(set(picked)), tuple(sorted(actions))
 
 
+def _code_help(node: RuleNode, code: str, catalog: Catalog) -> str | None:
+    """E0212's help when the name is a RAM code no service is named by (`yundun-sas`, the
+    code of Sas, cloud-siem and sophonsoar; `mq`): the products to name instead, the one
+    holding the rule's operation first and written out. A name spelled like another
+    service's (``did you mean waf-openapi?``) sent the user to the wrong product."""
+    owners = catalog.services_for_code(code)
+    if not owners:
+        return None
+    ops = [op.text for op in node.operations if not has_glob(op.text)]
+    holding = [s for s in owners if any(s.canonical_operation(op) for op in ops)]
+    rest = [s for s in owners if s not in holding]
+    named = [s.name for s in [*holding, *rest]]
+    names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    text = f"`{shorten(code)}` is a RAM code, not a service name; it is the code of {names}"
+    if holding and ops:
+        text += f": write `{holding[0].name} {shorten(ops[0])}`"
+    return text
+
+
 def _resolve_services(
     node: RuleNode, catalog: Catalog, diags: list[Diagnostic]
 ) -> list[Service] | None:
@@ -388,14 +407,17 @@ def _resolve_services(
         svc = catalog.service(name.text)
         if svc is None:
             suggestion = catalog.suggest_service(name.text)
+            hint = (
+                f"did you mean {suggestion}?"
+                if suggestion
+                else "known services: " + ", ".join(s.name for s in catalog.services)
+            )
             diags.append(
                 error(
                     "E0212",
                     f"unknown service `{shorten(name.text)}`",
                     name.span,
-                    help=f"did you mean {suggestion}?"
-                    if suggestion
-                    else "known services: " + ", ".join(s.name for s in catalog.services),
+                    help=_code_help(node, name.text, catalog) or hint,
                 )
             )
             return None
