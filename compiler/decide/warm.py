@@ -43,6 +43,16 @@ it again:
   unchecked one on conditional requests; the test (one C ``issuperset`` over the
   context's 5-6 keys) is the whole of the 1.4-1.6x. ``context.keys() <= SPELLED_AS_RAM``
   is slower; ``context is not None`` for ``context`` changed nothing measurable.
+- Testing only the keys the decision reads, in place of every key of the context, is not
+  open to ``Policy.decide``: a misspelt key is refused whether or not a rule reads it
+  (``{"acs:MFAPresent": "false", "sorce_ip": "x"}`` on a rule testing only mfa raises
+  KeyError "unknown key `sorce_ip`", as does ``acs:Foo``; ``acs:mfapresent`` next to
+  ``acs:MFAPresent`` is "given twice"), so every key is looked at on a conditional request.
+- Building a leaf's memo by values and its warm entry on the action's second sighting, not
+  its first (``DecisionTrie._built``, for the first-sighting growth row) leaves these rows
+  where they were: in the same A/B (base and new processes alternated, 24 rounds each, CPU
+  time, load 1.8-2.3) the warm row read 4.66x (4.04-5.80) on base and 4.41x (4.09-11.2)
+  after, ``Policy.decide`` on conditional requests 1.44x (1.04-1.61) and 1.50x (1.36-1.70).
 """
 
 from __future__ import annotations
