@@ -16,6 +16,7 @@ from rich.text import Text
 
 from compiler.cli.render import text
 from compiler.language.diagnostics import counted
+from compiler.report.values import LOWER_BOUND, bounds_caption, is_approximate
 
 TOP = 10
 _BY_TITLES = {
@@ -159,7 +160,7 @@ def org_summary(org: dict, top: int) -> Group:
     return Group(*parts)
 
 
-def by_table(who: dict, by: str, top: int) -> Table:
+def by_table(who: dict, by: str, top: int) -> Table | Group:
     table_data = who["tables"][by]
     rows = table_data["rows"][:top]
     of = f"{table_data['distinct']:,}"
@@ -167,6 +168,12 @@ def by_table(who: dict, by: str, top: int) -> Table:
         # Past a bounded set the count is a HyperLogLog estimate: say so, and how close.
         of = f"~{of}, estimated ±{100 * table_data['distinct_relative_error']:.1f}%"
     title = f"Calls by {_BY_TITLES[by]} (top {len(rows)} of {of})"
+    # A bounded table (source addresses past 512 in a split) counts each row from when it was
+    # last taken in: its counts are lower bounds, shown ``≥ 432``, and a line under the table
+    # says by how much they may be short, from the report's own numbers. A line of its own,
+    # not the table's caption: a caption wraps at the table's width even in a pipe.
+    approximate = is_approximate(table_data)
+    bound = LOWER_BOUND if approximate else ""
     table = Table(title=text(title), title_justify="left")
     table.add_column(_BY_TITLES[by])
     if by == "principal":
@@ -184,8 +191,10 @@ def by_table(who: dict, by: str, top: int) -> Table:
             cells.append(row.get("type") or "–")
         if by == "rule":
             cells.append(row["rule"])
-        cells += [f"{row['events']:,}", f"{row['denied']:,}", shown]
+        cells += [f"{bound}{row['events']:,}", f"{bound}{row['denied']:,}", shown]
         _row(table, *cells)
+    if approximate:
+        return Group(table, text(bounds_caption(table_data), style="yellow"))
     return table
 
 

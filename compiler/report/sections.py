@@ -15,10 +15,13 @@ from typing import Any
 from compiler.language.diagnostics import counted
 from compiler.report.charts import bar_chart, timeline
 from compiler.report.values import (
+    LOWER_BOUND,
     TABLE_ROWS,
+    bounds_caption,
     cell,
     fmt,
     has,
+    is_approximate,
     is_num,
     is_table,
     label,
@@ -148,10 +151,27 @@ def who(report: dict) -> dict | None:
         body["head"][0] = dim.replace("_", " ")
         for i, row in enumerate(rows[:TABLE_ROWS]):
             body["rows"][i][0] = cell(_row_name(row))
+        if is_approximate(entry):
+            _lower_bounds(chart, body, columns)
+            blocks.append({"kind": "note", "text": bounds_caption(entry)})
         blocks.append(body)
     if not blocks:
         return None
     return section("who", "Who: top principals, operations and more", blocks)
+
+
+def _lower_bounds(chart: dict | None, body: dict, columns: list[str]) -> None:
+    """An approximate table's counts (a bounded table that dropped values) shown as the lower
+    bounds they are, ``≥ 432``, in its bars and its rows; the number itself, with its
+    ``data-path``, still reads back as the report's."""
+    counts = [i for i, c in enumerate(columns) if c in ("events", "denied")]
+    for row in body["rows"]:
+        for i in counts:
+            row[i] = {**row[i], "text": LOWER_BOUND + row[i]["text"]}
+    for bar in (chart or {}).get("bars", []):
+        bar["value"] = LOWER_BOUND + bar["value"]
+        name, sep, value = bar["title"].rpartition(": ")  # "NAME: 44", the name may hold ": "
+        bar["title"] = f"{name}{sep}{LOWER_BOUND}{value}"
 
 
 def _row_name(row: dict) -> str:

@@ -107,3 +107,36 @@ def table(title: str, rows: list[dict], path: str, columns: list[str] | None = N
         "rows": body,
         "more": max(0, len(rows) - TABLE_ROWS),
     }
+
+
+LOWER_BOUND = "≥ "
+"""Before a count that is a lower bound (a bounded table's rows, ``approximate: true``)."""
+
+
+def is_approximate(entry: Any) -> bool:
+    """A ``who`` table whose rows' counts are lower bounds (``impact.BoundedTable`` dropped
+    values: the source addresses of a trace with more than 512 of them in a split)."""
+    return isinstance(entry, dict) and entry.get("approximate") is True
+
+
+def bounds_caption(entry: dict, noun: str = "address", nouns: str = "addresses") -> str:
+    """What an approximate table's counts mean, from the report's own numbers, for the text
+    summary and the page alike: ``counts are lower bounds: up to 23 calls (1 denied) per
+    address were made before it entered the table and are not counted; 256 of 1,777
+    addresses kept, 3,051 calls (202 denied) by the others are in no row``."""
+    calls, denied = entry.get("max_uncounted_calls"), entry.get("max_uncounted_denied")
+    kept, distinct = entry.get("kept_values"), entry.get("distinct")
+    other = entry.get("other") if isinstance(entry.get("other"), dict) else {}
+    out = (
+        f"counts are lower bounds: up to {fmt(calls)} calls ({fmt(denied)} denied) per {noun} "
+        "were made before it entered the table and are not counted"
+    )
+    if is_num(kept) and is_num(distinct):
+        about = "~" if entry.get("distinct_estimated") is True else ""
+        out += f"; {kept:,} of {about}{distinct:,} {nouns} kept"
+        if is_num(other.get("calls")):
+            out += (
+                f", {fmt(other['calls'])} calls ({fmt(other.get('denied'))} denied) by the "
+                "others are in no row"
+            )
+    return out
