@@ -5,6 +5,18 @@ emitters' output writer, the trace generator and the CLI all write files the sam
 each of them comes before or after the others in the pipeline. A reader of any file ramguard
 writes sees either the old file or the new one, never half of one: the data goes to a
 temporary name in the same directory, is flushed, and is renamed over.
+
+What is at the path decides how (README, "Output files"):
+
+- a symlink is followed: the file it points to is replaced atomically and the link stays
+  (``generated/x.json -> ../elsewhere/x.json`` was replaced by a regular file);
+- a character or block device, a FIFO or a socket is written straight through, with no
+  temporary file, rename, chmod or fsync: ``--report /dev/null`` run as root replaced
+  ``/dev/null`` with a regular file, and atomicity means nothing for a stream;
+- a directory is refused (``IsADirectoryError``);
+- missing directories on the way are created, for every verb alike, as pytest's
+  ``--junitxml`` and terraform's ``-out`` do: ``compile --out DIR`` makes DIR, and
+  ``simulate --report a/b/r.json`` makes ``a/b``.
 """
 
 from __future__ import annotations
@@ -22,33 +34,70 @@ from typing import BinaryIO
 
 @contextmanager
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
-    """A binary file that appears at ``path`` whole when the block ends, or not at all."""
+    """A binary file that appears at ``path`` whole when the block ends, or not at all; a
+    device, FIFO or socket at ``path`` (after symlinks) is written through instead."""
+    target = _link_target(path) if path.is_symlink() else path
+    if target is None:  # /dev/stdout, /dev/fd/1: the stream the process already holds
+        with _written_through(path) as stream:
+            yield stream
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         # A file where one of the path's directories should be: opening the path would say
         # "not a directory"; mkdir's "file exists" reads as if the output were there already.
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path)) from None
-    if path.is_dir() and not path.is_symlink():
+    try:
+        found = target.stat()
+    except FileNotFoundError:
+        found = None
+    if found is not None and stat.S_ISDIR(found.st_mode):
         # Else the rename fails at the end, and the error names the temporary file.
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        # /dev/null, a FIFO: a stream, which no reader can see half of; renaming over it
+        # would replace the device node (as root) or the FIFO, and fsync fails on a tty.
+        with _written_through(target) as stream:
+            yield stream
+        return
     # mkstemp makes the file 0600; what we write is meant to be read (and committed), so keep
     # the mode of the file we replace, or 0644 for a new one.
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    mode = stat.S_IMODE(found.st_mode) if found is not None else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _written_through(path: Path) -> Iterator[BinaryIO]:
+    with open(path, "wb") as stream:
+        yield stream
+
+
+_MAX_LINKS = 40  # as Linux's own limit on a path's symlinks (ELOOP)
+
+
+def _link_target(path: Path) -> Path | None:
+    """The path a symlink leads to, link by link, so that the rename replaces the file it
+    points to and the link stays; None when a link is one of a process's descriptors
+    (``/dev/stdout`` → ``/proc/self/fd/1`` → ``pipe:[…]``, ``/dev/fd/1``): that names an
+    open stream, not a file to replace."""
+    for _ in range(_MAX_LINKS):
+        if not path.is_symlink():
+            return path
+        parent = os.path.realpath(path.parent)
+        if parent == "/proc" or parent.startswith("/proc/"):
+            return None
+        path = Path(parent, os.readlink(path))
+    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
 
 
 def atomic_write(path: Path, data: bytes) -> None:

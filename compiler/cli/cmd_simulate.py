@@ -351,8 +351,8 @@ def command(
 
 
 def _write_outputs(data: dict, report_path: Path | None, html_path: Path | None) -> None:
-    """Each file whole or not at all (atomic_write); a directory that is missing is an error
-    naming the file, not a traceback."""
+    """Each file whole or not at all (atomic_write, which makes missing directories); a path
+    that cannot be written is an error naming the file, not a traceback."""
     outputs = []
     if report_path is not None:
         outputs.append((report_path, lambda: (json.dumps(data, indent=2) + "\n").encode()))
