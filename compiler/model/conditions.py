@@ -17,7 +17,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from compiler.model.glob import glob_match
@@ -64,14 +64,21 @@ def parse_number_value(text: str) -> Decimal | None:
     texts are remembered; a long one is read each time (linear), never kept."""
     if len(text) <= 40:
         return _short_number(text)
-    return Decimal(text) if _NUMBER.fullmatch(text) else None
+    return _decimal(text) if _NUMBER.fullmatch(text) else None
 
 
 @lru_cache(maxsize=65536)
 def _short_number(text: str) -> Decimal | None:
     if not text or not set(text) <= _NUMBER_CHARS or not _NUMBER.fullmatch(text):
         return None
-    return Decimal(text)
+    return _decimal(text)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # `1e9999999999999999999999`: past Decimal's exponents, as
+        return None  # the RAM evaluator and parse_number read it (no number)
 
 
 def as_string(value: object) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, InvalidOperation, localcontext
@@ -201,27 +202,55 @@ def _parse_ip(text: str, cidr: bool) -> str:
 
 
 _NUMBER_CHARS = frozenset("0123456789+-.eE")
+# A fixed, anchored pattern over decimal text (never built from user text): linear.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# RAM documents no range or precision for a number (``ram/conditional-operator``); what it
+# does bound is a custom policy document, 1 to 6,144 characters (``shared/reference/``,
+# Limits), so no number RAM reads is longer. This is the one limit, on the text a rule
+# writes and on the spelling emitted (import reads what compile writes with this function).
+MAX_NUMBER_CHARS = 6144
 
 
 def parse_number(text: str) -> str:
-    """A finite decimal number, canonical (``1.50`` → ``1.5``, ``10`` stays ``10``)."""
+    """A finite decimal number, canonical (``1.50`` → ``1.5``, ``10`` stays ``10``), exact.
+
+    Canonical and idempotent: ``parse_number(parse_number(t)) == parse_number(t)``, so
+    ``import`` of what ``compile`` emitted writes a rule that compiles to the same JSON."""
     bad = ValueProblem(f"`{_short(text)}` is not a number", "write a number, e.g. 10 or 2.5")
-    if not text or not set(text) <= _NUMBER_CHARS or len(text) > 40:
+    if not text or not set(text) <= _NUMBER_CHARS or not _NUMBER.fullmatch(text):
         raise bad
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _too_long(text)
     try:
-        number = float(text)
         exact = Decimal(text)
-    except (ValueError, InvalidOperation):
+    except InvalidOperation:  # an exponent past Decimal's ±999999999999999999
         raise bad from None
-    if not math.isfinite(number) or not exact.is_finite():
-        raise bad
+    canonical = _canonical_number(text, exact)
+    if len(canonical) > MAX_NUMBER_CHARS:
+        raise _too_long(text)
+    return canonical
+
+
+def _too_long(text: str) -> ValueProblem:
+    return ValueProblem(
+        f"the number `{_short(text)}` is longer than a RAM policy document can hold "
+        f"({MAX_NUMBER_CHARS} characters)",
+        "write it with fewer digits, or with an exponent (1e-50)",
+    )
+
+
+def _canonical_number(text: str, exact: Decimal) -> str:
     if set(text) <= frozenset("0123456789+-"):
-        return str(int(text))
+        # An integer as written less its sign and leading zeros (`+0012` → `12`, `-0` → `0`):
+        # through Decimal, as str(int(...)) refuses more than 4,300 digits.
+        return format(exact, "f") if exact else "0"
     # The float's shortest repr when it is the same number (`1.50` → `1.5`, `1e3` →
     # `1000.0`), else the exact decimal: a float would round 9007199254740993.5 (issue 16).
-    shown = repr(number)
-    if Decimal(shown) == exact:
-        return shown
+    number = float(text)
+    if math.isfinite(number):
+        shown = repr(number)
+        if Decimal(shown) == exact:
+            return shown
     # normalize() rounds to the context's precision (28 digits by default), and
     # `1.5000000000000000000000000000001` came out as `1.5`: a context as wide as the
     # number keeps every digit (only trailing zeros go).
@@ -229,7 +258,9 @@ def parse_number(text: str) -> str:
         ctx.prec = max(len(exact.as_tuple().digits), 1)
         ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX
         trimmed = exact.normalize()
-    return format(trimmed, "f") if abs(exact.adjusted()) < 40 else str(exact)
+    # Positional within 40 places of the point, else with an exponent: `1E-400`, not 400
+    # zeros.
+    return format(trimmed, "f") if abs(exact.adjusted()) < 40 else str(trimmed)
 
 
 def iso_time(text: str) -> datetime | None:

@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from compiler.ram.glob import GlobPattern
@@ -93,7 +93,10 @@ def _number(value: object) -> Decimal:
     if isinstance(value, float) and math.isfinite(value):
         return Decimal(repr(value))
     if isinstance(value, str) and _NUMBER.fullmatch(value):
-        return Decimal(value)
+        try:
+            return Decimal(value)
+        except InvalidOperation:  # an exponent past Decimal's (`1e9999999999999999999999`)
+            pass
     raise ValueError(f"{_show(value)} is not a number")
 
 
