@@ -5,12 +5,15 @@ Not part of ``make test`` (minutes, not seconds). Run ``python tests/fuzz_campai
 
 - rules: each seed file (``policies/``, ``examples/``, ``tests/data/``) mutated at the byte
   level (flips, deletions, duplications, splices between files) and at the token level
-  (keywords, brackets, quotes, globs, versions, BOMs, CR, form feeds, U+0085, long names);
-  each mutant is compiled, formatted (``format_bytes``, as ``ramguard fmt`` writes it) and,
-  when it compiles, the formatted bytes are compiled again. Findings: an exception other than
-  ``CompileError``; fmt accepting what compile rejects or the reverse; the formatted text
-  compiling to other RAM documents or other decisions (on every action the rules name and a
-  sample of catalog actions, with and without a context); fmt not idempotent.
+  (keywords, brackets, quotes, globs, versions, BOMs, CR, form feeds, U+0085, bidi controls,
+  long names); each mutant is compiled, formatted (``format_bytes``, as ``ramguard fmt``
+  writes it) and, when it compiles, the formatted bytes are compiled again. Findings: an
+  exception other than ``CompileError``; fmt accepting what compile rejects or the reverse;
+  either accepting a file that holds a character hiding text from a reviewer (a form feed, a
+  carriage return not followed by a line feed, U+0085, U+2028, a bidi control: E0001); the
+  formatted text compiling to other RAM documents or other decisions (on every action the
+  rules name and a sample of catalog actions, with and without a context); fmt not
+  idempotent.
 - traces: ActionTrail events (the sample trace and generated ones) as JSON lines, JSON arrays,
   ``Events`` documents and gzip, mutated the same way plus planted faults (deep nesting, long
   names and lines, wrong types, odd times, repeated keys, BOMs, truncation); each is replayed
@@ -43,7 +46,7 @@ from compiler.catalog import default_catalog  # noqa: E402
 from compiler.language.diagnostics import CompileError  # noqa: E402
 from compiler.language.format import format_bytes  # noqa: E402
 from compiler.language.parser import parse_text  # noqa: E402
-from compiler.language.sources import decode_source  # noqa: E402
+from compiler.language.sources import decode_source, hidden_character  # noqa: E402
 from compiler.replay.generate import generate_events  # noqa: E402
 from compiler.replay.simulate import Engines, simulate  # noqa: E402
 from compiler.replay.sources import TraceError  # noqa: E402
@@ -78,6 +81,10 @@ TOKENS = [
     "\x0c",
     "\u0085",
     "\u2028",
+    "\u202e",
+    "\u2066",
+    "\x0b",
+    "\x7f",
     "\t",
     "  ",
     "service=",
@@ -281,6 +288,8 @@ def rules_case(name: str, data: bytes, rng: random.Random, catalog_actions: list
         )
     if formatted is None:
         return "rejected"
+    if hidden_character(data.decode("utf-8", "replace")) >= 0:
+        return "compile and fmt accept a character that hides text (E0001)"
     on_disk = (b"\xef\xbb\xbf" if formatted.bom else b"") + formatted.after.encode("utf-8")
     if format_bytes(Path(name), on_disk).changed:
         return "fmt is not idempotent"

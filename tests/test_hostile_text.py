@@ -69,6 +69,9 @@ def test_control_characters_in_a_diagnostic_are_escaped(tmp_path: Path, run_cli)
     result = run_cli("check", bad)
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr + result.stdout
+    # The file is refused at the escape character (E0001); the snippet shows it as `?`.
+    assert f"{bad}:2:38: error: file contains an escape character (U+001B)" in result.stderr
+    assert '   2 | deny ECS RunInstances when vpc in ["a?[2J"] extra' in result.stderr
 
 
 def test_explain_under_an_ascii_stdout_does_not_raise(hostile, run_ramguard) -> None:

@@ -129,7 +129,7 @@ def check_overlay(path: str | os.PathLike) -> tuple[Overlay, list[Diagnostic]]:
     from compiler.language.sources import read_source
 
     name = str(path)
-    text = read_source(Path(path), "catalog overlay", MAX_OVERLAY_BYTES)
+    text = read_source(Path(path), "catalog overlay", MAX_OVERLAY_BYTES, toml=True)
     data = _parse(name, text)
     where = _Locator(name, text)
     diags: list[Diagnostic] = []

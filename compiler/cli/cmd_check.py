@@ -21,7 +21,7 @@ from compiler.cli.common import (
     read_stdin_rules,
     rendered,
 )
-from compiler.language.diagnostics import sorted_capped
+from compiler.language.diagnostics import CompileError, sorted_capped
 
 
 @click.command("check")
@@ -66,7 +66,14 @@ def command(
     if any(str(p) == "-" for p in paths):
         if len(paths) > 1:
             raise click.UsageError("`-` (stdin) cannot be combined with other paths")
-        result = check_sources([("-", read_stdin_rules())], catalog, ignore)
+        try:
+            text = read_stdin_rules()
+        except CompileError as exc:
+            # Too big, not UTF-8, a hidden character: shown as a file's would be (its code,
+            # --format json/sarif), not by the catch-all that prints text only.
+            result = CheckResult(tuple(exc.diagnostics), ("-",))
+        else:
+            result = check_sources([("-", text)], catalog, ignore)
     else:
         result = check_paths(paths, catalog, ignore, find_org_for(paths, org_path))
     extra = config_warnings()

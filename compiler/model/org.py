@@ -156,7 +156,7 @@ class _Locator:
 def read_org(path: str | Path) -> Org:
     """Read and check ``org.toml`` on its own (``bind_org`` checks it against the rules)."""
     name = str(path)
-    text = read_source(Path(path), "TOML", MAX_ORG_BYTES)
+    text = read_source(Path(path), "TOML", MAX_ORG_BYTES, toml=True)
     return parse_org(name, text)
 
 
