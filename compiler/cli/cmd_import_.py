@@ -19,7 +19,7 @@ from compiler.cli.common import (
 )
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Diagnostic, Severity, Span
-from compiler.ram.evaluator import InexactNumber, exact_float
+from compiler.ram.evaluator import InexactNumber, exact_float, exact_int
 
 _MAX_JSON_BYTES = 16 * 1024 * 1024
 
@@ -40,7 +40,7 @@ def _read(path: Path) -> object:
         # utf-8-sig: a BOM (as Windows editors save JSON) is accepted (issue 16, item 7).
         text = path.read_text(encoding="utf-8-sig")
         # A bare number a float cannot hold is refused, not rounded (the evaluator too).
-        return json.loads(text, parse_float=exact_float)
+        return json.loads(text, parse_float=exact_float, parse_int=exact_int)
     except InexactNumber as exc:
         line, col = exc.where(text)
         raise _JsonError(str(exc), line, col) from None

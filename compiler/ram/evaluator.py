@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -211,21 +212,61 @@ class _DuplicateKey(Exception):
 
 
 class InexactNumber(ValueError):
-    """A bare JSON number a float cannot hold (`1.5000000000000000000000000000001`)."""
+    """A bare JSON number the reader cannot hold exactly: a fraction or exponent a float
+    rounds (`1.5000000000000000000000000000001`), or an integer of more digits than Python
+    converts (4,300)."""
 
     def __init__(self, literal: str) -> None:
+        shown = literal if len(literal) <= 60 else f"{literal[:40]}… ({len(literal)} characters)"
+        why = (
+            "a JSON number is read as a float, which holds about 17 digits"
+            if any(ch in literal for ch in ".eE")
+            else "a JSON integer is read with at most 4,300 digits"
+        )
         super().__init__(
-            f"the number {literal} cannot be read exactly (a JSON number is read as a "
-            f'float, which holds about 17 digits): write it as a string, "{literal}"'
+            f"the number {shown} cannot be read exactly ({why}): write it as a string, "
+            + (f'"{literal}"' if len(literal) <= 60 else "in double quotes")
         )
         self.literal = literal
 
     def where(self, text: str) -> tuple[int | None, int | None]:
-        """Line and column of the first occurrence of the number in ``text``."""
-        at = text.find(self.literal)
+        """Line and column of the number the decoder refused: the first number token (outside
+        strings) that is this literal. The decoder reads in document order and stops at the
+        first number it refuses, so an earlier token with the same text was read without
+        error and cannot be it; the same digits inside a string (a Sid, an ARN) are no token
+        at all. ``text.find`` found those and reported their position."""
+        at = _number_token(text, self.literal)
         if at < 0:
             return None, None
         return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+# Fixed patterns over JSON's own grammar, never built from user text, each tried once at a
+# known offset (match, not search), so locating a number is one linear pass over the text.
+_NEXT_TOKEN = re.compile(r'["0-9-]')
+_STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def _number_token(text: str, literal: str) -> int:
+    """The offset of the first JSON number token in ``text`` spelled ``literal``, or -1."""
+    at = 0
+    while (found := _NEXT_TOKEN.search(text, at)) is not None:
+        start = found.start()
+        if text[start] == '"':
+            rest = _STRING_REST.match(text, start + 1)
+            if rest is None:
+                return -1  # an unterminated string: past where the decoder stopped
+            at = rest.end()
+            continue
+        number = _JSON_NUMBER.match(text, start)
+        if number is None:
+            at = start + 1
+            continue
+        if number.group() == literal:
+            return start
+        at = number.end()
+    return -1
 
 
 def exact_float(literal: str) -> float:
@@ -238,6 +279,15 @@ def exact_float(literal: str) -> float:
     return value
 
 
+def exact_int(literal: str) -> int:
+    """``json.loads``'s ``parse_int``: refused (``InexactNumber``) past the 4,300 digits
+    int() converts, where json.loads raised a bare ValueError with no position."""
+    try:
+        return int(literal)
+    except ValueError:
+        raise InexactNumber(literal) from None
+
+
 def _read_json(path: Path) -> object:
     name = str(path)
     try:
@@ -248,7 +298,12 @@ def _read_json(path: Path) -> object:
     except UnicodeDecodeError:
         raise PolicyDocumentError(name, None, None, "not UTF-8 text") from None
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_float=exact_float)
+        return json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_float=exact_float,
+            parse_int=exact_int,
+        )
     except InexactNumber as error:
         line, column = error.where(text)
         raise PolicyDocumentError(name, None, None, str(error), line=line, column=column) from None
