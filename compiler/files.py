@@ -26,8 +26,9 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -125,3 +126,53 @@ def xml_text(value: str) -> str:
     if _NOT_XML.search(value) is None:
         return value
     return _NOT_XML.sub(_xml_escape, value)
+
+
+# --- an output that is an input, or another output ------------------------------------------
+
+Named = tuple[str, "str | os.PathLike[str]"]
+"""(what names it, the path): ``("--report", Path("r.json"))``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """An output that is also ``other``: an input it would be written over, or an output."""
+
+    output: Named
+    other: Named
+    other_is_input: bool
+
+
+def _identity(path: str | os.PathLike[str], output: bool) -> tuple | None:
+    """What makes two names one file: (st_dev, st_ino) of a regular file, under any spelling,
+    hard link or symlink; for an output not there yet, its resolved path. None for what no
+    write can clobber: a directory, a device or a FIFO (two reports to /dev/null are no
+    clash), and an input that is missing (its own error says so)."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path)) if output else None
+    if stat.S_ISREG(found.st_mode):
+        return ("file", found.st_dev, found.st_ino)
+    return None
+
+
+def first_clash(outputs: Iterable[Named], inputs: Iterable[Named] = ()) -> Clash | None:
+    """The first output that is also one of the inputs or an earlier output; None when each
+    output is a file of its own. A report written over the trace it replays (``--trace
+    t.jsonl --report ./t.jsonl``) destroys the input; one file as two outputs keeps only the
+    last written."""
+    seen: dict[tuple, tuple[Named, bool]] = {}
+    for name in inputs:
+        key = _identity(name[1], output=False)
+        if key is not None:
+            seen.setdefault(key, (name, True))
+    for name in outputs:
+        key = _identity(name[1], output=True)
+        if key is None:
+            continue
+        if key in seen:
+            other, is_input = seen[key]
+            return Clash(name, other, is_input)
+        seen[key] = (name, False)
+    return None

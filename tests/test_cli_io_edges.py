@@ -117,3 +117,100 @@ def test_dev_stdout_is_the_stream_not_a_file_to_replace(tmp_path):
         [sys.executable, "-c", code], capture_output=True, timeout=60, check=False
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"through\n", b"")
+
+
+# --- an output that is an input, or another output -------------------------------------------
+
+
+@pytest.fixture
+def trace(tmp_path) -> Path:
+    import gzip
+
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(gzip.decompress(SAMPLE.read_bytes()))
+    return path
+
+
+def _refused(result, *named: str) -> None:
+    assert result.exit_code == 2, result.stderr
+    assert "are the same file" in result.stderr and "Traceback" not in result.stderr
+    for text in named:
+        assert text in result.stderr
+
+
+@pytest.mark.parametrize("spelling", ["dot", "hard link", "symlink"])
+def test_a_report_over_its_own_trace_is_refused_and_the_trace_kept(
+    run_cli, repo, trace, spelling, monkeypatch
+):
+    monkeypatch.chdir(trace.parent)
+    if spelling == "dot":
+        report = "./t.jsonl"
+    elif spelling == "hard link":
+        os.link(trace, trace.parent / "hard.jsonl")
+        report = "hard.jsonl"
+    else:
+        (trace.parent / "link.json").symlink_to("t.jsonl")
+        report = "link.json"
+    before = trace.read_bytes()
+    result = run_cli(
+        "simulate", "--rules", repo / "policies", "--trace", "t.jsonl", "--report", report
+    )
+    _refused(result, "--report", "--trace")
+    assert result.stdout == "" and trace.read_bytes() == before
+
+
+def test_the_same_file_as_report_and_page_is_refused(run_cli, repo, tmp_path):
+    result = _simulate(run_cli, repo, "--report", tmp_path / "r", "--html", f"{tmp_path}/./r")
+    _refused(result, "--html", "--report")
+    assert not (tmp_path / "r").exists()
+    # Two streams are no clash: /dev/null takes both.
+    assert _simulate(run_cli, repo, "--report", "/dev/null", "--html", "/dev/null").exit_code == 0
+
+
+def test_a_report_left_in_a_trace_directory_is_not_written_over(run_cli, repo, trace):
+    # The earlier run's report is now one of the files `--trace DIR` would replay.
+    old = trace.parent / "r.json"
+    old.write_text("{}\n")
+    result = run_cli(
+        "simulate", "--rules", repo / "policies", "--trace", trace.parent, "--report", old, "-q"
+    )
+    _refused(result, "--report", "--trace")
+    assert old.read_text() == "{}\n"
+
+
+def test_a_junit_report_over_a_tests_file_is_refused(run_cli, repo, tmp_path):
+    import shutil
+
+    shutil.copytree(repo / "policies", tmp_path / "policies")
+    tests = next((tmp_path / "policies").glob("*.tests"))
+    before = tests.read_bytes()
+    result = run_cli("test", tmp_path / "policies", "--junit", tests)
+    _refused(result, "--junit", "PATH")
+    assert tests.read_bytes() == before
+    assert run_cli("test", tmp_path / "policies", "--junit", tmp_path / "j.xml").exit_code == 0
+
+
+@pytest.mark.parametrize("verb", ["graph", "import", "traces generate"])
+def test_other_verbs_refuse_an_output_that_is_an_input(run_cli, repo, tmp_path, verb):
+    rules = tmp_path / "p.rules"
+    rules.write_text("deny ECS RunInstances\n")
+    doc = tmp_path / "p.json"
+    doc.write_text('{"Version": "1", "Statement": []}\n')
+    args = {
+        "graph": ["graph", "--rules", rules, "--out", rules],
+        "import": ["import", doc, "--out", doc],
+        "traces generate": [
+            "traces",
+            "generate",
+            "--events",
+            "3",
+            "--rules",
+            rules,
+            "--out",
+            rules,
+        ],
+    }[verb]
+    result = run_cli(*args)
+    _refused(result, "--out")
+    assert rules.read_text() == "deny ECS RunInstances\n"
+    assert doc.read_text() == '{"Version": "1", "Statement": []}\n'

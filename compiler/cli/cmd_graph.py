@@ -6,9 +6,16 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.common import catalog_option, fail_at, output_file, rules_option
+from compiler.cli.common import (
+    catalog_option,
+    fail_at,
+    output_file,
+    refuse_clashes,
+    rules_option,
+)
 from compiler.decide.graph import to_dot, to_graphml, trie_graph
 from compiler.files import atomic_write
+from compiler.language.sources import expand_paths
 from compiler.policy import compile_rules
 
 
@@ -38,6 +45,8 @@ def command(rules: tuple[Path, ...], fmt: str, out: Path | None, catalog) -> Non
       ramguard graph --rules policies | dot -Tsvg > trie.svg
       ramguard graph --rules policies --format graphml --out trie.graphml
     """
+    if out is not None:
+        refuse_clashes([("--out", out)], [("--rules", p) for p in expand_paths(rules)])
     policy = compile_rules(rules, catalog)
     graph = trie_graph(policy.trie)
     text = to_dot(graph) if fmt == "dot" else to_graphml(graph)

@@ -15,6 +15,7 @@ from compiler.cli.common import (
     fail_with_diagnostics,
     output_file,
     quiet_option,
+    refuse_clashes,
     text_or_json_option,
 )
 from compiler.files import atomic_write
@@ -110,6 +111,8 @@ def command(
       ramguard import current-deny.json --out policies/current-deny.rules
       ramguard import p.1.json p.2.json --name p --skip-unsupported
     """
+    if out is not None:
+        refuse_clashes([("--out", out)], [("FILE", f) for f in files])
     policy_name = name if name is not None else default_name(files[0])
     if not valid_policy_name(policy_name):
         raise click.BadParameter(

@@ -21,12 +21,14 @@ from compiler.cli.common import (
     org_option,
     output_file,
     printable,
+    refuse_clashes,
     rules_option,
     text_or_json_option,
 )
 from compiler.cli.report import print_summary
 from compiler.files import atomic_write
 from compiler.language.diagnostics import counted
+from compiler.language.sources import expand_paths
 from compiler.model.keys import ValueProblem, parse_utc_time
 from compiler.policy import compile_rules
 from compiler.ram import PolicyDocumentError, RamEvaluator
@@ -40,7 +42,7 @@ from compiler.replay.simulate import (
     report_dict,
     simulate,
 )
-from compiler.replay.sources import TRACE_SUFFIXES, expand, prune
+from compiler.replay.sources import TRACE_SUFFIXES, expand, is_url, prune
 
 EXIT_MISMATCH = 1
 EXIT_DENIED = 3
@@ -216,6 +218,8 @@ def command(
         fail("--scheduler and --workers need --engine dask", 2)
     if engine == "dask" and jobs > 1:
         fail("--jobs is for --engine local; give a Dask cluster --workers", 2)
+    outputs = [("--report", report_path), ("--html", html_path)]
+    refuse_clashes(outputs, _inputs(rules, policy_files, baseline_rules, baseline_policies, traces))
     window = Window(_time_option("--since", since), _time_option("--until", until))
     if window.since is not None and window.until is not None and window.since >= window.until:
         # Each time parses alone; together they hold no instant (--until is exclusive), and
@@ -262,6 +266,9 @@ def command(
         # One line, escaped whole: a newline in a file name must not start a line of its own.
         echo(printable(str(exc)), err=True)
         sys.exit(1)
+    # A directory or glob can hold the report of an earlier run (`--trace runs/ --report
+    # runs/r.json`): checked against every file the replay would read, before it reads one.
+    refuse_clashes(outputs, [("--trace", s.path) for s in expanded.sources if _local(s.path)])
     sources, pruned = prune(expanded.sources, window.since, window.until)
     if expanded.skipped and not quiet:
         click.echo(
@@ -365,6 +372,25 @@ def _write_outputs(data: dict, report_path: Path | None, html_path: Path | None)
             atomic_write(path, content())
         except OSError as exc:
             fail_at(str(path), (exc.strerror or str(exc)).lower())
+
+
+def _inputs(rules, policies, baseline_rules, baseline_policies, traces) -> list:
+    """The files simulate reads, as named on the command line (directories of rules as the
+    rules files in them), for ``refuse_clashes``; the traces' directories and globs are
+    checked once expanded."""
+    ctx = click.get_current_context()
+    return [
+        *(("--rules", p) for p in expand_paths(rules)),
+        *(("--policy", p) for p in policies),
+        *(("--baseline", p) for p in expand_paths(baseline_rules)),
+        *(("--baseline-policy", p) for p in baseline_policies),
+        *(("--catalog", p) for p in ctx.meta.get("ramguard.catalog_paths", ())),
+        *(("--trace", t) for t in traces if _local(t)),
+    ]
+
+
+def _local(path: str) -> bool:
+    return path != "-" and not is_url(path)
 
 
 def _documents(paths) -> list[tuple[str, dict]]:

@@ -16,11 +16,12 @@ from compiler.cli.common import (
     print_diagnostics,
     printable,
     quiet_option,
+    refuse_clashes,
     text_or_json_option,
 )
 from compiler.files import atomic_write
 from compiler.language.diagnostics import Severity, sorted_capped
-from compiler.testing.runner import failure_details, run_tests, to_junit
+from compiler.testing.runner import failure_details, read_by, run_tests, to_junit
 
 
 @click.command("test")
@@ -55,7 +56,13 @@ def command(paths: tuple[Path, ...], fmt: str, junit: Path | None, quiet: bool, 
       ramguard test
       ramguard test policies --junit build/policy-tests.xml
     """
-    run = run_tests(paths or (Path("policies"),), catalog=catalog)
+    paths = paths or (Path("policies"),)
+    if junit is not None:
+        ctx = click.get_current_context()
+        overlays = ctx.meta.get("ramguard.catalog_paths", ())
+        inputs = [*(("PATH", p) for p in read_by(paths)), *(("--catalog", p) for p in overlays)]
+        refuse_clashes([("--junit", junit)], inputs)
+    run = run_tests(paths, catalog=catalog)
     diagnostics = sorted_capped(run.all_diagnostics)
     print_diagnostics(diagnostics)
     if fmt == "json":

@@ -9,8 +9,9 @@ import click
 from click.core import ParameterSource
 
 from compiler.catalog import default_catalog
-from compiler.cli.common import catalog_option, fail
+from compiler.cli.common import catalog_option, fail, refuse_clashes
 from compiler.language.diagnostics import counted
+from compiler.language.sources import expand_paths
 from compiler.policy import compile_rules
 from compiler.replay import generate_events, write_events, write_trace
 from compiler.replay.generate import write_delivery_tree
@@ -125,6 +126,8 @@ def generate(
         )
     if not rules and Path("policies").is_dir():
         rules = (Path("policies"),)
+    if not to_stdout and layout == "file":
+        refuse_clashes([("--out", out)], [("--rules", p) for p in expand_paths(rules)])
     if rules:
         policy = compile_rules(rules, catalog)
 

@@ -9,7 +9,7 @@ import shlex
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from click.core import ParameterSource
@@ -17,6 +17,9 @@ from click.core import ParameterSource
 from compiler.catalog import suggest
 from compiler.language.diagnostics import Diagnostic, Severity, shorten, sorted_capped
 from compiler.model.keys import ValueProblem, fold_keys, normalise_context, unknown_key
+
+if TYPE_CHECKING:
+    from compiler.files import Named
 
 # -- user text on the terminal --------------------------------------------------------------
 # Text from rules, traces and file names is data. Before it reaches a terminal every control
@@ -354,6 +357,30 @@ def fail_at(location: str, message: str) -> NoReturn:
 def fail(message: str, code: int = 1) -> NoReturn:
     echo(f"ramguard: error: {message}", err=True)
     sys.exit(code)
+
+
+def refuse_clashes(outputs: Iterable[Named], inputs: Iterable[Named] = ()) -> None:
+    """Bad usage (exit 2), before anything is read or written, when an output is one of the
+    inputs (under any spelling, hard link or symlink) or another output: ``simulate --trace
+    t.jsonl --report ./t.jsonl`` wrote the report over the trace it had replayed."""
+    from compiler.files import first_clash  # tempfile's import: not on `decide`'s start
+
+    clash = first_clash(
+        [(o, p) for o, p in outputs if p is not None], [(o, p) for o, p in inputs if p]
+    )
+    if clash is None:
+        return
+    (option, path), (other, other_path) = clash.output, clash.other
+    why = (
+        "the output would be written over that input"
+        if clash.other_is_input
+        else "one output would be written over the other"
+    )
+    fail(
+        f"{option} {printable(str(path))} and {other} {printable(str(other_path))} are the "
+        f"same file: {why}; give the output a file of its own",
+        2,
+    )
 
 
 def decide_command(

@@ -284,6 +284,14 @@ class _Engines:
         return built
 
 
+def read_by(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The files ``run_tests(paths)`` reads: each tests file and the rules of its directory
+    (so that ``ramguard test --junit`` can refuse to write over one of them)."""
+    files, _ = find_tests(paths)
+    rules = {p for d in {f.parent for f in files} for p in d.glob(f"*{RULES_SUFFIX}")}
+    return [*files, *sorted(rules)]
+
+
 def run_tests(
     paths: Iterable[str | os.PathLike] = ("policies",),
     *,
