@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shlex
 import sys
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -15,38 +14,21 @@ import click
 from click.core import ParameterSource
 
 from compiler.catalog import suggest
-from compiler.language.diagnostics import Diagnostic, Severity, shorten, sorted_capped
+from compiler.language.diagnostics import (
+    Diagnostic,
+    Severity,
+    printable,
+    shorten,
+    sorted_capped,
+)
 from compiler.model.keys import ValueProblem, fold_keys, normalise_context, unknown_key
 
 if TYPE_CHECKING:
     from compiler.files import Named
 
 # -- user text on the terminal --------------------------------------------------------------
-# Text from rules, traces and file names is data. Before it reaches a terminal every control
-# character (C0, DEL, C1: ESC starts colour, title and clear-screen sequences), line and
-# paragraph separators, bidi overrides (they reorder what the reader sees) and the lone
-# surrogates that undecodable file-name bytes become is shown escaped, e.g. ``\x1b``. One
-# character class, so this is linear in the text (no backtracking).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_UNSAFE_KEEP_LINES = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): show the byte
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str, keep_lines: bool = False) -> str:
-    """``text`` safe to write to a terminal: control characters shown as ``\\x1b`` etc.
-    With ``keep_lines``, newlines and tabs stay (multi-line diagnostics)."""
-    pattern = _UNSAFE_KEEP_LINES if keep_lines else _UNSAFE
-    if pattern.search(text) is None:
-        return text
-    return pattern.sub(_escape_char, text)
+# ``printable`` (``compiler.language.diagnostics``) shows every control character of user text
+# escaped: the terminal and the HTML report show trace text through that one function.
 
 
 def echo(text: str, err: bool = False, nl: bool = True) -> None:

@@ -7,6 +7,7 @@ public API boundary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -120,6 +121,36 @@ def _lines(source: str) -> tuple[str, ...]:
     (their diagnostics are drawn together, sorted by position); a source string hashes
     once, so a hit costs its hash lookup."""
     return tuple(source.split("\n"))
+
+
+# Text from rules, traces and file names is data. Before it reaches a terminal or the HTML
+# report (``compiler.report``: a page shows a C0 control as nothing, and obeys a bidi override
+# as a terminal does) every control character (C0, DEL, C1: ESC starts colour, title and
+# clear-screen sequences), line and paragraph separators, bidi overrides (they reorder what
+# the reader sees) and the lone surrogates that undecodable file-name bytes become is shown
+# escaped, e.g. ``\x1b``. One character class, so this is linear in the text (no
+# backtracking).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_KEEP_LINES = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): show the byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, keep_lines: bool = False) -> str:
+    """``text`` safe to write to a terminal or a page: control characters shown as ``\\x1b``,
+    bidi controls as ``\\u202e`` and so on. With ``keep_lines``, newlines and tabs stay
+    (multi-line diagnostics)."""
+    pattern = _UNSAFE_KEEP_LINES if keep_lines else _UNSAFE
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(_escape_char, text)
 
 
 def shorten(text: str, limit: int = 60) -> str:

@@ -5,9 +5,14 @@ Python decides the content (``sections``, ``charts``), the Jinja template
 geometry and drawn by the template as SVG; every text from a trace or a rule enters the page
 as an escaped value, and the examples table's data enters its ``<script
 type="application/json">`` block through ``tojson`` (``<``, ``>``, ``&`` and ``'`` as
-``\\u003c``…), so ``</script>`` in an access key cannot end the block. The one script is ours,
-allowed by its hash in the page's Content-Security-Policy, which also forbids every fetch:
-the page works from a file, offline, and an injected script would be refused (and logged).
+``\\u003c``…), so ``</script>`` in an access key cannot end the block. Control characters
+are shown as the text summary shows them (``printable``: ``\\x1b``, ``\\u202e``), by the
+environment's ``finalize`` for every value the template prints and before ``tojson`` for
+the examples' data (its script puts the decoded strings on the page): a bidi override in a
+user name would reorder its row, a C0 control show as nothing. The JSON report keeps them.
+The one script is ours, allowed by its hash in the page's Content-Security-Policy, which
+also forbids every fetch: the page works from a file, offline, and an injected script would
+be refused (and logged).
 
 Every number shown carries ``data-path``, the place in the report it came from
 (``by_rule.0.denied``), so a test can check each one against the JSON.
@@ -24,6 +29,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from compiler.language.diagnostics import printable
 from compiler.report import sections as s
 from compiler.report.values import EXAMPLE_KEYS, fmt, is_table, label, scalar_columns
 
@@ -51,11 +57,32 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("compiler.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "html.j2", "j2"]),
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return env
+
+
+def _shown(value: Any) -> Any:
+    """Every value the template prints, as the page shows it: control characters escaped
+    (``printable``). Markup is ours and left alone: the script, and ``tojson``'s block,
+    whose strings were escaped before encoding (``_escaped``)."""
+    if isinstance(value, Markup):
+        return value
+    return printable(value if isinstance(value, str) else str(value))
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string in it (keys too) through ``printable``."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    return value
 
 
 def _script() -> str:
@@ -91,7 +118,7 @@ def render_html(report: dict) -> str:
         "sources": [fmt(x) for x in report.get("sources", [])],
         "policies": [fmt(x) for x in report.get("policies", [])],
         "sections": page_sections(report),
-        "examples": collect_examples(report),
+        "examples": _escaped(collect_examples(report)),
         "script": Markup(script),  # our own packaged file, never data
         "script_hash": f"sha256-{digest}",
     }
