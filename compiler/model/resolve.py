@@ -478,6 +478,33 @@ def _sorted_operations(svc: Service, version: str | None) -> list[str]:
     return found[1]
 
 
+_ACTION_NAMES: dict[tuple[int, str | None, bool], tuple[Service, list[str]]] = {}
+
+
+def _sorted_action_names(svc: Service, version: str | None, own_codes: bool) -> list[str]:
+    """The names (after ``code:``) of the RAM actions OpenMeta names for the service's
+    operations (of ``version``), lowercased and sorted, for ``matches_any``: ``pvtz:read``
+    authorises several PrivateZone APIs, and a rule's glob `rea*` (emitted ``pvtz:rea*``)
+    denies it though no API name matches. ``own_codes``: only actions under the codes a
+    glob of this service is emitted with (``ram_codes``; a shared code lists API names,
+    ``rule_actions``), else under any code (``deny * rea*`` is emitted ``*:rea*``). Read
+    only when no operation name matches (the warning's path): most globs never get here."""
+    key = (id(svc), version, own_codes)
+    found = _ACTION_NAMES.get(key)
+    if found is None or found[0] is not svc:
+        if len(_ACTION_NAMES) > 1024:  # catalogs built in a loop (tests) must not pile up
+            _ACTION_NAMES.clear()
+        codes = {c.lower() for c in svc.ram_codes}
+        names: set[str] = set()
+        for operation in svc.operations(version):
+            for action in svc.named_actions(operation):
+                code, sep, name = action.partition(":")
+                if sep and (not own_codes or code.lower() in codes):
+                    names.add(name.lower())
+        found = _ACTION_NAMES[key] = (svc, sorted(names))
+    return found[1]
+
+
 _MAX_SUGGESTIONS = 8
 """Unknown operations per file that get a did-you-mean (the rest get the error alone)."""
 
@@ -504,7 +531,11 @@ def _resolve_operations(
             continue
         if has_glob(op.text):
             out.append(op.text)
-            if not any(matches_any(op.text, _sorted_operations(svc, version)) for svc in pool):
+            if not any(
+                matches_any(op.text, _sorted_operations(svc, version))
+                or matches_any(op.text, _sorted_action_names(svc, version, bool(services)))
+                for svc in pool
+            ):
                 where = " or ".join(s.name for s in services) if services else "any catalog service"
                 if version is not None:
                     where += f"@{version}"
