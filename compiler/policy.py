@@ -79,7 +79,12 @@ class Policy:
     def decide(self) -> Callable[..., Decision]:
         """``decide(action, context=None, resource=None) -> Decision``: decide one request on
         ``resource`` (an ARN; None: unknown, so rules scoped to resources do not match and
-        are listed in ``Decision.resource_unknown``).
+        are listed in ``Decision.resource_unknown``). When a rule scoped to resources covers
+        the action, a resource not shaped as an ARN (``"foo"``, ``""``:
+        ``acs:<service>:<region>:<account>:<resource>``) raises ``ValueError``: matching
+        none of the rules, it was answered as a request on it. ``*`` and ``?`` in it are
+        characters, as in a trace (``decide --resource`` refuses them: typed, they are
+        most likely a pattern).
 
         The context is read as far as the decision reads it. When a rule covering the action
         has conditions, context keys may be RAM keys or the rules language's names, in any

@@ -117,3 +117,33 @@ def test_every_diff_repro_line_runs_and_decides_as_it_says(
         decided = run_cli(*argv)
         assert decided.exit_code == 0, (argv, decided.stderr)
         assert json.loads(decided.stdout)["decision"] == claim, argv
+
+
+@pytest.mark.parametrize("value", NOT_ARNS, ids=repr)
+def test_policy_decide_refuses_a_resource_that_is_no_arn_as_decide_does(rules, value):
+    """The Python API refuses what is not shaped as an ARN, on every call (the memo is no
+    way around it), when a rule scoped to resources covers the action; the message is the
+    CLI's."""
+    from compiler import compile_rules
+
+    policy = compile_rules([rules])
+    arn = "acs:ecs:cn-hangzhou:1:instance/i-1"
+    assert policy.decide("ecs:RunInstances", resource=arn).decision == "deny"
+    for _ in range(3):
+        with pytest.raises(ValueError, match="not an ARN"):
+            policy.decide("ecs:RunInstances", resource=value)
+    assert policy.decide("ecs:RunInstances", resource=arn).decision == "deny"
+    # No rule scoped to resources covers the action: the resource is not read, as a context
+    # key no condition tests is not.
+    assert policy.decide("ecs:DescribeInstances", resource=value).decision == "allow"
+
+
+def test_policy_decide_reads_stars_in_a_resource_as_characters(rules):
+    """Request data, as a trace's: ``i-*`` is the instance named so, matched by no rule for
+    ``i-1``; ``decide --resource`` refuses it (typed, it is most likely a pattern)."""
+    from compiler import compile_rules
+
+    policy = compile_rules([rules])
+    star = "acs:ecs:cn-hangzhou:1:instance/i-*"
+    assert policy.decide("ecs:RunInstances", resource=star).decision == "allow"
+    assert policy.decide("ecs:RunInstances", resource=star.replace("*", "1")).decision == "deny"

@@ -577,6 +577,15 @@ class DecisionTrie:
             return leaf  # type: ignore[return-value]
         if context:
             context = checked_context(context, leaf.shape.reads)  # type: ignore[union-attr]
+        if resource is not None and leaf.shape.scoped:  # type: ignore[union-attr]
+            # Read as far as the decision reads it, as the context is: a rule scoped to
+            # resources covers the action, and a string that is no ARN (`foo`, ``''``) would
+            # match none of them and be answered as if it were a request on it.
+            from compiler.model.resolve_resources import arn_shape_problem
+
+            problem = arn_shape_problem(resource)
+            if problem is not None:
+                raise ValueError(f"resource: {problem[1]} ({problem[2]})")
         return self._decide_leaf(action, context, resource)
 
     def _known(self, action: str) -> _Leaf | Decision:

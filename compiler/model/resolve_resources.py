@@ -61,14 +61,22 @@ def request_arn_problem(text: str) -> tuple[str, str, str] | None:
     services): a glob (E0514) or anything else (E0515, ``''`` too) is refused. One rule for
     ``.tests`` files' ``on ARN`` and ``decide``/``explain --resource``, so that a repro line
     ``prove`` or ``diff`` prints is accepted by each of them."""
-    if not text:
-        return ("E0515", "an empty resource is not an ARN", REQUEST_ARN_HELP)
-    if has_glob(text):
+    if text and has_glob(text):
         return (
             "E0514",
             f"`{shorten(text)}` is a glob; a request is on one concrete resource",
             "write the resource's ARN, e.g. acs:ecs:cn-hangzhou:123:instance/i-1",
         )
+    return arn_shape_problem(text)
+
+
+def arn_shape_problem(text: str) -> tuple[str, str, str] | None:
+    """Why ``text`` is not shaped as an ARN, as (code, message, help), or None: what
+    ``Policy.decide`` refuses. ``*`` and ``?`` are characters there, request data as in a
+    trace (an OSS object's name may hold them); a person typing ``--resource`` or ``on`` in
+    a ``.tests`` file who writes one most likely meant a pattern (``request_arn_problem``)."""
+    if not text:
+        return ("E0515", "an empty resource is not an ARN", REQUEST_ARN_HELP)
     fields = text.split(":", 4)
     if len(fields) < 5 or fields[0] != "acs" or not fields[1] or not fields[4]:
         return ("E0515", f"`{shorten(text)}` is not an ARN", REQUEST_ARN_HELP)
