@@ -20,7 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from compiler.analysis.globsets import Undecided, classes
-from compiler.analysis.prove import ConditionSearch, Formula, Stmt, patterns_by_owner
+from compiler.analysis.prove import (
+    ConditionSearch,
+    Formula,
+    Stmt,
+    action_automaton,
+    patterns_by_owner,
+)
 from compiler.analysis.regions import ABSENT
 
 Truth = bool | None
@@ -64,7 +70,7 @@ def find_request(
     stmts = [st for group in groups for st in group]
     owner_group = [g for g, group in enumerate(groups) for _ in group]
     act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)
-    act_classes = classes(act_pats, fold=True, budget=state_budget)
+    _, act_classes = action_automaton(act_pats, state_budget)
     res_classes = (
         classes(res_pats, fold=False, budget=state_budget) if res_pats else [(frozenset(), None)]
     )

@@ -28,14 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.analysis import collector
-from compiler.analysis.globsets import Dfa, Undecided, classes, classes_of
+from compiler.analysis.globsets import Undecided, classes
 from compiler.analysis.prove import (
     ConditionSearch,
     Decider,
     Stmt,
     Witness,
+    action_automaton,
     from_documents,
     patterns_by_owner,
+    readable_action,
     request_resource,
 )
 from compiler.analysis.prove import from_trie as _from_trie
@@ -231,13 +233,15 @@ def _semantic_diff(
     # A NotAction statement is active exactly where none of its exceptions match.
     negated = frozenset(i for i, st in enumerate(stmts) if st.not_actions)
 
+    n_pats = len(act_pats)
+
     def group_of(accepted: frozenset[int]) -> frozenset[int]:
-        return frozenset({act_owner[p] for p in accepted}) ^ negated
+        # An id past the patterns is ACTION_SHAPE's (``action_automaton``), no statement's.
+        return frozenset({act_owner[p] for p in accepted if p < n_pats}) ^ negated
 
     found: list[_Found] = []
     try:
-        dfa = Dfa(act_pats, fold=True, budget=state_budget)
-        act_classes = classes_of(dfa)
+        dfa, act_classes = action_automaton(act_pats, state_budget)
         res_classes: list[tuple[frozenset[int], str | None]] = (
             list(classes(res_pats, fold=False, budget=state_budget))
             if res_pats
@@ -288,7 +292,13 @@ def _semantic_diff(
     changes: list[Change] = []
     for f in found:
         listed = tuple(sorted(members[f.group], key=_listed))
-        action = min(listed, key=_action_key) if listed else f.shortest
+        # No catalog action in the change: a readable one outside the catalog (`x:Y`) that
+        # the two sides decide alike, else the class's own shortest action-shaped string.
+        action = (
+            min(listed, key=_action_key)
+            if listed
+            else readable_action(old, new, f.shortest, f.resource, f.context)
+        )
         resource = request_resource(old, new, action, f.resource, f.context)
         da = old.denies(action, resource, f.context)
         db = new.denies(action, resource, f.context)

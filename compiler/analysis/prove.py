@@ -27,13 +27,58 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from compiler.analysis import collector
-from compiler.analysis.globsets import Undecided, classes
+from compiler.analysis.globsets import Dfa, Undecided, classes, classes_of
 from compiler.analysis.regions import ABSENT, representatives
 from compiler.model.resolve_resources import request_arn_problem
 from compiler.ram.glob import GlobPattern
 
 AtomTest = Callable[[object], bool]
 Formula = frozenset[frozenset[tuple[str, tuple[bool, ...]]]]
+
+
+ACTION_SHAPE = "?*:?*"
+"""Every action a request can name, as a pattern: RAM evaluates ``<ram-code>:<action-name>``
+(``shared/reference/ram-policy-facts.md``) and ``decide`` refuses an action with no colon. A
+class of strings outside it is no request: counting one, prove printed ``ramguard decide ''``
+(``""`` is the shortest string outside ``ecs:*``) and ``*`` against ``*:*`` was a difference
+only strings without a colon have."""
+
+
+def action_shaped(text: str) -> bool:
+    """Whether ``text`` matches ``ACTION_SHAPE``: a colon with a character either side."""
+    return ":" in text[1:-1]
+
+
+def action_automaton(
+    act_pats: Sequence[str], budget: int
+) -> tuple[Dfa, list[tuple[frozenset[int], str]]]:
+    """The (case-folded) automaton of ``act_pats`` and its classes over the strings a
+    request can name, each with a string of that shape (its shortest, when the shortest has
+    it). A class whose shortest string has no colon (``""``, matched by no pattern, is one
+    in nearly every proof) gets one of a few action-shaped strings that the automaton puts in
+    the same class; only when none is, is the automaton built again with ``ACTION_SHAPE`` as
+    one more pattern (more states) and the classes it does not accept dropped. ``dfa.run``
+    of the second may give that pattern's id, ``len(act_pats)``: callers ignore it."""
+    dfa = Dfa(act_pats, fold=True, budget=budget)
+    found = classes_of(dfa)
+    shaped: list[tuple[frozenset[int], str]] = []
+    for acc, text in found:
+        if not action_shaped(text):
+            text = next((c for c in _shaped_candidates(text) if dfa.run(c) == acc), "")
+            if not text:
+                break
+        shaped.append((acc, text))
+    else:
+        return dfa, shaped
+    shape = len(act_pats)
+    dfa = Dfa([*act_pats, ACTION_SHAPE], fold=True, budget=budget)
+    return dfa, [(acc - {shape}, text) for acc, text in classes_of(dfa) if shape in acc]
+
+
+def _shaped_candidates(text: str) -> list[str]:
+    return [
+        c for c in ("x:Y", f"{text}:Y", f"x:{text}", f"{text}Y", f"x{text}") if action_shaped(c)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,12 +282,29 @@ def request_resource(
     return resource
 
 
-def polished(a: Decider, b: Decider, w: Witness, actions: Iterable[str]) -> Witness:
+def readable_action(a: Decider, b: Decider, action: str, resource: str | None, ctx: dict) -> str:
+    """``action`` (action-shaped, but the automaton's: ``~:~``) as one a user reads, outside
+    every catalog: ``x:Y``, or ``action`` with its stand-in characters made ``x``, the first
+    that both deciders' ``denies`` answer as they answer ``action``; else ``action``."""
+    want = (a.denies(action, resource, ctx), b.denies(action, resource, ctx))
+    for candidate in ("x:Y", action.replace("~", "x")):
+        if candidate == action or not action_shaped(candidate):
+            continue
+        if (a.denies(candidate, resource, ctx), b.denies(candidate, resource, ctx)) == want:
+            return candidate
+    return action
+
+
+def polished(
+    a: Decider, b: Decider, w: Witness, actions: Iterable[str], state_budget: int = 200_000
+) -> Witness:
     """The same difference on a request a user would write, each change confirmed by both
     deciders' own ``denies`` (else the engine's witness stays): the resource left out when
     that changes neither answer (``""`` is the shortest string but no ARN), and the action
     the shortest of ``actions`` (catalog actions) under the witness's RAM code decided as the
-    witness is (``ecs:`` is the shortest string of ``ecs:*``, but no operation)."""
+    witness is (``ecs:`` is the shortest string of ``ecs:*``, but no operation), else the
+    shortest catalog action of any code that the patterns put in the witness's class, else
+    ``readable_action`` (``x:Y``, in no catalog)."""
     want = (w.a_denies, w.b_denies)
     ctx = w.context
 
@@ -252,11 +314,26 @@ def polished(a: Decider, b: Decider, w: Witness, actions: Iterable[str]) -> Witn
     resource = w.resource
     if resource is not None and same(w.action, None):
         resource = None
+    actions = list(actions)
     code = w.action.split(":", 1)[0].lower() + ":"
     found = sorted(
         (x for x in actions if x.lower().startswith(code)), key=lambda x: (len(x), x.lower(), x)
     )
-    action = next((x for x in found if same(x, resource)), w.action)
+    action = next((x for x in found if same(x, resource)), None)
+    if action is None:
+        # Any code: the catalog actions the patterns class with the witness (one pass of
+        # the automaton each, as diff counts catalog actions), shortest first.
+        try:
+            dfa = Dfa(patterns_by_owner([*a.stmts, *b.stmts])[0], fold=True, budget=state_budget)
+            target = dfa.run(w.action)
+            pool = sorted(
+                (x for x in actions if dfa.run(x) == target), key=lambda x: (len(x), x.lower(), x)
+            )
+        except Undecided:
+            pool = []
+        action = next((x for x in pool if same(x, resource)), None)
+    if action is None:
+        action = readable_action(a, b, w.action, resource, ctx)
     return Witness(action, resource, ctx, *want)
 
 
@@ -427,7 +504,7 @@ def _compare(
     side = [0] * len(a.stmts) + [1] * len(b.stmts)
     act_pats, act_owner, res_pats, res_owner = patterns_by_owner(stmts)
     try:
-        act_classes = classes(act_pats, fold=True, budget=state_budget)
+        _, act_classes = action_automaton(act_pats, state_budget)
         res_classes = (
             classes(res_pats, fold=False, budget=state_budget)
             if res_pats

@@ -94,7 +94,8 @@ def command(
         fail_at(exc.location, exc.detail)
     except ValueError as exc:  # JSON that does not parse
         fail(str(exc))
-    verdict = compare(from_trie("rules", policy.trie), from_documents("json", evaluator))
+    deciders = from_trie("rules", policy.trie), from_documents("json", evaluator)
+    verdict = compare(*deciders)
     allows = prove_allow_lists(policy, lists, evaluator)
     parts = [("deny", verdict), *((a.policy, a.verdict) for a in allows)]
     statuses = {v.status for _, v in parts}
@@ -104,11 +105,15 @@ def command(
     # What is shown: the first part (Deny, then each allow list) that answers as the whole.
     part, problem = next((name, v) for name, v in parts if v.status == whole)
     w = problem.witness
-    if w is not None and part != "deny" and problem.status == "different":
-        # An allow list's witness on a catalog action, confirmed again (no `decide` command
-        # shows an allow list without an org: the request is what the user can check).
-        proof = next(a for a in allows if a.policy == part)
-        w = polished(proof.rules, proof.json, w, (catalog or default_catalog()).actions())
+    if w is not None and problem.status == "different":
+        # The witness on a catalog action where one is in the difference, else on `x:Y`,
+        # confirmed again: the repro line is a request `decide` takes, and an allow list's
+        # request is what the user can check (no `decide` command shows one without an org).
+        sides = deciders
+        if part != "deny":
+            proof = next(a for a in allows if a.policy == part)
+            sides = proof.rules, proof.json
+        w = polished(*sides, w, (catalog or default_catalog()).actions())
     command = None
     if w is not None and part == "deny":
         overlays = click.get_current_context().meta.get("ramguard.catalog_paths", ())
