@@ -79,7 +79,7 @@ def test_untranslatable_rules_leave_cedar_out_with_a_reason(run_cli, tmp_path, t
         ("", "{path}: error: no decidable events: the trace holds no events"),
         (
             "not json\n",
-            "{path}: error: no decidable events: 1 skipped (first malformed at {path}:1: "
+            "{path}: error: no decidable events: 1 skipped (first malformed at {path}:1:1: "
             "invalid JSON",
         ),
     ],

@@ -123,15 +123,15 @@ def test_a_trace_file_name_with_a_newline_stays_on_its_line(run_cli, tmp_path, r
     missing.write_text("not json\n")
     result = run_cli("simulate", "--rules", rules, "--trace", missing, "--strict")
     assert result.exit_code == 1
-    _one_line_each(result.stderr, f"{shown}:1: error: malformed event: invalid JSON")
+    _one_line_each(result.stderr, f"{shown}:1:1: error: malformed event: invalid JSON")
     result = run_cli("simulate", "--rules", rules, "--trace", missing, "-q")
     assert result.exit_code == 1
     _one_line_each(result.stderr, f"{shown}: error: no event could be decided: 1 malformed")
-    assert f"(first at {shown}:1: invalid JSON" in result.stderr
+    assert f"(first at {shown}:1:1: invalid JSON" in result.stderr
     result = run_cli("bench", "--rules", rules, "--trace", missing)
     assert result.exit_code == 1
     _one_line_each(result.stderr, f"{shown}: error: no decidable events: 1 skipped")
-    assert f"(first malformed at {shown}:1: invalid JSON" in result.stderr
+    assert f"(first malformed at {shown}:1:1: invalid JSON" in result.stderr
 
 
 def test_a_tests_file_name_with_a_newline_stays_on_its_line(run_cli, tmp_path):

@@ -257,12 +257,12 @@ def test_simulate_exits_1_when_nothing_could_be_decided(tmp_path, content, says)
     [
         (
             5,
-            "3 malformed (first at {t}:1: invalid JSON: truncated), 5 events outside "
+            "3 malformed (first at {t}:1:1: invalid JSON: truncated), 5 events outside "
             "--since/--until\n",
         ),
         (
             1,
-            "3 malformed (first at {t}:1: invalid JSON: truncated), 1 event outside "
+            "3 malformed (first at {t}:1:1: invalid JSON: truncated), 1 event outside "
             "--since/--until; is this an ActionTrail trace?\n",
         ),
     ],

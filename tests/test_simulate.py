@@ -192,7 +192,7 @@ def test_strict_makes_a_malformed_line_fatal(tmp_path):
     trace = write_jsonl(tmp_path / "t.jsonl", [msgspec.json.encode(event(1)), b"{oops"])
     result = run("simulate", "--rules", str(SEED_RULES), "--trace", str(trace), "--strict")
     assert result.exit_code == 1
-    assert f"{trace}:2: error: malformed event" in result.stderr
+    assert f"{trace}:2:1: error: malformed event" in result.stderr
     assert "Traceback" not in result.output
 
 

@@ -78,11 +78,11 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
         # Named as simulate names it: which file, and the first line that is no event.
         where = traces[0] if len(traces) == 1 else f"{len(traces)} files"
         if first_malformed is not None:
-            path, line, reason = first_malformed
+            path, line, col, reason = first_malformed
             fail_at(
                 where,
                 f"no decidable events: {skipped:,} skipped (first malformed at "
-                f"{printable(path)}:{line}: {reason}); is this an ActionTrail trace?",
+                f"{printable(path)}:{line}:{col}: {reason}); is this an ActionTrail trace?",
             )
         held = f"{skipped:,} skipped" if skipped else "the trace holds no events"
         fail_at(where, f"no decidable events: {held}")

@@ -458,11 +458,11 @@ def _nothing_decided(result, sources) -> str:
     """Why no event was decided: exit 1, not a clean report of nothing (issue 16 item 3)."""
     where = sources[0].path if len(sources) == 1 else f"{len(sources)} files"
     if result.malformed:
-        s, line, reason = result.malformed_examples[0]
+        s, line, col, reason = result.malformed_examples[0]
         first = sources[s].path if 0 <= s < len(sources) else where
         message = (
             f"{where}: error: no event could be decided: {result.malformed:,} malformed "
-            f"(first at {first}:{line}: {reason})"
+            f"(first at {first}:{line}:{col}: {reason})"
         )
         # Both counts: 81 malformed lines among 59,995 events outside the window are a
         # window that misses the trace, not a file that is no trace (issue 13).

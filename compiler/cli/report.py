@@ -430,7 +430,7 @@ def summary(report: dict, by: str = "principal", top: int = TOP) -> Group:
         bad.add_column("where")
         bad.add_column("reason")
         for row in report["malformed"]["first"]:
-            _row(bad, f"{row['file']}:{row['line']}", row["reason"])
+            _row(bad, f"{row['file']}:{row['line']}:{row.get('col', 1)}", row["reason"])
         parts.append(bad)
     return Group(*parts)
 

@@ -14,7 +14,9 @@ a moving window instead:
   budget): a byte scanner that tracks strings and depth finds the boundaries. Linear, and
   never a regex over user text.
 
-Line numbers are real: the line of each element's first byte. The window never holds more
+Positions are real: the line and column (in bytes, as every position the reader gives) of
+each element's first byte, so the events of an array written on one line (ActionTrail's
+download) are told apart by their column. The window never holds more
 than ``MAX_ELEMENT`` past the last boundary; a longer element is a ``TraceError`` (inside an
 array there is no next line to resume at). Nesting is bounded by ``MAX_DEPTH``: deeper
 elements come back with ``None`` instead of their bytes, so the reader reports one malformed
@@ -51,28 +53,41 @@ class ArrayError(Exception):
 
 
 class _Window:
-    """The bytes not yet consumed, with the line and column of their first byte."""
+    """The bytes not yet consumed; ``line`` is the line of ``buf[pos]`` and ``start`` where
+    that line starts in ``buf`` (0 or less when it started before the window's bytes)."""
 
-    __slots__ = ("buf", "col0", "line", "pos")
+    __slots__ = ("buf", "line", "pos", "start")
 
-    def __init__(self, head: bytes, pos: int, line: int, col0: int) -> None:
+    def __init__(self, head: bytes, pos: int, line: int, start: int) -> None:
         self.buf = bytearray(head)
         self.pos = pos
         self.line = line
-        self.col0 = col0
+        self.start = start
+
+    def advance(self, to: int) -> None:
+        """Move ``pos`` to ``to``, counting the lines passed (a search of those bytes only)."""
+        buf, pos = self.buf, self.pos
+        passed = buf.count(b"\n", pos, to)
+        if passed:
+            self.line += passed
+            self.start = buf.rfind(b"\n", pos, to) + 1
+        self.pos = to
+
+    def col(self, off: int) -> int:
+        """The 1-based column of ``buf[off]``, on ``pos``'s line (no newline between)."""
+        return off - self.start + 1
 
     def error(self, message: str, off: int) -> ArrayError:
         buf = self.buf
         off = min(max(off, 0), len(buf))
         line = self.line + buf.count(b"\n", self.pos, off)
-        nl = buf.rfind(b"\n", 0, off)
-        return ArrayError(message, line, off - nl if nl != -1 else self.col0 + off + 1)
+        nl = buf.rfind(b"\n", self.pos, off)
+        return ArrayError(message, line, off - nl if nl != -1 else self.col(off))
 
     def drop(self) -> None:
         """Forget everything before ``pos``: memory stays at the window."""
         k = self.pos
-        nl = self.buf.rfind(b"\n", 0, k)
-        self.col0 = self.col0 + k if nl == -1 else k - nl - 1
+        self.start -= k
         del self.buf[:k]
         self.pos = 0
 
@@ -169,14 +184,14 @@ def _boundaries(data: bytearray, start: int, end: int) -> tuple[list[tuple[int, 
 
 def stream_array(
     chunks: Iterator[bytes], head: bytes, offset: int, line: int, col: int = 1
-) -> Iterator[tuple[int, bytes | None]]:
-    """``(line, element bytes)`` for every element of the array whose ``[`` is at
-    ``head[offset]``; ``head`` is what was read so far, ``chunks`` the rest. ``line`` and
-    ``col`` are where ``head[offset]`` is. ``None`` for an element nested deeper than
-    ``MAX_DEPTH``. Raises ``ArrayError`` (with the line and column) for a broken document."""
+) -> Iterator[tuple[int, int, bytes | None]]:
+    """``(line, column, element bytes)`` for every element of the array whose ``[`` is at
+    ``head[offset]``, the position of the element's first byte; ``head`` is what was read so
+    far, ``chunks`` the rest. ``line`` and ``col`` are where ``head[offset]`` is. ``None``
+    for an element nested deeper than ``MAX_DEPTH``. Raises ``ArrayError`` (with the line
+    and column) for a broken document."""
     nl = head.rfind(b"\n", 0, offset)
-    # col0: the 0-based column of buf[0]; unused once a newline precedes every offset.
-    w = _Window(head, offset + 1, line, (col - 1 - offset) if nl == -1 else 0)
+    w = _Window(head, offset + 1, line, nl + 1 if nl != -1 else offset + 1 - col)
     done = False
     while True:
         while not done and len(w.buf) - w.pos < _WINDOW:
@@ -203,18 +218,29 @@ def stream_array(
                 w.buf.extend(chunk)
             continue
         yield from _emit(w, spans)
-        w.line += w.buf.count(b"\n", w.pos, cut + 1)
-        w.pos = cut + 1
+        w.advance(cut + 1)
         w.drop()
 
 
-def _emit(w: _Window, spans: list[tuple[int, int]]) -> Iterator[tuple[int, bytes | None]]:
+def _emit(w: _Window, spans: list[tuple[int, int]]) -> Iterator[tuple[int, int, bytes | None]]:
+    # ``_Window.advance`` inlined: two method calls per element cost more than the counting.
     buf = w.buf
+    line, pos, first = w.line, w.pos, w.start
+    count, rfind = buf.count, buf.rfind
     for start, end in spans:
-        w.line += buf.count(b"\n", w.pos, start)
-        yield w.line, (None if too_deep(buf, start, end) else bytes(buf[start:end]))
-        w.line += buf.count(b"\n", start, end)
-        w.pos = end
+        if passed := count(b"\n", pos, start):
+            line += passed
+            first = rfind(b"\n", pos, start) + 1
+        yield (
+            line,
+            start - first + 1,
+            (None if too_deep(buf, start, end) else bytes(buf[start:end])),
+        )
+        if passed := count(b"\n", start, end):
+            line += passed
+            first = rfind(b"\n", start, end) + 1
+        pos = end
+    w.line, w.pos, w.start = line, pos, first
 
 
 def _candidate(buf: bytearray, pos: int) -> int | None:

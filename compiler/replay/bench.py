@@ -311,19 +311,20 @@ def ratio_rows(results: dict[str, EngineResult], label: str = "") -> list[Row]:
 
 def load_requests(
     traces: Iterable[str | Path], catalog, limit: int = DEFAULT_LIMIT
-) -> tuple[list[tuple[str, dict]], int, tuple[str, int, str] | None]:
+) -> tuple[list[tuple[str, dict]], int, tuple[str, int, int, str] | None]:
     """(action, RAM context) of the first ``limit`` decidable events, how many events were
     skipped (malformed, or of a service the catalog does not know), and the first malformed
-    one as (path, line, reason) — None when none was — for the error when nothing is left."""
+    one as (path, line, column, reason) — None when none was — for the error when nothing is
+    left."""
     out: list[tuple[str, dict]] = []
     skipped = 0
-    first: tuple[str, int, str] | None = None
+    first: tuple[str, int, int, str] | None = None
     for source, path in enumerate(sorted(str(t) for t in traces)):
         for ev in read_events(path, source, catalog):
             if isinstance(ev, Malformed) or ev.action is None:
                 skipped += 1
                 if first is None and isinstance(ev, Malformed):
-                    first = (path, ev.line, ev.reason)
+                    first = (path, ev.line, ev.col, ev.reason)
                 continue
             out.append((ev.action, ev.context))
             if len(out) >= limit:

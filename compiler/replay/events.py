@@ -122,9 +122,14 @@ class Where(msgspec.Struct, frozen=True, gc=False):
 
 
 class Malformed(msgspec.Struct, frozen=True, gc=False):
+    """An event that is no event: where it starts (1-based line and column, in bytes) and
+    why. A JSON line starts at column 1; an array's elements anywhere (one line often holds
+    a whole array: ActionTrail's download)."""
+
     source: int
     line: int
     reason: str
+    col: int = 1
 
 
 def classify_outcome(

@@ -23,7 +23,8 @@ first line alone is decoded: an object without ``Events``, or one followed by mo
 JSON lines; an undecodable first line is the opening of an ``Events`` document only when it is
 ``{`` or starts ``{"Events"`` and the next line is not itself an event (F13); otherwise the
 file is JSON lines and the first line one malformed event. Line numbers are real lines, for
-array elements too (the line of the element's first byte).
+array elements too (the line of the element's first byte); a malformed element also has its
+column, since an array is often one line.
 
 Account and region: an ActionTrail delivery file's path names them (``sources.Source``); the
 reader passes them to the ``Mapper`` for events that lack them.
@@ -356,26 +357,27 @@ class Run(NamedTuple):
     """Each event's ``acsRegion`` when it is a non-empty string, else None."""
 
 
-def _checked(raw: bytes, source: int, lineno: int) -> tuple | Malformed | None:
+def _checked(raw: bytes, source: int, lineno: int, col: int = 1) -> tuple | Malformed | None:
     """One event's bytes → (decoded ``Event``, its region), a Malformed note, or None for a
-    blank line. Every malformed reason comes from here."""
+    blank line. Every malformed reason comes from here; ``col``: where an array's element
+    starts on its line."""
     try:
         ev = _EVENT.decode(raw)
     except _DECODE_ERRORS as exc:
         # Checked only on failure: blank lines are rare, strip() on every line is not.
         if raw.strip(_WS):
-            return Malformed(source, lineno, _reason(exc))
+            return Malformed(source, lineno, _reason(exc), col)
         return None
     if len(raw) > _DEEP_MIN and too_deep(raw):
-        return Malformed(source, lineno, _TOO_DEEP)
+        return Malformed(source, lineno, _TOO_DEEP, col)
     if len(ev.eventName) > MAX_NAME:
-        return Malformed(source, lineno, _TOO_LONG_NAME)
+        return Malformed(source, lineno, _TOO_LONG_NAME, col)
     if (
         ev.eventTime is not None
         and not time_ok(ev.eventTime)
         and (problem := time_problem(ev.eventTime)) is not None
     ):
-        return Malformed(source, lineno, problem)
+        return Malformed(source, lineno, problem, col)
     return ev, (_region_of(bytes(ev.acsRegion)) if ev.acsRegion else None)
 
 
@@ -529,11 +531,11 @@ def _events(runs: Iterator[Run | Malformed], mapper: _Mapper) -> Generator:
 
 def _elements(path, items: Iterator[tuple[int, bytes | None]], source: int):
     try:
-        for line, raw in items:
+        for line, col, raw in items:
             if raw is None:
-                yield Malformed(source, line, _TOO_DEEP)
+                yield Malformed(source, line, _TOO_DEEP, col)
                 continue
-            item = _checked(raw, source, line)
+            item = _checked(raw, source, line, col)
             if item is None:
                 continue
             if item.__class__ is Malformed:

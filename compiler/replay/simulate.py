@@ -213,13 +213,13 @@ class PartialReport:
 class StrictModeError(Exception):
     """A malformed event under ``--strict``."""
 
-    def __init__(self, path: str, line: int, reason: str):
+    def __init__(self, path: str, line: int, reason: str, col: int = 1):
         shown = "<stdin>" if path == "-" else path
-        super().__init__(f"{shown}:{line}: error: malformed event: {reason}")
-        self.path, self.line, self.reason = path, line, reason
+        super().__init__(f"{shown}:{line}:{col}: error: malformed event: {reason}")
+        self.path, self.line, self.reason, self.col = path, line, reason, col
 
     def __reduce__(self):
-        return (StrictModeError, (self.path, self.line, self.reason))
+        return (StrictModeError, (self.path, self.line, self.reason, self.col))
 
 
 @dataclass
@@ -447,10 +447,10 @@ def _replay_split(
     def malformed(part: Part, item: Malformed) -> None:
         report.events += 1
         if strict:
-            raise StrictModeError(part.path, item.line, item.reason)
+            raise StrictModeError(part.path, item.line, item.reason, item.col)
         report.malformed += 1
         if len(report.malformed_examples) < EXAMPLES:
-            report.malformed_examples.append((item.source, item.line, item.reason))
+            report.malformed_examples.append((item.source, item.line, item.col, item.reason))
 
     if engines.scoped or engines.org is not None:
         # Rules need resources, or an org decides along chains: every event's TraceEvent is
@@ -821,8 +821,8 @@ def report_dict(
         "malformed": {
             "count": report.malformed,
             "first": [
-                {"file": where(s), "line": line, "reason": reason}
-                for s, line, reason in report.malformed_examples
+                {"file": where(s), "line": line, "col": col, "reason": reason}
+                for s, line, col, reason in report.malformed_examples
             ],
         },
         "decided": report.decided,

@@ -180,7 +180,9 @@ def identity(example: dict) -> Any:
     """One event in one role: its place (and, in the plan, its change); an example without
     a place is its whole content."""
     if "file" in example and "line" in example:
-        return [example["file"], example["line"], example.get("event_id"), example.get("change")]
+        # ``col``: the malformed elements of an array written on one line share their line.
+        place = [example["file"], example["line"], example.get("col")]
+        return [*place, example.get("event_id"), example.get("change")]
     return example
 
 
