@@ -214,3 +214,46 @@ def test_other_verbs_refuse_an_output_that_is_an_input(run_cli, repo, tmp_path, 
     _refused(result, "--out")
     assert rules.read_text() == "deny ECS RunInstances\n"
     assert doc.read_text() == '{"Version": "1", "Statement": []}\n'
+
+
+# --- the same trace named twice ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["two spellings", "directory and file", "symlink", "hard link"])
+def test_one_trace_named_twice_is_replayed_once(run_cli, repo, trace, form, monkeypatch):
+    from compiler.replay.sources import expand
+
+    monkeypatch.chdir(trace.parent)
+    if form == "two spellings":
+        given = ["t.jsonl", "./t.jsonl"]
+    elif form == "directory and file":
+        given = ["t.jsonl", "."]
+    elif form == "symlink":
+        (trace.parent / "link.jsonl").symlink_to("t.jsonl")
+        given = ["t.jsonl", "link.jsonl"]
+    else:
+        os.link(trace, trace.parent / "hard.jsonl")
+        given = ["t.jsonl", "hard.jsonl"]
+    assert [s.path for s in expand(given).sources] == ["t.jsonl"]  # the first name given
+
+    def events(*traces: str) -> int:
+        args = [a for t in traces for a in ("--trace", t)]
+        result = run_cli("simulate", "--rules", repo / "policies", *args, "--format", "json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["events"]
+
+    assert events(*given) == events("t.jsonl") > 0
+
+
+def test_urls_are_told_apart_by_their_text():
+    import fsspec
+
+    from compiler.replay.sources import expand
+
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/cliio/a.jsonl", b"{}\n")
+    try:
+        got = expand(["memory://cliio/a.jsonl", "memory://cliio/a.jsonl", "memory://cliio/"])
+        assert [s.path for s in got.sources] == ["memory://cliio/a.jsonl"]
+    finally:
+        fs.rm("/cliio", recursive=True)

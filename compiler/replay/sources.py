@@ -285,8 +285,13 @@ def _is_trace_name(name: str) -> bool:
 
 def expand(inputs: Sequence[str]) -> Expanded:
     """Every input as the sorted, de-duplicated files it stands for. Raises ``TraceError`` for
-    an input that does not exist or matches nothing (a typo must not replay nothing)."""
+    an input that does not exist or matches nothing (a typo must not replay nothing).
+
+    A local file is one file under any spelling (``t.jsonl`` and ``./t.jsonl``, a directory
+    and a file in it, a symlink or hard link): read once, by the first name it was met under,
+    as ``expand_paths`` reads a rules file once. URLs are compared as text."""
     found: dict[str, Source] = {}
+    local = _LocalFiles(found)
     skipped: list[str] = []
     for text in inputs:
         text = str(text)
@@ -298,48 +303,78 @@ def expand(inputs: Sequence[str]) -> Expanded:
             matches = sorted(globlib.glob(text, recursive=True))
             files = [m for m in matches if os.path.isfile(m)]
             for d in (m for m in matches if os.path.isdir(m)):
-                _walk(d, found, skipped)
+                _walk(d, local, skipped)
             if not matches:
                 raise TraceError(text, "no file matches this pattern")
             for m in files:
-                _add_local(m, found)
+                local.add(m)
         elif os.path.isdir(text):
-            _walk(text, found, skipped)
+            _walk(text, local, skipped)
         elif os.path.exists(text):
-            _add_local(text, found)
+            local.add(text)
         else:
             raise TraceError(text, "no such file")
     return Expanded([found[k] for k in sorted(found)], sorted(skipped))
 
 
-def _add_local(path: str, found: dict[str, Source]) -> None:
-    info = delivery_info(path.replace(os.sep, "/"))
-    if info.size is None or info.count is None:
+class _LocalFiles:
+    """The local files ``expand`` found, each once by (st_dev, st_ino): the same trace under
+    two spellings was replayed (and counted) twice."""
+
+    def __init__(self, found: dict[str, Source]) -> None:
+        self.found = found
+        self.seen: set[tuple[int, int]] = set()
+
+    def add(self, path: str, entry: os.DirEntry | None = None, device: int = 0) -> None:
+        """``path``, once; from a directory listing, ``entry`` and its directory's device
+        give the identity without a stat per file (10⁵ files in a trail)."""
+        st = None
         try:
-            size = os.stat(path).st_size
+            if entry is not None and not entry.is_symlink():
+                key = (device, entry.inode())  # a file is on its directory's device
+            else:
+                st = os.stat(path)
+                key = (st.st_dev, st.st_ino)
+            if key in self.seen:
+                return  # the first name it was met under stays
+            self.seen.add(key)
+            info = delivery_info(path.replace(os.sep, "/"))
+            if info.size is None or info.count is None:
+                size = (st or os.stat(path)).st_size
+                info = Source(path, size, info.account, info.region, info.stamp, info.count)
+            elif info.path != path:
+                info = Source(path, info.size, info.account, info.region, info.stamp, info.count)
         except OSError as exc:
             raise TraceError(path, f"cannot open: {exc.strerror or exc}") from None
-        info = Source(path, size, info.account, info.region, info.stamp, info.count)
-    elif info.path != path:
-        info = Source(path, info.size, info.account, info.region, info.stamp, info.count)
-    found[path] = info
+        self.found[path] = info
 
 
-def _walk(root: str, found: dict[str, Source], skipped: list[str]) -> None:
+def _walk(root: str, local: _LocalFiles, skipped: list[str]) -> None:
+    """Every file under ``root`` in os.walk's order (top-down, names sorted), symlinked
+    directories followed, each real directory once (a symlink loop, two links to one)."""
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:  # a symlink loop, or two links to one directory
-            dirnames[:] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        real = os.path.realpath(directory)
+        if real in seen:
             continue
         seen.add(real)
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            if _is_trace_name(name):
-                _add_local(path, found)
+        try:
+            device = os.stat(directory).st_dev
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue  # as os.walk: a directory that cannot be listed is passed over
+        below: list[str] = []
+        for entry in entries:
+            if entry.is_dir():
+                below.append(entry.path)
+            elif _is_trace_name(entry.name):
+                local.add(entry.path, entry, device)
             else:
-                skipped.append(path)
+                skipped.append(entry.path)
+        pending.extend(reversed(below))
 
 
 def _expand_url(url: str, found: dict[str, Source], skipped: list[str]) -> None:
