@@ -257,3 +257,90 @@ def test_urls_are_told_apart_by_their_text():
         assert [s.path for s in got.sources] == ["memory://cliio/a.jsonl"]
     finally:
         fs.rm("/cliio", recursive=True)
+
+
+# --- URLs that cannot be read ------------------------------------------------------------------
+
+
+@pytest.fixture
+def failing_filesystems():
+    """Two protocols like s3fs's failures, with no network: `nocreds://` cannot list
+    (botocore's NoCredentialsError), `denied://` lists but cannot open (a ClientError)."""
+    fsspec = pytest.importorskip("fsspec")
+    botocore = pytest.importorskip("botocore.exceptions")
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class NoCredentials(MemoryFileSystem):
+        protocol = ("nocreds",)
+
+        def isdir(self, path):
+            raise botocore.NoCredentialsError()
+
+    class Denied(MemoryFileSystem):
+        protocol = ("denied",)
+
+        @classmethod
+        def _strip_protocol(cls, path):
+            return MemoryFileSystem._strip_protocol(path.replace("denied://", "memory://", 1))
+
+        def _open(self, path, mode="rb", **kwargs):
+            error = {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}
+            raise botocore.ClientError(error, "GetObject")
+
+    fsspec.register_implementation("nocreds", NoCredentials, clobber=True)
+    fsspec.register_implementation("denied", Denied, clobber=True)
+    fsspec.register_implementation(
+        "cliiomissing",
+        "no_such_package_cliio.FS",
+        clobber=True,
+        errtxt="Install no_such_package_cliio to read cliiomissing",
+    )
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/cliio-denied/t.jsonl", SAMPLE.read_bytes())
+    yield
+    memory.rm("/cliio-denied", recursive=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "nocreds://bucket/trail/",
+            "cannot list: NoCredentialsError: Unable to locate credentials",
+        ),
+        (
+            "denied://cliio-denied/t.jsonl",
+            "cannot open: ClientError: An error occurred (AccessDenied)",
+        ),
+        ("cliiomissing://bucket/x", "Install no_such_package_cliio to read cliiomissing"),
+    ],
+)
+def test_a_url_that_cannot_be_read_is_an_error_naming_it(
+    run_cli, repo, failing_filesystems, url, says
+):
+    result = run_cli("simulate", "--rules", repo / "policies", "--trace", url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{url}: error: ") and says in result.stderr
+
+
+def test_an_oss_url_without_the_extra_says_which_extra(run_cli, repo):
+    import importlib.util
+
+    if importlib.util.find_spec("ossfs") is not None:
+        pytest.skip("ossfs is installed")
+    result = run_cli("simulate", "--rules", repo / "policies", "--trace", "oss://bucket/trail/")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("oss://bucket/trail/: error: ")
+    assert "pip install 'ramguard[oss]'" in result.stderr
+
+
+def test_an_s3_endpoint_that_does_not_answer_is_an_error_naming_the_url(run_ramguard, repo):
+    pytest.importorskip("s3fs")
+    env = {
+        "AWS_ACCESS_KEY_ID": "cliio",  # else botocore asks the instance metadata service
+        "AWS_SECRET_ACCESS_KEY": "cliio",
+        "FSSPEC_S3_ENDPOINT_URL": "http://127.0.0.1:9",  # the discard port: refused
+    }
+    done = run_ramguard("simulate", "--rules", repo / "policies", "--trace", "s3://b/x", env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("s3://b/x: error: cannot list: ")

@@ -193,12 +193,7 @@ def _open_raw(path: str | Path) -> BinaryIO:
         stdin = sys.stdin
         return getattr(stdin, "buffer", stdin)
     if is_url(str(path)):
-        try:
-            return open_binary(str(path))
-        except FileNotFoundError:
-            raise TraceError(path, "no such file") from None
-        except (OSError, ValueError, ImportError) as exc:
-            raise TraceError(path, f"cannot open: {exc}") from None
+        return open_binary(str(path))  # its errors are TraceErrors naming the URL
     try:
         return open(path, "rb")  # closed by the caller's finally
     except FileNotFoundError:

@@ -97,8 +97,35 @@ def _fsspec():
 
 
 def open_binary(url: str) -> BinaryIO:
-    """A URL opened for reading bytes through fsspec."""
-    return _fsspec().open(url, "rb").open()
+    """A URL opened for reading bytes through fsspec; any failure is a ``TraceError`` naming
+    the URL (see ``url_error``)."""
+    fsspec = _fsspec()
+    try:
+        return fsspec.open(url, "rb").open()
+    except FileNotFoundError:
+        raise TraceError(url, "no such file") from None
+    except Exception as exc:  # whatever the filesystem's library raises
+        raise url_error(url, "open", exc) from None
+
+
+# The extras (pyproject.toml) that install a protocol's filesystem.
+_EXTRAS = {"oss": "oss", "s3": "s3", "s3a": "s3"}
+
+
+def url_error(url: str, doing: str, exc: Exception) -> TraceError:
+    """Why ``url`` could not be listed or opened, as one line naming it. fsspec raises
+    ImportError for a protocol whose package is missing (ossfs, s3fs), and each library its
+    own errors beyond OSError: botocore's NoCredentialsError, ClientError,
+    EndpointConnectionError, aiohttp's connection errors. They were a traceback."""
+    protocol = url.split("://", 1)[0].lower()
+    if isinstance(exc, ImportError):
+        extra = _EXTRAS.get(protocol)
+        how = f"pip install 'ramguard[{extra}]'" if extra else str(exc)
+        return TraceError(url, f"cannot {doing} {protocol}:// URLs: {how} ({exc})")
+    detail = str(exc) or type(exc).__name__
+    if not isinstance(exc, OSError | ValueError):
+        detail = f"{type(exc).__name__}: {detail}"  # NoCredentialsError: Unable to locate …
+    return TraceError(url, f"cannot {doing}: {detail}")
 
 
 # --- the delivery layout -------------------------------------------------------------------
@@ -396,8 +423,8 @@ def _expand_url(url: str, found: dict[str, Source], skipped: list[str]) -> None:
             raise TraceError(url, "no such file")
     except TraceError:
         raise
-    except (OSError, ValueError) as exc:
-        raise TraceError(url, f"cannot list: {exc}") from None
+    except Exception as exc:  # whatever the filesystem's library raises
+        raise url_error(url, "list", exc) from None
     if not entries:
         raise TraceError(url, "no file matches this pattern")
     for path, info in sorted(entries.items()):
