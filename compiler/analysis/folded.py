@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 
-from compiler.analysis.globsets import Dfa, Literal, Undecided
+from compiler.analysis.globsets import Dfa, Literal, Undecided, Unfoldable
 
 FOLDS_TO_ASCII = (
     # ß İ ſ ǰ ẖ ẗ ẘ ẙ ẚ ẞ, the Kelvin sign
@@ -75,7 +75,7 @@ def folded_classes(
     case-sensitive values ``exact`` and the ignorecase values ``folded`` cut out."""
     for value in folded:
         if not value.isascii():
-            raise Undecided(f"non-ASCII ignorecase value `{value}` cannot be folded exactly")
+            raise Unfoldable(f"non-ASCII ignorecase value `{value}` cannot be folded exactly")
     dfa = Dfa([*likes, *(Literal(v) for v in exact)], fold=False, budget=budget)
     tries = tuple(_trie(folded, f) for f in _FOLDS)
     spell: dict[str, set[str]] = {}

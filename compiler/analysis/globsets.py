@@ -39,8 +39,10 @@ class Undecided(Exception):
 
 
 class Unfoldable(Undecided, ValueError):
-    """A non-ASCII action pattern: case folding it exactly is not decided here, so the
-    answer is unknown ("could not decide"), not a traceback (a ValueError, as before)."""
+    """A non-ASCII action pattern or ignorecase value (``folded``): case folding it exactly
+    is not decided here, so the answer is unknown ("could not decide"), not a traceback (a
+    ValueError, as before). Its own class so that a note can say folding, not the budget,
+    left the question open."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from compiler.analysis import collector
-from compiler.analysis.globsets import Dfa, Undecided, classes, classes_of
+from compiler.analysis.globsets import Dfa, Undecided, Unfoldable, classes, classes_of
 from compiler.analysis.regions import ABSENT, representatives
 from compiler.model.resolve_resources import request_arn_problem
 from compiler.ram.glob import GlobPattern
@@ -127,6 +127,8 @@ class Verdict:
     witness: Witness | None = None
     reason: str = ""
     action_classes: int = 0
+    unfoldable: bool = False
+    """``unknown`` because of case folding off ASCII (``Unfoldable``), not a budget."""
 
 
 def condition_atom(cond) -> Atom:
@@ -537,5 +539,5 @@ def _compare(
                 w = Witness(action, resource, ctx, da, db)
                 return Verdict("different", w, action_classes=len(act_classes))
     except Undecided as exc:
-        return Verdict("unknown", reason=str(exc))
+        return Verdict("unknown", reason=str(exc), unfoldable=isinstance(exc, Unfoldable))
     return Verdict("equal", action_classes=len(act_classes))

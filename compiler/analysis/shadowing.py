@@ -24,7 +24,7 @@ from functools import lru_cache
 import networkx as nx
 
 from compiler.analysis import collector
-from compiler.analysis.globsets import Undecided
+from compiler.analysis.globsets import Undecided, Unfoldable
 from compiler.analysis.messages import quote, warn, where
 from compiler.analysis.prove import (
     Atom,
@@ -100,21 +100,29 @@ def _plainly_satisfiable(stmt: Stmt) -> bool:
 
 def denies_nothing(stmt: Stmt) -> bool | None:
     """Whether no request at all is denied by ``stmt`` (proved); None: the engine could not
-    decide (past its budgets), which is neither answer."""
+    decide (past its budgets, or case folding off ASCII), which is neither answer."""
+    return _denies_nothing(stmt)[0]
+
+
+def _denies_nothing(stmt: Stmt) -> tuple[bool | None, Undecided | None]:
+    """``denies_nothing`` and, when None, what stopped the engine (for N0110's words)."""
     if not stmt.not_actions:
         if _plainly_satisfiable(stmt):
-            return False
+            return False, None
         # Every action or resource pattern matches some string: only the condition can make
         # the rule match nothing, and the condition search alone decides that.
         try:
             search = ConditionSearch([stmt], node_budget=2_000_000)
-            return search.witness(search.formula([stmt]), frozenset(), (True, False)) is None
-        except Undecided:
-            return None
+            return search.witness(search.formula([stmt]), frozenset(), (True, False)) is None, None
+        except Undecided as exc:
+            return None, exc
     verdict = compare(
         statement_decider("rule", [stmt]), statement_decider("none", []), want=(True, False)
     )
-    return None if verdict.status == "unknown" else verdict.status == "equal"
+    if verdict.status != "unknown":
+        return verdict.status == "equal", None
+    why = Unfoldable(verdict.reason) if verdict.unfoldable else Undecided(verdict.reason)
+    return None, why
 
 
 def _sample(pattern: str) -> str:
@@ -127,20 +135,21 @@ def _shape(stmt: Stmt) -> tuple:
     return (stmt.actions, stmt.not_actions, stmt.resources, stmt.dnf)
 
 
-def _dead(policy: Policy, stmts: dict[int, Stmt]) -> tuple[set[int], set[int]]:
-    """Indexes of the rules that deny nothing, and of those the engine could not decide,
-    each distinct statement proved once."""
-    verdicts: dict[tuple, bool | None] = {}
+def _dead(policy: Policy, stmts: dict[int, Stmt]) -> tuple[set[int], dict[int, Undecided]]:
+    """Indexes of the rules that deny nothing, and of those the engine could not decide
+    (with why), each distinct statement proved once."""
+    verdicts: dict[tuple, tuple[bool | None, Undecided | None]] = {}
     dead: set[int] = set()
-    undecided: set[int] = set()
+    undecided: dict[int, Undecided] = {}
     for i, st in stmts.items():
         key = _shape(st)
         if key not in verdicts:
-            verdicts[key] = denies_nothing(st)
-        if verdicts[key]:
+            verdicts[key] = _denies_nothing(st)
+        verdict, why = verdicts[key]
+        if verdict:
             dead.add(i)
-        elif verdicts[key] is None:
-            undecided.add(i)
+        elif verdict is None and why is not None:
+            undecided[i] = why
     return dead, undecided
 
 
@@ -298,7 +307,9 @@ class _Analysis:
 _GRAPHS: weakref.WeakKeyDictionary[Policy, _Analysis] = weakref.WeakKeyDictionary()
 
 
-_DEAD: weakref.WeakKeyDictionary[Policy, tuple[set[int], set[int]]] = weakref.WeakKeyDictionary()
+_DEAD: weakref.WeakKeyDictionary[Policy, tuple[set[int], dict[int, Undecided]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def dead_rules(policy: Policy) -> set[int]:
@@ -311,17 +322,18 @@ def dead_rules(policy: Policy) -> set[int]:
 
 def undecided_dead_rules(policy: Policy) -> set[int]:
     """Indexes of the rules for which the engine could not decide whether they deny
-    anything (past its budgets: N0110): neither refused nor called live."""
-    return _dead_rules(policy)[1]
+    anything (past its budgets, or case folding off ASCII: N0110): neither refused nor
+    called live."""
+    return set(_dead_rules(policy)[1])
 
 
-def _dead_rules(policy: Policy) -> tuple[set[int], set[int]]:
+def _dead_rules(policy: Policy) -> tuple[set[int], dict[int, Undecided]]:
     cached = _DEAD.get(policy)
     if cached is not None:
         return cached
     found: set[int] = set()
-    undecided: set[int] = set()
-    verdicts: dict[tuple, bool | None] = {}
+    undecided: dict[int, Undecided] = {}
+    verdicts: dict[tuple, tuple[bool | None, Undecided | None]] = {}
     exceptions = []
     for rule in policy.rules:
         if rule.not_actions:
@@ -329,18 +341,44 @@ def _dead_rules(policy: Policy) -> tuple[set[int], set[int]]:
             continue
         if rule.conditions not in verdicts:
             dnf = tuple(tuple(condition_atom(c) for c in conj) for conj in rule.conditions)
-            verdicts[rule.conditions] = denies_nothing(Stmt("", ("*",), False, None, dnf))
-        if verdicts[rule.conditions]:
+            verdicts[rule.conditions] = _denies_nothing(Stmt("", ("*",), False, None, dnf))
+        verdict, why = verdicts[rule.conditions]
+        if verdict:
             found.add(rule.index)
-        elif verdicts[rule.conditions] is None:
-            undecided.add(rule.index)
+        elif verdict is None and why is not None:
+            undecided[rule.index] = why
     if exceptions:
         stmts = _stmts(policy)
         more, unknown = _dead(policy, {i: stmts[i] for i in exceptions})
         found |= more
-        undecided |= unknown
+        undecided.update(unknown)
     _DEAD[policy] = (found, undecided)
     return found, undecided
+
+
+def undecided_note(why: Undecided) -> tuple[str, str]:
+    """N0110's message and help for what stopped the engine: the note blamed `*` and `?`
+    in a `like` pattern whatever the cause, also when it was an ignorecase value with
+    non-ASCII letters (`straße`), which no budget would decide."""
+    head = "could not decide whether this rule denies anything: "
+    if isinstance(why, Unfoldable):
+        return (
+            head + f"{why}",
+            "the rule is compiled as written; the analysis decides case-insensitive matching "
+            "(`ignorecase`, actions) exactly on ASCII only, as case foldings differ off it "
+            "(`ß`, `ſ`, the Kelvin sign `K`) and RAM documents none",
+        )
+    if "automaton states" in str(why) or "product states" in str(why):
+        return (
+            head + f"the analysis engine ran past its budget ({why})",
+            "the rule is compiled as written; a `*` followed by a long run of `?` in a "
+            "`like` pattern is the usual cause (its automaton doubles with each `?`)",
+        )
+    return (
+        head + f"the analysis engine ran past its budget ({why})",
+        "the rule is compiled as written; its conditions have more combinations of values "
+        "than the search's budget",
+    )
 
 
 def _graph(policy: Policy) -> _Analysis:
@@ -368,20 +406,20 @@ def check_dead(policy: Policy, catalog: Catalog | None = None) -> list[Diagnosti
     fails CI on warnings, and W01xx say "probably not what you meant", which nothing here
     shows; the note says, at the rule, that this one question was left open."""
     dead, undecided = _dead_rules(policy)
-    notes = [
-        Diagnostic(
-            "N0110",
-            Severity.NOTE,
-            "could not decide whether this rule denies anything: the analysis engine ran "
-            "past its budget on its conditions",
-            rule.span,
-            "the rule is compiled as written; a `*` followed by a long run of `?` in a "
-            "`like` pattern is the usual cause (its automaton doubles with each `?`)",
-            policy.sources.get(rule.span.file),
-        )
-        for rule in policy.rules
-        if rule.index in undecided
-    ]
+    notes = []
+    for rule in policy.rules:
+        if rule.index in undecided:
+            message, help_text = undecided_note(undecided[rule.index])
+            notes.append(
+                Diagnostic(
+                    "N0110",
+                    Severity.NOTE,
+                    message,
+                    rule.span,
+                    help_text,
+                    policy.sources.get(rule.span.file),
+                )
+            )
     return notes + [
         Diagnostic(
             "E0110",
