@@ -344,3 +344,26 @@ def test_an_s3_endpoint_that_does_not_answer_is_an_error_naming_the_url(run_ramg
     done = run_ramguard("simulate", "--rules", repo / "policies", "--trace", "s3://b/x", env=env)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("s3://b/x: error: cannot list: ")
+
+
+# --- bench on a malformed line ----------------------------------------------------------------
+
+
+def test_bench_names_the_line_the_decode_floor_cannot_read(run_cli, repo, trace):
+    lines = trace.read_bytes().splitlines(keepends=True)
+    lines.insert(2, b'{"eventId": "x", "eventName": \n')  # line 3: not JSON
+    trace.write_bytes(b"".join(lines))
+    result = run_cli("bench", "--rules", repo / "policies", "--trace", trace, "--no-cedar")
+    assert result.exit_code == 1
+    assert result.stderr == f"{trace}:3:1: error: malformed event: invalid JSON: truncated\n"
+
+
+def test_the_typed_floor_names_its_line_too(trace):
+    from compiler.replay import TraceError
+    from compiler.replay.bench import typed_decode_file
+
+    trace.write_bytes(trace.read_bytes() + b'{"eventName": 5}\n')
+    n = len(trace.read_bytes().splitlines())
+    with pytest.raises(TraceError) as caught:
+        typed_decode_file(trace)
+    assert str(caught.value).startswith(f"{trace}:{n}:1: error: malformed event: expected `str")

@@ -86,11 +86,19 @@ def command(rules, traces, limit, no_cedar, fail_on_miss, catalog, fmt) -> None:
             )
         held = f"{skipped:,} skipped" if skipped else "the trace holds no events"
         fail_at(where, f"no decidable events: {held}")
+    jsonl = [t for t in traces if is_plain_jsonl(t)]
+    replay = None
+    if len(jsonl) == 1:
+        # Before the engines' timings: a line the decode floor refuses ends the run early.
+        try:
+            replay = replay_row(policy, jsonl[0], catalog)
+        except TraceError as exc:
+            echo(printable(str(exc)), err=True)  # `PATH:LINE:COL: error: …`: one line
+            sys.exit(1)
     results = measure_engines(policy, requests, cedar=not no_cedar)
     rows = ratio_rows(results)
-    jsonl = [t for t in traces if is_plain_jsonl(t)]
-    if len(jsonl) == 1:
-        rows.append(replay_row(policy, jsonl[0], catalog))
+    if replay is not None:
+        rows.append(replay)
     if fmt == "json":
         data = {
             "requests": len(requests),

@@ -18,9 +18,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from compiler.policy import Policy
 from compiler.ram import RamEvaluator
-from compiler.replay import Malformed, read_events
+from compiler.replay import Malformed, TraceError, read_events
+from compiler.replay.reader import _reason, typed_decoder
 from compiler.replay.simulate import EngineStats, bucket_of, clock_overhead
 
 DEFAULT_LIMIT = 100_000
@@ -202,22 +205,23 @@ def _measure_cedar(policy: Policy, requests: Sequence[tuple[str, dict]], samples
 def decode_file(path: str | Path) -> int:
     """The floor for a replay: read a JSON-lines file in chunks and decode every line into
     Python objects, nothing more. Returns the line count."""
-    import msgspec
-
     decode = msgspec.json.Decoder().decode
     count = 0
     rest = b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                if line.strip():
-                    decode(line)
-                    count += 1
-    if rest.strip():
-        decode(rest)
-        count += 1
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_READ_CHUNK):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if line.strip():
+                        decode(line)
+                        count += 1
+        if rest.strip():
+            decode(rest)
+            count += 1
+    except msgspec.DecodeError:
+        raise _first_malformed(path, decode, skip_blank=True) from None
     return count
 
 
@@ -225,23 +229,40 @@ def typed_decode_file(path: str | Path) -> int:
     """The floor for ``simulate`` end to end (issue 15): read a JSON-lines file in chunks and
     decode every line with the reader's own typed decoder (only the fields the normaliser
     reads), nothing more. Returns the line count."""
-    from compiler.replay.reader import typed_decoder
-
     decode = typed_decoder().decode
     count = 0
     rest = b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_READ_CHUNK):
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                if line:
-                    decode(line)
-                    count += 1
-    if rest.strip():
-        decode(rest)
-        count += 1
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_READ_CHUNK):
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    if line:
+                        decode(line)
+                        count += 1
+        if rest.strip():
+            decode(rest)
+            count += 1
+    except msgspec.DecodeError:
+        raise _first_malformed(path, decode, skip_blank=False) from None
     return count
+
+
+def _first_malformed(path: str | Path, decode, skip_blank: bool) -> TraceError:
+    """The first line ``decode`` refuses, as ``PATH:LINE:1: error: malformed event: …`` with
+    the reader's reason: the floors above stop at it (a traceback, before). Found by a second,
+    slow pass, so that the timed loops stay bare."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            line = raw.rstrip(b"\n")
+            if not (line.strip() if skip_blank else line):
+                continue
+            try:
+                decode(line)
+            except msgspec.DecodeError as exc:
+                return TraceError(path, f"malformed event: {_reason(exc)}", number)
+    return TraceError(path, "malformed event")
 
 
 def replay_file(policy: Policy, path: str | Path, catalog) -> int:
