@@ -367,3 +367,24 @@ def test_the_typed_floor_names_its_line_too(trace):
     with pytest.raises(TraceError) as caught:
         typed_decode_file(trace)
     assert str(caught.value).startswith(f"{trace}:{n}:1: error: malformed event: expected `str")
+
+
+# --- compile --check on a directory that is not there --------------------------------------------
+
+
+def test_check_of_a_missing_directory_says_missing(run_cli, repo, tmp_path):
+    out = tmp_path / "nowhere"
+    result = run_cli("compile", repo / "policies", "--out", out, "--check")
+    assert result.exit_code == 1  # as for any stale directory
+    assert result.stderr.splitlines()[0] == f"{out}: stale: missing: no such directory"
+    assert "differs" not in result.stderr and not out.exists()
+
+
+def test_check_names_a_missing_document_as_missing(run_cli, repo, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli("compile", repo / "policies", "--out", out, "-q").exit_code == 0
+    gone = next(out.glob("*.json"))
+    gone.unlink()
+    result = run_cli("compile", repo / "policies", "--out", out, "--check")
+    assert result.exit_code == 1
+    assert f"{gone}: stale: missing: the rules compile to it" in result.stderr.splitlines()

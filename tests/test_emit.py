@@ -372,7 +372,7 @@ STALE = [
         lambda out: (out / "g.json").write_text("{}\n", encoding="utf-8"),
         "g.json: stale: differs",
     ),
-    ("missing", lambda out: (out / "g.json").unlink(), "g.json: stale: differs"),
+    ("missing", lambda out: (out / "g.json").unlink(), "g.json: stale: missing"),
     (
         "extra-split-piece",
         lambda out: (out / "g.2.json").write_text("{}\n", encoding="utf-8"),

@@ -182,9 +182,14 @@ def command(
             sys.exit(1)
         return
     if check:
-        for path, _ in plan.write:
+        if plan.write and not out_dir.is_dir():
+            # Not each file "differs": there is nothing there (exit 1 all the same).
+            echo(f"{printable(str(out_dir))}: stale: missing: no such directory", err=True)
+        for path, _ in plan.write if out_dir.is_dir() else ():
             if path.name == MANIFEST:
-                why = "does not list what the rules compile to"
+                why = "missing" if not path.exists() else "does not list what the rules compile to"
+            elif not path.exists():
+                why = "missing: the rules compile to it"
             else:
                 why = "differs from what the rules compile to"
             echo(f"{printable(str(path))}: stale: {why}", err=True)
