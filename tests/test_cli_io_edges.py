@@ -369,6 +369,130 @@ def test_the_typed_floor_names_its_line_too(trace):
     assert str(caught.value).startswith(f"{trace}:{n}:1: error: malformed event: expected `str")
 
 
+# --- a closed pipe and Ctrl-C -------------------------------------------------------------------
+
+
+def _closed_pipe_run(*args: str, cwd: Path) -> tuple[int, str]:
+    """Run ramguard with stdout a pipe whose reader has gone (as `| head -1` after its line):
+    every write gets EPIPE, whenever it comes (Python ignores SIGPIPE)."""
+    import subprocess
+
+    from tests.conftest import RAMGUARD
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [str(RAMGUARD), *args], stdout=write, stderr=subprocess.PIPE, cwd=cwd, timeout=120
+        )
+    finally:
+        os.close(write)
+    return done.returncode, done.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["catalog", "list"],  # rich's console
+        ["traces", "generate", "--events", "20000", "--out", "-", "-q"],  # bytes to stdout.buffer
+        ["import", "-q", "tests/data/import/ims-ram.json"],  # written, flushed only at exit
+        ["decide", "--rules", "policies", "ecs:RunInstances"],  # click.echo
+    ],
+    ids=["catalog list", "traces generate", "import", "decide"],
+)
+def test_a_closed_stdout_pipe_exits_141_quietly(repo, args):
+    code, stderr = _closed_pipe_run(*args, cwd=repo)
+    assert (code, stderr) == (141, "")
+
+
+def test_a_reader_that_leaves_early_ends_the_run_quietly(repo):
+    import subprocess
+
+    from tests.conftest import RAMGUARD
+
+    run = subprocess.Popen(
+        [str(RAMGUARD), "traces", "generate", "--events", "200000", "--out", "-", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=repo,
+    )
+    assert run.stdout.readline().startswith(b"{")  # `| head -1`
+    run.stdout.close()
+    with run.stderr:
+        err = run.stderr.read()
+    assert (run.wait(timeout=120), err) == (141, b"")
+
+
+def _interrupt(args: list[str], cwd: Path, ready, stdin=None) -> tuple[int, str]:
+    """Start ramguard in a session of its own, wait until ``ready()``, then Ctrl-C it as a
+    terminal does (SIGINT to the whole process group, helpers too)."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import RAMGUARD
+
+    run = subprocess.Popen(
+        [str(RAMGUARD), *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not ready() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert run.poll() is None, "it ended before it could be interrupted"
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    return run.returncode, err.decode()
+
+
+def test_ctrl_c_on_a_long_simulate_exits_130_and_writes_no_report(run_cli, repo, tmp_path):
+    import threading
+    import time
+
+    trace = tmp_path / "g.jsonl"
+    assert run_cli("traces", "generate", "--events", "20000", "--out", trace, "-q").exit_code == 0
+    report = tmp_path / "out" / "r.json"
+    # The generated trace through a stdin that stays open: the replay is still reading.
+    read, write = os.pipe()
+    fed = threading.Event()
+
+    def feed() -> None:
+        with open(trace, "rb") as fh:
+            while chunk := fh.read(1 << 16):
+                os.write(write, chunk)
+        fed.set()
+
+    threading.Thread(target=feed, daemon=True).start()
+    started = time.monotonic()
+    try:
+        code, err = _interrupt(
+            ["simulate", "--rules", "policies", "--trace", "-", "--report", str(report)],
+            repo,
+            lambda: fed.is_set() and time.monotonic() - started > 1.5,
+            stdin=read,
+        )
+    finally:
+        os.close(read)
+        os.close(write)
+    assert (code, err) == (130, "")  # no traceback, no "Aborted!"
+    assert not report.parent.exists() or os.listdir(report.parent) == []
+
+
+def test_ctrl_c_while_a_trace_is_written_leaves_no_half_file(repo, tmp_path):
+    out = tmp_path / "big.jsonl"
+    code, err = _interrupt(
+        ["traces", "generate", "--events", "5000000", "--out", str(out), "-q"],
+        repo,
+        lambda: any(tmp_path.iterdir()),  # its temporary file is being written
+    )
+    assert (code, err) == (130, "")
+    assert os.listdir(tmp_path) == []  # neither big.jsonl nor .big.jsonl.*.tmp
+
+
 # --- compile --check on a directory that is not there --------------------------------------------
 
 

@@ -2,20 +2,30 @@
 prints. Results go to stdout, diagnostics to stderr.
 
 Exit codes: 0 success; 1 errors in the input, a stale output, a mismatch or a failed test;
-2 bad usage; 3 ``simulate --fail-on-deny`` saw a denied event.
+2 bad usage; 3 ``simulate --fail-on-deny`` saw a denied event; 130 interrupted (Ctrl-C);
+141 stdout's reader went away (``ramguard catalog list | head -1``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import sys
+from typing import NoReturn
 
 import click
 
 from compiler import __version__
 from compiler.cli.common import CONFIG_WARNINGS, fail_at, fail_with_diagnostics
 from compiler.language.diagnostics import CompileError
+
+# A closed pipe and Ctrl-C end a run as they end git's or cat's: quietly, with the status a
+# shell reports for a process the signal killed (128 + SIGPIPE, 128 + SIGINT). 141, not 0 as
+# ripgrep exits: a verb cut off before its end did not pass its gate (`simulate
+# --fail-on-deny | head` must not read as "nothing denied" under `set -o pipefail`).
+EXIT_PIPE_CLOSED = 141
+EXIT_INTERRUPTED = 130
 
 # verb → module ``compiler.cli.cmd_<module>`` holding a click command named ``command``.
 _VERBS = {
@@ -48,6 +58,10 @@ class _Group(click.Group):
         if module_name is None:
             return None
         module = importlib.import_module(f"compiler.cli.cmd_{module_name}")
+        console = sys.modules.get("rich.console")
+        if console is not None:
+            # rich's own answer to a closed pipe is SystemExit(1): make it ours.
+            console.Console.on_broken_pipe = _raise_broken_pipe
         return module.command
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
@@ -63,15 +77,67 @@ class _Group(click.Group):
         except CompileError as exc:
             fail_with_diagnostics(exc.diagnostics, exc.error_count)
         except BrokenPipeError:
-            # `ramguard … | head`: the reader went away; that is not an error of ours.
-            sys.stderr.close()
-            sys.exit(1)
+            _pipe_closed()
+        except KeyboardInterrupt:
+            _interrupted()
         except OSError as exc:
             # An output path that cannot be written (`--report dir/`, `--out a-file/x`): the
             # user's input, so a message, not a traceback.
             where = exc.filename if exc.filename is not None else "ramguard"
             reason = (exc.strerror or str(exc)).lower()
             fail_at(str(where), reason)  # the path escaped whole, on one line
+
+    def make_context(self, *args, **kwargs) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:  # `ramguard --help | head -1`
+            _pipe_closed()
+        except KeyboardInterrupt:
+            _interrupted()
+
+    def main(self, *args, **kwargs):
+        """click's main, and what it leaves: stdout flushed here (a closed pipe at the flush
+        Python does on exit was "Exception ignored … BrokenPipeError" and exit 120), Ctrl-C
+        outside a verb's run."""
+        try:
+            value = super().main(*args, **kwargs)
+        except SystemExit:
+            _flush_stdout()
+            raise
+        except KeyboardInterrupt:
+            _interrupted()
+        _flush_stdout()
+        return value
+
+
+def _raise_broken_pipe(console) -> NoReturn:
+    raise BrokenPipeError
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _pipe_closed()
+    except (OSError, ValueError):  # closed or detached: nothing left to write
+        pass
+
+
+def _pipe_closed() -> NoReturn:
+    """`ramguard … | head`: the reader went away; that is not an error of ours. Nothing
+    more can reach it, so stdout and stderr point at /dev/null for the flush at exit."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(devnull, stream.fileno())
+    sys.exit(EXIT_PIPE_CLOSED)
+
+
+def _interrupted() -> NoReturn:
+    """Ctrl-C: no traceback and no "Aborted!"; a file being written was not renamed into
+    place (atomic_writer removes its temporary file on the way out)."""
+    sys.exit(EXIT_INTERRUPTED)
 
 
 def _configure(ctx: click.Context, name: str, command: click.Command) -> None:
