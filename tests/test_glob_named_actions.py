@@ -59,3 +59,45 @@ def test_the_cli_shows_no_warning_for_the_reviewers_rule(run_cli, tmp_path):
     assert "`rea*`" not in result.stderr
     assert "g.rules:2:11: warning: `zzz*` matches no operation of pvtz [W0103]" in result.stderr
     assert "0 errors, 1 warning in 1 file" in result.stdout + result.stderr
+
+
+def test_a_glob_matching_only_apis_authorised_by_another_action_warns(run_cli, tmp_path):
+    """`deny pvtz DescribeCustom*` matches the API names DescribeCustomLines and
+    DescribeCustomLineInfo, but is emitted ``pvtz:DescribeCustom*``, and RAM authorises those
+    APIs as ``pvtz:read``: the rule denies no request, and check said nothing."""
+    path = tmp_path / "g.rules"
+    path.write_text("deny pvtz DescribeCustom*\n")
+    result = run_cli("check", path)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "g.rules:1:11: warning: `DescribeCustom*` matches no RAM action of pvtz [W0103]"
+        in result.stderr
+    )
+    assert "pvtz:read authorises DescribeCustomLineInfo, DescribeCustomLines" in result.stderr
+    policy = compile_sources([("g.rules", "deny pvtz DescribeCustom*\n")])
+    # What the pattern matches is no action RAM evaluates; the one it does is not denied.
+    assert "pvtz:DescribeCustomLines" not in default_catalog().actions()
+    assert not policy.decide("pvtz:read").denied
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "deny pvtz DescribeCustom*",
+        "deny pvtz DescribeCustomLine?",
+        "deny pvtz Describe*",  # DescribeRegions and others are `pvtz:Name`
+        "deny pvtz rea*",
+        "deny pvtz *pdate",
+        "deny pvtz zzz*",
+        "deny * rea?",
+        "deny * DescribeCustom*",  # alidns:DescribeCustomLines
+        "deny * zzzz?zz*",
+        "deny ims Get*",  # IMS also emits under a shared code (`ram`)
+        "deny ims zz*",
+    ],
+)
+def test_the_warning_is_given_exactly_when_the_rule_denies_no_listed_action(tmp_path, rule):
+    warned = [code for code, _, _ in _check(tmp_path, rule + "\n")] == ["W0103"]
+    policy = compile_sources([("g.rules", rule + "\n")])
+    denies_some = any(policy.decide(a).denied for a in default_catalog().actions())
+    assert warned is not denies_some

@@ -8,7 +8,7 @@ user wrote. (The RAM evaluator has its own matcher on purpose; see ``compiler.ra
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 MAX_NAME = 256
 """The longest operation name or operation glob a rule may hold, and the longest action a
@@ -83,6 +83,12 @@ def matches_any(pattern: str, names: Sequence[str]) -> bool:
     """Whether ``pattern`` matches one of ``names`` (lowercased and sorted): only the names
     that start with the pattern's literal prefix can match, found by bisection, so a catalog
     service's 400 operations are not all tried for every glob of a rule file."""
+    return next(matching(pattern, names), None) is not None
+
+
+def matching(pattern: str, names: Sequence[str]) -> Iterator[str]:
+    """The ``names`` (lowercased and sorted) that ``pattern`` matches, in order, found as
+    ``matches_any`` finds the first."""
     low = pattern.lower()
     head = _literal_ends(low)[0] if has_glob(low) else low
     # Every literal run of the pattern is a substring of what it matches: a check in C that
@@ -92,9 +98,8 @@ def matches_any(pattern: str, names: Sequence[str]) -> bool:
     while i < len(names) and names[i].startswith(head):
         name = names[i]
         if all(r in name for r in runs) and glob_match(low, name, ignore_case=False):
-            return True
+            yield name
         i += 1
-    return False
 
 
 class CoverIndex:

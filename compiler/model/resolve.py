@@ -26,7 +26,7 @@ from pathlib import Path
 from compiler.catalog import Catalog, Service
 from compiler.language.ast import RuleNode, SourceFile
 from compiler.language.diagnostics import Diagnostic, Severity, Span, error, shorten, warning
-from compiler.model.glob import MAX_NAME, glob_match, has_glob, matches_any
+from compiler.model.glob import MAX_NAME, glob_match, has_glob, matches_any, matching
 from compiler.model.ir import PolicyIR, Rule
 from compiler.model.resolve_conditions import check_condition, normalise
 from compiler.model.resolve_resources import resolve_except, resolve_resources
@@ -482,31 +482,72 @@ _ACTION_NAMES: dict[tuple[int, str | None, bool], tuple[Service, list[str]]] = {
 
 
 def _sorted_action_names(svc: Service, version: str | None, own_codes: bool) -> list[str]:
-    """The names (after ``code:``) of the RAM actions OpenMeta names for the service's
-    operations (of ``version``), lowercased and sorted, for ``matches_any``: ``pvtz:read``
-    authorises several PrivateZone APIs, and a rule's glob `rea*` (emitted ``pvtz:rea*``)
-    denies it though no API name matches. ``own_codes``: only actions under the codes a
-    glob of this service is emitted with (``ram_codes``; a shared code lists API names,
-    ``rule_actions``), else under any code (``deny * rea*`` is emitted ``*:rea*``). Read
-    only when no operation name matches (the warning's path): most globs never get here."""
+    """The names (after ``code:``) of the RAM actions the catalog lists for the service's
+    operations (of ``version``), lowercased and sorted, for ``matches_any``: what a glob's
+    emitted pattern can match. An API that OpenMeta authorises by another action counts by
+    that action only: ``pvtz:read`` authorises DescribeCustomLines, so `rea*` (emitted
+    ``pvtz:rea*``) denies something and `DescribeCustom*` (``pvtz:DescribeCustom*``) denies
+    nothing, though it matches API names. ``own_codes``: only what a glob of this service is
+    emitted as (``rule_actions``): ``code:glob`` under its own codes, and under a shared code
+    the matching API names (``code:Name``, a listed action only when it is the API's own);
+    else under any code (``deny * rea*`` is emitted ``*:rea*``)."""
+    if not svc.names_actions:
+        # Every listed action is `code:Name` under each code: the names are the API names.
+        return _sorted_operations(svc, version) if svc.all_codes else []
     key = (id(svc), version, own_codes)
     found = _ACTION_NAMES.get(key)
     if found is None or found[0] is not svc:
         if len(_ACTION_NAMES) > 1024:  # catalogs built in a loop (tests) must not pile up
             _ACTION_NAMES.clear()
         codes = {c.lower() for c in svc.ram_codes}
+        shared = {c.lower() for c in svc.shared_ram_codes}
         names: set[str] = set()
         for operation in svc.operations(version):
-            for action in svc.named_actions(operation):
+            for action in svc.ram_actions(operation):
                 code, sep, name = action.partition(":")
-                if sep and (not own_codes or code.lower() in codes):
-                    names.add(name.lower())
+                if not sep:
+                    continue
+                code, name = code.lower(), name.lower()
+                if not own_codes or code in codes or (code in shared and name == operation.lower()):
+                    names.add(name)
         found = _ACTION_NAMES[key] = (svc, sorted(names))
     return found[1]
 
 
 _MAX_SUGGESTIONS = 8
 """Unknown operations per file that get a did-you-mean (the rest get the error alone)."""
+
+
+def _unmatched_glob(
+    text: str, span: Span, pool: list[Service], version: str | None, where: str
+) -> Diagnostic:
+    """W0103 for a glob whose emitted actions match no listed RAM action. When it matches API
+    names that the catalog authorises by other actions (`DescribeCustom*`: ``pvtz:read``),
+    the help names them: "matches no operation" would read as a misspelling."""
+    authorised: dict[str, set[str]] = {}
+    for svc in pool:
+        for low in matching(text, _sorted_operations(svc, version)):
+            name = svc.canonical_operation(low, version) or low
+            for action in svc.ram_actions(name):
+                authorised.setdefault(action, set()).add(name)
+    if not authorised:
+        return warning(
+            "W0103",
+            f"`{shorten(text)}` matches no operation of {where}",
+            span,
+            help="the rule denies nothing the catalog knows; check the spelling "
+            "(operation names are API names, e.g. `Delete*`)",
+        )
+    listed = "; ".join(
+        f"{a} authorises {', '.join(sorted(authorised[a]))}" for a in sorted(authorised)
+    )
+    return warning(
+        "W0103",
+        f"`{shorten(text)}` matches no RAM action of {where}",
+        span,
+        help=f"the rule denies nothing: the operations it matches are authorised by other "
+        f"RAM actions ({shorten(listed, 160)}); name the operations or those actions",
+    )
 
 
 def _resolve_operations(
@@ -532,22 +573,13 @@ def _resolve_operations(
         if has_glob(op.text):
             out.append(op.text)
             if not any(
-                matches_any(op.text, _sorted_operations(svc, version))
-                or matches_any(op.text, _sorted_action_names(svc, version, bool(services)))
+                matches_any(op.text, _sorted_action_names(svc, version, bool(services)))
                 for svc in pool
             ):
                 where = " or ".join(s.name for s in services) if services else "any catalog service"
                 if version is not None:
                     where += f"@{version}"
-                diags.append(
-                    warning(
-                        "W0103",
-                        f"`{shorten(op.text)}` matches no operation of {where}",
-                        op.span,
-                        help="the rule denies nothing the catalog knows; check the spelling "
-                        "(operation names are API names, e.g. `Delete*`)",
-                    )
-                )
+                diags.append(_unmatched_glob(op.text, op.span, pool, version, where))
             continue
         canonical = None
         for svc in pool:
