@@ -25,6 +25,7 @@ import errno
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -39,7 +40,18 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     device, FIFO or socket at ``path`` (after symlinks) is written through instead."""
     target = _link_target(path) if path.is_symlink() else path
     if target is None:  # /dev/stdout, /dev/fd/1: the stream the process already holds
-        with _written_through(path) as stream:
+        held = _held_descriptor(path)
+        if held is None:
+            with _written_through(path) as stream:
+                yield stream
+            return
+        # Through the descriptor itself, not a reopening of its /proc link: that opens the
+        # file anew with O_TRUNC at offset 0, so `--report /dev/stdout >> log` emptied the
+        # log and `> out` had the summary written over the report (review finding).
+        if held in (1, 2):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        with os.fdopen(os.dup(held), "wb") as stream:
             yield stream
         return
     try:
@@ -84,6 +96,21 @@ def _written_through(path: Path) -> Iterator[BinaryIO]:
 
 
 _MAX_LINKS = 40  # as Linux's own limit on a path's symlinks (ELOOP)
+
+
+def _held_descriptor(path: Path) -> int | None:
+    """The descriptor of this process a chain of links ends in (``/dev/stdout`` →
+    ``/proc/self/fd/1``: 1), or None."""
+    for _ in range(_MAX_LINKS):
+        if not path.is_symlink():
+            return None
+        parent = os.path.realpath(path.parent)
+        if parent.startswith("/proc/"):
+            if parent == f"/proc/{os.getpid()}/fd" and path.name.isdigit():
+                return int(path.name)
+            return None
+        path = Path(parent, os.readlink(path))
+    return None
 
 
 def _link_target(path: Path) -> Path | None:

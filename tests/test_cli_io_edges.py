@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -512,3 +514,37 @@ def test_check_names_a_missing_document_as_missing(run_cli, repo, tmp_path):
     result = run_cli("compile", repo / "policies", "--out", out, "--check")
     assert result.exit_code == 1
     assert f"{gone}: stale: missing: the rules compile to it" in result.stderr.splitlines()
+
+
+def _simulate_to_stdout(tmp_path, out, *extra):
+    root = Path(__file__).resolve().parent.parent
+    code = "import sys; sys.path.insert(0, sys.argv.pop(1)); from compiler.cli import main; main()"
+    args = [sys.executable, "-c", code, str(root), "simulate", "--rules"]
+    args += [str(root / "policies" / "leaked-accesskey-protection.rules"), "--trace"]
+    args += [str(root / "tests" / "data" / "sample-trace.jsonl.gz"), "--report", "/dev/stdout"]
+    return subprocess.run([*args, *extra], stdout=out, stderr=subprocess.PIPE, check=False)
+
+
+def test_report_to_dev_stdout_appends_to_a_log_it_is_redirected_to(tmp_path):
+    """`--report /dev/stdout >> log` writes through the descriptor the shell opened (its
+    offset, O_APPEND): reopening /proc/self/fd/1 truncated the log to the report alone."""
+    log = tmp_path / "log.txt"
+    log.write_text("earlier 1\nearlier 2\n")
+    with open(log, "ab") as out:
+        proc = _simulate_to_stdout(tmp_path, out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    text = log.read_text()
+    assert text.startswith("earlier 1\nearlier 2\n{")
+    assert json.loads(text[len("earlier 1\nearlier 2\n") :])["events"] == 1000
+
+
+def test_report_and_summary_to_one_redirected_stdout_follow_each_other(tmp_path):
+    """`--report /dev/stdout > out`: the report, then the summary after it, not over it."""
+    path = tmp_path / "out.txt"
+    with open(path, "wb") as out:
+        proc = _simulate_to_stdout(tmp_path, out)
+    assert proc.returncode == 0, proc.stderr
+    text = path.read_text()
+    report, end = json.JSONDecoder().raw_decode(text)
+    assert report["events"] == 1000
+    assert "Replay" in text[end:] and "Replay" not in text[:end]
