@@ -14,7 +14,7 @@ RAM-keyed contexts, Cedar its translated request), so the conversion is outside 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,24 +202,31 @@ def _measure_cedar(policy: Policy, requests: Sequence[tuple[str, dict]], samples
     )
 
 
+def _line_batches(path: str | Path) -> Iterator[list[bytes]]:
+    """A JSON-lines file's lines, a read chunk's worth at a time (one yield per chunk, so the
+    floors' per-line loops below stay bare); a last line with no newline comes alone, and
+    only when it holds more than whitespace."""
+    rest = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield lines
+    if rest.strip():
+        yield [rest]
+
+
 def decode_file(path: str | Path) -> int:
     """The floor for a replay: read a JSON-lines file in chunks and decode every line into
     Python objects, nothing more. Returns the line count."""
     decode = msgspec.json.Decoder().decode
     count = 0
-    rest = b""
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_READ_CHUNK):
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    if line.strip():
-                        decode(line)
-                        count += 1
-        if rest.strip():
-            decode(rest)
-            count += 1
+        for lines in _line_batches(path):
+            for line in lines:
+                if line.strip():
+                    decode(line)
+                    count += 1
     except msgspec.DecodeError:
         raise _first_malformed(path, decode, skip_blank=True) from None
     return count
@@ -231,19 +238,12 @@ def typed_decode_file(path: str | Path) -> int:
     reads), nothing more. Returns the line count."""
     decode = typed_decoder().decode
     count = 0
-    rest = b""
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_READ_CHUNK):
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    if line:
-                        decode(line)
-                        count += 1
-        if rest.strip():
-            decode(rest)
-            count += 1
+        for lines in _line_batches(path):
+            for line in lines:
+                if line:
+                    decode(line)
+                    count += 1
     except msgspec.DecodeError:
         raise _first_malformed(path, decode, skip_blank=False) from None
     return count
