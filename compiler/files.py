@@ -38,9 +38,9 @@ from typing import BinaryIO
 def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     """A binary file that appears at ``path`` whole when the block ends, or not at all; a
     device, FIFO or socket at ``path`` (after symlinks) is written through instead."""
-    target = _link_target(path) if path.is_symlink() else path
-    if target is None:  # /dev/stdout, /dev/fd/1: the stream the process already holds
-        held = _held_descriptor(path)
+    target, in_proc = _link_target(path) if path.is_symlink() else (path, False)
+    if in_proc:  # /dev/stdout, /dev/fd/1: the stream the process already holds
+        held = _held_descriptor(target)
         if held is None:
             with _written_through(path) as stream:
                 yield stream
@@ -98,32 +98,25 @@ def _written_through(path: Path) -> Iterator[BinaryIO]:
 _MAX_LINKS = 40  # as Linux's own limit on a path's symlinks (ELOOP)
 
 
-def _held_descriptor(path: Path) -> int | None:
-    """The descriptor of this process a chain of links ends in (``/dev/stdout`` →
-    ``/proc/self/fd/1``: 1), or None."""
-    for _ in range(_MAX_LINKS):
-        if not path.is_symlink():
-            return None
-        parent = os.path.realpath(path.parent)
-        if parent.startswith("/proc/"):
-            if parent == f"/proc/{os.getpid()}/fd" and path.name.isdigit():
-                return int(path.name)
-            return None
-        path = Path(parent, os.readlink(path))
+def _held_descriptor(link: Path) -> int | None:
+    """The descriptor of this process a link under /proc names (``/proc/<pid>/fd/1``: 1),
+    or None."""
+    if str(link.parent) == f"/proc/{os.getpid()}/fd" and link.name.isdigit():
+        return int(link.name)
     return None
 
 
-def _link_target(path: Path) -> Path | None:
+def _link_target(path: Path) -> tuple[Path, bool]:
     """The path a symlink leads to, link by link, so that the rename replaces the file it
-    points to and the link stays; None when a link is one of a process's descriptors
-    (``/dev/stdout`` → ``/proc/self/fd/1`` → ``pipe:[…]``, ``/dev/fd/1``): that names an
-    open stream, not a file to replace."""
+    points to and the link stays; and whether a link on the way is one of a process's
+    descriptors (``/dev/stdout`` → ``/proc/self/fd/1`` → ``pipe:[…]``, ``/dev/fd/1``): then
+    the path is that link under /proc, which names an open stream, not a file to replace."""
     for _ in range(_MAX_LINKS):
         if not path.is_symlink():
-            return path
+            return path, False
         parent = os.path.realpath(path.parent)
         if parent == "/proc" or parent.startswith("/proc/"):
-            return None
+            return Path(parent, path.name), True
         path = Path(parent, os.readlink(path))
     raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(path))
 
